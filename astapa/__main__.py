@@ -1,0 +1,3 @@
+from astapa.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,7 @@
+"""Typed application keys: the whole dependency container."""
+
+from aiohttp import web
+
+from astapa.context import Context
+
+context_key = web.AppKey("context", Context)

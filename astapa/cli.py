@@ -1,0 +1,148 @@
+"""The `astapa` command: serve, project, client, keys. Thin: parse, call, print one JSON object.
+
+Bad input or configuration prints one line on stderr and exits 2.
+"""
+
+import argparse
+import json
+import logging
+import sys
+
+from astapa.config import ConfigError, env_default, load_settings, prepare_data_dir
+from astapa.domain.errors import DomainError, ProjectNotFoundError
+from astapa.oauth.scopes import is_scope_token
+
+MAX_TOKEN_TTL = 86400
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not usage + message
+        raise ConfigError(message)
+
+
+def scope_value(value: str) -> str:
+    if not is_scope_token(value):
+        raise argparse.ArgumentTypeError(f"invalid scope {value!r}")
+    return value
+
+
+def token_ttl(value: str) -> int:
+    try:
+        ttl = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--token-ttl must be whole seconds, got {value!r}") from None
+    if not 1 <= ttl <= MAX_TOKEN_TTL:
+        raise argparse.ArgumentTypeError(f"--token-ttl must be from 1 to {MAX_TOKEN_TTL} seconds")
+    return ttl
+
+
+def redirect_uri(value: str) -> str:
+    from astapa.oauth.scopes import is_absolute_uri
+
+    if not is_absolute_uri(value):
+        raise argparse.ArgumentTypeError(f"redirect URI must be an absolute URI without fragment: {value!r}")
+    return value
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="astapa", description="Self-hostable, event-sourced authentication backend")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    def with_data_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--data-dir", help="data directory (ASTAPA_DATA_DIR, default ./var)")
+        return p
+
+    serve = with_data_dir(commands.add_parser("serve", help="run the service"))
+    serve.add_argument("--host", help="interface (ASTAPA_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", help="port (ASTAPA_PORT, default 8080)")
+    serve.add_argument("--issuer", help="issuer URL (ASTAPA_ISSUER, default http://HOST:PORT)")
+    serve.add_argument("--demo", action="store_true", help="also create a demo project")
+
+    project = commands.add_parser("project", help="manage projects")
+    project_commands = project.add_subparsers(dest="action", required=True, parser_class=Parser)
+    create = with_data_dir(project_commands.add_parser("create", help="create a project"))
+    create.add_argument("--name", required=True)
+    create.add_argument("--redirect-uri", action="append", required=True, type=redirect_uri)
+    create.add_argument("--live", action="store_true", help="live mode (default sandbox)")
+    create.add_argument("--scope", action="append", default=[], type=scope_value)
+
+    client = commands.add_parser("client", help="manage machine clients")
+    client_commands = client.add_subparsers(dest="action", required=True, parser_class=Parser)
+    client_create = with_data_dir(client_commands.add_parser("create", help="create a machine client"))
+    client_create.add_argument("--project", required=True)
+    client_create.add_argument("--name", required=True)
+    client_create.add_argument("--scope", action="append", default=[], type=scope_value)
+    client_create.add_argument("--token-ttl", type=token_ttl, default=None)
+
+    keys = commands.add_parser("keys", help="manage signing keys")
+    keys_commands = keys.add_subparsers(dest="action", required=True, parser_class=Parser)
+    with_data_dir(keys_commands.add_parser("rotate", help="make the published next key current"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return dispatch(args)
+    except ConfigError as e:
+        print(f"astapa: error: {e}", file=sys.stderr)
+        return 2
+    except DomainError as e:
+        print(f"astapa: error: {describe(e)}", file=sys.stderr)
+        return 1
+
+
+def describe(error: DomainError) -> str:
+    if isinstance(error, ProjectNotFoundError):
+        return f"no project {error.args[0]!r}"
+    return f"{type(error).__name__}: the event store is busy or changed meanwhile; try again"
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        return serve(args)
+    app = open_application(args.data_dir)
+    try:
+        if args.command == "project":
+            mode = "live" if args.live else "sandbox"
+            value, _ = app.execute(app.create_project, args.name, args.redirect_uri, mode,
+                                   list(dict.fromkeys(args.scope)))
+        elif args.command == "client":
+            value, _ = app.execute(app.create_client, args.project, args.name,
+                                   list(dict.fromkeys(args.scope)), args.token_ttl)
+        else:
+            value = rotate_keys(app, args.data_dir)
+    finally:
+        app.close()
+    print(json.dumps(value))
+    return 0
+
+
+def open_application(data_dir: str | None):
+    from astapa.app import AstapaApplication
+
+    directory = prepare_data_dir(data_dir or env_default("ASTAPA_DATA_DIR", "var"))
+    return AstapaApplication(directory / "events.db")
+
+
+def rotate_keys(app, data_dir: str | None) -> dict:
+    from astapa.keys import generate_key
+    from astapa.server import ensure_key_ring
+
+    keys_dir = prepare_data_dir(data_dir or env_default("ASTAPA_DATA_DIR", "var")) / "keys"
+    ensure_key_ring(app, keys_dir)
+    kid, _ = app.execute(app.rotate_keys, generate_key(keys_dir))
+    ring = app.key_ring()
+    return {"current_kid": kid, "next_kid": ring.next_kid}
+
+
+def serve(args: argparse.Namespace) -> int:
+    from astapa.server import run
+
+    settings = load_settings(args.host, args.port, args.data_dir, args.issuer)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        run(settings)
+    except OSError as e:
+        raise ConfigError(f"cannot listen on {settings.host}:{settings.port}: {e.strerror or e}") from None
+    return 0

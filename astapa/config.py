@@ -1,0 +1,114 @@
+"""One frozen Settings for the service, from flags and their ASTAPA_* twins.
+
+Every option is documented once, here; the README's table mirrors it. A bad value raises
+ConfigError with one line that the CLI prints before exiting with status 2.
+"""
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+class ConfigError(Exception):
+    """A configuration value is unusable; the message is one line for stderr."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Interface to listen on (--host, ASTAPA_HOST).
+    host: str = "127.0.0.1"
+    # TCP port (--port, ASTAPA_PORT).
+    port: int = 8080
+    # Directory for events.db, read.db, keys/ and outbox/ (--data-dir, ASTAPA_DATA_DIR).
+    data_dir: Path = Path("var")
+    # The issuer URL that tokens and metadata carry (--issuer, ASTAPA_ISSUER);
+    # default http://HOST:PORT. Never taken from a request's Host header.
+    issuer: str = "http://127.0.0.1:8080"
+    # How often the server polls the event log for writes made by other processes
+    # (ASTAPA_POLL_INTERVAL, seconds).
+    poll_interval: float = 0.2
+    # Lifetime of access tokens unless a client says otherwise (seconds).
+    access_token_ttl: int = 3600
+    # How long a read-your-writes wait for the projections may take (seconds).
+    projection_wait: float = 5.0
+
+    @property
+    def events_db(self) -> Path:
+        return self.data_dir / "events.db"
+
+    @property
+    def read_db(self) -> Path:
+        return self.data_dir / "read.db"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+
+def env_default(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def parse_port(value: str | int) -> int:
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"port must be a number from 1 to 65535, got {value!r}") from None
+    if not 0 < port < 65536:
+        raise ConfigError(f"port must be a number from 1 to 65535, got {value!r}")
+    return port
+
+
+def parse_issuer(value: str) -> str:
+    """An absolute http(s) URL with no query or fragment; a trailing slash is dropped."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            f"issuer must be an absolute http(s) URL without query or fragment, got {value!r}"
+        )
+    return value.rstrip("/")
+
+
+def prepare_data_dir(value: str | Path) -> Path:
+    """Create the data directory if needed and prove it is writable."""
+    path = Path(value)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        raise ConfigError(f"data dir {str(path)!r} is not writable: {e.strerror or e}") from None
+    return path
+
+
+def load_settings(
+    host: str | None = None,
+    port: str | int | None = None,
+    data_dir: str | None = None,
+    issuer: str | None = None,
+) -> Settings:
+    """Flags win over ASTAPA_* variables, which win over defaults."""
+    host = host or env_default("ASTAPA_HOST", "127.0.0.1")
+    port_number = parse_port(port if port is not None else env_default("ASTAPA_PORT", "8080"))
+    directory = prepare_data_dir(data_dir or env_default("ASTAPA_DATA_DIR", "var"))
+    issuer_value = issuer or env_default("ASTAPA_ISSUER")
+    if issuer_value is None:
+        display_host = f"[{host}]" if ":" in host else host
+        issuer_value = f"http://{display_host}:{port_number}"
+    poll = env_default("ASTAPA_POLL_INTERVAL", "0.2")
+    try:
+        poll_interval = float(poll)
+    except ValueError:
+        raise ConfigError(f"ASTAPA_POLL_INTERVAL must be a number of seconds, got {poll!r}") from None
+    if not 0 < poll_interval <= 5:
+        raise ConfigError("ASTAPA_POLL_INTERVAL must be more than 0 and at most 5 seconds")
+    return Settings(
+        host=host,
+        port=port_number,
+        data_dir=directory,
+        issuer=parse_issuer(issuer_value),
+        poll_interval=poll_interval,
+    )

@@ -1,0 +1,88 @@
+"""What handlers use: the running service's parts, built by server.create_app."""
+
+import asyncio
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from astapa.app import AstapaApplication
+from astapa.clock import SystemClock
+from astapa.config import Settings
+from astapa.keys import KeySnapshot
+from astapa.queries import ClientRecord, client_by_id
+from astapa.tokens import TokenIssuer
+from astapa.writer import Writer
+from projections.runner import Runner, connect
+
+
+class ReadModels:
+    """Queries over read.db in a small thread pool, one read-only connection per thread."""
+
+    def __init__(self, path: Path, workers: int = 4) -> None:
+        self.path = path
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="astapa-read")
+        self._local = threading.local()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(self.path, readonly=True)
+        return conn
+
+    def run(self, query: Callable[..., Any], *args: Any) -> Any:
+        return query(self._conn(), *args)
+
+    async def query(self, query: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, self.run, query, *args)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
+class ClientCache:
+    """Client records by client_id, dropped whenever the clients read model changes.
+
+    A lookup that started before a change is not stored, so a stale row never outlives it.
+    """
+
+    def __init__(self, reads: ReadModels) -> None:
+        self.reads = reads
+        self._records: dict[str, ClientRecord] = {}
+        self._generation = 0
+
+    def invalidate(self, changed: set[str]) -> None:
+        if "clients" in changed:
+            self._generation += 1
+            self._records = {}
+
+    async def get(self, client_id: str) -> ClientRecord | None:
+        record = self._records.get(client_id)
+        if record is not None:
+            return record
+        generation = self._generation
+        record = await self.reads.query(client_by_id, client_id)
+        if record is not None and generation == self._generation:
+            self._records[client_id] = record
+        return record
+
+
+@dataclass
+class Context:
+    settings: Settings
+    clock: SystemClock
+    app: AstapaApplication
+    writer: Writer
+    runner: Runner
+    reads: ReadModels
+    clients: ClientCache
+    issuer: TokenIssuer
+    snapshot: KeySnapshot | None = None
+    ready: bool = False
+    discovery: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+
+    def keys(self) -> KeySnapshot:
+        assert self.snapshot is not None, "signing keys are loaded before the server serves"
+        return self.snapshot

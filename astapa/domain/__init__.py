@@ -1,0 +1,1 @@
+"""Aggregates and their events: pure Python, no I/O, only the library and the stdlib."""

@@ -1,0 +1,73 @@
+"""Projects (each is also the app's own OAuth client), machine clients, and the client index."""
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from astapa.domain.ids import index_id
+
+
+class Project(Aggregate):
+    """A developer's project; its own confidential OAuth client signs users in."""
+
+    @event("Created")
+    def __init__(
+        self,
+        project_id: str,
+        name: str,
+        client_id: str,
+        secret_hash: str,
+        redirect_uris: list[str],
+        mode: str,
+        scopes: list[str],
+    ) -> None:
+        self.project_id = project_id
+        self.name = name
+        self.client_id = client_id
+        self.secret_hash = secret_hash
+        self.redirect_uris = list(redirect_uris)
+        self.mode = mode
+        self.scopes = list(scopes)
+
+    @staticmethod
+    def create_id(project_id: str) -> UUID:
+        return index_id("project", project_id)
+
+
+class Client(Aggregate):
+    """A machine client of a project: a backend, an AI agent or an MCP server."""
+
+    @event("Created")
+    def __init__(
+        self,
+        client_id: str,
+        project_id: str,
+        name: str,
+        secret_hash: str,
+        scopes: list[str],
+        token_ttl: int,
+    ) -> None:
+        self.client_id = client_id
+        self.project_id = project_id
+        self.name = name
+        self.secret_hash = secret_hash
+        self.scopes = list(scopes)
+        self.token_ttl = token_ttl
+
+    @staticmethod
+    def create_id(client_id: str) -> UUID:
+        return index_id("machine-client", client_id)
+
+
+class ClientIndex(Aggregate):
+    """One per client_id across projects and machine clients: keeps client ids unique."""
+
+    @event("Registered")
+    def __init__(self, client_id: str, kind: str, owner_id: UUID) -> None:
+        self.client_id = client_id
+        self.kind = kind
+        self.owner_id = owner_id
+
+    @staticmethod
+    def create_id(client_id: str) -> UUID:
+        return index_id("client", client_id)

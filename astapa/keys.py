@@ -1,0 +1,86 @@
+"""Signing keys: private PEMs under DATA_DIR/keys (0600), public JWKs in events.
+
+The server holds a KeySnapshot: the key that signs now, the keys that verify, and the JWKS
+bytes with their ETag. The projection thread builds a new snapshot whenever the key ring
+changes (and when a retired key's tokens have all expired) and swaps it in whole, so the
+request path only ever reads one immutable object.
+"""
+
+import hashlib
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from joserfc import jwt
+from joserfc.jwk import KeySet, RSAKey
+
+# A retired key stays in the JWKS this long after the longest-lived token it could have
+# signed has expired: covers the projection's polling lag and clock skew.
+RETIRED_KEY_SLACK = 300
+
+
+def generate_key(keys_dir: Path) -> tuple[str, dict]:
+    """Make an RSA-2048 key, write its private PEM (0600), return (kid, public JWK)."""
+    key = RSAKey.generate_key(2048, private=True)
+    kid = key.thumbprint()
+    keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = keys_dir / f"{kid}.pem"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key.as_pem(private=True))
+        f.flush()
+        os.fsync(f.fileno())
+    public = key.as_dict(private=False)
+    public.update(kid=kid, use="sig", alg="RS256")
+    return kid, public
+
+
+def load_private_key(keys_dir: Path, kid: str) -> RSAKey:
+    pem = (keys_dir / f"{kid}.pem").read_bytes()
+    return RSAKey.import_key(pem, parameters={"kid": kid, "use": "sig", "alg": "RS256"})
+
+
+@dataclass(frozen=True)
+class KeySnapshot:
+    signing_kid: str
+    signing_key: RSAKey
+    verify_keys: KeySet
+    jwks_body: bytes
+    jwks_etag: str
+    valid_until: float  # when a retired key leaves the JWKS; rebuild by then
+
+    def sign(self, claims: dict, typ: str = "at+jwt") -> str:
+        header = {"alg": "RS256", "kid": self.signing_kid, "typ": typ}
+        return jwt.encode(header, claims, self.signing_key)
+
+
+def build_snapshot(conn: sqlite3.Connection, keys_dir: Path, now: float, max_ttl: int) -> KeySnapshot | None:
+    """Read signing_keys and the PEM of the current key; None before the ring exists."""
+    rows = conn.execute("SELECT kid, public_jwk, state, retired_at FROM signing_keys").fetchall()
+    current = [r for r in rows if r["state"] == "current"]
+    if not current:
+        return None
+    published, valid_until = [], float("inf")
+    for row in sorted(rows, key=lambda r: (_STATE_ORDER[r["state"]], r["kid"])):
+        if row["state"] == "retired":
+            listed_until = datetime.fromisoformat(row["retired_at"]).timestamp() + max_ttl + RETIRED_KEY_SLACK
+            if listed_until <= now:
+                continue
+            valid_until = min(valid_until, listed_until)
+        published.append(json.loads(row["public_jwk"]))
+    body = json.dumps({"keys": published}, separators=(",", ":")).encode()
+    kid = current[0]["kid"]
+    return KeySnapshot(
+        signing_kid=kid,
+        signing_key=load_private_key(keys_dir, kid),
+        verify_keys=KeySet([RSAKey.import_key(jwk) for jwk in published]),
+        jwks_body=body,
+        jwks_etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+        valid_until=valid_until,
+    )
+
+
+_STATE_ORDER = {"current": 0, "next": 1, "retired": 2}

@@ -1,0 +1,102 @@
+"""RFC 6749 §5.2 error objects (and their RFC 7009 / 8707 siblings).
+
+Every error has a class-level wire `error` and HTTP `status`, a fixed ASCII `description`
+that is safe to send, and an optional private `detail` that is logged, never sent.
+"""
+
+from astapa.domain.errors import ConflictError, DomainError, StoreBusyError
+
+
+class OAuthError(Exception):
+    error = "invalid_request"
+    status = 400
+    description = ""
+
+    def __init__(self, description: str | None = None, detail: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(description or self.description)
+        if description is not None:
+            self.description = description
+        self.detail = detail
+        self.headers = dict(headers or {})
+
+    def body(self) -> dict:
+        body = {"error": self.error}
+        if self.description:
+            body["error_description"] = self.description
+        return body
+
+
+class InvalidRequestError(OAuthError):
+    """The request is missing a parameter, repeats one, or is otherwise malformed."""
+    error = "invalid_request"
+
+
+class RequestTooLargeError(OAuthError):
+    """The body is larger than any OAuth request needs."""
+    error = "invalid_request"
+    status = 413
+    description = "request body too large"
+
+
+class InvalidClientError(OAuthError):
+    """Client authentication failed (RFC 6749 §5.2)."""
+    error = "invalid_client"
+    status = 401
+    description = "client authentication failed"
+
+
+class InvalidGrantError(OAuthError):
+    """The grant is invalid, expired, revoked or was issued to another client."""
+    error = "invalid_grant"
+    description = "grant request is invalid"
+
+
+class UnauthorizedClientError(OAuthError):
+    """The client may not use this grant type."""
+    error = "unauthorized_client"
+    description = "the client is not allowed to use this grant type"
+
+
+class UnsupportedGrantTypeError(OAuthError):
+    """The grant type is not supported by this server."""
+    error = "unsupported_grant_type"
+    description = "unsupported grant_type"
+
+
+class InvalidScopeError(OAuthError):
+    """The scope asked for is malformed or exceeds what the client was granted."""
+    error = "invalid_scope"
+    description = "requested scope is invalid or not granted to this client"
+
+
+class InvalidTargetError(OAuthError):
+    """RFC 8707 §2: the resource is invalid or not acceptable."""
+    error = "invalid_target"
+    description = "resource must be an absolute URI without a fragment"
+
+
+class TemporarilyUnavailableError(OAuthError):
+    """The event store is busy; try again shortly."""
+    error = "temporarily_unavailable"
+    status = 503
+    description = "the server is busy, retry shortly"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail=detail, headers={"Retry-After": "1"})
+
+
+class ServerError(OAuthError):
+    """Something unexpected; never carries a cause on the wire."""
+    error = "server_error"
+    status = 500
+    description = "internal error"
+
+
+def from_domain(error: DomainError) -> OAuthError:
+    """The one mapping from domain errors to protocol errors."""
+    if isinstance(error, StoreBusyError):
+        return TemporarilyUnavailableError(detail=repr(error))
+    if isinstance(error, ConflictError):
+        return TemporarilyUnavailableError(detail=repr(error))
+    return InvalidRequestError("request cannot be performed", detail=repr(error))

@@ -1,0 +1,28 @@
+"""Random ids and secrets, hashes for lookups, constant-time comparison.
+
+Client secrets and tokens are high-entropy random strings, so SHA-256 (not bcrypt) is the
+right hash for them: it is what events and read models keep, and lookups stay cheap.
+"""
+
+import hashlib
+import hmac
+import secrets
+
+
+def new_secret(nbytes: int = 32) -> str:
+    """A URL-safe random secret (client secrets, token material)."""
+    return secrets.token_urlsafe(nbytes)
+
+
+def new_public_id(prefix: str, nbytes: int = 12) -> str:
+    """A public identifier such as ``proj_3f9a...``; never chosen by a client."""
+    return f"{prefix}_{secrets.token_hex(nbytes)}"
+
+
+def sha256_hex(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def equals(a: str, b: str) -> bool:
+    """Constant-time comparison of two strings."""
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))

@@ -1,0 +1,152 @@
+"""create_app(settings): the aiohttp application, used by `astapa serve` and by the tests."""
+
+import asyncio
+import fcntl
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from astapa.app import AstapaApplication
+from astapa.appkeys import context_key
+from astapa.clock import SystemClock
+from astapa.config import ConfigError, Settings
+from astapa.context import ClientCache, Context, ReadModels
+from astapa.domain.errors import KeyRingMissingError
+from astapa.keys import build_snapshot, generate_key
+from astapa.oauth.discovery import authorization_server_metadata, openid_configuration
+from astapa.queries import longest_token_ttl
+from astapa.tokens import TokenIssuer
+from astapa.web.middleware import errors, security_headers
+from astapa.web.oauth import document
+from astapa.web.routes import setup_routes
+from astapa.writer import Writer
+from projections.runner import Runner
+
+log = logging.getLogger("astapa")
+
+MAX_BODY = 64 * 1024
+LOCK_FILE = "astapa.lock"
+
+
+class AccessLogger(AbstractAccessLogger):
+    """Method, path (never the query string, which may hold secrets), status, duration."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info("%s %s %s %.1fms", request.method, request.path, response.status, time * 1000)
+
+
+def lock_data_dir(data_dir: Path) -> int:
+    """Hold an exclusive lock on the data dir while serving; a second server is refused."""
+    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ConfigError(f"another astapa server is using data dir {str(data_dir)!r}") from None
+    return fd
+
+
+def ensure_key_ring(app: AstapaApplication, keys_dir: Path) -> None:
+    """First start: a current key and a published next key."""
+    try:
+        app.key_ring()
+    except KeyRingMissingError:
+        app.execute(app.create_key_ring, generate_key(keys_dir), generate_key(keys_dir))
+
+
+def create_app(settings: Settings, clock: SystemClock | None = None) -> web.Application:
+    web_app = web.Application(middlewares=[security_headers, errors], client_max_size=MAX_BODY)
+    web_app.cleanup_ctx.append(lambda a: service(a, settings, clock or SystemClock()))
+    setup_routes(web_app)
+    return web_app
+
+
+async def service(web_app: web.Application, settings: Settings, clock: SystemClock):
+    """Start the service's parts in order; tear them down in reverse order."""
+    loop = asyncio.get_running_loop()
+    with ExitStack() as stack:
+        lock_fd = lock_data_dir(settings.data_dir)
+        stack.callback(os.close, lock_fd)
+
+        app = AstapaApplication(settings.events_db)
+        stack.callback(app.close)
+        await loop.run_in_executor(None, app.check_durability)
+
+        runner = Runner(app, settings.read_db)
+        stack.callback(runner.stop)
+        await loop.run_in_executor(None, runner.catch_up)
+        await loop.run_in_executor(None, ensure_key_ring, app, settings.keys_dir)
+        await loop.run_in_executor(None, runner.catch_up)
+
+        reads = ReadModels(settings.read_db)
+        stack.callback(reads.close)
+        writer = Writer(app, on_commit=runner.nudge)
+        signer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="astapa-sign")
+        stack.callback(signer.shutdown)
+        ctx = Context(
+            settings=settings, clock=clock, app=app, writer=writer, runner=runner, reads=reads,
+            clients=ClientCache(reads), issuer=None,  # type: ignore[arg-type]
+        )
+        ctx.issuer = TokenIssuer(settings.issuer, app, writer, ctx.keys, signer, clock)
+        ctx.discovery = {
+            "openid-configuration": document(openid_configuration(settings.issuer)),
+            "oauth-authorization-server": document(authorization_server_metadata(settings.issuer)),
+        }
+
+        def reload_keys(changed: set[str] | None = None) -> None:
+            if changed is None or "keys" in changed:
+                max_ttl = longest_token_ttl(runner.conn, settings.access_token_ttl)
+                ctx.snapshot = build_snapshot(runner.conn, settings.keys_dir, clock.now(), max_ttl)
+
+        reload_keys()
+        runner.listeners += [ctx.clients.invalidate, reload_keys]
+        writer.start()
+        stack.callback(writer.stop)  # drains queued commands before the store closes
+        runner.start(settings.poll_interval)
+        web_app[context_key] = ctx
+        watcher = asyncio.create_task(drop_expired_keys(ctx, reload_keys))
+        ctx.ready = True
+        log.info("astapa serving %s (data dir %s)", settings.issuer, settings.data_dir)
+        try:
+            yield
+        finally:
+            ctx.ready = False
+            watcher.cancel()
+
+
+async def drop_expired_keys(ctx: Context, reload_keys) -> None:
+    """A retired key leaves the JWKS once every token it signed has expired."""
+    loop = asyncio.get_running_loop()
+    while True:
+        snapshot = ctx.keys()
+        delay = min(max(snapshot.valid_until - ctx.clock.now(), 1.0), 60.0)
+        await asyncio.sleep(delay)
+        if ctx.clock.now() >= ctx.keys().valid_until:
+            # The runner's connection belongs to its thread; read with our own.
+            await loop.run_in_executor(ctx.reads.pool, _rebuild_snapshot, ctx)
+
+
+def _rebuild_snapshot(ctx: Context) -> None:
+    conn = ctx.reads._conn()
+    max_ttl = longest_token_ttl(conn, ctx.settings.access_token_ttl)
+    ctx.snapshot = build_snapshot(conn, ctx.settings.keys_dir, ctx.clock.now(), max_ttl)
+
+
+def run(settings: Settings) -> None:
+    """Serve until SIGTERM or SIGINT; in-flight requests finish first."""
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log_class=AccessLogger,
+        print=None,
+        shutdown_timeout=30,
+        handle_signals=True,
+    )
+    log.info("astapa stopped at %s", time.strftime("%H:%M:%S"))

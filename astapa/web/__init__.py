@@ -1,0 +1,1 @@
+"""aiohttp handlers per surface: parse, call, render."""

@@ -1,0 +1,121 @@
+"""OAuth endpoints: token (RFC 6749 §3.2), introspection (RFC 7662), revocation (RFC 7009),
+JWKS and discovery (RFC 8414). Thin: parse, authenticate, call, render."""
+
+import json
+
+from aiohttp import web
+
+from astapa.appkeys import context_key
+from astapa.context import Context
+from astapa.oauth import client_auth
+from astapa.oauth.errors import InvalidRequestError, UnauthorizedClientError, UnsupportedGrantTypeError
+from astapa.oauth.grants import GRANTS
+from astapa.oauth.jwt import verify_access_token
+from astapa.oauth.request import OAuthRequest, parse
+from astapa.queries import ClientRecord, is_access_token_revoked
+from astapa.web.middleware import NO_STORE
+
+CORS = {"Access-Control-Allow-Origin": "*"}
+
+
+async def read_request(request: web.Request) -> OAuthRequest:
+    body = await request.read()
+    return parse(
+        request.headers.get("Content-Type", ""),
+        body,
+        frozenset(request.query.keys()),
+        request.headers.get("Authorization"),
+    )
+
+
+async def authenticate_client(ctx: Context, oauth_request: OAuthRequest) -> ClientRecord:
+    creds = client_auth.credentials(oauth_request)
+    return client_auth.authenticate(await ctx.clients.get(creds.client_id), creds)
+
+
+async def token(request: web.Request) -> web.Response:
+    ctx = request.app[context_key]
+    oauth_request = await read_request(request)
+    client = await authenticate_client(ctx, oauth_request)
+    grant_type = oauth_request.get("grant_type")
+    if grant_type is None:
+        raise InvalidRequestError("grant_type is required")
+    grant = GRANTS.get(grant_type)
+    if grant is None:
+        raise UnsupportedGrantTypeError()
+    if grant_type not in client.grant_types:
+        raise UnauthorizedClientError()
+    body = await grant.handle(ctx.issuer, client, oauth_request, ctx.settings.access_token_ttl)
+    return web.json_response(body, headers=NO_STORE)
+
+
+async def _token_claims(ctx: Context, oauth_request: OAuthRequest) -> dict | None:
+    value = oauth_request.get("token")
+    if value is None:
+        raise InvalidRequestError("token is required")
+    return verify_access_token(value, ctx.keys().verify_keys, ctx.settings.issuer, ctx.clock.now())
+
+
+async def introspect(request: web.Request) -> web.Response:
+    """RFC 7662: any client of the same project may ask; everything else is inactive."""
+    ctx = request.app[context_key]
+    oauth_request = await read_request(request)
+    caller = await authenticate_client(ctx, oauth_request)
+    claims = await _token_claims(ctx, oauth_request)
+    active = (
+        claims is not None
+        and claims.get("project_id") == caller.project_id
+        and not await ctx.reads.query(is_access_token_revoked, claims["jti"])
+    )
+    if not active:
+        return web.json_response({"active": False}, headers=NO_STORE)
+    body = {"active": True, "token_type": "Bearer"}
+    for name in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "project_id"):
+        if name in claims:
+            body[name] = claims[name]
+    return web.json_response(body, headers=NO_STORE)
+
+
+async def revoke(request: web.Request) -> web.Response:
+    """RFC 7009: 200 for any token; only the client a token was issued to revokes it."""
+    ctx = request.app[context_key]
+    oauth_request = await read_request(request)
+    caller = await authenticate_client(ctx, oauth_request)
+    claims = await _token_claims(ctx, oauth_request)
+    if claims is not None and claims.get("client_id") == caller.client_id:
+        _, position = await ctx.writer.run(
+            ctx.app.revoke_access_token, jti=claims["jti"], by_client_id=caller.client_id
+        )
+        if position:
+            # Read your write: introspection answers inactive as soon as this returns.
+            await ctx.runner.wait(position, ctx.settings.projection_wait)
+    return web.Response(status=200, headers=NO_STORE)
+
+
+def cached_json(request: web.Request, body: bytes, etag: str, max_age: int) -> web.Response:
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}", **CORS}
+    if etag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type="application/json", headers=headers)
+
+
+async def jwks(request: web.Request) -> web.Response:
+    snapshot = request.app[context_key].keys()
+    return cached_json(request, snapshot.jwks_body, snapshot.jwks_etag, 300)
+
+
+async def openid_configuration(request: web.Request) -> web.Response:
+    body, etag = request.app[context_key].discovery["openid-configuration"]
+    return cached_json(request, body, etag, 3600)
+
+
+async def authorization_server_metadata(request: web.Request) -> web.Response:
+    body, etag = request.app[context_key].discovery["oauth-authorization-server"]
+    return cached_json(request, body, etag, 3600)
+
+
+def document(data: dict) -> tuple[bytes, str]:
+    import hashlib
+
+    body = json.dumps(data, indent=2).encode()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'

@@ -1,0 +1,158 @@
+"""The one writer thread: every command the server performs is decided and saved here.
+
+Group commit: the thread takes every command waiting in its queue, lets each decide, and
+saves all their events in one transaction (one fsync), then answers each caller with the
+position of its own last event. Commands touching an aggregate already in the batch start
+a new batch, so no command decides on a state another one in flight is changing. When a
+batch conflicts with a write from another process, each command is decided and saved again
+on its own, so one conflict never fails its neighbours. Nothing is acknowledged before
+the transaction holding it has committed.
+"""
+
+import asyncio
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from eventsourcing.persistence import IntegrityError, OperationalError
+
+from astapa.app import AstapaApplication, Decision
+from astapa.domain.errors import DomainError, StoreBusyError
+
+log = logging.getLogger("astapa.writer")
+
+MAX_BATCH = 256
+
+
+@dataclass
+class Job:
+    command: Callable[..., Decision]
+    args: tuple
+    kwargs: dict
+    future: asyncio.Future
+    loop: asyncio.AbstractEventLoop
+
+    def resolve(self, value: Any = None, error: BaseException | None = None) -> None:
+        self.loop.call_soon_threadsafe(_settle, self.future, value, error)
+
+
+def _settle(future: asyncio.Future, value: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
+
+
+class Writer:
+    def __init__(self, app: AstapaApplication, on_commit: Callable[[int], None] | None = None):
+        self.app = app
+        self.on_commit = on_commit
+        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="astapa-writer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    async def run(self, command: Callable[..., Decision], *args: Any, **kwargs: Any) -> tuple[Any, int]:
+        """Perform a command; returns (its value, the position of its last event)."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put(Job(command, args, kwargs, future, loop))
+        return await future
+
+    # -- the thread -----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            jobs = [job]
+            stop = False
+            while len(jobs) < MAX_BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                jobs.append(more)
+            self._process(jobs)
+            if stop:
+                return
+
+    def _process(self, jobs: list[Job]) -> None:
+        batch: list[tuple[Job, Decision]] = []
+        touched: set = set()
+        for job in jobs:
+            decision = self._decide(job)
+            if decision is None:
+                continue
+            ids = {a.id for a in decision.aggregates}
+            if ids & touched:
+                self._commit(batch)
+                batch, touched = [], set()
+                decision = self._decide(job)  # decide again on the state just saved
+                if decision is None:
+                    continue
+                ids = {a.id for a in decision.aggregates}
+            batch.append((job, decision))
+            touched |= ids
+        self._commit(batch)
+
+    def _decide(self, job: Job) -> Decision | None:
+        try:
+            return job.command(*job.args, **job.kwargs)
+        except DomainError as e:
+            job.resolve(error=e)
+        except Exception as e:  # a bug: answer the caller, keep the writer alive
+            log.exception("command %s failed", job.command.__name__)
+            job.resolve(error=e)
+        return None
+
+    def _commit(self, batch: list[tuple[Job, Decision]]) -> None:
+        if not batch:
+            return
+        try:
+            positions = self.app.save_decisions([d for _, d in batch])
+        except (IntegrityError, OperationalError) as e:
+            if len(batch) == 1:
+                self._execute_alone(batch[0][0], first_error=e)
+            else:
+                for job, _ in batch:
+                    self._execute_alone(job, first_error=e)
+            return
+        except Exception as e:
+            log.exception("saving a batch of %d commands failed", len(batch))
+            for job, _ in batch:
+                job.resolve(error=e)
+            return
+        self._committed(max(positions))
+        for (job, decision), position in zip(batch, positions):
+            job.resolve((decision.value, position))
+
+    def _execute_alone(self, job: Job, first_error: Exception) -> None:
+        try:
+            value, position = self.app.execute(job.command, *job.args, **job.kwargs)
+        except DomainError as e:
+            job.resolve(error=e)
+            return
+        except Exception as e:
+            log.exception("command %s failed after %r", job.command.__name__, first_error)
+            job.resolve(error=StoreBusyError(job.command.__name__) if isinstance(e, OperationalError) else e)
+            return
+        self._committed(position)
+        job.resolve((value, position))
+
+    def _committed(self, position: int) -> None:
+        if position and self.on_commit is not None:
+            self.on_commit(position)

@@ -1,0 +1,9 @@
+"""Read models: one module per read model, each declaring NAME, create_tables and HANDLERS.
+
+A handler turns one event into row changes; it never calls the application and never
+reads the event store. PROJECTIONS lists every module the runner applies.
+"""
+
+from projections import clients, keys, tokens
+
+PROJECTIONS = (clients, keys, tokens)

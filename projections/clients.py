@@ -1,0 +1,61 @@
+"""Projects and clients: what token-endpoint client authentication reads."""
+
+import json
+
+from sqlite_utils import Database
+
+from astapa.domain.projects import Client, Project
+
+NAME = "clients"
+
+
+def create_tables(db: Database) -> None:
+    db["projects"].create(
+        {"project_id": str, "name": str, "client_id": str, "mode": str, "created_at": str},
+        pk="project_id",
+        if_not_exists=True,
+    )
+    db["clients"].create(
+        {
+            "client_id": str,
+            "kind": str,
+            "project_id": str,
+            "name": str,
+            "secret_hash": str,
+            "scopes": str,
+            "token_ttl": int,
+            "redirect_uris": str,
+            "mode": str,
+            "created_at": str,
+        },
+        pk="client_id",
+        if_not_exists=True,
+    )
+    db["clients"].create_index(["project_id"], if_not_exists=True)
+
+
+def project_created(db: Database, e: Project.Created) -> None:
+    created = e.timestamp.isoformat()
+    db.execute(
+        "INSERT INTO projects (project_id, name, client_id, mode, created_at) VALUES (?, ?, ?, ?, ?)",
+        [e.project_id, e.name, e.client_id, e.mode, created],
+    )
+    db.execute(
+        "INSERT INTO clients (client_id, kind, project_id, name, secret_hash, scopes, token_ttl,"
+        " redirect_uris, mode, created_at) VALUES (?, 'project', ?, ?, ?, ?, NULL, ?, ?, ?)",
+        [e.client_id, e.project_id, e.name, e.secret_hash, json.dumps(e.scopes),
+         json.dumps(e.redirect_uris), e.mode, created],
+    )
+
+
+def client_created(db: Database, e: Client.Created) -> None:
+    db.execute(
+        "INSERT INTO clients (client_id, kind, project_id, name, secret_hash, scopes, token_ttl,"
+        " redirect_uris, mode, created_at)"
+        " SELECT ?, 'machine', ?, ?, ?, ?, ?, '[]', mode, ? FROM projects WHERE project_id = ?",
+        [e.client_id, e.project_id, e.name, e.secret_hash, json.dumps(e.scopes), e.token_ttl,
+         e.timestamp.isoformat(), e.project_id],
+    )
+
+
+HANDLERS = {Project.Created: project_created, Client.Created: client_created}

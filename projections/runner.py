@@ -1,0 +1,164 @@
+"""Follow the notification log and keep read.db up to date.
+
+Each batch of events is applied, and the new position recorded, in one SQLite transaction:
+a crash leaves read.db either before or after the batch, never half-way. Only the topics
+some projection handles are read from the log; the position still advances past every
+other event, so unrelated history costs nothing. Rebuild is the same runner from zero.
+"""
+
+import asyncio
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Callable, Iterable
+
+from eventsourcing.application import Application
+from eventsourcing.utils import get_topic
+from sqlite_utils import Database
+
+from projections import PROJECTIONS
+
+log = logging.getLogger("astapa.projections")
+
+BATCH = 1000
+TRACKING = "tracking"
+TRACKING_NAME = "read_models"
+
+
+def connect(path: Path | str, readonly: bool = False) -> sqlite3.Connection:
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+class Runner:
+    def __init__(self, app: Application, read_db: Path | str, modules: Iterable = PROJECTIONS):
+        self.app = app
+        self.read_db = read_db
+        self.conn = connect(read_db)
+        self.db = Database(self.conn)
+        self.handlers: dict[str, tuple[str, Callable]] = {}
+        for module in modules:
+            module.create_tables(self.db)
+            for event_class, handler in module.HANDLERS.items():
+                self.handlers[get_topic(event_class)] = (module.NAME, handler)
+        self.topics = sorted(self.handlers)
+        self.db[TRACKING].create({"name": str, "position": int}, pk="name", if_not_exists=True)
+        row = self.conn.execute(
+            f"SELECT position FROM {TRACKING} WHERE name = ?", (TRACKING_NAME,)
+        ).fetchone()
+        self.position: int = row[0] if row else 0
+        self.listeners: list[Callable[[set[str]], None]] = []
+        self._nudge = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._waiters: list[tuple[int, asyncio.Future, asyncio.AbstractEventLoop]] = []
+        self._waiters_lock = threading.Lock()
+
+    # -- applying events ----------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Apply the next batch of events; returns how many positions were passed."""
+        stop = self.app.recorder.max_notification_id() or 0
+        if stop <= self.position:
+            return 0
+        notifications = self.app.recorder.select_notifications(
+            start=self.position + 1, limit=BATCH, stop=stop, topics=self.topics
+        )
+        new_position = notifications[-1].id if len(notifications) == BATCH else stop
+        changed: set[str] = set()
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            for notification in notifications:
+                name, handler = self.handlers[notification.topic]
+                handler(self.db, self.app.mapper.to_domain_event(notification))
+                changed.add(name)
+            self.conn.execute(
+                f"INSERT INTO {TRACKING} (name, position) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET position = excluded.position",
+                (TRACKING_NAME, new_position),
+            )
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        passed = new_position - self.position
+        self.position = new_position
+        if changed:
+            for listener in self.listeners:
+                listener(changed)
+        self._release_waiters()
+        return passed
+
+    def catch_up(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Apply everything in the log now; returns the position reached."""
+        while True:
+            passed = self.run_once()
+            if progress is not None:
+                progress(self.position, self.app.recorder.max_notification_id() or 0)
+            if not passed:
+                return self.position
+
+    # -- following the log in a thread -----------------------------------------------------
+
+    def start(self, poll_interval: float) -> None:
+        self._thread = threading.Thread(
+            target=self._follow, args=(poll_interval,), name="astapa-projections", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._nudge.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.conn.close()
+
+    def nudge(self, position: int = 0) -> None:
+        """Called by the writer after a commit: apply it now rather than at the next poll."""
+        self._nudge.set()
+
+    def _follow(self, poll_interval: float) -> None:
+        while not self._stopping.is_set():
+            self._nudge.wait(poll_interval)
+            self._nudge.clear()
+            try:
+                while self.run_once() and not self._stopping.is_set():
+                    pass
+            except Exception:
+                log.exception("projection batch failed; retrying at the next poll")
+
+    # -- read your writes ---------------------------------------------------------------
+
+    async def wait(self, position: int, timeout: float) -> bool:
+        """Wait until the read models include `position`; False if the wait timed out."""
+        if position <= self.position:
+            return True
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        with self._waiters_lock:
+            self._waiters.append((position, future, loop))
+        self._release_waiters()
+        self._nudge.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(future), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return position <= self.position
+
+    def _release_waiters(self) -> None:
+        with self._waiters_lock:
+            ready = [w for w in self._waiters if w[0] <= self.position]
+            self._waiters = [w for w in self._waiters if w[0] > self.position]
+        for _, future, loop in ready:
+            loop.call_soon_threadsafe(_done, future)
+
+
+def _done(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
