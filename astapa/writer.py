@@ -53,6 +53,9 @@ class Writer:
         self.on_commit = on_commit
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="astapa-writer", daemon=True)
+        # How many transactions committed, and how many commands they held (group commit).
+        self.transactions = 0
+        self.commands_saved = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -136,6 +139,8 @@ class Writer:
             for job, _ in batch:
                 job.resolve(error=e)
             return
+        self.transactions += 1
+        self.commands_saved += len(batch)
         self._committed(max(positions))
         for (job, decision), position in zip(batch, positions):
             job.resolve((decision.value, position))
@@ -150,6 +155,8 @@ class Writer:
             log.exception("command %s failed after %r", job.command.__name__, first_error)
             job.resolve(error=StoreBusyError(job.command.__name__) if isinstance(e, OperationalError) else e)
             return
+        self.transactions += 1
+        self.commands_saved += 1
         self._committed(position)
         job.resolve((value, position))
 

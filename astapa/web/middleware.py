@@ -43,8 +43,8 @@ async def errors(request: web.Request, handler) -> web.StreamResponse:
         return render_error(RequestTooLargeError())
     except web.HTTPException as e:
         if e.status in _HTTP_ERRORS:
-            return web.json_response({"error": _HTTP_ERRORS[e.status]}, status=e.status,
-                                     headers=dict(e.headers) if e.status == 405 else None)
+            allow = {"Allow": e.headers["Allow"]} if "Allow" in e.headers else None
+            return web.json_response({"error": _HTTP_ERRORS[e.status]}, status=e.status, headers=allow)
         raise
     except Exception:
         log.exception("unexpected error in %s %s", request.method, request.path)

@@ -1,0 +1,75 @@
+"""Write the whole event log as JSON Lines, oldest first.
+
+    python scripts/export_events.py --data-dir DIR [--output FILE]
+
+One object per event: position, type, aggregate_id, version, timestamp, then the event's
+own fields. Events hold hashes of secrets only, so the export holds no secret.
+"""
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from uuid import UUID
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from astapa.app import AstapaApplication  # noqa: E402
+from astapa.config import env_default  # noqa: E402
+
+ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+
+
+def encode(value: object) -> object:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot export {type(value).__name__}")
+
+
+def export(events_db: Path, out) -> int:
+    app = AstapaApplication(events_db)
+    count, start = 0, 1
+    try:
+        while True:
+            batch = app.recorder.select_notifications(start=start, limit=1000)
+            for notification in batch:
+                event = app.mapper.to_domain_event(notification)
+                record = {
+                    "position": notification.id,
+                    "type": notification.topic.split(":", 1)[1],
+                    "aggregate_id": str(event.originator_id),
+                    "version": event.originator_version,
+                    "timestamp": event.timestamp.isoformat(),
+                }
+                record.update((k, v) for k, v in vars(event).items() if k not in ENVELOPE)
+                out.write(json.dumps(record, default=encode) + "\n")
+                count += 1
+            if not batch:
+                return count
+            start = batch[-1].id + 1
+    finally:
+        app.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=env_default("ASTAPA_DATA_DIR", "var"))
+    parser.add_argument("--output", help="file to write (default: standard output)")
+    args = parser.parse_args()
+    events_db = Path(args.data_dir) / "events.db"
+    if not events_db.exists():
+        print(f"export: error: no event store at {events_db}", file=sys.stderr)
+        return 2
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            export(events_db, out)
+    else:
+        export(events_db, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

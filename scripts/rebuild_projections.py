@@ -1,0 +1,78 @@
+"""Drop every read model and rebuild it from the event log.
+
+    python scripts/rebuild_projections.py --data-dir DIR [--into PATH]
+
+The rebuild is written to a new file and swapped in when complete, so a failure leaves the
+old read models in place. The server must be stopped (its lock on the data dir is checked);
+with --into, the rebuild goes to PATH instead and may run while the server serves.
+A progress bar is shown on a terminal; otherwise the script is quiet.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tqdm import tqdm  # noqa: E402
+
+from astapa.app import AstapaApplication  # noqa: E402
+from astapa.config import ConfigError, env_default  # noqa: E402
+from astapa.server import lock_data_dir  # noqa: E402
+from projections.runner import Runner  # noqa: E402
+
+
+def rebuild(events_db: Path, target: Path, show_progress: bool = False) -> int:
+    """Build read models from zero into `target` (which must not exist); return the position."""
+    app = AstapaApplication(events_db)
+    try:
+        runner = Runner(app, target)
+        total = app.recorder.max_notification_id() or 0
+        with tqdm(total=total, unit="event", disable=not show_progress, file=sys.stderr) as bar:
+            position = runner.catch_up(progress=lambda done, _: bar.update(done - bar.n))
+        runner.stop()
+        return position
+    finally:
+        app.close()
+
+
+def remove_database(path: Path) -> None:
+    for suffix in ("-wal", "-shm", ""):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=env_default("ASTAPA_DATA_DIR", "var"))
+    parser.add_argument("--into", help="write the rebuilt read models here instead")
+    args = parser.parse_args()
+    data_dir = Path(args.data_dir)
+    events_db = data_dir / "events.db"
+    if not events_db.exists():
+        print(f"rebuild: error: no event store at {events_db}", file=sys.stderr)
+        return 2
+    show = sys.stderr.isatty()
+    if args.into:
+        target = Path(args.into)
+        remove_database(target)
+        rebuild(events_db, target, show)
+        return 0
+    try:
+        lock = lock_data_dir(data_dir)  # held until exit: no server starts meanwhile
+    except ConfigError as e:
+        print(f"rebuild: error: {e}; stop it first, or use --into", file=sys.stderr)
+        return 1
+    try:
+        fresh = data_dir / "read.db.rebuild"
+        remove_database(fresh)
+        rebuild(events_db, fresh, show)
+        remove_database(data_dir / "read.db")
+        os.replace(fresh, data_dir / "read.db")
+    finally:
+        os.close(lock)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

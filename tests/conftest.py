@@ -1,0 +1,176 @@
+"""A real Astapa server on a loopback port, SQLite files in a temp dir, an injected clock.
+
+The server runs the same create_app as `astapa serve`, in its own thread and event loop,
+so tests can drive it with unmodified synchronous clients (requests, Authlib, PyJWT).
+"""
+
+import asyncio
+import contextlib
+import io
+import json
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from aiohttp import web
+
+from astapa import cli
+from astapa.appkeys import context_key
+from astapa.clock import FakeClock
+from astapa.config import Settings
+from astapa.server import create_app
+
+
+@dataclass
+class Server:
+    url: str
+    data_dir: Path
+    clock: FakeClock
+    web_app: web.Application
+
+    @property
+    def ctx(self):
+        return self.web_app[context_key]
+
+    def token(self, client: dict, **params) -> requests.Response:
+        data = {"grant_type": "client_credentials", **params}
+        return requests.post(f"{self.url}/oauth/token", data=data,
+                             auth=(client["client_id"], client["client_secret"]), timeout=10)
+
+    def access_token(self, client: dict, **params) -> str:
+        response = self.token(client, **params)
+        assert response.status_code == 200, response.text
+        return response.json()["access_token"]
+
+
+class ServerThread:
+    def __init__(self, data_dir: Path, clock: FakeClock) -> None:
+        self.data_dir = data_dir
+        self.clock = clock
+        self.loop = asyncio.new_event_loop()
+        self.started = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self._start())
+        except BaseException as e:  # surfaced to the test
+            self.error = e
+            self.started.set()
+            return
+        self.started.set()
+        self.loop.run_forever()
+        self.loop.run_until_complete(self.runner.cleanup())
+        self.loop.close()
+
+    async def _start(self) -> None:
+        import socket
+
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        settings = Settings(port=port, data_dir=self.data_dir, issuer=f"http://127.0.0.1:{port}",
+                            poll_interval=0.05)
+        self.web_app = create_app(settings, clock=self.clock)
+        self.runner = web.AppRunner(self.web_app)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", port).start()
+        self.url = settings.issuer
+
+    def start(self) -> Server:
+        self.thread.start()
+        self.started.wait(30)
+        if self.error is not None:
+            raise self.error
+        return Server(self.url, self.data_dir, self.clock, self.web_app)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(30)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def start_server(data_dir: Path, clock: FakeClock):
+    threads: list[ServerThread] = []
+
+    def start(directory: Path | None = None) -> Server:
+        thread = ServerThread(directory or data_dir, clock)
+        threads.append(thread)
+        return thread.start()
+
+    yield start
+    for thread in threads:
+        thread.stop()
+
+
+@pytest.fixture
+def server(start_server) -> Server:
+    return start_server()
+
+
+def run_cli(*args: str) -> dict:
+    """The CLI in-process (fast); tests/cli covers it as a subprocess."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = cli.main(list(args))
+    assert status == 0, f"astapa {' '.join(args)} exited {status}"
+    return json.loads(out.getvalue())
+
+
+def wait_for_client(server: Server, client: dict, timeout: float = 5.0) -> None:
+    """Until the server's read models hold the client (it polls the log for CLI writes)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.ctx.runner.position >= server.ctx.app.recorder.max_notification_id():
+            return
+        time.sleep(0.02)
+    raise AssertionError("the server did not pick up the CLI's writes")
+
+
+@pytest.fixture
+def make_project(server: Server):
+    def make(*scopes: str, name: str = "app") -> dict:
+        args = ["project", "create", "--data-dir", str(server.data_dir), "--name", name,
+                "--redirect-uri", "https://app.example/callback"]
+        for scope in scopes:
+            args += ["--scope", scope]
+        project = run_cli(*args)
+        wait_for_client(server, project)
+        return project
+
+    return make
+
+
+@pytest.fixture
+def make_client(server: Server, make_project):
+    def make(*scopes: str, project: dict | None = None, ttl: int | None = None) -> dict:
+        project = project or make_project()
+        args = ["client", "create", "--data-dir", str(server.data_dir),
+                "--project", project["project_id"], "--name", "bot"]
+        for scope in scopes:
+            args += ["--scope", scope]
+        if ttl is not None:
+            args += ["--token-ttl", str(ttl)]
+        client = run_cli(*args)
+        wait_for_client(server, client)
+        return client
+
+    return make
