@@ -56,7 +56,7 @@ def build_parser() -> Parser:
     serve.add_argument("--host", help="interface (ASTAPA_HOST, default 127.0.0.1)")
     serve.add_argument("--port", help="port (ASTAPA_PORT, default 8080)")
     serve.add_argument("--issuer", help="issuer URL (ASTAPA_ISSUER, default http://HOST:PORT)")
-    serve.add_argument("--demo", action="store_true", help="also create a demo project")
+    # TODO(issue-4): --demo, once the hosted login page exists.
 
     project = commands.add_parser("project", help="manage projects")
     project_commands = project.add_subparsers(dest="action", required=True, parser_class=Parser)

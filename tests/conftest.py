@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import requests
@@ -30,6 +31,7 @@ class Server:
     data_dir: Path
     clock: FakeClock
     web_app: web.Application
+    stop: Callable[[], None]
 
     @property
     def ctx(self):
@@ -88,11 +90,12 @@ class ServerThread:
         self.started.wait(30)
         if self.error is not None:
             raise self.error
-        return Server(self.url, self.data_dir, self.clock, self.web_app)
+        return Server(self.url, self.data_dir, self.clock, self.web_app, self.stop)
 
     def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(30)
+        if self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(30)
 
 
 @pytest.fixture
