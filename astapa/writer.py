@@ -35,7 +35,10 @@ class Job:
     loop: asyncio.AbstractEventLoop
 
     def resolve(self, value: Any = None, error: BaseException | None = None) -> None:
-        self.loop.call_soon_threadsafe(_settle, self.future, value, error)
+        try:
+            self.loop.call_soon_threadsafe(_settle, self.future, value, error)
+        except RuntimeError:  # the caller's loop has closed: nobody is waiting any more
+            pass
 
 
 def _settle(future: asyncio.Future, value: Any, error: BaseException | None) -> None:
@@ -48,8 +51,10 @@ def _settle(future: asyncio.Future, value: Any, error: BaseException | None) -> 
 
 
 class Writer:
-    def __init__(self, app: AstapaApplication, on_commit: Callable[[int], None] | None = None):
+    def __init__(self, app: AstapaApplication, on_commit: Callable[[int], None] | None = None,
+                 deadline: float = 10.0):
         self.app = app
+        self.deadline = deadline
         self.on_commit = on_commit
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="astapa-writer", daemon=True)
@@ -65,11 +70,19 @@ class Writer:
         self._thread.join(timeout=30)
 
     async def run(self, command: Callable[..., Decision], *args: Any, **kwargs: Any) -> tuple[Any, int]:
-        """Perform a command; returns (its value, the position of its last event)."""
+        """Perform a command; returns (its value, the position of its last event).
+
+        A caller that waits longer than the deadline (another process holds the store's
+        lock) gets StoreBusyError, answered 503 with Retry-After. The command may still
+        commit later; every command is safe to retry (issuing is fresh, revoking idempotent).
+        """
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._queue.put(Job(command, args, kwargs, future, loop))
-        return await future
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.deadline)
+        except asyncio.TimeoutError:
+            raise StoreBusyError(command.__name__) from None
 
     # -- the thread -----------------------------------------------------------------------
 
