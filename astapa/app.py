@@ -20,6 +20,7 @@ from astapa.domain.errors import (
     KeyRingMissingError,
     ProjectNotFoundError,
     StoreBusyError,
+    StoreNotDurableError,
 )
 from astapa.domain.keys import KeyRing
 from astapa.domain.projects import Client, ClientIndex, Project
@@ -58,10 +59,7 @@ class AstapaApplication(Application):
             c.execute("PRAGMA synchronous")
             synchronous = c.fetchone()[0]
         if str(journal).lower() != "wal" or synchronous < 2:
-            raise RuntimeError(
-                f"event store is not durable (journal_mode={journal}, synchronous={synchronous}); "
-                "a SQLite build with synchronous=FULL is required"
-            )
+            raise StoreNotDurableError(f"journal_mode={journal}, synchronous={synchronous}")
 
     # -- saving -------------------------------------------------------------------------
 

@@ -6,10 +6,13 @@ Bad input or configuration prints one line on stderr and exits 2.
 import argparse
 import json
 import logging
+import sqlite3
 import sys
 
 from astapa.config import ConfigError, env_default, load_settings, prepare_data_dir
-from astapa.domain.errors import DomainError, ProjectNotFoundError
+from eventsourcing.persistence import PersistenceError
+
+from astapa.domain.errors import DomainError, ProjectNotFoundError, StoreNotDurableError
 from astapa.oauth.scopes import is_scope_token
 
 MAX_TOKEN_TTL = 86400
@@ -90,11 +93,16 @@ def main(argv: list[str] | None = None) -> int:
     except DomainError as e:
         print(f"astapa: error: {describe(e)}", file=sys.stderr)
         return 1
+    except (PersistenceError, sqlite3.Error) as e:
+        print(f"astapa: error: cannot use the event store: {e}", file=sys.stderr)
+        return 1
 
 
 def describe(error: DomainError) -> str:
     if isinstance(error, ProjectNotFoundError):
         return f"no project {error.args[0]!r}"
+    if isinstance(error, StoreNotDurableError):
+        return f"the event store would not make commits durable ({error.args[0]}); refusing to run"
     return f"{type(error).__name__}: the event store is busy or changed meanwhile; try again"
 
 

@@ -89,9 +89,11 @@ class Runner:
             raise
         passed = new_position - self.position
         self.position = new_position
-        if changed:
-            for listener in self.listeners:
+        for listener in self.listeners if changed else ():
+            try:
                 listener(changed)
+            except Exception:  # a cache that failed to refresh must not stop the read models
+                log.exception("listener %r failed after position %d", listener, new_position)
         self._release_waiters()
         return passed
 

@@ -19,3 +19,7 @@ class ProjectNotFoundError(DomainError):
 
 class KeyRingMissingError(DomainError):
     """The signing key ring has not been created yet."""
+
+
+class StoreNotDurableError(DomainError):
+    """The event store's SQLite would not make commits durable (WAL + synchronous=FULL)."""
