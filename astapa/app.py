@@ -98,13 +98,12 @@ class AstapaApplication(Application):
         self, name: str, redirect_uris: list[str], mode: str, scopes: list[str]
     ) -> Decision:
         project_id = new_public_id("proj")
-        client_id = new_public_id("cid")
-        secret = new_secret()
+        client_id, secret, secret_hash = new_client_credentials()
         project = Project(
             project_id=project_id,
             name=name,
             client_id=client_id,
-            secret_hash=sha256_hex(secret),
+            secret_hash=secret_hash,
             redirect_uris=redirect_uris,
             mode=mode,
             scopes=scopes,
@@ -123,13 +122,12 @@ class AstapaApplication(Application):
             self.repository.get(Project.create_id(project_id))
         except AggregateNotFoundError:
             raise ProjectNotFoundError(project_id) from None
-        client_id = new_public_id("cid")
-        secret = new_secret()
+        client_id, secret, secret_hash = new_client_credentials()
         client = Client(
             client_id=client_id,
             project_id=project_id,
             name=name,
-            secret_hash=sha256_hex(secret),
+            secret_hash=secret_hash,
             scopes=scopes,
             token_ttl=token_ttl,
         )
@@ -204,3 +202,9 @@ class AstapaApplication(Application):
 
 
 _ATTEMPTS = 5
+
+
+def new_client_credentials() -> tuple[str, str, str]:
+    """A fresh client_id, its secret (shown once), and the secret's hash (what is kept)."""
+    secret = new_secret()
+    return new_public_id("cid"), secret, sha256_hex(secret)

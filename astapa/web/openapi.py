@@ -6,6 +6,26 @@ the two are equal. Keep this a plain, JSON-serialisable literal: update it whene
 endpoint, parameter, response or header changes.
 """
 
+
+def _token_operation(operation_id: str, summary: str, description: str) -> dict:
+    """The token endpoint's operation; it is served at two paths."""
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": description,
+        "tags": ["oauth"],
+        "security": [{"clientBasic": []}, {}],
+        "requestBody": {"$ref": "#/components/requestBodies/TokenRequest"},
+        "responses": {
+            "200": {"$ref": "#/components/responses/TokenIssued"},
+            "400": {"$ref": "#/components/responses/TokenBadRequest"},
+            "401": {"$ref": "#/components/responses/InvalidClient"},
+            "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+            "503": {"$ref": "#/components/responses/TemporarilyUnavailable"},
+        },
+    }
+
+
 SPEC: dict = {
     "openapi": "3.1.0",
     "info": {
@@ -140,51 +160,23 @@ SPEC: dict = {
                 },
             }
         },
-        "/oauth/token": {
-            "post": {
-                "operationId": "postOAuthToken",
-                "summary": "Obtain an access token",
-                "description": (
-                    "The OAuth 2.0 token endpoint (RFC 6749 §3.2). The only grant supported "
-                    "now is `client_credentials`. The client authenticates with HTTP Basic "
-                    "(`client_secret_basic`) or with `client_id` and `client_secret` in the "
-                    "body (`client_secret_post`). `POST /api/platform/token` is an alias."
-                ),
-                "tags": ["oauth"],
-                "security": [{"clientBasic": []}, {}],
-                "requestBody": {"$ref": "#/components/requestBodies/TokenRequest"},
-                "responses": {
-                    "200": {"$ref": "#/components/responses/TokenIssued"},
-                    "400": {"$ref": "#/components/responses/TokenBadRequest"},
-                    "401": {"$ref": "#/components/responses/InvalidClient"},
-                    "413": {"$ref": "#/components/responses/PayloadTooLarge"},
-                    "503": {"$ref": "#/components/responses/TemporarilyUnavailable"},
-                },
-            }
-        },
-        "/api/platform/token": {
-            "post": {
-                "operationId": "postPlatformToken",
-                "summary": "Obtain an access token (alias of /oauth/token)",
-                "description": (
-                    "Alias of `POST /oauth/token`: same parameters, responses and errors. "
-                    "The JSON body shown in the docs is accepted as is, e.g. "
-                    '`{"grant_type": "client_credentials", "client_id": "...", '
-                    '"client_secret": "..."}` with `Content-Type: application/json`; '
-                    "`application/x-www-form-urlencoded` and HTTP Basic work too."
-                ),
-                "tags": ["oauth"],
-                "security": [{"clientBasic": []}, {}],
-                "requestBody": {"$ref": "#/components/requestBodies/TokenRequest"},
-                "responses": {
-                    "200": {"$ref": "#/components/responses/TokenIssued"},
-                    "400": {"$ref": "#/components/responses/TokenBadRequest"},
-                    "401": {"$ref": "#/components/responses/InvalidClient"},
-                    "413": {"$ref": "#/components/responses/PayloadTooLarge"},
-                    "503": {"$ref": "#/components/responses/TemporarilyUnavailable"},
-                },
-            }
-        },
+        "/oauth/token": {"post": _token_operation(
+            "postOAuthToken",
+            "Obtain an access token",
+            "The OAuth 2.0 token endpoint (RFC 6749 §3.2). The only grant supported "
+            "now is `client_credentials`. The client authenticates with HTTP Basic "
+            "(`client_secret_basic`) or with `client_id` and `client_secret` in the "
+            "body (`client_secret_post`). `POST /api/platform/token` is an alias.",
+        )},
+        "/api/platform/token": {"post": _token_operation(
+            "postPlatformToken",
+            "Obtain an access token (alias of /oauth/token)",
+            "Alias of `POST /oauth/token`: same parameters, responses and errors. "
+            "The JSON body shown in the docs is accepted as is, e.g. "
+            '`{"grant_type": "client_credentials", "client_id": "...", '
+            '"client_secret": "..."}` with `Content-Type: application/json`; '
+            "`application/x-www-form-urlencoded` and HTTP Basic work too.",
+        )},
         "/oauth/introspect": {
             "post": {
                 "operationId": "introspectToken",
