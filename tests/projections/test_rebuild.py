@@ -41,8 +41,9 @@ def activity(server: Server, make_project, make_client) -> None:
 
 
 def rebuild(data_dir: Path, *extra: str) -> None:
-    subprocess.run([sys.executable, "scripts/rebuild_projections.py", "--data-dir", str(data_dir), *extra],
-                   check=True, capture_output=True, timeout=60)
+    done = subprocess.run([sys.executable, "scripts/rebuild_projections.py", "--data-dir", str(data_dir), *extra],
+                          check=True, capture_output=True, timeout=60)
+    assert done.stdout == done.stderr == b"", "quiet when not on a terminal"
 
 
 def test_rebuild_equals_live_table_by_table(server: Server, make_project, make_client, tmp_path):
