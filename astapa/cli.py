@@ -149,8 +149,5 @@ def serve(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.host, args.port, args.data_dir, args.issuer)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        run(settings)
-    except OSError as e:
-        raise ConfigError(f"cannot listen on {settings.host}:{settings.port}: {e.strerror or e}") from None
+    run(settings)
     return 0

@@ -4,7 +4,7 @@ import asyncio
 import fcntl
 import logging
 import os
-import time
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -138,15 +138,33 @@ def _rebuild_snapshot(ctx: Context) -> None:
     ctx.snapshot = build_snapshot(conn, ctx.settings.keys_dir, ctx.clock.now(), max_ttl)
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """Take the port before anything starts, so a port in use changes nothing on disk."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(1024)
+    except OSError as e:
+        raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    return sock
+
+
+# In-flight requests get this long to finish after SIGTERM: the writer's deadline plus a
+# margin. (aiohttp drops a request body that arrives after shutdown began; such a request
+# would otherwise hold the shutdown for as long as this allows.)
+SHUTDOWN_TIMEOUT = 12
+
+
 def run(settings: Settings) -> None:
     """Serve until SIGTERM or SIGINT; in-flight requests finish first."""
     web.run_app(
         create_app(settings),
-        host=settings.host,
-        port=settings.port,
+        sock=bind(settings.host, settings.port),
         access_log_class=AccessLogger,
         print=None,
-        shutdown_timeout=30,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
         handle_signals=True,
     )
-    log.info("astapa stopped at %s", time.strftime("%H:%M:%S"))
+    log.info("astapa stopped")
