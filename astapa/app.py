@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import Environment
 from eventsourcing.persistence import IntegrityError, OperationalError
 
 from astapa.domain.errors import (
@@ -48,6 +49,11 @@ class AstapaApplication(Application):
                 "SQLITE_LOCK_TIMEOUT": str(lock_timeout),
             }
         )
+
+    def construct_env(self, name: str, env: dict | None = None) -> Environment:
+        """Only the settings passed in: eventsourcing would otherwise also read the process
+        environment, where ASTAPA_* (our application's prefix) could redirect the store."""
+        return Environment(name, dict(env or {}))
 
     # -- durability ---------------------------------------------------------------------
 

@@ -4,8 +4,11 @@ Bad input or configuration prints one line on stderr and exits 2.
 """
 
 import argparse
+import contextlib
 import json
 import logging
+import logging.handlers
+import queue
 import sqlite3
 import sys
 
@@ -148,6 +151,24 @@ def serve(args: argparse.Namespace) -> int:
     from astapa.server import run
 
     settings = load_settings(args.host, args.port, args.data_dir, args.issuer)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    run(settings)
+    with log_to_stderr():
+        run(settings)
     return 0
+
+
+@contextlib.contextmanager
+def log_to_stderr():
+    """Log lines are formatted where they happen and written by a thread of their own, so
+    the event loop never waits on stderr (one write syscall per request otherwise)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    records: queue.SimpleQueue = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(records, handler)
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    root.addHandler(logging.handlers.QueueHandler(records))
+    listener.start()
+    try:
+        yield
+    finally:
+        listener.stop()

@@ -22,17 +22,30 @@ from joserfc.jwk import KeySet, RSAKey
 RETIRED_KEY_SLACK = 300
 
 
+def etag_of(body: bytes) -> str:
+    """A strong ETag for cached response bytes."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
 def generate_key(keys_dir: Path) -> tuple[str, dict]:
     """Make an RSA-2048 key, write its private PEM (0600), return (kid, public JWK)."""
     key = RSAKey.generate_key(2048, private=True)
     kid = key.thumbprint()
     keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    keys_dir.chmod(0o700)
     path = keys_dir / f"{kid}.pem"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(key.as_pem(private=True))
         f.flush()
         os.fsync(f.fileno())
+    # The key-ring event that names this kid is saved after this returns: make the file's
+    # directory entry durable first, so a power cut cannot keep the event and lose the key.
+    directory = os.open(keys_dir, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
     public = key.as_dict(private=False)
     public.update(kid=kid, use="sig", alg="RS256")
     return kid, public
@@ -78,7 +91,7 @@ def build_snapshot(conn: sqlite3.Connection, keys_dir: Path, now: float, max_ttl
         signing_key=load_private_key(keys_dir, kid),
         verify_keys=KeySet([RSAKey.import_key(jwk) for jwk in published]),
         jwks_body=body,
-        jwks_etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+        jwks_etag=etag_of(body),
         valid_until=valid_until,
     )
 

@@ -41,10 +41,6 @@ def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | Non
     )
 
 
-def project_exists(conn: sqlite3.Connection, project_id: str) -> bool:
-    return conn.execute("SELECT 1 FROM projects WHERE project_id = ?", (project_id,)).fetchone() is not None
-
-
 def is_access_token_revoked(conn: sqlite3.Connection, jti: str) -> bool:
     return conn.execute(
         "SELECT 1 FROM revoked_access_tokens WHERE jti = ?", (jti,)

@@ -5,6 +5,8 @@ import fcntl
 import logging
 import os
 import socket
+import sqlite3
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -99,18 +101,14 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
             "oauth-authorization-server": document(authorization_server_metadata(settings.issuer)),
         }
 
-        def reload_keys(changed: set[str] | None = None) -> None:
-            if changed is None or "keys" in changed:
-                max_ttl = longest_token_ttl(runner.conn, settings.access_token_ttl)
-                ctx.snapshot = build_snapshot(runner.conn, settings.keys_dir, clock.now(), max_ttl)
-
-        reload_keys()
-        runner.listeners += [ctx.clients.invalidate, reload_keys]
+        keys = KeyLoader(ctx)
+        keys.load(runner.conn)
+        runner.listeners += [ctx.clients.invalidate, lambda changed: keys.reload(changed, runner.conn)]
         writer.start()
         stack.callback(writer.stop)  # drains queued commands before the store closes
         runner.start(settings.poll_interval)
         web_app[context_key] = ctx
-        watcher = asyncio.create_task(drop_expired_keys(ctx))
+        watcher = asyncio.create_task(drop_expired_keys(ctx, keys))
         ctx.ready = True
         log.info("astapa serving %s (data dir %s)", settings.issuer, settings.data_dir)
         try:
@@ -120,7 +118,30 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
             watcher.cancel()
 
 
-async def drop_expired_keys(ctx: Context) -> None:
+class KeyLoader:
+    """Builds the key snapshot from read.db and the PEM files, one build at a time.
+
+    The projection thread rebuilds when the key ring changes; the expiry watcher rebuilds
+    when a retired key's tokens have all expired. Each build reads inside the lock, so a
+    build can never replace a newer snapshot with an older read.
+    """
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._lock = threading.Lock()
+
+    def load(self, conn: sqlite3.Connection) -> None:
+        settings = self.ctx.settings
+        with self._lock:
+            max_ttl = longest_token_ttl(conn, settings.access_token_ttl)
+            self.ctx.snapshot = build_snapshot(conn, settings.keys_dir, self.ctx.clock.now(), max_ttl)
+
+    def reload(self, changed: set[str], conn: sqlite3.Connection) -> None:
+        if "keys" in changed:
+            self.load(conn)
+
+
+async def drop_expired_keys(ctx: Context, keys: KeyLoader) -> None:
     """A retired key leaves the JWKS once every token it signed has expired.
 
     Checked every second against the injected clock, so tests move time instead of sleeping.
@@ -128,14 +149,11 @@ async def drop_expired_keys(ctx: Context) -> None:
     loop = asyncio.get_running_loop()
     while True:
         await asyncio.sleep(1.0)
-        if ctx.clock.now() >= ctx.keys().valid_until:
-            await loop.run_in_executor(ctx.reads.pool, _rebuild_snapshot, ctx)
-
-
-def _rebuild_snapshot(ctx: Context) -> None:
-    conn = ctx.reads._conn()
-    max_ttl = longest_token_ttl(conn, ctx.settings.access_token_ttl)
-    ctx.snapshot = build_snapshot(conn, ctx.settings.keys_dir, ctx.clock.now(), max_ttl)
+        try:
+            if ctx.clock.now() >= ctx.keys().valid_until:
+                await loop.run_in_executor(ctx.reads.pool, ctx.reads.run, keys.load)
+        except Exception:
+            log.exception("refreshing the signing keys failed; retrying in a second")
 
 
 def bind(host: str, port: int) -> socket.socket:

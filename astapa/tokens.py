@@ -1,7 +1,6 @@
 """Issuing access tokens: signed off the event loop, recorded before they are handed out."""
 
 import asyncio
-import uuid
 from concurrent.futures import Executor
 from typing import Callable
 
@@ -9,6 +8,7 @@ from astapa.app import AstapaApplication
 from astapa.clock import SystemClock
 from astapa.keys import KeySnapshot
 from astapa.oauth.jwt import access_token_claims
+from astapa.secrets import TokenIds
 from astapa.writer import Writer
 
 
@@ -28,14 +28,15 @@ class TokenIssuer:
         self.keys = keys
         self.signer = signer
         self.clock = clock
+        self.token_ids = TokenIds()
 
     async def access_token(
         self, client_id: str, project_id: str, subject: str, scopes: list[str],
         audience: str, ttl: int,
-    ) -> tuple[str, dict]:
+    ) -> str:
         """Sign and record concurrently; return only once the Issued event has committed."""
         now = int(self.clock.now())
-        jti = uuid.uuid4().hex
+        jti = self.token_ids.next()
         claims = access_token_claims(
             self.issuer, client_id, project_id, subject, scopes, audience, now, now + ttl, jti
         )
@@ -46,4 +47,4 @@ class TokenIssuer:
             subject=subject, scopes=scopes, audience=audience, expires_at=now + ttl,
         )
         token, _ = await asyncio.gather(signing, recording)
-        return token, claims
+        return token

@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from eventsourcing.persistence import IntegrityError, OperationalError
+from eventsourcing.persistence import OperationalError
 
 from astapa.app import AstapaApplication, Decision
 from astapa.domain.errors import DomainError, StoreBusyError
@@ -35,23 +35,33 @@ class Job:
     loop: asyncio.AbstractEventLoop
 
     def resolve(self, value: Any = None, error: BaseException | None = None) -> None:
+        settle_all([(self, value, error)])
+
+
+def settle_all(outcomes: list[tuple[Job, Any, BaseException | None]]) -> None:
+    """Answer many callers with one wake-up of each event loop (a syscall each, saved)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list] = {}
+    for job, value, error in outcomes:
+        by_loop.setdefault(job.loop, []).append((job.future, value, error))
+    for loop, settled in by_loop.items():
         try:
-            self.loop.call_soon_threadsafe(_settle, self.future, value, error)
+            loop.call_soon_threadsafe(_settle, settled)
         except RuntimeError:  # the caller's loop has closed: nobody is waiting any more
             pass
 
 
-def _settle(future: asyncio.Future, value: Any, error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(value)
+def _settle(settled: list[tuple[asyncio.Future, Any, BaseException | None]]) -> None:
+    for future, value, error in settled:
+        if future.done():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
 
 
 class Writer:
-    def __init__(self, app: AstapaApplication, on_commit: Callable[[int], None] | None = None,
+    def __init__(self, app: AstapaApplication, on_commit: Callable[[], None] | None = None,
                  deadline: float = 10.0):
         self.app = app
         self.deadline = deadline
@@ -140,23 +150,17 @@ class Writer:
             return
         try:
             positions = self.app.save_decisions([d for _, d in batch])
-        except (IntegrityError, OperationalError) as e:
-            if len(batch) == 1:
-                self._execute_alone(batch[0][0], first_error=e)
-            else:
-                for job, _ in batch:
-                    self._execute_alone(job, first_error=e)
-            return
         except Exception as e:
-            log.exception("saving a batch of %d commands failed", len(batch))
+            # A conflict with another process, a locked store, or one bad command: decide
+            # and save each command on its own, so no failure reaches its neighbours.
             for job, _ in batch:
-                job.resolve(error=e)
+                self._execute_alone(job, first_error=e)
             return
         self.transactions += 1
         self.commands_saved += len(batch)
         self._committed(max(positions))
-        for (job, decision), position in zip(batch, positions):
-            job.resolve((decision.value, position))
+        settle_all([(job, (decision.value, position), None)
+                    for (job, decision), position in zip(batch, positions)])
 
     def _execute_alone(self, job: Job, first_error: Exception) -> None:
         try:
@@ -175,4 +179,4 @@ class Writer:
 
     def _committed(self, position: int) -> None:
         if position and self.on_commit is not None:
-            self.on_commit(position)
+            self.on_commit()

@@ -10,6 +10,7 @@ A progress bar is shown on a terminal; otherwise the script is quiet.
 
 import argparse
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -42,6 +43,23 @@ def remove_database(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
+def unsafe_target(target: Path, data_dir: Path) -> str | None:
+    """--into replaces its target: never the live files, never a file that is not a read model."""
+    if target.resolve() in {(data_dir / name).resolve() for name in ("events.db", "read.db")}:
+        return f"--into {target} is a live database of the data dir"
+    if not target.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        conn.close()
+    except sqlite3.Error:
+        names = set()
+    if "tracking" not in names or "stored_events" in names:
+        return f"--into {target} exists and is not a read model; not replacing it"
+    return None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=env_default("ASTAPA_DATA_DIR", "var"))
@@ -55,6 +73,10 @@ def main() -> int:
     show = sys.stderr.isatty()
     if args.into:
         target = Path(args.into)
+        refusal = unsafe_target(target, data_dir)
+        if refusal:
+            print(f"rebuild: error: {refusal}", file=sys.stderr)
+            return 2
         remove_database(target)
         rebuild(events_db, target, show)
         return 0

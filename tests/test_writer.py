@@ -106,3 +106,19 @@ def test_a_store_locked_by_another_process_answers_busy_not_a_crash(app, tmp_pat
     finally:
         writer.stop()
         blocker.close()
+
+
+def test_a_command_that_cannot_be_saved_fails_alone(app):
+    """One decision whose event cannot be stored never takes its batch neighbours down."""
+    writer = Writer(app)
+    writer.start()
+    commands = issue(app, 20)
+    command, kwargs = commands[7]
+    commands[7] = (command, {**kwargs, "audience": "\ud800"})  # not encodable: save fails
+    try:
+        results = asyncio.run(run_all(writer, commands))
+    finally:
+        writer.stop()
+    failures = [r for r in results if isinstance(r, Exception)]
+    assert len(failures) == 1 and results[7] is failures[0]
+    assert app.recorder.max_notification_id() == 19

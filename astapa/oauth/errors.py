@@ -73,7 +73,7 @@ class InvalidScopeError(OAuthError):
 class InvalidTargetError(OAuthError):
     """RFC 8707 §2: the resource is invalid or not acceptable."""
     error = "invalid_target"
-    description = "resource must be an absolute URI without a fragment"
+    description = "resource must be an absolute URI without a fragment, at most 2048 characters"
 
 
 class TemporarilyUnavailableError(OAuthError):
@@ -95,8 +95,6 @@ class ServerError(OAuthError):
 
 def from_domain(error: DomainError) -> OAuthError:
     """The one mapping from domain errors to protocol errors."""
-    if isinstance(error, StoreBusyError):
-        return TemporarilyUnavailableError(detail=repr(error))
-    if isinstance(error, ConflictError):
+    if isinstance(error, (StoreBusyError, ConflictError)):
         return TemporarilyUnavailableError(detail=repr(error))
     return InvalidRequestError("request cannot be performed", detail=repr(error))

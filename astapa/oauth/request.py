@@ -42,15 +42,16 @@ def parse(content_type: str, body: bytes, query_keys: frozenset[str], authorizat
     params: dict[str, str] = {}
     resources: list[str] = []
     for name, value in pairs:
+        if value is None:  # JSON null: a parameter without a value is omitted (§3.1)
+            continue
+        _check_unicode(name)
         if name in REPEATABLE:
-            resources.extend(_strings(name, value))
+            resources.extend(_check_unicode(v) for v in _strings(name, value))
             continue
         if not isinstance(value, str):
             raise InvalidRequestError(f"parameter {_safe(name)} must be a string")
-        if name in params:
-            raise InvalidRequestError(f"parameter {_safe(name)} is repeated")
         if value != "":
-            params[name] = value
+            params[name] = _check_unicode(value)
     return OAuthRequest(params, tuple(r for r in resources if r != ""), authorization)
 
 
@@ -95,6 +96,15 @@ def _strings(name: str, value: object) -> list[str]:
     if not all(isinstance(v, str) for v in values):
         raise InvalidRequestError(f"parameter {_safe(name)} must be a string")
     return values  # type: ignore[return-value]
+
+
+def _check_unicode(value: str) -> str:
+    """JSON escapes can spell lone surrogates, which are not text: refuse them here."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequestError("parameters must be valid Unicode") from None
+    return value
 
 
 def _safe(name: str) -> str:

@@ -39,12 +39,15 @@ def is_absolute_uri(value: str) -> bool:
         and "#" not in value and not any(c.isspace() for c in value)
 
 
+MAX_RESOURCE_LENGTH = 2048
+
+
 def parse_resource(resources: tuple[str, ...]) -> str | None:
     """RFC 8707 §2: an absolute URI without a fragment; Astapa issues one audience per token."""
     if not resources:
         return None
     if len(resources) > 1:
         raise InvalidTargetError("only one resource may be requested per token")
-    if not is_absolute_uri(resources[0]):
+    if len(resources[0]) > MAX_RESOURCE_LENGTH or not is_absolute_uri(resources[0]):
         raise InvalidTargetError()
     return resources[0]

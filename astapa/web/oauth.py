@@ -4,11 +4,19 @@ JWKS and discovery (RFC 8414). Thin: parse, authenticate, call, render."""
 import json
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from astapa.appkeys import context_key
 from astapa.context import Context
+from astapa.keys import etag_of
 from astapa.oauth import client_auth
-from astapa.oauth.errors import InvalidRequestError, UnauthorizedClientError, UnsupportedGrantTypeError
+from astapa.oauth.errors import (
+    InvalidRequestError,
+    TemporarilyUnavailableError,
+    UnauthorizedClientError,
+    UnsupportedGrantTypeError,
+)
 from astapa.oauth.grants import GRANTS
 from astapa.oauth.jwt import verify_access_token
 from astapa.oauth.request import OAuthRequest, parse
@@ -19,7 +27,11 @@ CORS = {"Access-Control-Allow-Origin": "*"}
 
 
 async def read_request(request: web.Request) -> OAuthRequest:
-    body = await request.read()
+    try:
+        body = await request.read()
+    except (RequestPayloadError, HttpProcessingError, ValueError):
+        # A Content-Encoding the body does not match, a truncated chunk, ...
+        raise InvalidRequestError("the request body cannot be read") from None
     return parse(
         request.headers.get("Content-Type", ""),
         body,
@@ -86,9 +98,9 @@ async def revoke(request: web.Request) -> web.Response:
         _, position = await ctx.writer.run(
             ctx.app.revoke_access_token, jti=claims["jti"], by_client_id=caller.client_id
         )
-        if position:
-            # Read your write: introspection answers inactive as soon as this returns.
-            await ctx.runner.wait(position, ctx.settings.projection_wait)
+        # Read your write: introspection answers inactive as soon as this returns.
+        if position and not await ctx.runner.wait(position, ctx.settings.projection_wait):
+            raise TemporarilyUnavailableError(detail="revocation recorded, read models lagging")
     return web.Response(status=200, headers=NO_STORE)
 
 
@@ -115,7 +127,5 @@ async def authorization_server_metadata(request: web.Request) -> web.Response:
 
 
 def document(data: dict) -> tuple[bytes, str]:
-    import hashlib
-
     body = json.dumps(data, indent=2).encode()
-    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    return body, etag_of(body)

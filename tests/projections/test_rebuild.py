@@ -11,9 +11,10 @@ import requests
 from tests.conftest import Server, run_cli
 
 
-def tables(path: Path) -> dict[str, list[tuple]]:
+def tables(path: Path, tracking: bool = True) -> dict[str, list[tuple]]:
     conn = sqlite3.connect(path)
-    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+             if tracking or r[0] != "tracking"]
     return {name: sorted(map(tuple, conn.execute(f"SELECT * FROM [{name}]"))) for name in names}
 
 
@@ -48,12 +49,17 @@ def rebuild(data_dir: Path, *extra: str) -> None:
 
 def test_rebuild_equals_live_table_by_table(server: Server, make_project, make_client, tmp_path):
     activity(server, make_project, make_client)
-    live = tables(server.data_dir / "read.db")
+    # While serving, a position past events no read model handles may be held in memory
+    # only (written within a second): compare the read models, and the position separately.
+    live = tables(server.data_dir / "read.db", tracking=False)
     assert live["clients"] and live["projects"] and live["revoked_access_tokens"] and live["signing_keys"]
     rebuild(server.data_dir, "--into", str(tmp_path / "one.db"))
     rebuild(server.data_dir, "--into", str(tmp_path / "two.db"))
-    assert tables(tmp_path / "one.db") == live
-    assert tables(tmp_path / "two.db") == live  # rebuild is idempotent
+    assert tables(tmp_path / "one.db", tracking=False) == live
+    assert tables(tmp_path / "two.db") == tables(tmp_path / "one.db")  # rebuild is idempotent
+    last = server.ctx.app.recorder.max_notification_id()
+    assert tables(tmp_path / "one.db")["tracking"] == [("read_models", last)]
+    assert server.ctx.runner.position == last
     assert schema(tmp_path / "one.db") == schema(server.data_dir / "read.db")
 
 

@@ -22,7 +22,7 @@ async def handle(issuer: TokenIssuer, client: ClientRecord, request: OAuthReques
     scopes = granted_subset(parse_scope(request.get("scope")), list(client.scopes))
     audience = parse_resource(request.resources) or client.client_id
     ttl = client.token_ttl or default_ttl
-    token, _ = await issuer.access_token(
+    token = await issuer.access_token(
         client_id=client.client_id, project_id=client.project_id, subject=client.client_id,
         scopes=scopes, audience=audience, ttl=ttl,
     )
