@@ -7,7 +7,6 @@ import os
 import socket
 import sqlite3
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -89,13 +88,11 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
         reads = ReadModels(settings.read_db)
         stack.callback(reads.close)
         writer = Writer(app, on_commit=runner.nudge)
-        signer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="astapa-sign")
-        stack.callback(signer.shutdown)
         ctx = Context(
             settings=settings, clock=clock, app=app, writer=writer, runner=runner, reads=reads,
             clients=ClientCache(reads), issuer=None,  # type: ignore[arg-type]
         )
-        ctx.issuer = TokenIssuer(settings.issuer, app, writer, ctx.keys, signer, clock)
+        ctx.issuer = TokenIssuer(settings.issuer, app, writer, ctx.keys, clock)
         ctx.discovery = {
             "openid-configuration": document(openid_configuration(settings.issuer)),
             "oauth-authorization-server": document(authorization_server_metadata(settings.issuer)),
