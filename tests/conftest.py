@@ -177,3 +177,21 @@ def make_client(server: Server, make_project):
         return client
 
     return make
+
+
+@pytest.fixture
+def spawn():
+    """Start `astapa serve` subprocesses (tests.process.start_server); each one started is
+    cleaned up afterwards (only those PIDs)."""
+    from tests.process import start_server
+
+    started = []
+
+    def start(*args, **kwargs):
+        server = start_server(*args, **kwargs)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.cleanup()

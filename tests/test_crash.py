@@ -28,7 +28,7 @@ import pytest
 import requests
 
 from tests.process import (ServerProcess, cli, client_credentials, export_events, jwt_claims,
-                           read_tables, rebuild_projections, run_cli, start_server)
+                           read_tables, rebuild_projections, run_cli)
 
 REDIRECT = "https://app.example/callback"
 ROUNDS = 3
@@ -39,20 +39,6 @@ CLI_THREADS = 2
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
-
-
-@pytest.fixture
-def spawn():
-    started: list[ServerProcess] = []
-
-    def spawn(*args, **kwargs) -> ServerProcess:
-        server = start_server(*args, **kwargs)
-        started.append(server)
-        return server
-
-    yield spawn
-    for server in started:
-        server.cleanup()
 
 
 def integrity(db: Path) -> str:

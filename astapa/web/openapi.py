@@ -7,6 +7,21 @@ endpoint, parameter, response or header changes.
 """
 
 
+def _metadata_operation(operation_id: str, summary: str, description: str) -> dict:
+    """A discovery document's operation; there are two documents with one content."""
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": description,
+        "tags": ["discovery"],
+        "parameters": [{"$ref": "#/components/parameters/IfNoneMatch"}],
+        "responses": {
+            "200": {"$ref": "#/components/responses/Metadata"},
+            "304": {"$ref": "#/components/responses/NotModified"},
+        },
+    }
+
+
 def _token_operation(operation_id: str, summary: str, description: str) -> dict:
     """The token endpoint's operation; it is served at two paths."""
     return {
@@ -85,38 +100,18 @@ SPEC: dict = {
                 },
             }
         },
-        "/.well-known/openid-configuration": {
-            "get": {
-                "operationId": "getOpenIdConfiguration",
-                "summary": "OpenID Connect discovery document",
-                "description": (
-                    "The issuer's metadata in the OpenID Connect Discovery 1.0 format. Same "
-                    "content as `/.well-known/oauth-authorization-server`."
-                ),
-                "tags": ["discovery"],
-                "parameters": [{"$ref": "#/components/parameters/IfNoneMatch"}],
-                "responses": {
-                    "200": {"$ref": "#/components/responses/Metadata"},
-                    "304": {"$ref": "#/components/responses/NotModified"},
-                },
-            }
-        },
-        "/.well-known/oauth-authorization-server": {
-            "get": {
-                "operationId": "getOAuthAuthorizationServerMetadata",
-                "summary": "OAuth 2.0 authorization server metadata (RFC 8414)",
-                "description": (
-                    "The issuer's metadata as defined by RFC 8414. Same content as "
-                    "`/.well-known/openid-configuration`."
-                ),
-                "tags": ["discovery"],
-                "parameters": [{"$ref": "#/components/parameters/IfNoneMatch"}],
-                "responses": {
-                    "200": {"$ref": "#/components/responses/Metadata"},
-                    "304": {"$ref": "#/components/responses/NotModified"},
-                },
-            }
-        },
+        "/.well-known/openid-configuration": {"get": _metadata_operation(
+            "getOpenIdConfiguration",
+            "OpenID Connect discovery document",
+            "The issuer's metadata in the OpenID Connect Discovery 1.0 format. Same "
+            "content as `/.well-known/oauth-authorization-server`.",
+        )},
+        "/.well-known/oauth-authorization-server": {"get": _metadata_operation(
+            "getOAuthAuthorizationServerMetadata",
+            "OAuth 2.0 authorization server metadata (RFC 8414)",
+            "The issuer's metadata as defined by RFC 8414. Same content as "
+            "`/.well-known/openid-configuration`.",
+        )},
         "/.well-known/jwks.json": {
             "get": {
                 "operationId": "getJwks",

@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from tests.process import (HOST, REPO, child_env, cli, client_credentials, export_events, free_port,
-                           jwt_claims, run_cli, start_server)
+                           jwt_claims, run_cli)
 
 REDIRECT = "https://app.example/callback"
 
@@ -28,21 +28,6 @@ REDIRECT = "https://app.example/callback"
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"  # the server and the CLI create it
-
-
-@pytest.fixture
-def spawn():
-    """start_server, with every started child cleaned up (only those PIDs) afterwards."""
-    started = []
-
-    def spawn(*args, **kwargs):
-        server = start_server(*args, **kwargs)
-        started.append(server)
-        return server
-
-    yield spawn
-    for server in started:
-        server.cleanup()
 
 
 def issuer_of(url: str) -> str:
