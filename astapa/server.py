@@ -99,7 +99,7 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
         }
 
         keys = KeyLoader(ctx)
-        keys.load(runner.conn)
+        await loop.run_in_executor(None, keys.load, runner.conn)
         runner.listeners += [ctx.clients.invalidate, lambda changed: keys.reload(changed, runner.conn)]
         writer.start()
         stack.callback(writer.stop)  # drains queued commands before the store closes

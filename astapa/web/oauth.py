@@ -61,7 +61,7 @@ async def token(request: web.Request) -> web.Response:
     return web.json_response(body, headers=NO_STORE)
 
 
-async def _token_claims(ctx: Context, oauth_request: OAuthRequest) -> dict | None:
+def _token_claims(ctx: Context, oauth_request: OAuthRequest) -> dict | None:
     value = oauth_request.get("token")
     if value is None:
         raise InvalidRequestError("token is required")
@@ -73,7 +73,7 @@ async def introspect(request: web.Request) -> web.Response:
     ctx = request.app[context_key]
     oauth_request = await read_request(request)
     caller = await authenticate_client(ctx, oauth_request)
-    claims = await _token_claims(ctx, oauth_request)
+    claims = _token_claims(ctx, oauth_request)
     active = (
         claims is not None
         and claims.get("project_id") == caller.project_id
@@ -93,7 +93,7 @@ async def revoke(request: web.Request) -> web.Response:
     ctx = request.app[context_key]
     oauth_request = await read_request(request)
     caller = await authenticate_client(ctx, oauth_request)
-    claims = await _token_claims(ctx, oauth_request)
+    claims = _token_claims(ctx, oauth_request)
     if claims is not None and claims.get("client_id") == caller.client_id:
         _, position = await ctx.writer.run(
             ctx.app.revoke_access_token, jti=claims["jti"], by_client_id=caller.client_id
