@@ -7,8 +7,6 @@ import argparse
 import contextlib
 import json
 import logging
-import logging.handlers
-import queue
 import sqlite3
 import sys
 
@@ -158,17 +156,17 @@ def serve(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def log_to_stderr():
-    """Log lines are formatted where they happen and written by a thread of their own, so
-    the event loop never waits on stderr (one write syscall per request otherwise)."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    records: queue.SimpleQueue = queue.SimpleQueue()
-    listener = logging.handlers.QueueListener(records, handler)
+    """Log lines go to stderr through one writer thread, in bulk (astapa/logs.py)."""
+    from astapa import logs
+
+    writer = logs.LogWriter()
     root = logging.getLogger()
     root.setLevel(logging.INFO)
-    root.addHandler(logging.handlers.QueueHandler(records))
-    listener.start()
+    root.addHandler(logs.LineHandler(writer))
+    writer.start()
+    logs.current = writer
     try:
         yield
     finally:
-        listener.stop()
+        logs.current = None
+        writer.stop()

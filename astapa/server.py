@@ -5,6 +5,7 @@ import fcntl
 import logging
 import os
 import socket
+from time import time as wall_clock
 import sqlite3
 import threading
 from contextlib import ExitStack
@@ -13,6 +14,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from astapa import logs
 from astapa.app import AstapaApplication
 from astapa.appkeys import context_key
 from astapa.clock import SystemClock
@@ -36,10 +38,19 @@ LOCK_FILE = "astapa.lock"
 
 
 class AccessLogger(AbstractAccessLogger):
-    """Method, path (never the query string, which may hold secrets), status, duration."""
+    """Method, path (never the query string, which may hold secrets), status, duration.
+
+    Formatted here and queued straight to the log writer, skipping the logging module's
+    per-record machinery on the event loop; through the logger when no writer runs.
+    """
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info("%s %s %s %.1fms", request.method, request.path, response.status, time * 1000)
+        message = f"{request.method} {request.path} {response.status} {time * 1000:.1f}ms"
+        writer = logs.current
+        if writer is None:
+            self.logger.info("%s", message)
+        elif self.logger.isEnabledFor(logging.INFO):
+            writer.put(f"{logs.timestamp(wall_clock())} INFO {self.logger.name} {message}")
 
 
 def lock_data_dir(data_dir: Path) -> int:
