@@ -45,27 +45,25 @@ class ReadModels:
 class ClientCache:
     """Client records by client_id, dropped whenever the clients read model changes.
 
-    A lookup that started before a change is not stored, so a stale row never outlives it.
+    A change replaces the dict; a lookup that started before it stores its row in the dict
+    it started with, which is already discarded, so a stale row never outlives a change.
     """
 
     def __init__(self, reads: ReadModels) -> None:
         self.reads = reads
         self._records: dict[str, ClientRecord] = {}
-        self._generation = 0
 
     def invalidate(self, changed: set[str]) -> None:
         if "clients" in changed:
-            self._generation += 1
             self._records = {}
 
     async def get(self, client_id: str) -> ClientRecord | None:
-        record = self._records.get(client_id)
-        if record is not None:
-            return record
-        generation = self._generation
-        record = await self.reads.query(client_by_id, client_id)
-        if record is not None and generation == self._generation:
-            self._records[client_id] = record
+        records = self._records
+        record = records.get(client_id)
+        if record is None:
+            record = await self.reads.query(client_by_id, client_id)
+            if record is not None:
+                records[client_id] = record
         return record
 
 
