@@ -41,11 +41,12 @@ def token_ttl(value: str) -> int:
 
 
 def redirect_uri(value: str) -> str:
-    from astapa.oauth.scopes import is_absolute_uri
+    from astapa.oauth.authorize import check_redirect_uri
 
-    if not is_absolute_uri(value):
-        raise argparse.ArgumentTypeError(f"redirect URI must be an absolute URI without fragment: {value!r}")
-    return value
+    try:
+        return check_redirect_uri(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def build_parser() -> Parser:
@@ -60,7 +61,9 @@ def build_parser() -> Parser:
     serve.add_argument("--host", help="interface (ASTAPA_HOST, default 127.0.0.1)")
     serve.add_argument("--port", help="port (ASTAPA_PORT, default 8080)")
     serve.add_argument("--issuer", help="issuer URL (ASTAPA_ISSUER, default http://HOST:PORT)")
-    # TODO(issue-4): --demo, once the hosted login page exists.
+    serve.add_argument("--demo", action="store_true",
+                       help="create (once) a demo project and serve its pages under /demo")
+    serve.add_argument("--bcrypt-cost", help="bcrypt work factor (ASTAPA_BCRYPT_COST, default 12)")
 
     project = commands.add_parser("project", help="manage projects")
     project_commands = project.add_subparsers(dest="action", required=True, parser_class=Parser)
@@ -148,7 +151,8 @@ def rotate_keys(app, data_dir: str | None) -> dict:
 def serve(args: argparse.Namespace) -> int:
     from astapa.server import run
 
-    settings = load_settings(args.host, args.port, args.data_dir, args.issuer)
+    settings = load_settings(args.host, args.port, args.data_dir, args.issuer, args.demo,
+                             args.bcrypt_cost)
     with log_to_stderr():
         run(settings)
     return 0

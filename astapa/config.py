@@ -33,6 +33,25 @@ class Settings:
     access_token_ttl: int = 3600
     # How long a read-your-writes wait for the projections may take (seconds).
     projection_wait: float = 5.0
+    # bcrypt work factor for passwords (--bcrypt-cost, ASTAPA_BCRYPT_COST), 10 to 16.
+    bcrypt_cost: int = 12
+    # Create (once) the demo project and its pages under /demo (--demo).
+    demo: bool = False
+    # Lifetimes in seconds: authorization codes; refresh tokens idle and absolute;
+    # hosted-page sessions idle and absolute.
+    code_ttl: int = 60
+    refresh_idle_ttl: int = 30 * 86400
+    refresh_absolute_ttl: int = 90 * 86400
+    session_idle_ttl: int = 3600
+    session_absolute_ttl: int = 10 * 3600
+    # Sign-in throttling: failures per account (any source) and per client IP in the window.
+    login_failures_per_account: int = 10
+    login_failures_per_ip: int = 100
+    login_failure_window: int = 15 * 60
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.issuer.startswith("https://")
 
     @property
     def events_db(self) -> Path:
@@ -89,6 +108,8 @@ def load_settings(
     port: str | int | None = None,
     data_dir: str | None = None,
     issuer: str | None = None,
+    demo: bool = False,
+    bcrypt_cost: str | int | None = None,
 ) -> Settings:
     """Flags win over ASTAPA_* variables, which win over defaults."""
     host = host or env_default("ASTAPA_HOST", "127.0.0.1")
@@ -111,4 +132,17 @@ def load_settings(
         data_dir=directory,
         issuer=parse_issuer(issuer_value),
         poll_interval=poll_interval,
+        demo=demo,
+        bcrypt_cost=parse_bcrypt_cost(
+            bcrypt_cost if bcrypt_cost is not None else env_default("ASTAPA_BCRYPT_COST", "12")),
     )
+
+
+def parse_bcrypt_cost(value: str | int) -> int:
+    try:
+        cost = int(value)
+    except (TypeError, ValueError):
+        cost = 0
+    if not 10 <= cost <= 16:
+        raise ConfigError(f"bcrypt cost must be a whole number from 10 to 16, got {value!r}")
+    return cost

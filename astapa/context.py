@@ -12,9 +12,12 @@ from astapa.app import AstapaApplication
 from astapa.clock import SystemClock
 from astapa.config import Settings
 from astapa.keys import KeySnapshot
+from astapa.passwords import Passwords
 from astapa.queries import ClientRecord, client_by_id
+from astapa.throttle import Throttle
 from astapa.tokens import TokenIssuer
 from astapa.writer import Writer
+from astapa.web.csrf import Csrf
 from projections.runner import Runner, connect
 
 
@@ -77,6 +80,10 @@ class Context:
     reads: ReadModels
     clients: ClientCache
     issuer: TokenIssuer
+    passwords: Passwords
+    csrf: "Csrf"
+    account_throttle: Throttle
+    ip_throttle: Throttle
     snapshot: KeySnapshot | None = None
     ready: bool = False
     discovery: dict[str, tuple[bytes, str]] = field(default_factory=dict)

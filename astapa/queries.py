@@ -14,17 +14,20 @@ class ClientRecord:
     scopes: tuple[str, ...]
     token_ttl: int | None
     grant_types: tuple[str, ...]
+    name: str = ""
+    redirect_uris: tuple[str, ...] = ()
 
 
 GRANT_TYPES = {
-    "project": ("client_credentials",),  # TODO(issue-4): authorization_code, refresh_token
+    "project": ("authorization_code", "refresh_token", "client_credentials"),
     "machine": ("client_credentials",),
 }
 
 
 def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | None:
     row = conn.execute(
-        "SELECT client_id, kind, project_id, secret_hash, scopes, token_ttl FROM clients"
+        "SELECT client_id, kind, project_id, secret_hash, scopes, token_ttl, name, redirect_uris"
+        " FROM clients"
         " WHERE client_id = ?",
         (client_id,),
     ).fetchone()
@@ -38,13 +41,57 @@ def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | Non
         scopes=tuple(json.loads(row["scopes"])),
         token_ttl=row["token_ttl"],
         grant_types=GRANT_TYPES[row["kind"]],
+        name=row["name"],
+        redirect_uris=tuple(json.loads(row["redirect_uris"] or "[]")),
     )
 
 
-def is_access_token_revoked(conn: sqlite3.Connection, jti: str) -> bool:
+def is_access_token_revoked(conn: sqlite3.Connection, jti: str, sid: str | None = None) -> bool:
+    """Revoked itself, or issued to a sign-in (refresh family) that was revoked since."""
     return conn.execute(
-        "SELECT 1 FROM revoked_access_tokens WHERE jti = ?", (jti,)
+        "SELECT 1 FROM revoked_access_tokens WHERE jti = ?"
+        " UNION ALL SELECT 1 FROM refresh_families WHERE family_key = ? AND revoked = 1",
+        (jti, sid),
     ).fetchone() is not None
+
+
+@dataclass(frozen=True)
+class UserLogin:
+    sub: str
+    password_hash: str
+    disabled: bool
+
+
+def user_login(conn: sqlite3.Connection, project_id: str, email_key: str) -> UserLogin | None:
+    row = conn.execute(
+        "SELECT sub, password_hash, disabled FROM users WHERE project_id = ? AND email_key = ?",
+        (project_id, email_key),
+    ).fetchone()
+    return UserLogin(row["sub"], row["password_hash"], bool(row["disabled"])) if row else None
+
+
+def user_profile(conn: sqlite3.Connection, project_id: str, sub: str) -> dict | None:
+    """The user as userinfo and the management API show them."""
+    row = conn.execute(
+        "SELECT sub, email, email_verified, disabled, custom_claims, created_at FROM users"
+        " WHERE project_id = ? AND sub = ?",
+        (project_id, sub),
+    ).fetchone()
+    if row is None:
+        return None
+    return {
+        "sub": row["sub"],
+        "email": row["email"],
+        "email_verified": bool(row["email_verified"]),
+        "custom_claims": json.loads(row["custom_claims"]),
+        "created_at": row["created_at"],
+        "disabled": bool(row["disabled"]),
+    }
+
+
+def project_client_id(conn: sqlite3.Connection, project_id: str) -> str | None:
+    row = conn.execute("SELECT client_id FROM projects WHERE project_id = ?", (project_id,)).fetchone()
+    return row[0] if row else None
 
 
 def longest_token_ttl(conn: sqlite3.Connection, default: int) -> int:

@@ -11,11 +11,13 @@ import threading
 from contextlib import ExitStack
 from pathlib import Path
 
+import aiohttp_jinja2
+import jinja2
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from astapa import logs
-from astapa.app import AstapaApplication
+from astapa.app import AstapaApplication, Lifetimes
 from astapa.appkeys import context_key
 from astapa.clock import SystemClock
 from astapa.config import ConfigError, Settings
@@ -23,8 +25,12 @@ from astapa.context import ClientCache, Context, ReadModels
 from astapa.domain.errors import KeyRingMissingError
 from astapa.keys import build_snapshot, generate_key
 from astapa.oauth.discovery import authorization_server_metadata, openid_configuration
+from astapa.passwords import Passwords
 from astapa.queries import longest_token_ttl
+from astapa.throttle import Throttle
 from astapa.tokens import TokenIssuer
+from astapa.web.csrf import Csrf, load_page_key
+from astapa.web.pages.demo import callback_uri
 from astapa.web.middleware import errors, security_headers
 from astapa.web.oauth import document
 from astapa.web.routes import setup_routes
@@ -35,6 +41,7 @@ log = logging.getLogger("astapa")
 
 MAX_BODY = 64 * 1024
 LOCK_FILE = "astapa.lock"
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 class AccessLogger(AbstractAccessLogger):
@@ -75,7 +82,8 @@ def ensure_key_ring(app: AstapaApplication, keys_dir: Path) -> None:
 def create_app(settings: Settings, clock: SystemClock | None = None) -> web.Application:
     web_app = web.Application(middlewares=[security_headers, errors], client_max_size=MAX_BODY)
     web_app.cleanup_ctx.append(lambda a: service(a, settings, clock or SystemClock()))
-    setup_routes(web_app)
+    aiohttp_jinja2.setup(web_app, loader=jinja2.FileSystemLoader(TEMPLATES))
+    setup_routes(web_app, demo_pages=settings.demo)
     return web_app
 
 
@@ -93,8 +101,15 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
         runner = Runner(app, settings.read_db)
         stack.callback(runner.stop)
         await loop.run_in_executor(None, runner.catch_up)
+        app.lifetimes = lifetimes(settings)
         await loop.run_in_executor(None, ensure_key_ring, app, settings.keys_dir)
+        if settings.demo:
+            await loop.run_in_executor(None, app.execute, app.create_demo_project,
+                                       callback_uri(settings.issuer))
         await loop.run_in_executor(None, runner.catch_up)
+        passwords = Passwords(settings.bcrypt_cost)
+        stack.callback(passwords.close)
+        page_key = await loop.run_in_executor(None, load_page_key, settings.keys_dir)
 
         reads = ReadModels(settings.read_db)
         stack.callback(reads.close)
@@ -102,6 +117,10 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
         ctx = Context(
             settings=settings, clock=clock, app=app, writer=writer, runner=runner, reads=reads,
             clients=ClientCache(reads), issuer=None,  # type: ignore[arg-type]
+            passwords=passwords, csrf=Csrf(page_key, settings),
+            account_throttle=Throttle(clock, settings.login_failures_per_account,
+                                      settings.login_failure_window),
+            ip_throttle=Throttle(clock, settings.login_failures_per_ip, settings.login_failure_window),
         )
         ctx.issuer = TokenIssuer(settings.issuer, app, writer, ctx.keys, clock)
         ctx.discovery = {
@@ -119,11 +138,22 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
         watcher = asyncio.create_task(drop_expired_keys(ctx, keys))
         ctx.ready = True
         log.info("astapa serving %s (data dir %s)", settings.issuer, settings.data_dir)
+        if settings.demo:
+            print(f"Demo: open {settings.issuer}/demo in a browser, sign up, and see your tokens.",
+                  flush=True)
         try:
             yield
         finally:
             ctx.ready = False
             watcher.cancel()
+
+
+def lifetimes(settings: Settings) -> Lifetimes:
+    return Lifetimes(
+        code=settings.code_ttl, refresh_idle=settings.refresh_idle_ttl,
+        refresh_absolute=settings.refresh_absolute_ttl, session_idle=settings.session_idle_ttl,
+        session_absolute=settings.session_absolute_ttl,
+    )
 
 
 class KeyLoader:

@@ -10,10 +10,10 @@ committed; if the save fails, the signed token is thrown away.
 
 from typing import Callable
 
-from astapa.app import AstapaApplication, Decision
+from astapa.app import AstapaApplication, Decision, UserGrant
 from astapa.clock import SystemClock
 from astapa.keys import KeySnapshot
-from astapa.oauth.jwt import access_token_claims
+from astapa.oauth.jwt import access_token_claims, id_token_claims, user_access_token_claims
 from astapa.secrets import TokenIds
 from astapa.writer import Writer
 
@@ -54,4 +54,67 @@ class TokenIssuer:
             subject=claims["sub"], scopes=scopes, audience=claims["aud"], expires_at=claims["exp"],
         )
         decision.value = self.keys().sign(claims)
+        return decision
+
+    # -- end-user grants: a redeemed code or a rotated refresh token ----------------------
+
+    async def redeem_code(
+        self, client_id: str, code: str, redirect_uri: str | None,
+        verifier_challenge: str | None, ttl: int,
+    ) -> dict:
+        """RFC 6749 §4.1.3: the token response, once code, family and token are saved."""
+        now = self.clock.now()
+        body, _ = await self.writer.run(
+            self._redeem, code, client_id, redirect_uri, verifier_challenge, now,
+            self.token_ids.next(), ttl,
+        )
+        return body
+
+    def _redeem(self, code: str, client_id: str, redirect_uri: str | None,
+                verifier_challenge: str | None, now: float, jti: str, ttl: int) -> Decision:
+        decision = self.app.redeem_code(code, client_id, redirect_uri, verifier_challenge, now)
+        return self._with_tokens(decision, now, jti, ttl)
+
+    async def refresh(
+        self, client_id: str, family_key: str, secret: str, scopes: list[str] | None, ttl: int
+    ) -> dict:
+        """RFC 6749 §6 with rotation: new refresh and access tokens, the claims as they are now."""
+        now = self.clock.now()
+        body, _ = await self.writer.run(
+            self._refresh, family_key, secret, client_id, scopes, now, self.token_ids.next(), ttl
+        )
+        return body
+
+    def _refresh(self, family_key: str, secret: str, client_id: str, scopes: list[str] | None,
+                 now: float, jti: str, ttl: int) -> Decision:
+        decision = self.app.rotate_refresh(family_key, secret, client_id, scopes, now)
+        return self._with_tokens(decision, now, jti, ttl)
+
+    def _with_tokens(self, decision: Decision, now: float, jti: str, ttl: int) -> Decision:
+        """Add the access token's Issued event to the decision and sign the tokens."""
+        if decision.error is not None:
+            return decision
+        grant: UserGrant = decision.value
+        issued_at = int(now)
+        scopes = list(grant.scopes)
+        claims = user_access_token_claims(
+            self.issuer, grant.client_id, grant.project_id, grant.sub, grant.user_claims, scopes,
+            grant.resource or grant.client_id, issued_at, issued_at + ttl, jti, grant.family_key,
+        )
+        decision.aggregates += self.app.issue_access_token(
+            jti=jti, client_id=grant.client_id, project_id=grant.project_id, subject=grant.sub,
+            scopes=scopes, audience=claims["aud"], expires_at=claims["exp"],
+        ).aggregates
+        keys = self.keys()
+        access_token = keys.sign(claims)
+        body = {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl,
+                "refresh_token": grant.refresh_token}
+        if scopes:
+            body["scope"] = " ".join(scopes)
+        if "openid" in scopes:
+            body["id_token"] = keys.sign(id_token_claims(
+                self.issuer, grant.client_id, grant.sub, grant.user_claims, scopes, issued_at,
+                issued_at + ttl, grant.auth_time, grant.nonce, access_token,
+            ), typ="JWT")
+        decision.value = body
         return decision

@@ -159,7 +159,7 @@ class Writer:
         self.transactions += 1
         self.commands_saved += len(batch)
         self._committed(max(positions))
-        settle_all([(job, (decision.value, position), None)
+        settle_all([(job, (decision.value, position), decision.error)
                     for (job, decision), position in zip(batch, positions)])
 
     def _execute_alone(self, job: Job, first_error: Exception) -> None:

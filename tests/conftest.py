@@ -49,9 +49,10 @@ class Server:
 
 
 class ServerThread:
-    def __init__(self, data_dir: Path, clock: FakeClock) -> None:
+    def __init__(self, data_dir: Path, clock: FakeClock, demo: bool = False) -> None:
         self.data_dir = data_dir
         self.clock = clock
+        self.demo = demo
         self.loop = asyncio.new_event_loop()
         self.started = threading.Event()
         self.error: BaseException | None = None
@@ -78,6 +79,7 @@ class ServerThread:
         port = sock.getsockname()[1]
         sock.close()
         settings = Settings(port=port, data_dir=self.data_dir, issuer=f"http://127.0.0.1:{port}",
+                            bcrypt_cost=4, demo=self.demo,
                             poll_interval=0.05)
         self.web_app = create_app(settings, clock=self.clock)
         self.runner = web.AppRunner(self.web_app)
@@ -114,8 +116,8 @@ def clock() -> FakeClock:
 def start_server(data_dir: Path, clock: FakeClock):
     threads: list[ServerThread] = []
 
-    def start(directory: Path | None = None) -> Server:
-        thread = ServerThread(directory or data_dir, clock)
+    def start(directory: Path | None = None, demo: bool = False) -> Server:
+        thread = ServerThread(directory or data_dir, clock, demo=demo)
         threads.append(thread)
         return thread.start()
 

@@ -23,3 +23,35 @@ class KeyRingMissingError(DomainError):
 
 class StoreNotDurableError(DomainError):
     """The event store's SQLite would not make commits durable (WAL + synchronous=FULL)."""
+
+
+class UserDisabledError(DomainError):
+    """The account is disabled: no sign-in, no token refresh."""
+
+
+class UserNotFoundError(DomainError):
+    """No user with this sub (or email) in this project."""
+
+
+class EmailTakenError(DomainError):
+    """An account with this normalised email already exists in this project."""
+
+
+class SessionEndedError(DomainError):
+    """The browser session has ended or expired."""
+
+
+class CodeRejectedError(DomainError):
+    """An authorization code that cannot be redeemed; args[0] says why (logged only)."""
+
+
+class RefreshRejectedError(DomainError):
+    """A refresh token that cannot be used; args[0] says why (logged only)."""
+
+
+class ScopeNotGrantedError(DomainError):
+    """A refresh asked for scopes the original grant did not hold."""
+
+
+class InvalidEmailError(DomainError):
+    """Not an email address we can keep and mail."""

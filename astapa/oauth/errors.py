@@ -4,13 +4,26 @@ Every error has a class-level wire `error` and HTTP `status`, a fixed ASCII `des
 that is safe to send, and an optional private `detail` that is logged, never sent.
 """
 
-from astapa.domain.errors import ConflictError, DomainError, StoreBusyError
+from astapa.domain.errors import (
+    CodeRejectedError,
+    ConflictError,
+    DomainError,
+    RefreshRejectedError,
+    ScopeNotGrantedError,
+    StoreBusyError,
+    UserDisabledError,
+    UserNotFoundError,
+)
 
 
 class OAuthError(Exception):
     error = "invalid_request"
     status = 400
     description = ""
+    # Set by `via` once client and redirect_uri are valid: the error goes back to the client
+    # (RFC 6749 §4.1.2.1) instead of an error page.
+    redirect_uri: str | None = None
+    state: str | None = None
 
     def __init__(self, description: str | None = None, detail: str | None = None,
                  headers: dict[str, str] | None = None) -> None:
@@ -19,6 +32,10 @@ class OAuthError(Exception):
             self.description = description
         self.detail = detail
         self.headers = dict(headers or {})
+
+    def via(self, redirect_uri: str, state: str | None) -> "OAuthError":
+        self.redirect_uri, self.state = redirect_uri, state
+        return self
 
     def body(self) -> dict:
         body = {"error": self.error}
@@ -76,6 +93,45 @@ class InvalidTargetError(OAuthError):
     description = "resource must be an absolute URI without a fragment, at most 2048 characters"
 
 
+class UnsupportedResponseTypeError(OAuthError):
+    """RFC 6749 §4.1.2.1: only response_type=code is supported."""
+    error = "unsupported_response_type"
+    description = "only response_type=code is supported"
+
+
+class AccessDeniedError(OAuthError):
+    """The user declined."""
+    error = "access_denied"
+    description = "the user cancelled the sign-in"
+
+
+class LoginRequiredError(OAuthError):
+    """OIDC Core §3.1.2.6: prompt=none and nobody is signed in."""
+    error = "login_required"
+    description = "the user is not signed in"
+
+
+class InvalidTokenError(OAuthError):
+    """RFC 6750 §3.1: the bearer token is expired, revoked, malformed or not ours."""
+    error = "invalid_token"
+    status = 401
+    description = "the access token is invalid"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail=detail, headers={
+            "WWW-Authenticate": 'Bearer realm="astapa", error="invalid_token"'})
+
+
+class TooManyAttemptsError(OAuthError):
+    """Throttled after repeated failures (RFC 6819 §5.1.4.2.3)."""
+    error = "invalid_request"
+    status = 429
+    description = "too many failed attempts, retry later"
+
+    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+        super().__init__(detail=detail, headers={"Retry-After": str(retry_after)})
+
+
 class TemporarilyUnavailableError(OAuthError):
     """The event store is busy; try again shortly."""
     error = "temporarily_unavailable"
@@ -97,4 +153,8 @@ def from_domain(error: DomainError) -> OAuthError:
     """The one mapping from domain errors to protocol errors."""
     if isinstance(error, (StoreBusyError, ConflictError)):
         return TemporarilyUnavailableError(detail=repr(error))
+    if isinstance(error, (CodeRejectedError, RefreshRejectedError, UserDisabledError, UserNotFoundError)):
+        return InvalidGrantError(detail=repr(error))
+    if isinstance(error, ScopeNotGrantedError):
+        return InvalidScopeError(detail=repr(error))
     return InvalidRequestError("request cannot be performed", detail=repr(error))

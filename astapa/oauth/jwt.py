@@ -1,4 +1,8 @@
-"""RFC 9068 JWT access tokens: claims assembly and verification of our own tokens."""
+"""RFC 9068 JWT access tokens and OIDC ID tokens: claims assembly, and verification of our
+own access tokens."""
+
+import base64
+import hashlib
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -22,6 +26,48 @@ def access_token_claims(
     if scopes:
         claims["scope"] = " ".join(scopes)
     return claims
+
+
+def user_access_token_claims(
+    issuer: str, client_id: str, project_id: str, subject: str, user_claims: dict,
+    scopes: list[str], audience: str, issued_at: int, expires_at: int, jti: str, sid: str,
+) -> dict:
+    """The contract's end-user token: identity, project, the user's custom claims as they
+    are now, and `sid` naming the sign-in (refresh family) it came from."""
+    claims = access_token_claims(
+        issuer, client_id, project_id, subject, scopes, audience, issued_at, expires_at, jti
+    )
+    claims.update(user_claims)
+    claims["sid"] = sid
+    return claims
+
+
+def id_token_claims(
+    issuer: str, client_id: str, subject: str, user_claims: dict, scopes: list[str],
+    issued_at: int, expires_at: int, auth_time: int, nonce: str | None, access_token: str,
+) -> dict:
+    """OIDC Core §2 and §3.1.3.6: `aud` is the client, `at_hash` binds the access token."""
+    claims = {
+        "iss": issuer,
+        "sub": subject,
+        "aud": client_id,
+        "exp": expires_at,
+        "iat": issued_at,
+        "auth_time": auth_time,
+        "at_hash": at_hash(access_token),
+    }
+    if nonce is not None:
+        claims["nonce"] = nonce
+    if "email" in scopes:
+        claims["email"] = user_claims["email"]
+        claims["email_verified"] = user_claims["email_verified"]
+    return claims
+
+
+def at_hash(access_token: str) -> str:
+    """The left half of the SHA-256 of the token, base64url without padding (RS256)."""
+    digest = hashlib.sha256(access_token.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode("ascii")
 
 
 def verify_access_token(token: str, keys: KeySet, issuer: str, now: float) -> dict | None:

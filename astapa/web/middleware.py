@@ -54,5 +54,6 @@ async def errors(request: web.Request, handler) -> web.StreamResponse:
 @web.middleware
 async def security_headers(request: web.Request, handler) -> web.StreamResponse:
     response = await handler(request)
-    response.headers.update(SECURITY_HEADERS)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)  # pages set a CSP of their own
     return response

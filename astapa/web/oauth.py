@@ -7,6 +7,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
+from astapa.app import split_refresh_token
 from astapa.appkeys import context_key
 from astapa.context import Context
 from astapa.keys import etag_of
@@ -26,12 +27,17 @@ from astapa.web.middleware import NO_STORE
 CORS = {"Access-Control-Allow-Origin": "*"}
 
 
-async def read_request(request: web.Request) -> OAuthRequest:
+async def read_body(request: web.Request) -> bytes:
     try:
-        body = await request.read()
+        return await request.read()
     except (RequestPayloadError, HttpProcessingError, ValueError):
         # A Content-Encoding the body does not match, a truncated chunk, ...
         raise InvalidRequestError("the request body cannot be read") from None
+
+
+async def read_request(request: web.Request, body: bytes | None = None) -> OAuthRequest:
+    if body is None:
+        body = await read_body(request)
     return parse(
         request.headers.get("Content-Type", ""),
         body,
@@ -77,7 +83,7 @@ async def introspect(request: web.Request) -> web.Response:
     active = (
         claims is not None
         and claims.get("project_id") == caller.project_id
-        and not await ctx.reads.query(is_access_token_revoked, claims["jti"])
+        and not await ctx.reads.query(is_access_token_revoked, claims["jti"], claims.get("sid"))
     )
     if not active:
         return web.json_response({"active": False}, headers=NO_STORE)
@@ -89,18 +95,30 @@ async def introspect(request: web.Request) -> web.Response:
 
 
 async def revoke(request: web.Request) -> web.Response:
-    """RFC 7009: 200 for any token; only the client a token was issued to revokes it."""
+    """RFC 7009: 200 for any token; only the client a token was issued to revokes it.
+
+    A refresh token revokes its whole family, and with it the family's access tokens; an
+    access token is revoked alone. token_type_hint is only a hint (§2.1): both are tried.
+    """
     ctx = request.app[context_key]
     oauth_request = await read_request(request)
     caller = await authenticate_client(ctx, oauth_request)
-    claims = _token_claims(ctx, oauth_request)
-    if claims is not None and claims.get("client_id") == caller.client_id:
+    value = oauth_request.get("token")
+    if value is None:
+        raise InvalidRequestError("token is required")
+    family = split_refresh_token(value)
+    position = 0
+    if family is not None:
         _, position = await ctx.writer.run(
-            ctx.app.revoke_access_token, jti=claims["jti"], by_client_id=caller.client_id
-        )
-        # Read your write: introspection answers inactive as soon as this returns.
-        if position and not await ctx.runner.wait(position, ctx.settings.projection_wait):
-            raise TemporarilyUnavailableError(detail="revocation recorded, read models lagging")
+            ctx.app.revoke_refresh_family, family_key=family[0], by_client_id=caller.client_id)
+    else:
+        claims = _token_claims(ctx, oauth_request)
+        if claims is not None and claims.get("client_id") == caller.client_id:
+            _, position = await ctx.writer.run(
+                ctx.app.revoke_access_token, jti=claims["jti"], by_client_id=caller.client_id)
+    # Read your write: introspection and userinfo answer inactive as soon as this returns.
+    if position and not await ctx.runner.wait(position, ctx.settings.projection_wait):
+        raise TemporarilyUnavailableError(detail="revocation recorded, read models lagging")
     return web.Response(status=200, headers=NO_STORE)
 
 

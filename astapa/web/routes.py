@@ -2,10 +2,11 @@
 
 from aiohttp import web
 
-from astapa.web import oauth, service
+from astapa.web import oauth, platform, service
+from astapa.web.pages import authorize, demo
 
 
-def setup_routes(app: web.Application) -> None:
+def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
     app.router.add_routes([
         web.get("/healthz", service.healthz, name="service.healthz"),
         web.get("/openapi.json", service.openapi, name="service.openapi"),
@@ -18,4 +19,22 @@ def setup_routes(app: web.Application) -> None:
         web.post("/api/platform/token", oauth.token, name="platform.token"),
         web.post("/oauth/introspect", oauth.introspect, name="oauth.introspect"),
         web.post("/oauth/revoke", oauth.revoke, name="oauth.revoke"),
+        web.get("/oauth/userinfo", platform.userinfo, name="oauth.userinfo"),
+        web.get("/api/platform/users/me", platform.userinfo, name="platform.users_me"),
+        web.post("/api/platform/revoke", platform.revoke_user, name="platform.revoke"),
+        web.get("/oauth/authorize", authorize.show_login, name="oauth.authorize"),
+        web.get("/auth/login", authorize.show_login, name="pages.login"),
+        web.post("/auth/login", authorize.login, name="pages.login_submit"),
+        web.get("/auth/signup", authorize.show_signup, name="pages.signup"),
+        web.post("/auth/signup", authorize.signup, name="pages.signup_submit"),
+        web.get("/auth/logout", authorize.show_logout, name="pages.logout"),
+        web.post("/auth/logout", authorize.logout, name="pages.logout_submit"),
+        web.get("/static/astapa.css", service.stylesheet, name="pages.stylesheet"),
     ])
+    if demo_pages:
+        app.router.add_routes([
+            web.get("/demo", demo.home, name="demo.home"),
+            web.get("/demo/start", demo.start, name="demo.start"),
+            web.get("/demo/callback", demo.callback, name="demo.callback"),
+            web.post("/demo/refresh", demo.refresh, name="demo.refresh"),
+        ])

@@ -1,6 +1,7 @@
-"""Health and the OpenAPI document."""
+"""Health, the OpenAPI document, and the hosted pages' stylesheet."""
 
 import json
+from pathlib import Path
 
 from aiohttp import web
 
@@ -8,6 +9,7 @@ from astapa.appkeys import context_key
 from astapa.web.openapi import SPEC
 
 OPENAPI_BYTES = (json.dumps(SPEC, indent=2) + "\n").encode()
+STYLESHEET = (Path(__file__).resolve().parent.parent.parent / "templates" / "static" / "astapa.css").read_bytes()
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -18,3 +20,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def openapi(request: web.Request) -> web.Response:
     return web.Response(body=OPENAPI_BYTES, content_type="application/json")
+
+
+async def stylesheet(request: web.Request) -> web.Response:
+    return web.Response(body=STYLESHEET, content_type="text/css",
+                        headers={"Cache-Control": "public, max-age=3600"})

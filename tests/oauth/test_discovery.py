@@ -13,14 +13,18 @@ def test_metadata_lists_exactly_what_exists(server: Server):
     for path in DOCUMENTS:
         metadata = requests.get(f"{server.url}{path}").json()
         assert metadata["issuer"] == server.url
-        assert metadata["grant_types_supported"] == ["client_credentials"]
+        assert metadata["grant_types_supported"] == ["authorization_code", "client_credentials", "refresh_token"]
+        assert metadata["response_types_supported"] == ["code"]
+        assert metadata["code_challenge_methods_supported"] == ["S256"]  # C-17: never plain
+        assert metadata["authorization_response_iss_parameter_supported"] is True  # RFC 9207
         assert metadata["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
         assert metadata["id_token_signing_alg_values_supported"] == ["RS256"]
-        for name in ("token_endpoint", "jwks_uri", "introspection_endpoint", "revocation_endpoint"):
+        for name in ("token_endpoint", "jwks_uri", "introspection_endpoint", "revocation_endpoint",
+                     "authorization_endpoint", "userinfo_endpoint"):
             url = metadata[name]
             assert url.startswith(server.url + "/")
-            method = requests.get if name == "jwks_uri" else requests.post
-            assert method(url).status_code != 404, name
+            method = requests.post if name.split("_")[0] in ("token", "introspection", "revocation") else requests.get
+            assert method(url).status_code not in (404, 405, 500), name
 
 
 def test_issuer_never_comes_from_the_host_header(server: Server):

@@ -1,5 +1,7 @@
 """The grant registry: grant_type -> module exposing GRANT_TYPE, PARAMETERS and handle()."""
 
-from astapa.oauth.grants import client_credentials
+from astapa.oauth.grants import authorization_code, client_credentials, refresh_token
 
-GRANTS = {module.GRANT_TYPE: module for module in (client_credentials,)}
+GRANTS = {
+    module.GRANT_TYPE: module for module in (authorization_code, client_credentials, refresh_token)
+}

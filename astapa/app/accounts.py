@@ -1,0 +1,135 @@
+"""End users: sign-up, sign-in, browser sessions, and revoking everything a user holds.
+
+Passwords arrive here already hashed (bcrypt runs in a thread pool before the command);
+a sign-in or sign-up issues the authorization code in the same save as the session.
+"""
+
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from astapa.app.core import Decision
+from astapa.app.tokens import TokenCommands
+from astapa.domain.codes import AuthorizationCode, CodeRequest
+from astapa.domain.errors import EmailTakenError, SessionEndedError, UserNotFoundError
+from astapa.domain.sessions import BrowserSession
+from astapa.domain.users import EmailIndex, User
+from astapa.secrets import equals, sha256_hex
+
+SUB_LIMIT = 2**53  # a sub fits a JSON number exactly (end_user_id may be sent as one)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    code: str
+    sub: str
+    session_cookie: str | None  # set when a new browser session started
+
+
+def new_sub() -> str:
+    return str(secrets.randbelow(SUB_LIMIT - 1) + 1)
+
+
+def split_session_cookie(value: str) -> tuple[str, str] | None:
+    key, _, secret = value.partition(".")
+    if len(key) != 32 or not secret or any(c not in "0123456789abcdef" for c in key):
+        return None
+    return key, secret
+
+
+class AccountCommands(TokenCommands):
+    def register_user(
+        self, request: CodeRequest, email: str, email_key: str, password_hash: str, now: float
+    ) -> Decision:
+        """A new account, its email index, a session and a code, in one save. Two sign-ups
+        with one address collide on the index's version; a random sub that is already
+        taken collides on the user's, and the retry draws another."""
+        index_id = EmailIndex.create_id(request.project_id, email_key)
+        if self.exists(index_id):
+            raise EmailTakenError(request.project_id)
+        sub = new_sub()
+        user = User(project_id=request.project_id, sub=sub, email=email, password_hash=password_hash)
+        index = EmailIndex(project_id=request.project_id, email_key=email_key, sub=sub)
+        session, cookie = self._start_session(user, now)
+        code, value = self._issue_code(request, user, session, int(now), now)
+        return Decision([user, index, session, code], SignedIn(value, sub, cookie))
+
+    def sign_in(self, request: CodeRequest, sub: str, now: float) -> Decision:
+        """The password was checked; a new session (never the old one: no fixation)."""
+        user = self._user(request.project_id, sub)
+        user.check_can_sign_in()
+        session, cookie = self._start_session(user, now)
+        code, value = self._issue_code(request, user, session, int(now), now)
+        return Decision([session, code], SignedIn(value, sub, cookie))
+
+    def resume_session(
+        self, request: CodeRequest, cookie: str, now: float, max_age: int | None
+    ) -> Decision:
+        """A signed-in user coming back gets a code without the form."""
+        session = self._live_session(cookie, now)
+        if session.project_id != request.project_id:
+            raise SessionEndedError("another project")
+        if max_age is not None and now - session.auth_time > max_age:
+            raise SessionEndedError("max_age")
+        user = self._user(session.project_id, session.sub)
+        user.check_can_sign_in()
+        if session.tokens_epoch != user.tokens_epoch:
+            raise SessionEndedError("user tokens revoked")
+        session.use(idle_expires_at=now + self.lifetimes.session_idle)
+        code, value = self._issue_code(request, user, session, session.auth_time, now)
+        return Decision([session, code], SignedIn(value, session.sub, None))
+
+    def end_session(self, cookie: str, now: float) -> Decision:
+        try:
+            session = self._live_session(cookie, now)
+        except SessionEndedError:
+            return Decision([])
+        session.end("signed out")
+        return Decision([session])
+
+    def revoke_user_tokens(self, project_id: str, sub: str | None, email_key: str | None) -> Decision:
+        """Every refresh token and session of one user stops working (POST /api/platform/revoke)."""
+        if sub is None:
+            index: EmailIndex = self.load(
+                EmailIndex.create_id(project_id, email_key or ""), lambda: UserNotFoundError(project_id)
+            )
+            sub = index.sub
+        user = self._user(project_id, sub)
+        user.revoke_tokens(reason="revoked by project")
+        return Decision([user], sub)
+
+    # -- parts ------------------------------------------------------------------------------
+
+    def _start_session(self, user: User, now: float) -> tuple[BrowserSession, str]:
+        key, secret = uuid.uuid4().hex, secrets.token_urlsafe(32)
+        session = BrowserSession(
+            session_key=key, project_id=user.project_id, sub=user.sub,
+            secret_hash=sha256_hex(secret), auth_time=int(now), tokens_epoch=user.tokens_epoch,
+            idle_expires_at=now + self.lifetimes.session_idle,
+            absolute_expires_at=now + self.lifetimes.session_absolute,
+        )
+        return session, f"{key}.{secret}"
+
+    def _live_session(self, cookie: str, now: float) -> BrowserSession:
+        parts = split_session_cookie(cookie)
+        if parts is None:
+            raise SessionEndedError("malformed")
+        key, secret = parts
+        session: BrowserSession = self.load(
+            BrowserSession.create_id(key), lambda: SessionEndedError("unknown")
+        )
+        if not equals(sha256_hex(secret), session.secret_hash) or not session.is_live(now):
+            raise SessionEndedError("ended or expired")
+        return session
+
+    def _issue_code(
+        self, request: CodeRequest, user: User, session: BrowserSession, auth_time: int, now: float
+    ) -> tuple[AuthorizationCode, str]:
+        value = secrets.token_urlsafe(32)
+        code = AuthorizationCode(
+            code_hash=sha256_hex(value), project_id=request.project_id, client_id=request.client_id,
+            redirect_uri=request.redirect_uri, sub=user.sub, scopes=list(request.scopes),
+            code_challenge=request.code_challenge, nonce=request.nonce, resource=request.resource,
+            auth_time=auth_time, session_key=session.id.hex, expires_at=now + self.lifetimes.code,
+        )
+        return code, value

@@ -1,0 +1,115 @@
+"""The store half of the application: configuration, durability, and saving decisions.
+
+A command loads what it needs by id, lets the aggregates decide, and returns a Decision:
+the aggregates holding new events, the value for the caller, and, when the answer is a
+refusal that must still leave a record (a reused code revokes its family), the error to
+raise once the events are saved. A command does not save: the server's writer thread
+saves many decisions together (group commit), the CLI saves one at a time with `execute`.
+Either way one decision is saved atomically, all or nothing.
+"""
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, OperationalError
+from eventsourcing.utils import Environment
+
+from astapa.domain.errors import ConflictError, DomainError, StoreBusyError, StoreNotDurableError
+
+
+@dataclass
+class Decision:
+    aggregates: list[Aggregate] = field(default_factory=list)
+    value: Any = None
+    error: DomainError | None = None  # raised to the caller after the events are saved
+
+    def event_count(self) -> int:
+        return sum(len(a.pending_events) for a in self.aggregates)
+
+    def outcome(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+class EventStore(Application):
+    name = "astapa"
+
+    def __init__(self, events_db: Path, lock_timeout: int = 5) -> None:
+        super().__init__(
+            env={
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(events_db),
+                "SQLITE_LOCK_TIMEOUT": str(lock_timeout),
+            }
+        )
+
+    def construct_env(self, name: str, env: dict | None = None) -> Environment:
+        """Only the settings passed in: eventsourcing would otherwise also read the process
+        environment, where ASTAPA_* (our application's prefix) could redirect the store."""
+        return Environment(name, dict(env or {}))
+
+    def load(self, aggregate_id: UUID, missing: Callable[[], DomainError]) -> Any:
+        """The aggregate with this id, or the domain error `missing()` returns."""
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise missing() from None
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
+
+    # -- durability ---------------------------------------------------------------------
+
+    def check_durability(self) -> None:
+        """Refuse to run unless commits are durable: WAL journal and synchronous=FULL."""
+        with self.recorder.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
+            c.execute("PRAGMA journal_mode")
+            journal = c.fetchone()[0]
+            c.execute("PRAGMA synchronous")
+            synchronous = c.fetchone()[0]
+        if str(journal).lower() != "wal" or synchronous < 2:
+            raise StoreNotDurableError(f"journal_mode={journal}, synchronous={synchronous}")
+
+    # -- saving -------------------------------------------------------------------------
+
+    def execute(self, command: Callable[..., Decision], *args: Any, **kwargs: Any) -> tuple[Any, int]:
+        """Decide and save one command now; retry on conflicts and a locked store.
+
+        Returns (value, position of the last event saved, or 0 when nothing was saved),
+        or raises the decision's error once its events are saved.
+        """
+        for attempt in range(_ATTEMPTS):
+            decision = command(*args, **kwargs)
+            try:
+                position = self.save_decisions([decision])[0]
+            except IntegrityError:
+                if attempt == _ATTEMPTS - 1:
+                    raise ConflictError(command.__name__) from None
+                continue
+            except OperationalError:
+                if attempt == _ATTEMPTS - 1:
+                    raise StoreBusyError(command.__name__) from None
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            return decision.outcome(), position
+        raise AssertionError("unreachable")
+
+    def save_decisions(self, decisions: list[Decision]) -> list[int]:
+        """Save every decision's events in one transaction; return each one's last position."""
+        counts = [d.event_count() for d in decisions]
+        aggregates = [a for d in decisions for a in d.aggregates]
+        recordings = self.save(*aggregates) if aggregates else []
+        positions, index = [], 0
+        for count in counts:
+            index += count
+            positions.append(recordings[index - 1].notification.id if count else 0)
+        return positions
+
+
+_ATTEMPTS = 5

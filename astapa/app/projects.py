@@ -1,0 +1,69 @@
+"""Projects (each is its own OAuth client for signing users in) and machine clients."""
+
+from astapa.app.core import Decision, EventStore
+from astapa.domain.errors import ProjectNotFoundError
+from astapa.domain.projects import Client, ClientIndex, Project
+from astapa.secrets import new_public_id, new_secret, sha256_hex
+
+DEMO_PROJECT_ID = "proj_demo"
+
+
+class ProjectCommands(EventStore):
+    def create_project(
+        self, name: str, redirect_uris: list[str], mode: str, scopes: list[str],
+        project_id: str | None = None,
+    ) -> Decision:
+        project_id = project_id or new_public_id("proj")
+        client_id, secret, secret_hash = new_client_credentials()
+        project = Project(
+            project_id=project_id,
+            name=name,
+            client_id=client_id,
+            secret_hash=secret_hash,
+            redirect_uris=redirect_uris,
+            mode=mode,
+            scopes=scopes,
+        )
+        index = ClientIndex(client_id=client_id, kind="project", owner_id=project.id)
+        credentials = {
+            "project_id": project_id,
+            "client_id": client_id,
+            "client_secret": secret,
+            "mode": mode,
+        }
+        return Decision([project, index], credentials)
+
+    def create_client(self, project_id: str, name: str, scopes: list[str], token_ttl: int) -> Decision:
+        if not self.exists(Project.create_id(project_id)):
+            raise ProjectNotFoundError(project_id)
+        client_id, secret, secret_hash = new_client_credentials()
+        client = Client(
+            client_id=client_id,
+            project_id=project_id,
+            name=name,
+            secret_hash=secret_hash,
+            scopes=scopes,
+            token_ttl=token_ttl,
+        )
+        index = ClientIndex(client_id=client_id, kind="machine", owner_id=client.id)
+        credentials = {
+            "client_id": client_id,
+            "client_secret": secret,
+            "scopes": scopes,
+            "project_id": project_id,
+        }
+        return Decision([client, index], credentials)
+
+
+    def create_demo_project(self, redirect_uri: str) -> Decision:
+        """`serve --demo`: the demo project, once; its only redirect URI is the demo page."""
+        if self.exists(Project.create_id(DEMO_PROJECT_ID)):
+            return Decision([], None)
+        return self.create_project("Astapa demo", [redirect_uri], "sandbox", [],
+                                   project_id=DEMO_PROJECT_ID)
+
+
+def new_client_credentials() -> tuple[str, str, str]:
+    """A fresh client_id, its secret (shown once), and the secret's hash (what is kept)."""
+    secret = new_secret()
+    return new_public_id("cid"), secret, sha256_hex(secret)

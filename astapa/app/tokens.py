@@ -1,0 +1,195 @@
+"""Tokens: access tokens on the record, authorization codes redeemed, refresh families rotated.
+
+Every refusal that must leave a trace (a reused code or refresh token revokes its family, a
+code presented with the wrong binding is burnt) is a Decision with events and an error.
+"""
+
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from astapa.app.core import Decision, EventStore
+from astapa.domain.codes import AuthorizationCode
+from astapa.domain.errors import (
+    CodeRejectedError,
+    DomainError,
+    RefreshRejectedError,
+    ScopeNotGrantedError,
+    UserNotFoundError,
+)
+from astapa.domain.refresh import RefreshFamily
+from astapa.domain.tokens import AccessToken
+from astapa.domain.users import User
+from astapa.secrets import equals, sha256_hex
+
+
+@dataclass(frozen=True)
+class Lifetimes:
+    """How long things live, in seconds (Settings carries the configured values)."""
+
+    code: int = 60
+    refresh_idle: int = 30 * 86400
+    refresh_absolute: int = 90 * 86400
+    session_idle: int = 3600
+    session_absolute: int = 10 * 3600
+
+
+@dataclass(frozen=True)
+class UserGrant:
+    """What a redeemed code or a rotated refresh token entitles the client to."""
+
+    project_id: str
+    client_id: str
+    sub: str
+    scopes: tuple[str, ...]
+    resource: str | None
+    auth_time: int
+    nonce: str | None
+    family_key: str
+    refresh_token: str
+    user_claims: dict
+
+
+def split_refresh_token(token: str) -> tuple[str, str] | None:
+    """`<family_key>.<secret>` -> (family_key, secret); None when it cannot be ours."""
+    family_key, _, secret = token.partition(".")
+    if len(family_key) != 32 or not secret or any(c not in "0123456789abcdef" for c in family_key):
+        return None
+    return family_key, secret
+
+
+class TokenCommands(EventStore):
+    lifetimes: Lifetimes = Lifetimes()
+
+    # -- access tokens ------------------------------------------------------------------
+
+    def issue_access_token(
+        self,
+        jti: str,
+        client_id: str,
+        project_id: str,
+        subject: str,
+        scopes: list[str],
+        audience: str,
+        expires_at: int,
+    ) -> Decision:
+        token = AccessToken(
+            jti=jti,
+            client_id=client_id,
+            project_id=project_id,
+            subject=subject,
+            scopes=scopes,
+            audience=audience,
+            expires_at=expires_at,
+        )
+        return Decision([token])
+
+    def revoke_access_token(self, jti: str, by_client_id: str) -> Decision:
+        if not self.exists(AccessToken.create_id(jti)):
+            return Decision([])
+        token: AccessToken = self.repository.get(AccessToken.create_id(jti))
+        token.revoke(by_client_id=by_client_id)
+        return Decision([token])
+
+    # -- authorization codes (RFC 6749 §4.1.3) --------------------------------------------
+
+    def redeem_code(
+        self, code: str, client_id: str, redirect_uri: str | None, verifier_challenge: str | None,
+        now: float,
+    ) -> Decision:
+        """Single use by the code's version. A second redemption revokes the family the
+        first one started (RFC 6749 §4.1.2); a binding failure burns the code."""
+        record: AuthorizationCode = self.load(
+            AuthorizationCode.create_id(sha256_hex(code)), lambda: CodeRejectedError("unknown")
+        )
+        try:
+            record.check_redeemable(client_id, redirect_uri, now)
+            _check_pkce(record.code_challenge, verifier_challenge)
+        except CodeRejectedError as e:
+            return self._refuse_code(record, e)
+        user = self._user(record.project_id, record.sub)
+        try:
+            user.check_can_sign_in()
+        except DomainError as e:
+            return Decision([], error=CodeRejectedError("user", repr(e)))
+        family, refresh_token = self._start_family(record, user, now)
+        record.redeem(family_key=family.family_key)
+        grant = UserGrant(
+            project_id=record.project_id, client_id=client_id, sub=record.sub,
+            scopes=tuple(record.scopes), resource=record.resource, auth_time=record.auth_time,
+            nonce=record.nonce, family_key=family.family_key, refresh_token=refresh_token,
+            user_claims=user.claims(),
+        )
+        return Decision([record, family], grant)
+
+    def _refuse_code(self, record: AuthorizationCode, error: CodeRejectedError) -> Decision:
+        reason = error.args[0]
+        if reason == "redeemed" and record.family_key is not None:
+            family: RefreshFamily = self.repository.get(RefreshFamily.create_id(record.family_key))
+            family.revoke("code reused")
+            return Decision([family], error=error)
+        if reason in ("client", "redirect_uri", "pkce"):
+            record.burn(reason=reason)
+            return Decision([record], error=error)
+        return Decision([], error=error)
+
+    def _start_family(self, record: AuthorizationCode, user: User, now: float) -> tuple[RefreshFamily, str]:
+        family_key, secret = uuid.uuid4().hex, secrets.token_urlsafe(32)
+        family = RefreshFamily(
+            family_key=family_key, project_id=record.project_id, client_id=record.client_id,
+            sub=record.sub, scopes=record.scopes, resource=record.resource,
+            auth_time=record.auth_time, token_hash=sha256_hex(secret), tokens_epoch=user.tokens_epoch,
+            started_at=now, idle_expires_at=now + self.lifetimes.refresh_idle,
+            absolute_expires_at=now + self.lifetimes.refresh_absolute,
+        )
+        return family, f"{family_key}.{secret}"
+
+    # -- refresh tokens (RFC 6749 §6, RFC 9700 §4.14.2) -------------------------------------
+
+    def rotate_refresh(
+        self, family_key: str, secret: str, client_id: str, scopes: list[str] | None, now: float,
+    ) -> Decision:
+        """One use per generation: the version of the family decides which of two
+        concurrent refreshes wins; the loser presents a rotated token, which is reuse."""
+        family: RefreshFamily = self.load(
+            RefreshFamily.create_id(family_key), lambda: RefreshRejectedError("unknown")
+        )
+        user = self._user(family.project_id, family.sub)
+        family.check_usable(client_id, now, user.tokens_epoch)
+        user.check_can_sign_in()
+        if not equals(sha256_hex(secret), family.token_hash):
+            family.detect_reuse()
+            return Decision([family], error=RefreshRejectedError("reuse"))
+        if scopes is not None and not set(scopes) <= set(family.scopes):
+            raise ScopeNotGrantedError(sorted(set(scopes) - set(family.scopes)))
+        new_secret = secrets.token_urlsafe(32)
+        family.rotate(token_hash=sha256_hex(new_secret), idle_expires_at=now + self.lifetimes.refresh_idle)
+        grant = UserGrant(
+            project_id=family.project_id, client_id=client_id, sub=family.sub,
+            scopes=tuple(scopes if scopes is not None else family.scopes), resource=family.resource,
+            auth_time=family.auth_time, nonce=None, family_key=family_key,
+            refresh_token=f"{family_key}.{new_secret}", user_claims=user.claims(),
+        )
+        return Decision([family], grant)
+
+    def revoke_refresh_family(self, family_key: str, by_client_id: str) -> Decision:
+        """RFC 7009 for a refresh token: the whole family, and only by its own client."""
+        if not self.exists(RefreshFamily.create_id(family_key)):
+            return Decision([])
+        family: RefreshFamily = self.repository.get(RefreshFamily.create_id(family_key))
+        if family.client_id != by_client_id:
+            return Decision([])
+        family.revoke("revoked by client")
+        return Decision([family])
+
+    def _user(self, project_id: str, sub: str) -> User:
+        return self.load(User.create_id(project_id, sub), lambda: UserNotFoundError(project_id, sub))
+
+
+def _check_pkce(challenge: str | None, verifier_challenge: str | None) -> None:
+    """RFC 7636 §4.6, and no downgrade (RFC 9700 §4.8.2): a verifier without a challenge
+    is refused as firmly as a challenge without a verifier."""
+    if challenge is None and verifier_challenge is None:
+        return
+    if challenge is None or verifier_challenge is None or not equals(challenge, verifier_challenge):
+        raise CodeRejectedError("pkce")

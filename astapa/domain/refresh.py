@@ -1,0 +1,86 @@
+"""Refresh token families (RFC 9700 §4.14.2): one per sign-in, rotated on every use.
+
+The token names its family (`<family_key>.<secret>`); the family keeps only the SHA-256 of
+the current generation. Presenting anything but the current generation, with the right
+client, is reuse: the whole family is revoked. Families live at most 90 days, so their
+histories stay short; a snapshotting interval keeps even busy ones cheap to load.
+"""
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from astapa.domain.errors import RefreshRejectedError
+
+
+class RefreshFamily(Aggregate):
+    @event("Started")
+    def __init__(
+        self,
+        family_key: str,
+        project_id: str,
+        client_id: str,
+        sub: str,
+        scopes: list[str],
+        resource: str | None,
+        auth_time: int,
+        token_hash: str,
+        tokens_epoch: int,
+        started_at: float,
+        idle_expires_at: float,
+        absolute_expires_at: float,
+    ) -> None:
+        self.family_key = family_key
+        self.project_id = project_id
+        self.client_id = client_id
+        self.sub = sub
+        self.scopes = list(scopes)
+        self.resource = resource
+        self.auth_time = auth_time
+        self.token_hash = token_hash
+        self.tokens_epoch = tokens_epoch
+        self.started_at = started_at
+        self.idle_expires_at = idle_expires_at
+        self.absolute_expires_at = absolute_expires_at
+        self.generation = 1
+        self.revoked = False
+
+    @staticmethod
+    def create_id(family_key: str) -> UUID:
+        return UUID(hex=family_key)
+
+    def check_usable(self, client_id: str, now: float, user_tokens_epoch: int) -> None:
+        """Checks that do not depend on the secret. A foreign client is not reuse (C-40)."""
+        if client_id != self.client_id:
+            raise RefreshRejectedError("client")
+        if self.revoked:
+            raise RefreshRejectedError("revoked")
+        if self.tokens_epoch != user_tokens_epoch:
+            raise RefreshRejectedError("user tokens revoked")
+        if now >= self.absolute_expires_at:
+            raise RefreshRejectedError("absolute expiry")
+        if now >= self.idle_expires_at:
+            raise RefreshRejectedError("idle expiry")
+
+    @event("Rotated")
+    def rotate(self, token_hash: str, idle_expires_at: float) -> None:
+        self.token_hash = token_hash
+        self.idle_expires_at = min(idle_expires_at, self.absolute_expires_at)
+        self.generation += 1
+
+    def detect_reuse(self) -> None:
+        """An earlier generation was presented: revoke everything this family issued."""
+        self._reuse_detected(generation=self.generation)
+        self.revoke("reuse")
+
+    @event("ReuseDetected")
+    def _reuse_detected(self, generation: int) -> None:
+        pass
+
+    def revoke(self, reason: str) -> None:
+        if not self.revoked:
+            self._revoked(reason=reason)
+
+    @event("Revoked")
+    def _revoked(self, reason: str) -> None:
+        self.revoked = True

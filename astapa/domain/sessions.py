@@ -1,0 +1,52 @@
+"""Browser sessions on the hosted pages: a signed-in user coming back gets a code at once.
+
+The cookie holds `<session_key>.<secret>`; the events hold the secret's SHA-256. A session
+ends at sign-out, expires after an idle time and an absolute time, and dies with the user's
+tokens (revoke-all, password reset, disable).
+"""
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+
+class BrowserSession(Aggregate):
+    @event("Started")
+    def __init__(
+        self,
+        session_key: str,
+        project_id: str,
+        sub: str,
+        secret_hash: str,
+        auth_time: int,
+        tokens_epoch: int,
+        idle_expires_at: float,
+        absolute_expires_at: float,
+    ) -> None:
+        self.project_id = project_id
+        self.sub = sub
+        self.secret_hash = secret_hash
+        self.auth_time = auth_time
+        self.tokens_epoch = tokens_epoch
+        self.idle_expires_at = idle_expires_at
+        self.absolute_expires_at = absolute_expires_at
+        self.ended = False
+
+    @staticmethod
+    def create_id(session_key: str) -> UUID:
+        return UUID(hex=session_key)
+
+    def is_live(self, now: float) -> bool:
+        return not self.ended and now < min(self.idle_expires_at, self.absolute_expires_at)
+
+    @event("Used")
+    def use(self, idle_expires_at: float) -> None:
+        self.idle_expires_at = idle_expires_at
+
+    def end(self, reason: str) -> None:
+        if not self.ended:
+            self._ended(reason=reason)
+
+    @event("Ended")
+    def _ended(self, reason: str) -> None:
+        self.ended = True

@@ -1,0 +1,175 @@
+"""RFC 6749 §4.1.1 authorization requests, with PKCE (RFC 7636), OIDC `nonce`/`prompt`/
+`max_age`, RFC 8707 `resource` and the RFC 9207 `iss` response parameter.
+
+§4.1.2.1 decides where an error goes: anything wrong with `client_id` or `redirect_uri`
+is shown on an error page and never redirected (no open redirect); once both are valid,
+every other error goes back to the client with `error`, `state` and `iss`.
+"""
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from astapa.domain.codes import CodeRequest
+from astapa.oauth import pkce
+from astapa.oauth.errors import (
+    InvalidRequestError,
+    InvalidScopeError,
+    OAuthError,
+    UnauthorizedClientError,
+    UnsupportedResponseTypeError,
+)
+from astapa.oauth.scopes import is_absolute_uri, parse_resource, parse_scope
+from astapa.queries import ClientRecord
+
+# Scopes every project's users may be asked for, besides the project's own.
+OIDC_SCOPES = ("openid", "email", "profile", "offline_access")
+PROMPTS = frozenset({"none", "login", "consent", "select_account"})
+MAX_QUERY = 16384
+MAX_NONCE = 512
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    client: ClientRecord
+    redirect_uri: str
+    state: str | None
+    scopes: tuple[str, ...]
+    code_challenge: str | None
+    nonce: str | None
+    resource: str | None
+    prompt: frozenset[str]
+    max_age: int | None
+    login_hint: str | None
+    query: str  # the request as received, carried through the sign-in form
+
+    def code_request(self) -> CodeRequest:
+        return CodeRequest(
+            project_id=self.client.project_id, client_id=self.client.client_id,
+            redirect_uri=self.redirect_uri, scopes=self.scopes, code_challenge=self.code_challenge,
+            nonce=self.nonce, resource=self.resource,
+        )
+
+
+class PageError(OAuthError):
+    """An error about the client or redirect_uri: shown on our page, never redirected."""
+
+
+def parse_query(query: str) -> tuple[dict[str, str], set[str]]:
+    """Parameters (empty values are absent, §3.1) and the names that were repeated."""
+    if len(query) > MAX_QUERY:
+        raise PageError("the request is too long")
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, errors="strict", max_num_fields=64)
+    except (UnicodeDecodeError, ValueError):
+        raise PageError("the request is malformed") from None
+    params: dict[str, str] = {}
+    repeated: set[str] = set()
+    for name, value in pairs:
+        if name in params or (name in repeated):
+            repeated.add(name)
+        if value != "":
+            params.setdefault(name, value)
+    return params, repeated
+
+
+def client_id_of(params: dict[str, str], repeated: set[str]) -> str:
+    if "client_id" in repeated:
+        raise PageError("client_id is repeated")
+    client_id = params.get("client_id")
+    if client_id is None:
+        raise PageError("client_id is missing")
+    return client_id
+
+
+def validate(query: str, client: ClientRecord | None) -> AuthorizationRequest:
+    params, repeated = parse_query(query)
+    client_id = client_id_of(params, repeated)
+    if client is None or client.client_id != client_id:
+        raise PageError("this application is not registered", detail=f"unknown client {client_id!r}")
+    if "redirect_uri" in repeated:
+        raise PageError("redirect_uri is repeated")
+    redirect_uri = params.get("redirect_uri")
+    if redirect_uri is None:
+        raise PageError("redirect_uri is missing")
+    if redirect_uri not in client.redirect_uris:  # byte for byte (RFC 9700 §2.1)
+        raise PageError("this redirect_uri is not registered for the application",
+                        detail=f"unregistered redirect_uri {redirect_uri!r}")
+    state = params.get("state")
+    try:
+        return _validate_rest(params, repeated, client, redirect_uri, state, query)
+    except OAuthError as e:
+        raise e.via(redirect_uri, state) from None
+
+
+def _validate_rest(params: dict[str, str], repeated: set[str], client: ClientRecord,
+                   redirect_uri: str, state: str | None, query: str) -> AuthorizationRequest:
+    if repeated - {"resource"}:
+        raise InvalidRequestError(f"parameter {sorted(repeated)[0]!r} is repeated")
+    response_type = params.get("response_type", "code")
+    if response_type != "code":
+        raise UnsupportedResponseTypeError()
+    if "authorization_code" not in client.grant_types:
+        raise UnauthorizedClientError("the client may not use the authorization code flow")
+    scopes = parse_scope(params.get("scope")) or []
+    allowed = set(OIDC_SCOPES) | set(client.scopes)
+    if not set(scopes) <= allowed:
+        raise InvalidScopeError(detail=f"not allowed: {sorted(set(scopes) - allowed)}")
+    challenge = pkce.check_challenge(params.get("code_challenge"), params.get("code_challenge_method"))
+    prompt = frozenset((params.get("prompt") or "").split())
+    if not prompt <= PROMPTS or ("none" in prompt and len(prompt) > 1):
+        raise InvalidRequestError("prompt is not valid")
+    nonce = params.get("nonce")
+    if nonce is not None and len(nonce) > MAX_NONCE:
+        raise InvalidRequestError("nonce is too long")
+    resources = tuple(v for k, v in parse_qsl(query, keep_blank_values=False) if k == "resource")
+    return AuthorizationRequest(
+        client=client, redirect_uri=redirect_uri, state=state, scopes=tuple(scopes),
+        code_challenge=challenge, nonce=nonce, resource=parse_resource(resources), prompt=prompt,
+        max_age=_max_age(params.get("max_age")), login_hint=params.get("login_hint"), query=query,
+    )
+
+
+def _max_age(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or len(value) > 10:
+        raise InvalidRequestError("max_age must be a non-negative integer")
+    return int(value)
+
+
+def response_url(redirect_uri: str, params: dict[str, str | None]) -> str:
+    """redirect_uri with the response parameters added to its query (§4.1.2)."""
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    separator = "&" if urlsplit(redirect_uri).query else ("" if redirect_uri.endswith("?") else "?")
+    return f"{redirect_uri}{separator}{query}"
+
+
+def error_url(error: OAuthError, issuer: str) -> str:
+    assert error.redirect_uri is not None
+    return response_url(error.redirect_uri, {
+        "error": error.error, "error_description": error.description or None,
+        "state": error.state, "iss": issuer,
+    })
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def check_redirect_uri(uri: str) -> str:
+    """Registration rules (RFC 9700 §4.1, RFC 8252 §7.3): absolute, no fragment, no wildcard,
+    https (http only for loopback); refuses javascript:, data: and the like by scheme."""
+    parts = urlsplit(uri)
+    scheme = parts.scheme.lower()
+    if not is_absolute_uri(uri) or "*" in uri or any(ord(c) < 0x21 or ord(c) == 0x7F for c in uri):
+        raise ValueError(f"redirect URI {uri!r} must be an absolute URI without fragment or wildcard")
+    if "@" in parts.netloc:
+        raise ValueError(f"redirect URI {uri!r} must not hold user information")
+    if scheme == "https" and parts.netloc:
+        return uri
+    if scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+        return uri
+    if scheme == "http":
+        raise ValueError(f"redirect URI {uri!r} must use https (http only for loopback)")
+    if "." in scheme and not parts.netloc:  # RFC 8252 §7.1 private-use scheme: com.example.app:/cb
+        return uri
+    raise ValueError(f"redirect URI {uri!r} must be an https URL")

@@ -1,0 +1,28 @@
+"""RFC 6749 §4.1.3 the authorization code grant, with RFC 7636 §4.6 PKCE verification.
+
+The code is single-use, expires (60 s by default), and is bound to the client, the
+redirect_uri and the PKCE challenge of its authorization request. Presenting it a second
+time also revokes the refresh family the first redemption started (§4.1.2).
+"""
+
+from astapa.oauth import pkce
+from astapa.oauth.errors import InvalidGrantError, InvalidRequestError
+from astapa.oauth.request import OAuthRequest
+from astapa.queries import ClientRecord
+from astapa.tokens import TokenIssuer
+
+GRANT_TYPE = "authorization_code"
+PARAMETERS = ("code", "redirect_uri", "code_verifier")
+MAX_CODE = 512
+
+
+async def handle(issuer: TokenIssuer, client: ClientRecord, request: OAuthRequest, default_ttl: int) -> dict:
+    code = request.get("code")
+    if code is None:
+        raise InvalidRequestError("code is required")
+    if len(code) > MAX_CODE:
+        raise InvalidGrantError(detail="code too long")
+    verifier = pkce.verifier_challenge(request.get("code_verifier"))
+    return await issuer.redeem_code(
+        client.client_id, code, request.get("redirect_uri"), verifier, client.token_ttl or default_ttl
+    )

@@ -1,0 +1,29 @@
+"""RFC 6749 §6 the refresh token grant, with rotation and reuse detection (RFC 9700 §4.14.2).
+
+Every use rotates the token. Presenting a rotated token revokes its whole family; of two
+concurrent refreshes with one token exactly one wins, and the other, being reuse, revokes
+the family (strict, as Keycloak's default: a client must not race its own refreshes). A
+token presented by another client is refused without touching the family. Scope may
+shrink (§6), never grow.
+"""
+
+from astapa.app import split_refresh_token
+from astapa.oauth.errors import InvalidGrantError, InvalidRequestError
+from astapa.oauth.request import OAuthRequest
+from astapa.oauth.scopes import parse_scope
+from astapa.queries import ClientRecord
+from astapa.tokens import TokenIssuer
+
+GRANT_TYPE = "refresh_token"
+PARAMETERS = ("refresh_token", "scope")
+
+
+async def handle(issuer: TokenIssuer, client: ClientRecord, request: OAuthRequest, default_ttl: int) -> dict:
+    token = request.get("refresh_token")
+    if token is None:
+        raise InvalidRequestError("refresh_token is required")
+    parts = split_refresh_token(token)
+    if parts is None:
+        raise InvalidGrantError(detail="not a refresh token of ours")
+    scopes = parse_scope(request.get("scope"))
+    return await issuer.refresh(client.client_id, *parts, scopes, client.token_ttl or default_ttl)

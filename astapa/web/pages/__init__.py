@@ -1,0 +1,60 @@
+"""Hosted pages: plain HTML forms that work without JavaScript (aiohttp-jinja2 templates)."""
+
+import functools
+import logging
+from typing import Awaitable, Callable
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from astapa.domain.errors import DomainError, StoreBusyError
+from astapa.oauth.errors import OAuthError
+
+log = logging.getLogger("astapa.pages")
+
+# No script at all; styles only from our own origin; never framed (RFC 9700 §4.16).
+# No form-action: browsers apply it to the redirect after a form, which goes to the client.
+PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+            "object-src 'none'; frame-ancestors 'none'")
+PAGE_HEADERS = {"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def render(request: web.Request, template: str, context: dict, status: int = 200) -> web.Response:
+    response = aiohttp_jinja2.render_template(template, request, context, status=status)
+    response.headers.update(PAGE_HEADERS)
+    return response
+
+
+def message(request: web.Request, title: str, text: str, status: int = 400) -> web.Response:
+    return render(request, "message.html", {"title": title, "text": text}, status=status)
+
+
+def page(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+    """Errors on a page are pages: friendly text, the detail only in the log."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except OAuthError as e:
+            log.info("%s %s -> %s (%s)", request.method, request.path, e.error, e.detail or e.description)
+            return message(request, "This sign-in link is not valid",
+                           f"{e.description[:1].upper()}{e.description[1:]}. Go back to the "
+                           "application and try again.", status=e.status)
+        except (StoreBusyError, DomainError) as e:
+            log.info("%s %s -> %r", request.method, request.path, e)
+            return message(request, "Please try again",
+                           "We could not complete that just now. Please try again.", status=503)
+        except Exception:
+            log.exception("unexpected error in %s %s", request.method, request.path)
+            return message(request, "Something went wrong",
+                           "Something went wrong on our side. Please try again.", status=500)
+
+    return wrapped
+
+
+def see_other(location: str) -> web.Response:
+    """303 after a form (never 307/308, which would re-post the password: RFC 9700 §4.12)."""
+    return web.Response(status=303, headers={"Location": location, **PAGE_HEADERS})

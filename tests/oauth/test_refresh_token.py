@@ -1,0 +1,197 @@
+"""RFC 6749 §6 refresh tokens with rotation and reuse detection (RFC 9700 §4.14.2).
+
+Checklist D (C-38 … C-47). Pinned decisions: a rotated token presented again revokes the
+whole family, and of concurrent refreshes with one token the losers are reuse too
+(strict); a token presented by another client is refused without touching the family.
+"""
+
+import concurrent.futures
+
+import jwt
+import requests
+
+from tests.conftest import Server, run_cli, wait_for_client
+from tests.flows import Browser, exchange, refresh
+from tests.oauth.test_authorization_code import signed_up
+
+
+def tokens_for(server: Server, project: dict, email: str = "ada@example.org", **params) -> dict:
+    _, query = signed_up(server, project, email, **params)
+    response = exchange(server.url, project, query["code"])
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def userinfo(server: Server, access_token: str) -> requests.Response:
+    return requests.get(f"{server.url}/oauth/userinfo", headers={"Authorization": f"Bearer {access_token}"})
+
+
+def test_rotation_gives_new_tokens_and_kills_the_old_refresh_token(server: Server, make_project):
+    """C-38."""
+    project = make_project()
+    tokens = tokens_for(server, project)
+    rotated = refresh(server.url, project, tokens["refresh_token"])
+    assert rotated.status_code == 200, rotated.text
+    assert rotated.headers["Cache-Control"] == "no-store"
+    new = rotated.json()
+    assert new["refresh_token"] != tokens["refresh_token"] and new["access_token"] != tokens["access_token"]
+    claims = jwt.decode(new["access_token"], options={"verify_signature": False})
+    assert claims["email"] == "ada@example.org" and claims["custom_claims"] == {"plan": "free"}
+    assert refresh(server.url, project, new["refresh_token"]).status_code == 200
+
+
+def test_reused_refresh_token_revokes_family(server: Server, make_project):
+    """C-39: the newest token and the family's access tokens stop working."""
+    project = make_project()
+    tokens = tokens_for(server, project)
+    newest = refresh(server.url, project, tokens["refresh_token"]).json()
+    assert userinfo(server, newest["access_token"]).status_code == 200
+    reused = refresh(server.url, project, tokens["refresh_token"])
+    assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+    assert refresh(server.url, project, newest["refresh_token"]).json()["error"] == "invalid_grant"
+    denied = userinfo(server, newest["access_token"])
+    assert denied.status_code == 401 and 'error="invalid_token"' in denied.headers["WWW-Authenticate"]
+
+
+def test_refresh_token_is_bound_to_its_client(server: Server, make_project):
+    """C-40: another client's presentation fails and does not revoke the owner's family."""
+    owner, other = make_project(), make_project(name="other")
+    tokens = tokens_for(server, owner)
+    stolen = refresh(server.url, other, tokens["refresh_token"])
+    assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_grant"
+    assert refresh(server.url, owner, tokens["refresh_token"]).status_code == 200
+
+
+def test_machine_client_cannot_use_user_grants(server: Server, make_project, make_client):
+    """C-12: a client_credentials-only client gets unauthorized_client."""
+    project = make_project()
+    machine = make_client(project=project)
+    tokens = tokens_for(server, project)
+    response = refresh(server.url, machine, tokens["refresh_token"])
+    assert response.status_code == 400 and response.json()["error"] == "unauthorized_client"
+
+
+def test_refresh_requires_client_authentication(server: Server, make_project):
+    """C-41."""
+    project = make_project()
+    tokens = tokens_for(server, project)
+    response = requests.post(f"{server.url}/oauth/token", data={
+        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+        "client_id": project["client_id"]})
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+
+
+def test_scope_can_shrink_but_never_grow(server: Server, make_project):
+    """C-42."""
+    project = make_project()
+    tokens = tokens_for(server, project, scope="openid email")
+    grown = refresh(server.url, project, tokens["refresh_token"], scope="openid email profile")
+    assert grown.status_code == 400 and grown.json()["error"] == "invalid_scope"
+    shrunk = refresh(server.url, project, tokens["refresh_token"], scope="email")
+    assert shrunk.status_code == 200, shrunk.text
+    assert jwt.decode(shrunk.json()["access_token"], options={"verify_signature": False})["scope"] == "email"
+    assert "id_token" not in shrunk.json()
+
+
+def test_concurrent_refreshes_exactly_one_wins(server: Server, make_project):
+    """C-43: ten parallel refreshes of one token: one 200, nine invalid_grant, no 5xx; the
+    losers are reuse, so the winner's token is dead too (strict, pinned)."""
+    project = make_project()
+    tokens = tokens_for(server, project)
+    with concurrent.futures.ThreadPoolExecutor(10) as pool:
+        responses = list(pool.map(lambda _: refresh(server.url, project, tokens["refresh_token"]), range(10)))
+    assert sorted(r.status_code for r in responses) == [200] + [400] * 9
+    winner = next(r.json() for r in responses if r.status_code == 200)
+    assert refresh(server.url, project, winner["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_refresh_racing_a_revoke_leaves_nothing_alive(server: Server, make_project):
+    """C-44: after the revoke answers, no token of the family works, even one minted
+    while the revoke was in flight. Raced ten times, each with a fresh family."""
+    project = make_project()
+    browser, query = signed_up(server, project)
+    code = query["code"]
+    for _ in range(10):
+        tokens = exchange(server.url, project, code).json()
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            minted = pool.submit(refresh, server.url, project, tokens["refresh_token"])
+            revoked = pool.submit(requests.post, f"{server.url}/oauth/revoke",
+                                  data={"token": tokens["refresh_token"]},
+                                  auth=(project["client_id"], project["client_secret"]))
+            assert revoked.result().status_code == 200
+            result = minted.result()
+        assert result.status_code in (200, 400)
+        if result.status_code == 200:
+            assert refresh(server.url, project, result.json()["refresh_token"]).status_code == 400
+            assert userinfo(server, result.json()["access_token"]).status_code == 401
+        assert refresh(server.url, project, tokens["refresh_token"]).status_code == 400
+        assert userinfo(server, tokens["access_token"]).status_code == 401
+        code = browser.get(browser.authorize_url(project["client_id"])).headers["Location"].split("code=")[1].split("&")[0]
+
+
+def test_revoking_a_refresh_token_is_rfc7009(server: Server, make_project):
+    """C-49, C-50, C-51: unknown tokens are 200; another client cannot revoke; a revoked
+    refresh token stops at once and takes its access tokens with it; hints are hints."""
+    owner, other = make_project(), make_project(name="other")
+    tokens = tokens_for(server, owner)
+
+    def revoke(client, token, **extra):
+        return requests.post(f"{server.url}/oauth/revoke", data={"token": token, **extra},
+                             auth=(client["client_id"], client["client_secret"]))
+
+    assert revoke(owner, "0" * 32 + ".nope").status_code == 200
+    assert revoke(owner, "garbage").status_code == 200
+    assert revoke(other, tokens["refresh_token"]).status_code == 200
+    assert refresh(server.url, owner, tokens["refresh_token"]).status_code == 200  # C-50
+    tokens = tokens_for(server, owner, email="bob@example.org")
+    assert revoke(owner, tokens["refresh_token"], token_type_hint="access_token").status_code == 200
+    assert refresh(server.url, owner, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    assert userinfo(server, tokens["access_token"]).status_code == 401
+    introspected = requests.post(f"{server.url}/oauth/introspect", data={"token": tokens["access_token"]},
+                                 auth=(owner["client_id"], owner["client_secret"])).json()
+    assert introspected == {"active": False}
+    assert revoke(owner, tokens["refresh_token"]).status_code == 200  # again: still 200
+
+
+def test_idle_and_absolute_expiry(server: Server, make_project):
+    """C-45: 30 days idle, 90 days absolute, even when used every day."""
+    project = make_project()
+    tokens = tokens_for(server, project)
+    server.clock.advance(29 * 86400)
+    token = refresh(server.url, project, tokens["refresh_token"]).json()["refresh_token"]
+    server.clock.advance(31 * 86400)
+    assert refresh(server.url, project, token).json()["error"] == "invalid_grant"  # idle
+
+    tokens = tokens_for(server, project, email="bob@example.org")
+    token = tokens["refresh_token"]
+    for _ in range(4):
+        server.clock.advance(25 * 86400)
+        response = refresh(server.url, project, token)
+        if response.status_code != 200:
+            break
+        token = response.json()["refresh_token"]
+    assert response.json()["error"] == "invalid_grant"  # 100 days > 90 absolute
+
+
+def test_access_token_is_not_a_refresh_token_and_back(server: Server, make_project):
+    """C-47."""
+    project = make_project()
+    tokens = tokens_for(server, project)
+    assert refresh(server.url, project, tokens["access_token"]).json()["error"] == "invalid_grant"
+    assert userinfo(server, tokens["refresh_token"]).status_code == 401
+
+
+def test_new_access_token_carries_the_claims_as_they_are_now(server: Server, make_project):
+    """Contract: after the user's tokens are revoked, even a fresh sign-in's refresh works,
+    and the old family's does not (claims change arrives with issue 6)."""
+    project = make_project()
+    old = tokens_for(server, project)
+    sub = jwt.decode(old["access_token"], options={"verify_signature": False})["sub"]
+    revoked = requests.post(f"{server.url}/api/platform/revoke", json={"end_user_id": int(sub)},
+                            auth=(project["client_id"], project["client_secret"]))
+    assert revoked.status_code == 200, revoked.text
+    assert refresh(server.url, project, old["refresh_token"]).json()["error"] == "invalid_grant"
+    assert userinfo(server, old["access_token"]).status_code == 401
+    browser = Browser(server.url)
+    response = browser.sign_in(browser.authorize_url(project["client_id"]), "ada@example.org")
+    assert response.status_code == 303
