@@ -3,6 +3,19 @@
 #   scripts/test.sh [pytest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Debian's chromium for the Playwright page tests (never `playwright install`).
+if [ ! -x /usr/bin/chromium ]; then
+  SUDO=; if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
+  apt_get() { $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -y -qq "$@" >/dev/null 2>&1; }
+  # Refresh the package lists only if the install fails without it.
+  apt_get install chromium || { apt_get update && apt_get install chromium; } ||
+    { echo "scripts/test.sh: cannot install Debian's chromium (apt-get install chromium failed)" >&2; exit 1; }
+fi
+
+# Python environment with the project and its [test] extra.
 if [ ! -x .venv/bin/python ]; then "${PYTHON:-python3}" -m venv .venv; fi
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+
+# The tests.
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
