@@ -49,10 +49,11 @@ class Server:
 
 
 class ServerThread:
-    def __init__(self, data_dir: Path, clock: FakeClock, demo: bool = False) -> None:
+    def __init__(self, data_dir: Path, clock: FakeClock, demo: bool = False, **settings) -> None:
         self.data_dir = data_dir
         self.clock = clock
         self.demo = demo
+        self.overrides = settings
         self.loop = asyncio.new_event_loop()
         self.started = threading.Event()
         self.error: BaseException | None = None
@@ -78,9 +79,9 @@ class ServerThread:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         sock.close()
-        settings = Settings(port=port, data_dir=self.data_dir, issuer=f"http://127.0.0.1:{port}",
-                            bcrypt_cost=4, demo=self.demo,
-                            poll_interval=0.05)
+        settings = Settings(**{"port": port, "data_dir": self.data_dir,
+                               "issuer": f"http://127.0.0.1:{port}", "bcrypt_cost": 4,
+                               "demo": self.demo, "poll_interval": 0.05, **self.overrides})
         self.web_app = create_app(settings, clock=self.clock)
         self.runner = web.AppRunner(self.web_app)
         await self.runner.setup()
@@ -116,8 +117,9 @@ def clock() -> FakeClock:
 def start_server(data_dir: Path, clock: FakeClock):
     threads: list[ServerThread] = []
 
-    def start(directory: Path | None = None, demo: bool = False) -> Server:
-        thread = ServerThread(directory or data_dir, clock, demo=demo)
+    def start(directory: Path | None = None, demo: bool = False, **settings) -> Server:
+        """A server on `directory` (default the test's data dir); `settings` override Settings."""
+        thread = ServerThread(directory or data_dir, clock, demo=demo, **settings)
         threads.append(thread)
         return thread.start()
 
