@@ -58,4 +58,16 @@ def client_created(db: Database, e: Client.Created) -> None:
     )
 
 
-HANDLERS = {Project.Created: project_created, Client.Created: client_created}
+def redirect_uri_added(db: Database, e: Project.RedirectUriAdded) -> None:
+    db.execute(
+        "UPDATE clients SET redirect_uris = json_insert(redirect_uris, '$[#]', ?)"
+        " WHERE kind = 'project' AND project_id = ?",
+        [e.redirect_uri, e.project_id],
+    )
+
+
+HANDLERS = {
+    Project.Created: project_created,
+    Project.RedirectUriAdded: redirect_uri_added,
+    Client.Created: client_created,
+}

@@ -56,9 +56,14 @@ class ProjectCommands(EventStore):
 
 
     def create_demo_project(self, redirect_uri: str) -> Decision:
-        """`serve --demo`: the demo project, once; its only redirect URI is the demo page."""
+        """`serve --demo`: the demo project, once. Served under another issuer later, it
+        gains that issuer's demo page as a redirect URI."""
         if self.exists(Project.create_id(DEMO_PROJECT_ID)):
-            return Decision([], None)
+            project: Project = self.repository.get(Project.create_id(DEMO_PROJECT_ID))
+            if redirect_uri in project.redirect_uris:
+                return Decision([], None)
+            project.add_redirect_uri(project_id=DEMO_PROJECT_ID, redirect_uri=redirect_uri)
+            return Decision([project], None)
         return self.create_project("Astapa demo", [redirect_uri], "sandbox", [],
                                    project_id=DEMO_PROJECT_ID)
 

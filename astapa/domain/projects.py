@@ -33,6 +33,11 @@ class Project(Aggregate):
     def create_id(project_id: str) -> UUID:
         return index_id("project", project_id)
 
+    @event("RedirectUriAdded")
+    def add_redirect_uri(self, project_id: str, redirect_uri: str) -> None:
+        """The event names the project_id too, for read models keyed by it."""
+        self.redirect_uris.append(redirect_uri)
+
 
 class Client(Aggregate):
     """A machine client of a project: a backend, an AI agent or an MCP server."""

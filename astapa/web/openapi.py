@@ -41,6 +41,115 @@ def _token_operation(operation_id: str, summary: str, description: str) -> dict:
     }
 
 
+def _html_response(description: str, headers: dict | None = None) -> dict:
+    """A hosted page: HTML, never cached, under the pages' own Content-Security-Policy."""
+    return {
+        "description": description,
+        "headers": {
+            "Content-Security-Policy": {"$ref": "#/components/headers/ContentSecurityPolicyPage"},
+            "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+            "Pragma": {"$ref": "#/components/headers/PragmaNoCache"},
+            **(headers or {}),
+        },
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+
+
+def _form_page(description: str, headers: dict | None = None) -> dict:
+    """A page holding a form: it sets the CSRF cookie when the browser has none."""
+    return _html_response(description, {
+        "Set-Cookie": {"$ref": "#/components/headers/SetCsrfCookie"},
+        **(headers or {}),
+    })
+
+
+def _redirect_response(description: str, starts_session: bool) -> dict:
+    """A 303 back to the client's redirect_uri (RFC 6749 §4.1.2 / §4.1.2.1)."""
+    headers = {"Location": {"$ref": "#/components/headers/AuthorizationLocation"}}
+    if starts_session:
+        headers["Set-Cookie"] = {"$ref": "#/components/headers/SetSessionCookie"}
+    return {
+        "description": description,
+        "headers": {
+            **headers,
+            "Content-Security-Policy": {"$ref": "#/components/headers/ContentSecurityPolicyPage"},
+            "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+            "Pragma": {"$ref": "#/components/headers/PragmaNoCache"},
+        },
+    }
+
+
+# The RFC 6749 §4.1.1 authorization request, as the query of the pages that take it.
+_AUTHORIZATION_PARAMETERS = [
+    {"$ref": f"#/components/parameters/{name}"}
+    for name in ("ClientId", "RedirectUri", "ResponseType", "State", "Scope", "CodeChallenge",
+                 "CodeChallengeMethod", "Nonce", "Prompt", "MaxAge", "LoginHint", "Resource")
+]
+
+
+def _authorize_operation(operation_id: str, summary: str, description: str, signs_in: bool) -> dict:
+    """GET of a page that takes an authorization request: sign-in (three paths) or sign-up."""
+    parameters = list(_AUTHORIZATION_PARAMETERS)
+    if signs_in:
+        parameters.append({"$ref": "#/components/parameters/SessionCookie"})
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": description,
+        "tags": ["pages"],
+        "parameters": parameters,
+        "responses": {
+            "200": {"$ref": "#/components/responses/SignInPage" if signs_in
+                    else "#/components/responses/SignUpPage"},
+            "303": {"$ref": "#/components/responses/AuthorizationResponse" if signs_in
+                    else "#/components/responses/AuthorizationErrorResponse"},
+            "400": {"$ref": "#/components/responses/InvalidAuthorizationPage"},
+            "503": {"$ref": "#/components/responses/PageUnavailable"},
+        },
+    }
+
+
+def _sign_in_operation(operation_id: str, summary: str, description: str, failures: dict) -> dict:
+    """POST of the sign-in or sign-up form; `failures` are the responses only it has."""
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": description,
+        "tags": ["pages"],
+        "parameters": [{"$ref": "#/components/parameters/CsrfCookie"}],
+        "requestBody": {"$ref": "#/components/requestBodies/SignInForm"},
+        "responses": {
+            "303": {"$ref": "#/components/responses/AuthorizationResponse"},
+            "400": {"$ref": "#/components/responses/InvalidAuthorizationPage"},
+            "403": _form_page(
+                "CSRF check failed (no or wrong `csrf_token`, no CSRF cookie, or `Origin` / "
+                "`Sec-Fetch-Site` say the POST came from another site): the form again, with a "
+                "fresh token and \"This form has expired. Please try again.\" Nothing is checked "
+                "or recorded."
+            ),
+            **failures,
+            "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+            "503": {"$ref": "#/components/responses/PageUnavailable"},
+        },
+    }
+
+
+def _userinfo_operation(operation_id: str, summary: str, description: str) -> dict:
+    """The signed-in user, read with their access token; it is served at two paths."""
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": description,
+        "tags": ["users"],
+        "security": [{"bearerAccessToken": []}],
+        "responses": {
+            "200": {"$ref": "#/components/responses/UserInfo"},
+            "400": {"$ref": "#/components/responses/TokenInQuery"},
+            "401": {"$ref": "#/components/responses/InvalidToken"},
+        },
+    }
+
+
 SPEC: dict = {
     "openapi": "3.1.0",
     "info": {
@@ -50,10 +159,16 @@ SPEC: dict = {
             "Astapa is an event-sourced OAuth 2.0 authorization server: every state change is "
             "an event appended to an event store, and read models are projections of that log. "
             "This document describes its HTTP API as it exists now: health, discovery "
-            "(RFC 8414 / OpenID Connect), the JWK Set, the token endpoint (client_credentials "
-            "grant), token introspection (RFC 7662) and token revocation (RFC 7009). "
+            "(RFC 8414 / OpenID Connect), the JWK Set, the authorization endpoint and the "
+            "hosted sign-in, sign-up and sign-out pages (RFC 6749 §4.1 with PKCE, RFC 7636), "
+            "the token endpoint (authorization_code, refresh_token and client_credentials "
+            "grants), token introspection (RFC 7662), token revocation (RFC 7009), OpenID "
+            "Connect UserInfo, and revoking every token of one user. "
             "Clients authenticate with client_secret_basic (HTTP Basic) or client_secret_post "
-            "(client_id and client_secret in the request body)."
+            "(client_id and client_secret in the request body). "
+            "`astapa serve --demo` also serves a small demo client under `/demo` "
+            "(`GET /demo`, `GET /demo/start`, `GET /demo/callback`, `POST /demo/refresh`) to try "
+            "the flow by hand; those routes exist only in that mode and are not described here."
         ),
     },
     "servers": [{"url": "/"}],
@@ -66,6 +181,17 @@ SPEC: dict = {
         {
             "name": "oauth",
             "description": "OAuth 2.0 token, introspection and revocation endpoints.",
+        },
+        {
+            "name": "pages",
+            "description": (
+                "Hosted HTML pages for browsers: the authorization endpoint, sign-in, sign-up "
+                "and sign-out forms (no JavaScript), and their stylesheet."
+            ),
+        },
+        {
+            "name": "users",
+            "description": "The signed-in user (OpenID Connect UserInfo) and revoking a user's tokens.",
         },
         {"name": "meta", "description": "This API description."},
     ],
@@ -158,10 +284,34 @@ SPEC: dict = {
         "/oauth/token": {"post": _token_operation(
             "postOAuthToken",
             "Obtain an access token",
-            "The OAuth 2.0 token endpoint (RFC 6749 §3.2). The only grant supported "
-            "now is `client_credentials`. The client authenticates with HTTP Basic "
-            "(`client_secret_basic`) or with `client_id` and `client_secret` in the "
-            "body (`client_secret_post`). `POST /api/platform/token` is an alias.",
+            "The OAuth 2.0 token endpoint (RFC 6749 §3.2). The client authenticates with "
+            "HTTP Basic (`client_secret_basic`) or with `client_id` and `client_secret` in "
+            "the body (`client_secret_post`); a grant type the client may not use is "
+            "`unauthorized_client` (a project's own client has all three, other clients only "
+            "`client_credentials`). Grants:\n\n"
+            "- `authorization_code` (RFC 6749 §4.1.3): `code`, `redirect_uri` (exactly the one "
+            "of the authorization request) and, when the request had a `code_challenge`, the "
+            "`code_verifier` (RFC 7636; a verifier without a challenge is refused too). A code "
+            "is single-use and lives 60 seconds by default. An unknown, expired, used or "
+            "mismatched code is `invalid_grant`; a wrong client, `redirect_uri` or verifier "
+            "also burns the code, and presenting a used code again revokes the refresh token "
+            "family its first redemption started.\n"
+            "- `refresh_token` (RFC 6749 §6): `refresh_token` and an optional `scope` that "
+            "may narrow the granted scopes, never widen them (`invalid_scope`). Every use "
+            "rotates the token: the response carries a new refresh token and the one presented "
+            "stops working. Presenting a rotated token again is reuse: it revokes the whole "
+            "family (every refresh token of that sign-in, and access tokens issued from it are "
+            "no longer accepted by UserInfo) and answers `invalid_grant`; of two concurrent "
+            "refreshes with one token, one wins and the other is treated as reuse. A refresh "
+            "token expires after 30 days unused or 90 days after sign-in (defaults), and stops "
+            "working when the user is disabled or their tokens are revoked "
+            "(`POST /api/platform/revoke`); a token of another client is `invalid_grant` "
+            "without revoking anything.\n"
+            "- `client_credentials` (RFC 6749 §4.4): `scope` and `resource` (RFC 8707); no "
+            "refresh token.\n\n"
+            "The two user grants answer with `access_token`, `refresh_token` and, when the "
+            "granted scope includes `openid`, an `id_token`; the user's claims are read as "
+            "they are at each grant. `POST /api/platform/token` is an alias.",
         )},
         "/api/platform/token": {"post": _token_operation(
             "postPlatformToken",
@@ -169,8 +319,9 @@ SPEC: dict = {
             "Alias of `POST /oauth/token`: same parameters, responses and errors. "
             "The JSON body shown in the docs is accepted as is, e.g. "
             '`{"grant_type": "client_credentials", "client_id": "...", '
-            '"client_secret": "..."}` with `Content-Type: application/json`; '
-            "`application/x-www-form-urlencoded` and HTTP Basic work too.",
+            '"client_secret": "..."}` or `{"grant_type": "refresh_token", "refresh_token": '
+            '"...", "client_id": "...", "client_secret": "..."}` with `Content-Type: '
+            "application/json`; `application/x-www-form-urlencoded` and HTTP Basic work too.",
         )},
         "/oauth/introspect": {
             "post": {
@@ -246,6 +397,278 @@ SPEC: dict = {
                 },
             }
         },
+        "/oauth/authorize": {"get": _authorize_operation(
+            "authorize",
+            "Authorization endpoint (RFC 6749 §4.1.1)",
+            "Starts the authorization code flow in the user's browser. The request is checked "
+            "in the order of RFC 6749 §4.1.2.1: anything wrong with `client_id` or "
+            "`redirect_uri` (unknown client, `redirect_uri` missing, repeated or not registered "
+            "byte for byte, query over 16 KiB or malformed) is a 400 error page and is never "
+            "redirected; once both are valid, every other error goes back to `redirect_uri` "
+            "with `error`, `error_description`, `state` and `iss`. Parameters sent without a "
+            "value count as omitted; no parameter may repeat (`invalid_request`), and more "
+            "than one `resource` is `invalid_target`.\n\n"
+            "If the browser has a live session (cookie `astapa_session`) of the client's "
+            "project, `prompt` does not contain `login`, `max_age` is not 0 and the sign-in is "
+            "not older than `max_age` seconds, the user is sent straight back with a code (303). "
+            "Otherwise `prompt=none` answers `login_required` (303), and any other request "
+            "gets the sign-in form (200), whose link leads to the sign-up form. "
+            "`GET /auth/login` is the same page.",
+            signs_in=True,
+        )},
+        "/auth/login": {
+            "get": _authorize_operation(
+                "showLogin",
+                "Sign-in page (same as /oauth/authorize)",
+                "Same handler, parameters and responses as `GET /oauth/authorize`: the sign-in "
+                "form for an authorization request, or straight back to the client when a "
+                "session can be reused.",
+                signs_in=True,
+            ),
+            "post": _sign_in_operation(
+                "submitLogin",
+                "Submit the sign-in form",
+                "Checks the form's `authorization` (the original query string, validated again "
+                "as in `GET /oauth/authorize`: a bad client or redirect_uri is the 400 page, "
+                "other errors go back to the client), then the CSRF token (403), then "
+                "`action`: `cancel` sends the user back with `access_denied`. Otherwise the "
+                "password is checked (bcrypt, once, also for an unknown email). On success a "
+                "new session starts (cookie `astapa_session`, or `__Host-astapa_session` when "
+                "the issuer is https) and the user goes back to `redirect_uri` with a code "
+                "(303). Failures are counted per account and per client IP (defaults: 10 and "
+                "100 in 15 minutes); past the limit every attempt is refused with 429 until the "
+                "window moves on, a correct password included.",
+                {
+                    "401": _form_page(
+                        "Wrong email or password: the form again with \"Email or password is "
+                        "incorrect.\" The same answer for an unknown email and a disabled account."
+                    ),
+                    "429": _form_page(
+                        "Too many failed attempts for this account or from this IP address: the "
+                        "form again, with a message and `Retry-After`.",
+                        {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}},
+                    ),
+                },
+            ),
+        },
+        "/auth/signup": {
+            "get": _authorize_operation(
+                "showSignup",
+                "Sign-up page",
+                "The sign-up form for an authorization request: same query parameters as "
+                "`GET /oauth/authorize`, validated the same way (a bad client or redirect_uri "
+                "is the 400 page, other errors go back to the client). It never reuses a "
+                "session and ignores `prompt` and `max_age`; `login_hint` pre-fills the email.",
+                signs_in=False,
+            ),
+            "post": _sign_in_operation(
+                "submitSignup",
+                "Submit the sign-up form",
+                "Checks `authorization`, the CSRF token and `action` as `POST /auth/login` "
+                "does, then the email (normalised: NFC, domain lower-cased and IDNA-encoded; "
+                "unique per project, case-insensitively) and the password (8 to 1024 "
+                "characters). Creates the account, a session (cookie `astapa_session`, or "
+                "`__Host-astapa_session` when the issuer is https) and a code in one save, and "
+                "sends the user back to `redirect_uri` with the code (303); the account can sign "
+                "in as soon as this answers. Sign-up is not throttled.",
+                {
+                    "400": _form_page(
+                        "Either the sign-up form again with the problem (\"Enter a valid email "
+                        "address.\", \"Use at least 8 characters.\", \"Use at most 1024 "
+                        "characters.\"), or, when `authorization` names an unknown client or an "
+                        "unregistered, missing or repeated redirect_uri, the error page of "
+                        "`GET /oauth/authorize`."
+                    ),
+                    "409": _form_page(
+                        "An account with this email already exists in the project: the form again, "
+                        "suggesting to sign in instead."
+                    ),
+                },
+            ),
+        },
+        "/auth/logout": {
+            "get": {
+                "operationId": "showLogout",
+                "summary": "Sign-out confirmation page",
+                "description": (
+                    "A page with a form that posts to `POST /auth/logout`; nothing ends on a GET."
+                ),
+                "tags": ["pages"],
+                "responses": {
+                    "200": _form_page("The confirmation page, with its CSRF token."),
+                },
+            },
+            "post": {
+                "operationId": "submitLogout",
+                "summary": "Sign out",
+                "description": (
+                    "Ends the browser session on the server (not only in the browser) and "
+                    "expires the session cookie. If the CSRF check fails, the confirmation page "
+                    "is shown again (200) and nothing ends. Signing out does not revoke refresh "
+                    "or access tokens already issued to clients."
+                ),
+                "tags": ["pages"],
+                "parameters": [
+                    {"$ref": "#/components/parameters/CsrfCookie"},
+                    {"$ref": "#/components/parameters/SessionCookie"},
+                ],
+                "requestBody": {
+                    "description": "The confirmation form.",
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {"$ref": "#/components/schemas/LogoutForm"},
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _html_response(
+                        "\"You are signed out\" (the session cookie is expired), or the "
+                        "confirmation page again when the CSRF check failed.",
+                        {"Set-Cookie": {
+                            "description": (
+                                "Expires `astapa_session` (`__Host-astapa_session` when the issuer "
+                                "is https). Not sent when the CSRF check failed."
+                            ),
+                            "schema": {"type": "string"},
+                            "example": 'astapa_session=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; '
+                                       "HttpOnly; Max-Age=0; Path=/; SameSite=Lax",
+                        }},
+                    ),
+                    "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+                    "503": {"$ref": "#/components/responses/PageUnavailable"},
+                },
+            },
+        },
+        "/oauth/userinfo": {"get": _userinfo_operation(
+            "getUserInfo",
+            "OpenID Connect UserInfo",
+            "The user an end-user access token was issued for, as they are now. The access "
+            "token goes in the `Authorization: Bearer` header only (RFC 6750 §2.1). An expired, "
+            "revoked (directly, through its refresh token family, or by "
+            "`POST /api/platform/revoke`), forged or malformed token, a client_credentials "
+            "token (it has no user), a missing header or a deleted user is 401 with "
+            "`WWW-Authenticate`. `GET /api/platform/users/me` is an alias.",
+        )},
+        "/api/platform/users/me": {"get": _userinfo_operation(
+            "getPlatformCurrentUser",
+            "The signed-in user (alias of /oauth/userinfo)",
+            "Alias of `GET /oauth/userinfo`: same authentication, response and errors.",
+        )},
+        "/api/platform/revoke": {
+            "post": {
+                "operationId": "revokeUserTokens",
+                "summary": "Revoke every token of one user",
+                "description": (
+                    "Every refresh token and browser session of one user of the caller's project "
+                    "stops working, and access tokens issued from those refresh tokens are no "
+                    "longer accepted by UserInfo; the user can sign in again. The client "
+                    "authenticates as at the token endpoint (HTTP Basic, or `client_id` and "
+                    "`client_secret` in the body) and must be the project's own client; another "
+                    "client of the project is `invalid_client`. The body names the user by "
+                    "exactly one of `end_user_id` and `email`; it is checked before the client "
+                    "is authenticated. Answers once the read models reflect the revocation."
+                ),
+                "tags": ["users"],
+                "security": [{"clientBasic": []}, {}],
+                "requestBody": {
+                    "description": (
+                        "`application/json` or `application/x-www-form-urlencoded`. Bodies over "
+                        "64 KiB are rejected with 413."
+                    ),
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/RevokeUserRequest"},
+                            "examples": {
+                                "by_id": {
+                                    "summary": "By user id, as a JSON number",
+                                    "value": {"end_user_id": 4503599627370497},
+                                },
+                                "by_email": {
+                                    "summary": "By email",
+                                    "value": {"email": "ada@example.org"},
+                                },
+                            },
+                        },
+                        "application/x-www-form-urlencoded": {
+                            "schema": {"$ref": "#/components/schemas/RevokeUserRequest"},
+                        },
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "Revoked.",
+                        "headers": {
+                            "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+                            "Pragma": {"$ref": "#/components/headers/PragmaNoCache"},
+                        },
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/RevokeUserResponse"},
+                                "example": {"revoked": True},
+                            }
+                        },
+                    },
+                    "400": {
+                        "description": (
+                            "`invalid_request`: not exactly one of `end_user_id` and `email`, an "
+                            "`end_user_id` that is not a user id, an invalid email address, a "
+                            "body that is not a JSON object or a form, or a malformed "
+                            "client authentication."
+                        ),
+                        "headers": {
+                            "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+                        },
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/OAuthError"},
+                                "example": {
+                                    "error": "invalid_request",
+                                    "error_description": "send exactly one of end_user_id and email",
+                                },
+                            }
+                        },
+                    },
+                    "401": {"$ref": "#/components/responses/InvalidClient"},
+                    "404": {
+                        "description": "No such user in the caller's project.",
+                        "headers": {
+                            "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+                            "Pragma": {"$ref": "#/components/headers/PragmaNoCache"},
+                        },
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/OAuthError"},
+                                "example": {"error": "not_found", "error_description": "no such user"},
+                            }
+                        },
+                    },
+                    "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+                    "503": {"$ref": "#/components/responses/TemporarilyUnavailable"},
+                },
+            }
+        },
+        "/static/astapa.css": {
+            "get": {
+                "operationId": "getStylesheet",
+                "summary": "Stylesheet of the hosted pages",
+                "description": "The CSS every hosted page links to.",
+                "tags": ["pages"],
+                "responses": {
+                    "200": {
+                        "description": "The stylesheet.",
+                        "headers": {
+                            "Cache-Control": {
+                                "description": "Always `public, max-age=3600`.",
+                                "schema": {"type": "string", "const": "public, max-age=3600"},
+                            },
+                        },
+                        "content": {"text/css": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
         "/openapi.json": {
             "get": {
                 "operationId": "getOpenApiDocument",
@@ -276,7 +699,17 @@ SPEC: dict = {
                     "client_secret_post also works: send `client_id` and `client_secret` in the "
                     "request body (form or JSON) instead of the Authorization header."
                 ),
-            }
+            },
+            "bearerAccessToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": (
+                    "An end-user access token (from the authorization_code or refresh_token "
+                    "grant) in `Authorization: Bearer <token>` (RFC 6750 §2.1), never in the "
+                    "query."
+                ),
+            },
         },
         "parameters": {
             "IfNoneMatch": {
@@ -288,7 +721,167 @@ SPEC: dict = {
                     "304 Not Modified without a body."
                 ),
                 "schema": {"type": "string"},
-            }
+            },
+            "ClientId": {
+                "name": "client_id",
+                "in": "query",
+                "required": True,
+                "description": (
+                    "The client's id. Missing, repeated or unknown: the 400 error page (never "
+                    "redirected)."
+                ),
+                "schema": {"type": "string"},
+                "example": "cl_8Yt3xQ",
+            },
+            "RedirectUri": {
+                "name": "redirect_uri",
+                "in": "query",
+                "required": True,
+                "description": (
+                    "Where to send the user back. Must equal one of the client's registered "
+                    "redirect URIs byte for byte (no normalisation, no wildcard). Missing, "
+                    "repeated or not registered: the 400 error page (never redirected). The "
+                    "token request must send the same value."
+                ),
+                "schema": {"type": "string", "format": "uri"},
+                "example": "https://app.example/callback",
+            },
+            "ResponseType": {
+                "name": "response_type",
+                "in": "query",
+                "required": False,
+                "description": (
+                    "Only `code` (also the default when omitted); anything else is "
+                    "`unsupported_response_type`."
+                ),
+                "schema": {"type": "string", "enum": ["code"], "default": "code"},
+            },
+            "State": {
+                "name": "state",
+                "in": "query",
+                "required": False,
+                "description": (
+                    "Opaque value returned unchanged with the code or the error; recommended "
+                    "against CSRF on the client's side."
+                ),
+                "schema": {"type": "string"},
+                "example": "af0ifjsldkj",
+            },
+            "Scope": {
+                "name": "scope",
+                "in": "query",
+                "required": False,
+                "description": (
+                    "Space-separated scopes: any of `openid`, `email`, `profile`, "
+                    "`offline_access` and the scopes granted to the client (the project's "
+                    "scopes). Anything else, or a malformed value, is `invalid_scope`. `openid` "
+                    "adds an ID token to the token response and `email` puts the email claims "
+                    "in it; `profile` and `offline_access` are accepted and change nothing (a refresh "
+                    "token is always issued). Omitted: no scopes."
+                ),
+                "schema": {"type": "string"},
+                "example": "openid email orders:read",
+            },
+            "CodeChallenge": {
+                "name": "code_challenge",
+                "in": "query",
+                "required": False,
+                "description": (
+                    "PKCE (RFC 7636): BASE64URL(SHA-256(code_verifier)), 43 characters. When "
+                    "sent, the token request must carry the matching `code_verifier`. Malformed: "
+                    "`invalid_request`."
+                ),
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
+                "example": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            },
+            "CodeChallengeMethod": {
+                "name": "code_challenge_method",
+                "in": "query",
+                "required": False,
+                "description": (
+                    "Must be `S256` whenever `code_challenge` is sent: `plain`, or no method "
+                    "(which means plain), is `invalid_request`, as is a method without a "
+                    "challenge."
+                ),
+                "schema": {"type": "string", "enum": ["S256"]},
+            },
+            "Nonce": {
+                "name": "nonce",
+                "in": "query",
+                "required": False,
+                "description": (
+                    "OpenID Connect: copied into the ID token's `nonce`. At most 512 characters "
+                    "(`invalid_request`)."
+                ),
+                "schema": {"type": "string", "maxLength": 512},
+            },
+            "Prompt": {
+                "name": "prompt",
+                "in": "query",
+                "required": False,
+                "description": (
+                    "OpenID Connect, space-separated: `login` always shows the form, even with "
+                    "a live session; `none` never shows a page (a reusable session gives a "
+                    "code, otherwise `login_required`) and cannot be combined with other values; "
+                    "`consent` and `select_account` are accepted and change nothing. Any other "
+                    "value is `invalid_request`."
+                ),
+                "schema": {"type": "string"},
+                "examples": ["login", "none"],
+            },
+            "MaxAge": {
+                "name": "max_age",
+                "in": "query",
+                "required": False,
+                "description": (
+                    "OpenID Connect: a session signed in more than this many seconds ago is not "
+                    "reused (the form is shown); 0 always shows the form. Not a non-negative "
+                    "integer: `invalid_request`."
+                ),
+                "schema": {"type": "integer", "minimum": 0},
+            },
+            "LoginHint": {
+                "name": "login_hint",
+                "in": "query",
+                "required": False,
+                "description": "Pre-fills the form's email field.",
+                "schema": {"type": "string"},
+                "example": "ada@example.org",
+            },
+            "Resource": {
+                "name": "resource",
+                "in": "query",
+                "required": False,
+                "description": (
+                    "RFC 8707: absolute URI of the protected resource, without fragment, at "
+                    "most 2048 characters; it becomes the access tokens' `aud` (default: the "
+                    "client_id). Invalid, or sent more than once: `invalid_target`."
+                ),
+                "schema": {"type": "string", "format": "uri"},
+                "example": "https://api.example.com",
+            },
+            "SessionCookie": {
+                "name": "astapa_session",
+                "in": "cookie",
+                "required": False,
+                "description": (
+                    "The hosted pages' browser session, set at sign-in or sign-up (named "
+                    "`__Host-astapa_session` when the issuer is https). It lasts 1 hour idle "
+                    "and 10 hours at most (defaults), belongs to one project, and stops working "
+                    "at sign-out or when the user's tokens are revoked."
+                ),
+                "schema": {"type": "string"},
+            },
+            "CsrfCookie": {
+                "name": "astapa_csrf",
+                "in": "cookie",
+                "required": True,
+                "description": (
+                    "The pre-session cookie set with every form (named `__Host-astapa_csrf` "
+                    "when the issuer is https); the form's `csrf_token` must be derived from it."
+                ),
+                "schema": {"type": "string"},
+            },
         },
         "headers": {
             "ETag": {
@@ -319,8 +912,69 @@ SPEC: dict = {
                 "schema": {"type": "string"},
                 "example": 'Basic realm="astapa"',
             },
+            "WWWAuthenticateBearer": {
+                "description": "The RFC 6750 §3 challenge, sent with every 401 of a bearer-token endpoint.",
+                "schema": {"type": "string", "const": 'Bearer realm="astapa", error="invalid_token"'},
+            },
+            "ContentSecurityPolicyPage": {
+                "description": (
+                    "The hosted pages' policy: no script at all, styles and images only from "
+                    "this origin, never framed."
+                ),
+                "schema": {"type": "string"},
+                "example": (
+                    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+                    "object-src 'none'; frame-ancestors 'none'"
+                ),
+            },
+            "AuthorizationLocation": {
+                "description": (
+                    "The client's `redirect_uri` with the response parameters added to its "
+                    "query: `code`, `state` (when the request had one) and `iss` (the issuer, "
+                    "RFC 9207) on success; `error`, `error_description`, `state` and `iss` on an "
+                    "error."
+                ),
+                "schema": {"type": "string", "format": "uri"},
+                "example": (
+                    "https://app.example/callback?code=dQ7v9O1ar8gxDK1y2yPWudwNjg-oWKM2r6eyPE4U0Ko"
+                    "&state=af0ifjsldkj&iss=https%3A%2F%2Fauth.example.com"
+                ),
+            },
+            "SetSessionCookie": {
+                "description": (
+                    "Sent when a new session starts (sign-in or sign-up), not when a session is "
+                    "reused: `astapa_session`, HttpOnly, SameSite=Lax, Path=/, Max-Age the "
+                    "session's absolute lifetime (10 hours by default); named "
+                    "`__Host-astapa_session` and Secure when the issuer is https."
+                ),
+                "schema": {"type": "string"},
+                "example": "astapa_session=9987786c6de6458eabfa1aebf4bf6bb8.E8ZMK04y...; HttpOnly; "
+                           "Max-Age=36000; Path=/; SameSite=Lax",
+            },
+            "SetCsrfCookie": {
+                "description": (
+                    "Sent with a form when the browser has no CSRF cookie yet: `astapa_csrf`, "
+                    "HttpOnly, SameSite=Lax, Path=/, a browser-session cookie; named "
+                    "`__Host-astapa_csrf` and Secure when the issuer is https."
+                ),
+                "schema": {"type": "string"},
+                "example": "astapa_csrf=mUI7Z0HxdCbW1YO4D9dnGvB8RIM5MztuY0uYCqb-VDU; HttpOnly; Path=/; "
+                           "SameSite=Lax",
+            },
         },
         "requestBodies": {
+            "SignInForm": {
+                "description": (
+                    "The sign-in or sign-up form as the page posts it. Bodies over 64 KiB are "
+                    "rejected with 413 (JSON)."
+                ),
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {"$ref": "#/components/schemas/SignInForm"},
+                    }
+                },
+            },
             "TokenRequest": {
                 "description": (
                     "Token request parameters, as `application/x-www-form-urlencoded` (what "
@@ -334,12 +988,37 @@ SPEC: dict = {
                     },
                     "application/json": {
                         "schema": {"$ref": "#/components/schemas/TokenRequest"},
-                        "example": {
-                            "grant_type": "client_credentials",
-                            "client_id": "cl_8Yt3xQ",
-                            "client_secret": "cs_...",
-                            "scope": "orders:read",
-                            "resource": "https://api.example.com",
+                        "examples": {
+                            "client_credentials": {
+                                "summary": "A client's own token",
+                                "value": {
+                                    "grant_type": "client_credentials",
+                                    "client_id": "cl_8Yt3xQ",
+                                    "client_secret": "cs_...",
+                                    "scope": "orders:read",
+                                    "resource": "https://api.example.com",
+                                },
+                            },
+                            "authorization_code": {
+                                "summary": "Redeem an authorization code (with PKCE)",
+                                "value": {
+                                    "grant_type": "authorization_code",
+                                    "code": "dQ7v9O1ar8gxDK1y2yPWudwNjg-oWKM2r6eyPE4U0Ko",
+                                    "redirect_uri": "https://app.example/callback",
+                                    "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+                                    "client_id": "cl_8Yt3xQ",
+                                    "client_secret": "cs_...",
+                                },
+                            },
+                            "refresh_token": {
+                                "summary": "Rotate a refresh token",
+                                "value": {
+                                    "grant_type": "refresh_token",
+                                    "refresh_token": "5f0c3b1e9a4d4c7e8b2a6d1f0e9c8b7a.Xq3...",
+                                    "client_id": "cl_8Yt3xQ",
+                                    "client_secret": "cs_...",
+                                },
+                            },
                         },
                     },
                 },
@@ -397,14 +1076,106 @@ SPEC: dict = {
                     }
                 },
             },
+            "SignInPage": _form_page(
+                "The sign-in form (email, password, Sign in and Cancel), naming the client, with "
+                "a link to the sign-up form; `login_hint` pre-fills the email."
+            ),
+            "SignUpPage": _form_page(
+                "The sign-up form (email, password of at least 8 characters, Sign up and "
+                "Cancel), naming the client, with a link to the sign-in form."
+            ),
+            "AuthorizationResponse": _redirect_response(
+                "Back to the client (RFC 6749 §4.1.2), see `Location`. With a code when the user "
+                "signed in, signed up or had a reusable session (a new session also sets the "
+                "session cookie). With an error (§4.1.2.1) once `client_id` and `redirect_uri` "
+                "are valid: `invalid_request` (repeated parameter, bad PKCE parameters, bad "
+                "`prompt`, `max_age` or `nonce`), `unsupported_response_type`, "
+                "`unauthorized_client` (the client may not use the code flow), `invalid_scope`, "
+                "`invalid_target`, `login_required` (`prompt=none` without a reusable session) "
+                "or `access_denied` (the user pressed Cancel).",
+                starts_session=True,
+            ),
+            "AuthorizationErrorResponse": _redirect_response(
+                "Back to the client with an error (RFC 6749 §4.1.2.1), see `Location`: "
+                "`invalid_request`, `unsupported_response_type`, `unauthorized_client`, "
+                "`invalid_scope` or `invalid_target`.",
+                starts_session=False,
+            ),
+            "InvalidAuthorizationPage": _html_response(
+                "\"This sign-in link is not valid\": the client is unknown, or `client_id` or "
+                "`redirect_uri` is missing, repeated or (for redirect_uri) not registered, or "
+                "the query is over 16 KiB or malformed. Shown to the user, never redirected."
+            ),
+            "PageUnavailable": _html_response(
+                "\"Please try again\": the event store was busy or a concurrent change "
+                "conflicted; the user may simply retry."
+            ),
+            "UserInfo": {
+                "description": "The user, as they are now.",
+                "headers": {
+                    "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+                    "Pragma": {"$ref": "#/components/headers/PragmaNoCache"},
+                },
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/UserInfo"},
+                        "example": {
+                            "sub": "4503599627370497",
+                            "email": "ada@example.org",
+                            "email_verified": False,
+                            "custom_claims": {"plan": "free"},
+                            "created_at": "2026-01-01T09:30:00.123456+00:00",
+                            "disabled": False,
+                        },
+                    }
+                },
+            },
+            "TokenInQuery": {
+                "description": (
+                    "`access_token` was sent in the query string (RFC 6750 §2.3 is not "
+                    "supported): `invalid_request`."
+                ),
+                "headers": {
+                    "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+                },
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/OAuthError"},
+                        "example": {
+                            "error": "invalid_request",
+                            "error_description": "send the access token in the Authorization header",
+                        },
+                    }
+                },
+            },
+            "InvalidToken": {
+                "description": (
+                    "No bearer token, or one that is expired, revoked, forged, malformed, a "
+                    "client_credentials token, or for a user who no longer exists (RFC 6750 §3.1)."
+                ),
+                "headers": {
+                    "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+                    "Pragma": {"$ref": "#/components/headers/PragmaNoCache"},
+                    "WWW-Authenticate": {"$ref": "#/components/headers/WWWAuthenticateBearer"},
+                },
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/OAuthError"},
+                        "example": {
+                            "error": "invalid_token",
+                            "error_description": "the access token is invalid",
+                        },
+                    }
+                },
+            },
             "NotModified": {
                 "description": "The representation matches If-None-Match; no body.",
                 "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
             },
             "TokenIssued": {
                 "description": (
-                    "An access token was issued. See the `TokenResponse` and "
-                    "`AccessTokenClaims` schemas."
+                    "Tokens were issued. See the `TokenResponse`, `AccessTokenClaims` and "
+                    "`IdTokenClaims` schemas."
                 ),
                 "headers": {
                     "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
@@ -413,11 +1184,27 @@ SPEC: dict = {
                 "content": {
                     "application/json": {
                         "schema": {"$ref": "#/components/schemas/TokenResponse"},
-                        "example": {
-                            "access_token": "eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6ImtfMmYxYzllMGEifQ...",
-                            "token_type": "Bearer",
-                            "expires_in": 3600,
-                            "scope": "orders:read",
+                        "examples": {
+                            "client_credentials": {
+                                "summary": "client_credentials: an access token only",
+                                "value": {
+                                    "access_token": "eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6ImtfMmYxYzllMGEifQ...",
+                                    "token_type": "Bearer",
+                                    "expires_in": 3600,
+                                    "scope": "orders:read",
+                                },
+                            },
+                            "user": {
+                                "summary": "authorization_code or refresh_token, scope with openid",
+                                "value": {
+                                    "access_token": "eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6ImtfMmYxYzllMGEifQ...",
+                                    "token_type": "Bearer",
+                                    "expires_in": 3600,
+                                    "refresh_token": "5f0c3b1e9a4d4c7e8b2a6d1f0e9c8b7a.Xq3...",
+                                    "scope": "openid email",
+                                    "id_token": "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6ImtfMmYxYzllMGEifQ...",
+                                },
+                            },
                         },
                     }
                 },
@@ -438,36 +1225,54 @@ SPEC: dict = {
                                 "summary": "A required parameter is missing or malformed",
                                 "value": {
                                     "error": "invalid_request",
-                                    "error_description": "missing grant_type",
+                                    "error_description": "grant_type is required",
                                 },
                             },
                             "invalid_grant": {
-                                "summary": "The grant is invalid, expired or revoked",
-                                "value": {"error": "invalid_grant"},
+                                "summary": (
+                                    "The code or refresh token is invalid, expired, used, "
+                                    "revoked, or bound to another client, redirect_uri or "
+                                    "PKCE challenge"
+                                ),
+                                "value": {
+                                    "error": "invalid_grant",
+                                    "error_description": "grant request is invalid",
+                                },
                             },
                             "unsupported_grant_type": {
                                 "summary": "The grant type is not supported",
                                 "value": {
                                     "error": "unsupported_grant_type",
-                                    "error_description": "grant_type must be client_credentials",
+                                    "error_description": "unsupported grant_type",
                                 },
                             },
                             "invalid_scope": {
-                                "summary": "A requested scope is not granted to the client",
+                                "summary": (
+                                    "A requested scope is not granted to the client (or, on "
+                                    "refresh, not in the original grant)"
+                                ),
                                 "value": {
                                     "error": "invalid_scope",
-                                    "error_description": "scope not granted: admin",
+                                    "error_description": (
+                                        "requested scope is invalid or not granted to this client"
+                                    ),
                                 },
                             },
                             "unauthorized_client": {
                                 "summary": "The client may not use this grant type",
-                                "value": {"error": "unauthorized_client"},
+                                "value": {
+                                    "error": "unauthorized_client",
+                                    "error_description": "the client is not allowed to use this grant type",
+                                },
                             },
                             "invalid_target": {
                                 "summary": "The resource is not an acceptable absolute URI",
                                 "value": {
                                     "error": "invalid_target",
-                                    "error_description": "resource must be an absolute URI",
+                                    "error_description": (
+                                        "resource must be an absolute URI without a fragment, "
+                                        "at most 2048 characters"
+                                    ),
                                 },
                             },
                         },
@@ -484,7 +1289,7 @@ SPEC: dict = {
                         "schema": {"$ref": "#/components/schemas/OAuthError"},
                         "example": {
                             "error": "invalid_request",
-                            "error_description": "missing token",
+                            "error_description": "token is required",
                         },
                     }
                 },
@@ -535,7 +1340,7 @@ SPEC: dict = {
                         "schema": {"$ref": "#/components/schemas/OAuthError"},
                         "example": {
                             "error": "temporarily_unavailable",
-                            "error_description": "event store busy, retry later",
+                            "error_description": "the server is busy, retry shortly",
                         },
                     }
                 },
@@ -563,7 +1368,9 @@ SPEC: dict = {
                         "description": (
                             "Error code: `invalid_request`, `invalid_client`, `invalid_grant`, "
                             "`unauthorized_client`, `unsupported_grant_type`, `invalid_scope`, "
-                            "`invalid_target` or `temporarily_unavailable`."
+                            "`invalid_target`, `invalid_token` (RFC 6750), "
+                            "`temporarily_unavailable`, or `not_found` (`POST "
+                            "/api/platform/revoke`: no such user)."
                         ),
                         "examples": ["invalid_request"],
                     },
@@ -575,19 +1382,66 @@ SPEC: dict = {
             },
             "TokenRequest": {
                 "type": "object",
-                "description": "Parameters of a token request.",
+                "description": (
+                    "Parameters of a token request; which apply depends on `grant_type`. "
+                    "Parameters of another grant are ignored."
+                ),
                 "required": ["grant_type"],
                 "properties": {
                     "grant_type": {
                         "type": "string",
-                        "enum": ["client_credentials"],
-                        "description": "The grant type. Only `client_credentials` for now.",
+                        "enum": ["authorization_code", "refresh_token", "client_credentials"],
+                        "description": (
+                            "The grant type. Missing: `invalid_request`; another value: "
+                            "`unsupported_grant_type`; one the client may not use: "
+                            "`unauthorized_client`."
+                        ),
+                    },
+                    "code": {
+                        "type": "string",
+                        "maxLength": 512,
+                        "description": (
+                            "authorization_code: the code from the redirect. Missing: "
+                            "`invalid_request`; unknown, expired (60 s by default), already used "
+                            "or issued to another client: `invalid_grant`."
+                        ),
+                    },
+                    "redirect_uri": {
+                        "type": "string",
+                        "format": "uri",
+                        "description": (
+                            "authorization_code: exactly the `redirect_uri` of the authorization "
+                            "request. Missing or different: `invalid_grant`, and the code is "
+                            "burnt."
+                        ),
+                    },
+                    "code_verifier": {
+                        "type": "string",
+                        "pattern": "^[A-Za-z0-9._~-]{43,128}$",
+                        "description": (
+                            "authorization_code: the PKCE verifier (RFC 7636), 43 to 128 "
+                            "unreserved characters, required when the authorization request had a "
+                            "`code_challenge` and refused when it had none. Wrong, missing or "
+                            "unexpected: `invalid_grant` (the code is burnt)."
+                        ),
+                    },
+                    "refresh_token": {
+                        "type": "string",
+                        "description": (
+                            "refresh_token: the latest refresh token of the family. Missing: "
+                            "`invalid_request`; unknown, expired, revoked, of another client, "
+                            "or already rotated (which revokes the family): `invalid_grant`."
+                        ),
                     },
                     "scope": {
                         "type": "string",
                         "description": (
-                            "Space-separated scopes. Omitted means every scope granted to the "
-                            "client; asking for a scope not granted to it is `invalid_scope`."
+                            "client_credentials: space-separated scopes; omitted means every "
+                            "scope granted to the client, and a scope not granted to it is "
+                            "`invalid_scope`. refresh_token: a subset of the scopes of the "
+                            "original grant (omitted: all of them); more is `invalid_scope`. "
+                            "Ignored by authorization_code, whose scopes come from the "
+                            "authorization request."
                         ),
                         "examples": ["orders:read orders:write"],
                     },
@@ -595,9 +1449,10 @@ SPEC: dict = {
                         "type": "string",
                         "format": "uri",
                         "description": (
-                            "Absolute URI of the protected resource (RFC 8707). It becomes the "
-                            "token's `aud`; without it `aud` is the client_id. Not an absolute "
-                            "URI: `invalid_target`."
+                            "client_credentials: absolute URI of the protected resource (RFC "
+                            "8707). It becomes the token's `aud`; without it `aud` is the "
+                            "client_id. Not an absolute URI: `invalid_target`. The user grants "
+                            "keep the `resource` of the authorization request and ignore this."
                         ),
                         "examples": ["https://api.example.com"],
                     },
@@ -610,6 +1465,16 @@ SPEC: dict = {
                         "description": "client_secret_post: the client's secret (omit with HTTP Basic).",
                     },
                 },
+                "allOf": [
+                    {
+                        "if": {"properties": {"grant_type": {"const": "authorization_code"}}},
+                        "then": {"required": ["code", "redirect_uri"]},
+                    },
+                    {
+                        "if": {"properties": {"grant_type": {"const": "refresh_token"}}},
+                        "then": {"required": ["refresh_token"]},
+                    },
+                ],
             },
             "TokenOperationRequest": {
                 "type": "object",
@@ -641,7 +1506,9 @@ SPEC: dict = {
                     "A successful token response (RFC 6749 §5.1). `access_token` is an RS256 "
                     "JWT whose header carries `typ: at+jwt` and a `kid` listed in "
                     "`/.well-known/jwks.json`; its claims are described by `AccessTokenClaims`. "
-                    "No refresh token is issued for client_credentials."
+                    "The authorization_code and refresh_token grants always add a "
+                    "`refresh_token`, and an `id_token` when the granted scope includes "
+                    "`openid`. No refresh token is issued for client_credentials."
                 ),
                 "required": ["access_token", "token_type", "expires_in"],
                 "properties": {
@@ -657,17 +1524,40 @@ SPEC: dict = {
                         "type": "string",
                         "description": "Space-separated scopes granted; absent when none.",
                     },
+                    "refresh_token": {
+                        "type": "string",
+                        "description": (
+                            "authorization_code and refresh_token grants: an opaque refresh "
+                            "token, single-use (each refresh returns the next one). It lives 30 "
+                            "days unused and 90 days from sign-in at most (defaults)."
+                        ),
+                    },
+                    "id_token": {
+                        "type": "string",
+                        "description": (
+                            "authorization_code and refresh_token grants, when the granted scope "
+                            "includes `openid`: an OpenID Connect ID token, an RS256 JWT (`typ: "
+                            "JWT`) whose claims are described by `IdTokenClaims`."
+                        ),
+                    },
                 },
             },
             "AccessTokenClaims": {
                 "type": "object",
                 "description": (
-                    "Claims of a client_credentials access token. The JWT is signed with RS256; "
-                    "its header has `alg: RS256`, `typ: at+jwt` and `kid`."
+                    "Claims of an access token (RFC 9068). The JWT is signed with RS256; its "
+                    "header has `alg: RS256`, `typ: at+jwt` and `kid`. Tokens of the user grants "
+                    "also carry the user's claims as they were at the grant, and `sid`."
                 ),
                 "required": ["sub", "client_id", "project_id", "iss", "aud", "exp", "iat", "jti"],
                 "properties": {
-                    "sub": {"type": "string", "description": "The client_id."},
+                    "sub": {
+                        "type": "string",
+                        "description": (
+                            "client_credentials: the client_id. User grants: the user's id (a "
+                            "decimal string below 2^53)."
+                        ),
+                    },
                     "client_id": {"type": "string", "description": "The client_id."},
                     "scope": {"type": "string", "description": "Space-separated scopes granted."},
                     "project_id": {"type": "string", "description": "The client's project."},
@@ -679,7 +1569,174 @@ SPEC: dict = {
                     "exp": {"type": "integer", "description": "Expiry, seconds since the epoch."},
                     "iat": {"type": "integer", "description": "Issue time, seconds since the epoch."},
                     "jti": {"type": "string", "description": "Unique token id."},
+                    "email": {"type": "string", "description": "User grants: the user's email."},
+                    "email_verified": {
+                        "type": "boolean",
+                        "description": "User grants: whether the email is verified.",
+                    },
+                    "custom_claims": {
+                        "type": "object",
+                        "description": "User grants: the user's custom claims, e.g. `{\"plan\": \"free\"}`.",
+                    },
+                    "sid": {
+                        "type": "string",
+                        "description": (
+                            "User grants: the sign-in (refresh token family) the token came "
+                            "from; revoking the family revokes the token."
+                        ),
+                    },
                 },
+            },
+            "IdTokenClaims": {
+                "type": "object",
+                "description": (
+                    "Claims of an OpenID Connect ID token (OIDC Core §2). The JWT is signed with "
+                    "RS256; its header has `alg: RS256`, `typ: JWT` and `kid`."
+                ),
+                "required": ["iss", "sub", "aud", "exp", "iat", "auth_time", "at_hash"],
+                "properties": {
+                    "iss": {"type": "string", "description": "The issuer."},
+                    "sub": {"type": "string", "description": "The user's id."},
+                    "aud": {"type": "string", "description": "The client_id."},
+                    "exp": {
+                        "type": "integer",
+                        "description": "Expiry, seconds since the epoch (the access token's lifetime).",
+                    },
+                    "iat": {"type": "integer", "description": "Issue time, seconds since the epoch."},
+                    "auth_time": {
+                        "type": "integer",
+                        "description": "When the user signed in (entered their password).",
+                    },
+                    "at_hash": {
+                        "type": "string",
+                        "description": "Left half of the SHA-256 of the access token, base64url.",
+                    },
+                    "nonce": {
+                        "type": "string",
+                        "description": (
+                            "The authorization request's `nonce`, when it had one; only in the "
+                            "ID token of the authorization_code grant."
+                        ),
+                    },
+                    "email": {
+                        "type": "string",
+                        "description": "When the granted scope includes `email`.",
+                    },
+                    "email_verified": {
+                        "type": "boolean",
+                        "description": "When the granted scope includes `email`.",
+                    },
+                },
+            },
+            "UserInfo": {
+                "type": "object",
+                "description": "The user as UserInfo shows them, read when the request is made.",
+                "required": ["sub", "email", "email_verified", "custom_claims", "created_at", "disabled"],
+                "properties": {
+                    "sub": {
+                        "type": "string",
+                        "description": "The user's id, a decimal string below 2^53.",
+                        "examples": ["4503599627370497"],
+                    },
+                    "email": {"type": "string", "description": "The email, as normalised at sign-up."},
+                    "email_verified": {"type": "boolean"},
+                    "custom_claims": {
+                        "type": "object",
+                        "description": "The user's custom claims.",
+                        "examples": [{"plan": "free"}],
+                    },
+                    "created_at": {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "When the account was created (ISO 8601, UTC).",
+                    },
+                    "disabled": {"type": "boolean", "description": "Whether the account is disabled."},
+                },
+            },
+            "SignInForm": {
+                "type": "object",
+                "description": "The fields of the sign-in and sign-up forms.",
+                "required": ["authorization", "csrf_token"],
+                "properties": {
+                    "email": {"type": "string", "description": "The user's email address."},
+                    "password": {
+                        "type": "string",
+                        "description": "The password; sign-up requires 8 to 1024 characters.",
+                    },
+                    "csrf_token": {
+                        "type": "string",
+                        "description": "The token from the page's hidden field, bound to the CSRF cookie.",
+                    },
+                    "authorization": {
+                        "type": "string",
+                        "description": (
+                            "The authorization request's query string exactly as the page "
+                            "received it (a hidden field), so `state` returns byte for byte."
+                        ),
+                        "examples": [
+                            "client_id=cl_8Yt3xQ&redirect_uri=https%3A%2F%2Fapp.example%2Fcallback"
+                            "&response_type=code&state=af0ifjsldkj"
+                        ],
+                    },
+                    "action": {
+                        "type": "string",
+                        "enum": ["login", "signup", "cancel"],
+                        "description": (
+                            "The button pressed: `cancel` sends the user back with "
+                            "`access_denied`; `login` or `signup` (any other value) submits."
+                        ),
+                    },
+                },
+            },
+            "LogoutForm": {
+                "type": "object",
+                "description": "The sign-out confirmation form.",
+                "required": ["csrf_token"],
+                "properties": {
+                    "csrf_token": {
+                        "type": "string",
+                        "description": "The token from the page's hidden field, bound to the CSRF cookie.",
+                    },
+                },
+            },
+            "RevokeUserRequest": {
+                "type": "object",
+                "description": (
+                    "Names one user of the caller's project by exactly one of `end_user_id` and "
+                    "`email`, plus client_secret_post credentials when HTTP Basic is not used."
+                ),
+                "oneOf": [{"required": ["end_user_id"]}, {"required": ["email"]}],
+                "properties": {
+                    "end_user_id": {
+                        "description": (
+                            "The user's id (`sub`): a string of at most 16 digits, or a JSON "
+                            "number."
+                        ),
+                        "oneOf": [
+                            {"type": "string", "pattern": "^[0-9]{1,16}$"},
+                            {"type": "integer", "minimum": 0},
+                        ],
+                        "examples": ["4503599627370497"],
+                    },
+                    "email": {
+                        "type": "string",
+                        "description": "The user's email (matched case-insensitively, as at sign-in).",
+                        "examples": ["ada@example.org"],
+                    },
+                    "client_id": {
+                        "type": "string",
+                        "description": "client_secret_post: the client's id (omit with HTTP Basic).",
+                    },
+                    "client_secret": {
+                        "type": "string",
+                        "description": "client_secret_post: the client's secret (omit with HTTP Basic).",
+                    },
+                },
+            },
+            "RevokeUserResponse": {
+                "type": "object",
+                "required": ["revoked"],
+                "properties": {"revoked": {"type": "boolean", "const": True}},
             },
             "IntrospectionResponse": {
                 "description": "RFC 7662 introspection response.",
