@@ -48,6 +48,11 @@ class Settings:
     login_failures_per_account: int = 10
     login_failures_per_ip: int = 100
     login_failure_window: int = 15 * 60
+    # Token endpoint throttling per client_id and source address: failed client
+    # authentications, and refused codes or refresh tokens, in the window.
+    client_auth_failures: int = 20
+    grant_failures: int = 100
+    token_failure_window: int = 5 * 60
 
     @property
     def secure_cookies(self) -> bool:

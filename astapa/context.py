@@ -84,6 +84,8 @@ class Context:
     csrf: "Csrf"
     account_throttle: Throttle
     ip_throttle: Throttle
+    client_auth_throttle: Throttle
+    grant_throttle: Throttle
     snapshot: KeySnapshot | None = None
     ready: bool = False
     discovery: dict[str, tuple[bytes, str]] = field(default_factory=dict)

@@ -121,6 +121,9 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
             account_throttle=Throttle(clock, settings.login_failures_per_account,
                                       settings.login_failure_window),
             ip_throttle=Throttle(clock, settings.login_failures_per_ip, settings.login_failure_window),
+            client_auth_throttle=Throttle(clock, settings.client_auth_failures,
+                                          settings.token_failure_window),
+            grant_throttle=Throttle(clock, settings.grant_failures, settings.token_failure_window),
         )
         ctx.issuer = TokenIssuer(settings.issuer, app, writer, ctx.keys, clock)
         ctx.discovery = {

@@ -152,16 +152,21 @@ def wait_for_client(server: Server, client: dict, timeout: float = 5.0) -> None:
     raise AssertionError("the server did not pick up the CLI's writes")
 
 
+def project_on(server: Server, *scopes: str, name: str = "app") -> dict:
+    """A project on `server`'s data dir, once the server serves it."""
+    args = ["project", "create", "--data-dir", str(server.data_dir), "--name", name,
+            "--redirect-uri", "https://app.example/callback"]
+    for scope in scopes:
+        args += ["--scope", scope]
+    project = run_cli(*args)
+    wait_for_client(server, project)
+    return project
+
+
 @pytest.fixture
 def make_project(server: Server):
     def make(*scopes: str, name: str = "app") -> dict:
-        args = ["project", "create", "--data-dir", str(server.data_dir), "--name", name,
-                "--redirect-uri", "https://app.example/callback"]
-        for scope in scopes:
-            args += ["--scope", scope]
-        project = run_cli(*args)
-        wait_for_client(server, project)
-        return project
+        return project_on(server, *scopes, name=name)
 
     return make
 

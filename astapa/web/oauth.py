@@ -12,11 +12,16 @@ from astapa.appkeys import context_key
 from astapa.context import Context
 from astapa.keys import etag_of
 from astapa.oauth import client_auth
+from astapa.domain.errors import DomainError
 from astapa.oauth.errors import (
+    InvalidClientError,
+    InvalidGrantError,
     InvalidRequestError,
+    TooManyAttemptsError,
     TemporarilyUnavailableError,
     UnauthorizedClientError,
     UnsupportedGrantTypeError,
+    from_domain,
 )
 from astapa.oauth.grants import GRANTS
 from astapa.oauth.jwt import verify_access_token
@@ -52,9 +57,31 @@ async def authenticate_client(ctx: Context, oauth_request: OAuthRequest) -> Clie
 
 
 async def token(request: web.Request) -> web.Response:
+    """RFC 6749 §3.2. Repeated failures from one source for one client are throttled
+    (RFC 6819 §5.2.3.6 / §4.4.1.3): bad secrets, and refused codes or refresh tokens."""
     ctx = request.app[context_key]
     oauth_request = await read_request(request)
-    client = await authenticate_client(ctx, oauth_request)
+    source = f"{client_auth.credentials(oauth_request).client_id}|{request.remote}"
+    wait = max(ctx.client_auth_throttle.retry_after(source), ctx.grant_throttle.retry_after(source))
+    if wait:
+        raise TooManyAttemptsError(wait, detail=f"throttled {source}")
+    try:
+        client = await authenticate_client(ctx, oauth_request)
+    except InvalidClientError:
+        ctx.client_auth_throttle.fail(source)
+        raise
+    try:
+        return await _grant(ctx, client, oauth_request)
+    except InvalidGrantError:
+        ctx.grant_throttle.fail(source)
+        raise
+    except DomainError as e:
+        if isinstance(from_domain(e), InvalidGrantError):
+            ctx.grant_throttle.fail(source)
+        raise
+
+
+async def _grant(ctx: Context, client: ClientRecord, oauth_request: OAuthRequest) -> web.Response:
     grant_type = oauth_request.get("grant_type")
     if grant_type is None:
         raise InvalidRequestError("grant_type is required")

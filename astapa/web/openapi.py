@@ -36,6 +36,7 @@ def _token_operation(operation_id: str, summary: str, description: str) -> dict:
             "400": {"$ref": "#/components/responses/TokenBadRequest"},
             "401": {"$ref": "#/components/responses/InvalidClient"},
             "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+            "429": {"$ref": "#/components/responses/Throttled"},
             "503": {"$ref": "#/components/responses/TemporarilyUnavailable"},
         },
     }
@@ -379,8 +380,11 @@ SPEC: dict = {
                 "operationId": "revokeToken",
                 "summary": "Revoke a token (RFC 7009)",
                 "description": (
-                    "Revokes a token issued to the authenticated client; introspection then "
-                    "reports a revoked access token as inactive. Answers 200 with an empty body "
+                    "Revokes a token issued to the authenticated client. A refresh token revokes "
+                    "its whole family (sign-in): the refresh token stops working at once, and "
+                    "the family's access tokens are refused by userinfo and reported inactive "
+                    "by introspection. An access token is revoked alone. `token_type_hint` is "
+                    "only a hint: both kinds are tried. Answers 200 with an empty body "
                     "for any token: unknown, malformed, already revoked, or issued to another "
                     "client (which is not revoked). Client authentication is required (HTTP "
                     "Basic or `client_id`/`client_secret` in the body)."
@@ -409,8 +413,9 @@ SPEC: dict = {
             "value count as omitted; no parameter may repeat (`invalid_request`), and more "
             "than one `resource` is `invalid_target`.\n\n"
             "If the browser has a live session (cookie `astapa_session`) of the client's "
-            "project, `prompt` does not contain `login`, `max_age` is not 0 and the sign-in is "
-            "not older than `max_age` seconds, the user is sent straight back with a code (303). "
+            "project, `prompt` does not contain `login`, `max_age` is not 0, the sign-in is "
+            "not older than `max_age` seconds and the user is still enabled with their tokens "
+            "not revoked, the user is sent straight back with a code (303). "
             "Otherwise `prompt=none` answers `login_required` (303), and any other request "
             "gets the sign-in form (200), whose link leads to the sign-up form. "
             "`GET /auth/login` is the same page.",
@@ -547,7 +552,7 @@ SPEC: dict = {
             "token goes in the `Authorization: Bearer` header only (RFC 6750 §2.1). An expired, "
             "revoked (directly, through its refresh token family, or by "
             "`POST /api/platform/revoke`), forged or malformed token, a client_credentials "
-            "token (it has no user), a missing header or a deleted user is 401 with "
+            "token (it has no user), a missing header or a user who no longer exists is 401 with "
             "`WWW-Authenticate`. `GET /api/platform/users/me` is an alias.",
         )},
         "/api/platform/users/me": {"get": _userinfo_operation(
@@ -827,7 +832,7 @@ SPEC: dict = {
                     "value is `invalid_request`."
                 ),
                 "schema": {"type": "string"},
-                "examples": ["login", "none"],
+                "example": "login",
             },
             "MaxAge": {
                 "name": "max_age",
@@ -1052,11 +1057,23 @@ SPEC: dict = {
                         "schema": {"$ref": "#/components/schemas/Metadata"},
                         "example": {
                             "issuer": "https://auth.example.com",
+                            "authorization_endpoint": "https://auth.example.com/oauth/authorize",
                             "token_endpoint": "https://auth.example.com/oauth/token",
                             "jwks_uri": "https://auth.example.com/.well-known/jwks.json",
+                            "userinfo_endpoint": "https://auth.example.com/oauth/userinfo",
                             "introspection_endpoint": "https://auth.example.com/oauth/introspect",
                             "revocation_endpoint": "https://auth.example.com/oauth/revoke",
-                            "grant_types_supported": ["client_credentials"],
+                            "grant_types_supported": [
+                                "authorization_code",
+                                "client_credentials",
+                                "refresh_token",
+                            ],
+                            "response_types_supported": ["code"],
+                            "response_modes_supported": ["query"],
+                            "code_challenge_methods_supported": ["S256"],
+                            "authorization_response_iss_parameter_supported": True,
+                            "scopes_supported": ["openid", "email", "profile", "offline_access"],
+                            "prompt_values_supported": ["none", "login", "consent", "select_account"],
                             "token_endpoint_auth_methods_supported": [
                                 "client_secret_basic",
                                 "client_secret_post",
@@ -1069,9 +1086,20 @@ SPEC: dict = {
                                 "client_secret_basic",
                                 "client_secret_post",
                             ],
-                            "response_types_supported": [],
                             "subject_types_supported": ["public"],
                             "id_token_signing_alg_values_supported": ["RS256"],
+                            "claims_supported": [
+                                "sub",
+                                "iss",
+                                "aud",
+                                "exp",
+                                "iat",
+                                "auth_time",
+                                "nonce",
+                                "at_hash",
+                                "email",
+                                "email_verified",
+                            ],
                         },
                     }
                 },
@@ -1314,6 +1342,24 @@ SPEC: dict = {
                     }
                 },
             },
+            "Throttled": {
+                "description": (
+                    "Too many failed client authentications (20), or refused codes and refresh "
+                    "tokens (100), for this client_id from this address in 5 minutes; every "
+                    "request for it is refused until the window passes (checklist C-36)."
+                ),
+                "headers": {
+                    "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+                    "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."},
+                },
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/OAuthError"},
+                        "example": {"error": "invalid_request",
+                                    "error_description": "too many failed attempts, retry later"},
+                    }
+                },
+            },
             "PayloadTooLarge": {
                 "description": "The request body is larger than 64 KiB.",
                 "headers": {
@@ -1422,7 +1468,8 @@ SPEC: dict = {
                             "authorization_code: the PKCE verifier (RFC 7636), 43 to 128 "
                             "unreserved characters, required when the authorization request had a "
                             "`code_challenge` and refused when it had none. Wrong, missing or "
-                            "unexpected: `invalid_grant` (the code is burnt)."
+                            "unexpected: `invalid_grant`, and the code is burnt; malformed: "
+                            "`invalid_grant`, the code untouched."
                         ),
                     },
                     "refresh_token": {
@@ -1714,7 +1761,7 @@ SPEC: dict = {
                         ),
                         "oneOf": [
                             {"type": "string", "pattern": "^[0-9]{1,16}$"},
-                            {"type": "integer", "minimum": 0},
+                            {"type": "integer", "minimum": 0, "maximum": 9999999999999999},
                         ],
                         "examples": ["4503599627370497"],
                     },
@@ -1813,28 +1860,76 @@ SPEC: dict = {
                 ),
                 "required": [
                     "issuer",
+                    "authorization_endpoint",
                     "token_endpoint",
                     "jwks_uri",
+                    "userinfo_endpoint",
                     "introspection_endpoint",
                     "revocation_endpoint",
                     "grant_types_supported",
+                    "response_types_supported",
+                    "response_modes_supported",
+                    "code_challenge_methods_supported",
+                    "authorization_response_iss_parameter_supported",
+                    "scopes_supported",
+                    "prompt_values_supported",
                     "token_endpoint_auth_methods_supported",
                     "introspection_endpoint_auth_methods_supported",
                     "revocation_endpoint_auth_methods_supported",
-                    "response_types_supported",
                     "subject_types_supported",
                     "id_token_signing_alg_values_supported",
+                    "claims_supported",
                 ],
                 "properties": {
                     "issuer": {"type": "string", "format": "uri"},
+                    "authorization_endpoint": {"type": "string", "format": "uri"},
                     "token_endpoint": {"type": "string", "format": "uri"},
                     "jwks_uri": {"type": "string", "format": "uri"},
+                    "userinfo_endpoint": {"type": "string", "format": "uri"},
                     "introspection_endpoint": {"type": "string", "format": "uri"},
                     "revocation_endpoint": {"type": "string", "format": "uri"},
                     "grant_types_supported": {
                         "type": "array",
                         "items": {"type": "string"},
-                        "examples": [["client_credentials"]],
+                        "examples": [["authorization_code", "client_credentials", "refresh_token"]],
+                    },
+                    "response_modes_supported": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "examples": [["query"]],
+                    },
+                    "code_challenge_methods_supported": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "PKCE methods (RFC 7636): `S256` only, `plain` is refused.",
+                        "examples": [["S256"]],
+                    },
+                    "authorization_response_iss_parameter_supported": {
+                        "type": "boolean",
+                        "description": "RFC 9207: authorization responses carry `iss`.",
+                        "examples": [True],
+                    },
+                    "scopes_supported": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": (
+                            "The OpenID Connect scopes every client may ask for; each project's own "
+                            "scopes come on top and are not listed."
+                        ),
+                        "examples": [["openid", "email", "profile", "offline_access"]],
+                    },
+                    "prompt_values_supported": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "examples": [["none", "login", "consent", "select_account"]],
+                    },
+                    "claims_supported": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "examples": [[
+                            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+                            "email", "email_verified",
+                        ]],
                     },
                     "token_endpoint_auth_methods_supported": {
                         "type": "array",
@@ -1854,8 +1949,7 @@ SPEC: dict = {
                     "response_types_supported": {
                         "type": "array",
                         "items": {"type": "string"},
-                        "description": "Empty for now: there is no authorization endpoint yet.",
-                        "examples": [[]],
+                        "examples": [["code"]],
                     },
                     "subject_types_supported": {
                         "type": "array",

@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from astapa.config import Settings
-from tests.conftest import Server, run_cli, wait_for_client
-from tests.flows import PASSWORD, REDIRECT_URI, Browser, exchange, hidden_fields, query_of
+from tests.conftest import Server, project_on
+from tests.flows import PASSWORD, Browser, exchange, hidden_fields, query_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -227,13 +227,6 @@ def test_account_throttle_answers_429_even_for_the_right_password(server: Server
     server.clock.advance(15 * 60 + 1)
     assert Browser(server.url).sign_in(Browser(server.url).authorize_url(project["client_id"]),
                                        "t@example.org").status_code == 303
-
-
-def project_on(server: Server) -> dict:
-    project = run_cli("project", "create", "--data-dir", str(server.data_dir), "--name", "app",
-                      "--redirect-uri", REDIRECT_URI)
-    wait_for_client(server, project)
-    return project
 
 
 def test_ip_throttle_stops_stuffing_across_accounts(start_server):

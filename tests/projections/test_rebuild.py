@@ -37,8 +37,24 @@ def activity(server: Server, make_project, make_client) -> None:
     token = server.access_token(a)
     requests.post(f"{server.url}/oauth/revoke", data={"token": token}, auth=(a["client_id"], a["client_secret"]))
     server.access_token(a, scope="write")
+    users(server, project)
     run_cli("keys", "rotate", "--data-dir", str(server.data_dir))
     caught_up(server)
+
+
+def users(server: Server, project: dict) -> None:
+    """Sign-ups, sign-ins, rotations, a reuse, a user's tokens revoked: every user read model."""
+    from tests.flows import Browser, exchange, refresh
+
+    for email in ("a@example.org", "b@example.org"):
+        browser = Browser(server.url)
+        code = browser.sign_up(browser.authorize_url(project["client_id"]), email).params["code"]
+        tokens = exchange(server.url, project, code).json()
+        rotated = refresh(server.url, project, tokens["refresh_token"]).json()
+        refresh(server.url, project, tokens["refresh_token"])  # reuse: the family is revoked
+        assert refresh(server.url, project, rotated["refresh_token"]).status_code == 400
+    requests.post(f"{server.url}/api/platform/revoke", json={"email": "b@example.org"},
+                  auth=(project["client_id"], project["client_secret"])).raise_for_status()
 
 
 def rebuild(data_dir: Path, *extra: str) -> None:
@@ -52,7 +68,8 @@ def test_rebuild_equals_live_table_by_table(server: Server, make_project, make_c
     # While serving, a position past events no read model handles may be held in memory
     # only (written within a second): compare the read models, and the position separately.
     live = tables(server.data_dir / "read.db", tracking=False)
-    assert live["clients"] and live["projects"] and live["revoked_access_tokens"] and live["signing_keys"]
+    for name in ("clients", "projects", "revoked_access_tokens", "signing_keys", "users", "refresh_families"):
+        assert live[name], name
     rebuild(server.data_dir, "--into", str(tmp_path / "one.db"))
     rebuild(server.data_dir, "--into", str(tmp_path / "two.db"))
     assert tables(tmp_path / "one.db", tracking=False) == live
