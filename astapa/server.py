@@ -31,7 +31,7 @@ from astapa.throttle import Throttle
 from astapa.tokens import TokenIssuer
 from astapa.web.csrf import Csrf, load_page_key
 from astapa.web.pages.demo import callback_uri
-from astapa.web.middleware import errors, security_headers
+from astapa.web.middleware import HTTPS_KEY, errors, security_headers
 from astapa.web.oauth import document
 from astapa.web.routes import setup_routes
 from astapa.writer import Writer
@@ -81,6 +81,7 @@ def ensure_key_ring(app: AstapaApplication, keys_dir: Path) -> None:
 
 def create_app(settings: Settings, clock: SystemClock | None = None) -> web.Application:
     web_app = web.Application(middlewares=[security_headers, errors], client_max_size=MAX_BODY)
+    web_app[HTTPS_KEY] = settings.secure_cookies
     web_app.cleanup_ctx.append(lambda a: service(a, settings, clock or SystemClock()))
     aiohttp_jinja2.setup(web_app, loader=jinja2.FileSystemLoader(TEMPLATES))
     setup_routes(web_app, demo_pages=settings.demo)

@@ -23,6 +23,7 @@ SECURITY_HEADERS = {
 }
 
 _HTTP_ERRORS = {404: "not_found", 405: "method_not_allowed"}
+HTTPS_KEY = web.AppKey("https", bool)  # the issuer is https
 
 
 def render_error(error: OAuthError) -> web.Response:
@@ -56,4 +57,6 @@ async def security_headers(request: web.Request, handler) -> web.StreamResponse:
     response = await handler(request)
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)  # pages set a CSP of their own
+    if request.app[HTTPS_KEY]:  # behind a TLS terminator: browsers keep to https (C-69)
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
     return response

@@ -279,3 +279,14 @@ def test_event_log_holds_no_password_token_code_or_cookie(server: Server, projec
     registered = next(e for e in events if e["type"].endswith("User.Registered"))
     assert registered["password_hash"].startswith("$astapa-sha256$$2b$")
     assert Settings().bcrypt_cost == 12
+
+
+def test_hsts_only_when_the_issuer_is_https(start_server, data_dir):
+    """C-69: the header is sent when the issuer is https (a TLS terminator in front)."""
+    plain = start_server()
+    assert "Strict-Transport-Security" not in requests.get(f"{plain.url}/healthz").headers
+    plain.stop()
+    secure = start_server(issuer="https://id.example")
+    response = requests.get(f"http://127.0.0.1:{secure.ctx.settings.port}/auth/logout")
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert response.headers["Set-Cookie"].startswith("__Host-astapa_csrf=") and "Secure" in response.headers["Set-Cookie"]
