@@ -1,0 +1,105 @@
+"""Users, codes, refresh families and sessions: given past events, a command, then the new
+events or the DomainError (a temp SQLite file, no server)."""
+
+import pytest
+
+from astapa.app import AstapaApplication, accounts
+from astapa.domain.codes import CodeRequest
+from astapa.domain.errors import (
+    CodeRejectedError,
+    EmailTakenError,
+    RefreshRejectedError,
+    SessionEndedError,
+)
+from astapa.domain.refresh import RefreshFamily
+from astapa.secrets import sha256_hex
+
+REQUEST = CodeRequest(project_id="proj_a", client_id="cid_a", redirect_uri="https://a.example/cb",
+                      scopes=("openid",), code_challenge=None, nonce="n", resource=None)
+
+
+@pytest.fixture
+def app(tmp_path):
+    application = AstapaApplication(tmp_path / "events.db")
+    yield application
+    application.close()
+
+
+def sign_up(app, email_key="ada@example.org", now=1000.0):
+    signed_in, _ = app.execute(app.register_user, REQUEST, email_key, email_key, "$hash", now)
+    return signed_in
+
+
+def redeem(app, code, now=1001.0, **overrides):
+    args = {"client_id": "cid_a", "redirect_uri": "https://a.example/cb", "verifier_challenge": None, **overrides}
+    grant, _ = app.execute(app.redeem_code, code, now=now, **args)
+    return grant
+
+
+def family_events(app, family_key) -> list[str]:
+    return [type(e).__qualname__ for e in app.repository.event_store.get(RefreshFamily.create_id(family_key))]
+
+
+def test_one_account_per_project_and_email(app):
+    sign_up(app)
+    with pytest.raises(EmailTakenError):
+        sign_up(app)
+
+
+def test_a_sub_already_taken_is_drawn_again(app, monkeypatch):
+    """Two users drawing the same random sub collide on the User's version; the retry wins."""
+    draws = iter(["42", "42", "43"])
+    monkeypatch.setattr(accounts, "new_sub", lambda: next(draws))
+    assert sign_up(app, "a@example.org").sub == "42"
+    assert sign_up(app, "b@example.org").sub == "43"
+
+
+def test_second_redemption_revokes_the_family_the_first_started(app):
+    grant = redeem(app, sign_up(app).code)
+    with pytest.raises(CodeRejectedError):
+        redeem(app, sign_up(app, "b@example.org").code, client_id="cid_other")  # burnt, another code
+    code = sign_up(app, "c@example.org").code
+    grant = redeem(app, code)
+    with pytest.raises(CodeRejectedError, match="redeemed"):
+        redeem(app, code)
+    assert family_events(app, grant.family_key) == ["RefreshFamily.Started", "RefreshFamily.Revoked"]
+
+
+def test_rotation_then_reuse_revokes(app):
+    grant = redeem(app, sign_up(app).code)
+    family_key, secret = grant.refresh_token.split(".")
+    rotated, _ = app.execute(app.rotate_refresh, family_key, secret, "cid_a", None, 1002.0)
+    with pytest.raises(RefreshRejectedError, match="reuse"):
+        app.execute(app.rotate_refresh, family_key, secret, "cid_a", None, 1003.0)
+    with pytest.raises(RefreshRejectedError, match="revoked"):
+        app.execute(app.rotate_refresh, family_key, rotated.refresh_token.split(".")[1], "cid_a", None, 1004.0)
+    assert family_events(app, family_key) == [
+        "RefreshFamily.Started", "RefreshFamily.Rotated", "RefreshFamily.ReuseDetected", "RefreshFamily.Revoked"]
+
+
+def test_another_client_is_refused_without_revoking(app):
+    grant = redeem(app, sign_up(app).code)
+    family_key, secret = grant.refresh_token.split(".")
+    with pytest.raises(RefreshRejectedError, match="client"):
+        app.execute(app.rotate_refresh, family_key, secret, "cid_b", None, 1002.0)
+    assert family_events(app, family_key) == ["RefreshFamily.Started"]
+
+
+def test_revoking_a_users_tokens_ends_families_and_sessions(app):
+    signed_in = sign_up(app)
+    grant = redeem(app, signed_in.code)
+    app.execute(app.revoke_user_tokens, "proj_a", signed_in.sub, None)
+    family_key, secret = grant.refresh_token.split(".")
+    with pytest.raises(RefreshRejectedError, match="user tokens revoked"):
+        app.execute(app.rotate_refresh, family_key, secret, "cid_a", None, 1002.0)
+    with pytest.raises(SessionEndedError):
+        app.execute(app.resume_session, REQUEST, signed_in.session_cookie, 1002.0, None)
+
+
+def test_events_hold_hashes_only(app):
+    signed_in = sign_up(app)
+    grant = redeem(app, signed_in.code)
+    stored = str([n.state for n in app.recorder.select_notifications(start=1, limit=100)])
+    for secret in (signed_in.code, grant.refresh_token.split(".")[1], signed_in.session_cookie.split(".")[1]):
+        assert secret not in stored
+    assert sha256_hex(signed_in.code) in stored
