@@ -14,10 +14,13 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import bcrypt
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 MIN_LENGTH = 8
 MAX_LENGTH = 1024
 PREFIX = "$astapa-sha256$"
+# The 3,000 most common passwords of zxcvbn's leaked-password list (ASVS 5 §6.2.4).
+COMMON = frozenset(FREQUENCY_LISTS["passwords"][:3000])
 
 
 class PasswordPolicyError(ValueError):
@@ -29,6 +32,8 @@ def check_policy(password: str) -> None:
         raise PasswordPolicyError(f"Use at least {MIN_LENGTH} characters.")
     if len(password) > MAX_LENGTH:
         raise PasswordPolicyError(f"Use at most {MAX_LENGTH} characters.")
+    if password.lower() in COMMON:
+        raise PasswordPolicyError("This password is one of the most common ones. Choose another.")
 
 
 def _prehash(password: str) -> bytes:

@@ -192,6 +192,9 @@ def test_password_policy_and_long_passwords(server: Server, project):
     page = browser.get(browser.authorize_url(project["client_id"], path="/auth/signup"))
     short = browser.submit(page, "signup", email="s@example.org", password="1234567", action="signup")
     assert short.status_code == 400 and "at least 8 characters" in short.text
+    for common in ("password", "Baseball", "12345678", "iloveyou"):
+        refused = browser.submit(page, "signup", email="s@example.org", password=common, action="signup")
+        assert refused.status_code == 400 and "most common" in refused.text
     long_password = "é" * 64
     signed_up(server, project, email="long@example.org", password=long_password)
     ok = Browser(server.url).sign_in(Browser(server.url).authorize_url(project["client_id"]), "long@example.org",
