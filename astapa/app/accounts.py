@@ -14,7 +14,7 @@ from astapa.domain.codes import AuthorizationCode, CodeRequest
 from astapa.domain.errors import EmailTakenError, SessionEndedError, UserNotFoundError
 from astapa.domain.sessions import BrowserSession
 from astapa.domain.users import EmailIndex, User
-from astapa.secrets import equals, sha256_hex
+from astapa.secrets import equals, sha256_hex, split_keyed_secret
 
 SUB_LIMIT = 2**53  # a sub fits a JSON number exactly (end_user_id may be sent as one)
 
@@ -28,13 +28,6 @@ class SignedIn:
 
 def new_sub() -> str:
     return str(secrets.randbelow(SUB_LIMIT - 1) + 1)
-
-
-def split_session_cookie(value: str) -> tuple[str, str] | None:
-    key, _, secret = value.partition(".")
-    if len(key) != 32 or not secret or any(c not in "0123456789abcdef" for c in key):
-        return None
-    return key, secret
 
 
 class AccountCommands(TokenCommands):
@@ -111,7 +104,7 @@ class AccountCommands(TokenCommands):
         return session, f"{key}.{secret}"
 
     def _live_session(self, cookie: str, now: float) -> BrowserSession:
-        parts = split_session_cookie(cookie)
+        parts = split_keyed_secret(cookie)
         if parts is None:
             raise SessionEndedError("malformed")
         key, secret = parts

@@ -20,7 +20,7 @@ from astapa.domain.errors import (
 from astapa.domain.refresh import RefreshFamily
 from astapa.domain.tokens import AccessToken
 from astapa.domain.users import User
-from astapa.secrets import equals, sha256_hex
+from astapa.secrets import equals, sha256_hex, split_keyed_secret
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,8 @@ class UserGrant:
     user_claims: dict
 
 
-def split_refresh_token(token: str) -> tuple[str, str] | None:
-    """`<family_key>.<secret>` -> (family_key, secret); None when it cannot be ours."""
-    family_key, _, secret = token.partition(".")
-    if len(family_key) != 32 or not secret or any(c not in "0123456789abcdef" for c in family_key):
-        return None
-    return family_key, secret
+# A refresh token is `<family_key>.<secret>`.
+split_refresh_token = split_keyed_secret
 
 
 class TokenCommands(EventStore):
