@@ -75,6 +75,8 @@ async def callback(request: web.Request) -> web.StreamResponse:
     if not state or not code or not equals(request.query.get("state", ""), state):
         return message(request, "Start again", "This sign-in was not started here, or it expired.")
     client = await demo_client(ctx)
+    if client is None:
+        return message(request, "Demo not ready", "The demo project does not exist yet.", 503)
     try:
         body = await ctx.issuer.redeem_code(
             client.client_id, code, callback_uri(ctx.settings.issuer), s256(verifier),
