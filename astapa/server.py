@@ -127,6 +127,7 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
             grant_throttle=Throttle(clock, settings.grant_failures, settings.token_failure_window),
         )
         ctx.issuer = TokenIssuer(settings.issuer, app, writer, ctx.keys, clock)
+        stack.callback(ctx.issuer.close)
         ctx.discovery = {
             "openid-configuration": document(openid_configuration(settings.issuer)),
             "oauth-authorization-server": document(authorization_server_metadata(settings.issuer)),

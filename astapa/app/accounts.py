@@ -49,7 +49,7 @@ class AccountCommands(TokenCommands):
 
     def sign_in(self, request: CodeRequest, sub: str, now: float) -> Decision:
         """The password was checked; a new session (never the old one: no fixation)."""
-        user = self._user(request.project_id, sub)
+        user = self._user(request.project_id, sub, read_only=True)
         user.check_can_sign_in()
         session, cookie = self._start_session(user, now)
         code, value = self._issue_code(request, user, session, int(now), now)
@@ -64,7 +64,7 @@ class AccountCommands(TokenCommands):
             raise SessionEndedError("another project")
         if max_age is not None and now - session.auth_time > max_age:
             raise SessionEndedError("max_age")
-        user = self._user(session.project_id, session.sub)
+        user = self._user(session.project_id, session.sub, read_only=True)
         user.check_can_sign_in()
         if session.tokens_epoch != user.tokens_epoch:
             raise SessionEndedError("user tokens revoked")

@@ -46,18 +46,28 @@ class EventStore(Application):
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(events_db),
                 "SQLITE_LOCK_TIMEOUT": str(lock_timeout),
+                # Aggregates the writer loads again and again (a refresh family, its user)
+                # come from memory, brought up to date with one query for newer events
+                # (fast-forward), so writes by other processes are never missed.
+                "AGGREGATE_CACHE_MAXSIZE": "10000",
+                "AGGREGATE_CACHE_FASTFORWARD": "y",
             }
         )
 
     def construct_env(self, name: str, env: dict | None = None) -> Environment:
-        """Only the settings passed in: eventsourcing would otherwise also read the process
-        environment, where ASTAPA_* (our application's prefix) could redirect the store."""
-        return Environment(name, dict(env or {}))
+        """The settings passed in, and snapshotting when the class asks for it; never the
+        process environment, where ASTAPA_* (our application's prefix) could redirect the
+        store."""
+        settings = dict(env or {})
+        if type(self).snapshotting_intervals:
+            settings["IS_SNAPSHOTTING_ENABLED"] = "y"
+        return Environment(name, settings)
 
-    def load(self, aggregate_id: UUID, missing: Callable[[], DomainError]) -> Any:
-        """The aggregate with this id, or the domain error `missing()` returns."""
+    def load(self, aggregate_id: UUID, missing: Callable[[], DomainError], read_only: bool = False) -> Any:
+        """The aggregate with this id, or the domain error `missing()` returns. A read-only
+        load may be the cached object itself (no copy): the caller must not change it."""
         try:
-            return self.repository.get(aggregate_id)
+            return self.repository.get(aggregate_id, deepcopy_from_cache=not read_only)
         except AggregateNotFoundError:
             raise missing() from None
 

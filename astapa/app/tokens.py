@@ -103,7 +103,7 @@ class TokenCommands(EventStore):
             _check_pkce(record.code_challenge, verifier_challenge)
         except CodeRejectedError as e:
             return self._refuse_code(record, e)
-        user = self._user(record.project_id, record.sub)
+        user = self._user(record.project_id, record.sub, read_only=True)
         try:
             user.check_can_sign_in()
         except DomainError as e:
@@ -150,7 +150,7 @@ class TokenCommands(EventStore):
         family: RefreshFamily = self.load(
             RefreshFamily.create_id(family_key), lambda: RefreshRejectedError("unknown")
         )
-        user = self._user(family.project_id, family.sub)
+        user = self._user(family.project_id, family.sub, read_only=True)
         family.check_usable(client_id, now, user.tokens_epoch)
         user.check_can_sign_in()
         if not equals(sha256_hex(secret), family.token_hash):
@@ -178,8 +178,9 @@ class TokenCommands(EventStore):
         family.revoke("revoked by client")
         return Decision([family])
 
-    def _user(self, project_id: str, sub: str) -> User:
-        return self.load(User.create_id(project_id, sub), lambda: UserNotFoundError(project_id, sub))
+    def _user(self, project_id: str, sub: str, read_only: bool = False) -> User:
+        return self.load(User.create_id(project_id, sub), lambda: UserNotFoundError(project_id, sub),
+                         read_only=read_only)
 
 
 def _check_pkce(challenge: str | None, verifier_challenge: str | None) -> None:

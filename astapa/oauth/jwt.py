@@ -44,7 +44,8 @@ def user_access_token_claims(
 
 def id_token_claims(
     issuer: str, client_id: str, subject: str, user_claims: dict, scopes: list[str],
-    issued_at: int, expires_at: int, auth_time: int, nonce: str | None, access_token: str,
+    issued_at: int, expires_at: int, auth_time: int, nonce: str | None,
+    access_token: str | None = None,
 ) -> dict:
     """OIDC Core §2 and §3.1.3.6: `aud` is the client, `at_hash` binds the access token."""
     claims = {
@@ -54,8 +55,9 @@ def id_token_claims(
         "exp": expires_at,
         "iat": issued_at,
         "auth_time": auth_time,
-        "at_hash": at_hash(access_token),
     }
+    if access_token is not None:
+        claims["at_hash"] = at_hash(access_token)
     if nonce is not None:
         claims["nonce"] = nonce
     if "email" in scopes:

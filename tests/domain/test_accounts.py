@@ -103,3 +103,15 @@ def test_events_hold_hashes_only(app):
     for secret in (signed_in.code, grant.refresh_token.split(".")[1], signed_in.session_cookie.split(".")[1]):
         assert secret not in stored
     assert sha256_hex(signed_in.code) in stored
+
+
+def test_busy_families_load_from_a_snapshot(app):
+    """A family rotated every hour for months stays cheap to load: a snapshot every 50."""
+    grant = redeem(app, sign_up(app).code)
+    family_key, secret = grant.refresh_token.split(".")
+    for i in range(60):
+        grant, _ = app.execute(app.rotate_refresh, family_key, secret, "cid_a", None, 1002.0 + i)
+        secret = grant.refresh_token.split(".")[1]
+    snapshots = list(app.snapshots.get(RefreshFamily.create_id(family_key)))
+    assert [s.originator_version for s in snapshots] == [50]
+    assert app.repository.get(RefreshFamily.create_id(family_key)).generation == 61

@@ -1,0 +1,310 @@
+"""Shared plumbing for scripts/bench_login.py and scripts/bench_refresh.py.
+
+The same conventions as scripts/bench_token.py: each server runs in its own process group
+on a temporary data dir (stopped on exit, error or Ctrl-C), only 127.0.0.1 is targeted,
+projects are made with the `astapa project create` CLI, and hosted-page clients are plain
+aiohttp (a core dependency) with cookies handled by hand, so nothing depends on the
+cookie jar's rules for IP-address hosts.
+"""
+
+import asyncio
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from html import unescape
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+BENCH = ROOT / "scripts" / "bench"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+ASTAPA = ROOT / ".venv" / "bin" / "astapa"
+REDIRECT_URI = "https://app.example/callback"
+PASSWORD = "correct horse battery"
+CSRF_COOKIE = "astapa_csrf"
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+STARTED: list[subprocess.Popen] = []
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(cmd: list, logfile: Path, **kwargs) -> subprocess.Popen:
+    """A process in its own process group (so it can be stopped whole), output to logfile."""
+    with open(logfile, "ab") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **kwargs)
+    STARTED.append(proc)
+    return proc
+
+
+def stop(proc: subprocess.Popen, grace: float = 15) -> None:
+    if proc.poll() is None:
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(proc.pid, sig)
+                proc.wait(timeout=wait)
+                break
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                continue
+    if proc in STARTED:
+        STARTED.remove(proc)
+
+
+def stop_all() -> None:
+    for proc in list(STARTED):
+        stop(proc, grace=5)
+
+
+def wait_http(url: str, proc: subprocess.Popen, logfile: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"server exited with {proc.returncode}; log {logfile}:\n{logfile.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    sys.exit(f"{url} not 200 within {timeout:.0f}s; log {logfile}")
+
+
+def run_json(cmd: list, timeout: float = 120, **kwargs) -> dict:
+    """Run a command and parse the JSON of its last output line."""
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kwargs)
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(map(str, cmd))} failed ({result.returncode}):\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def ensure_wrk() -> str:
+    if not shutil.which("wrk"):
+        if os.geteuid() == 0 and shutil.which("apt-get"):
+            log("wrk not found: apt-get install -y wrk")
+            if subprocess.run(["apt-get", "install", "-y", "wrk"], timeout=600).returncode != 0:
+                subprocess.run(["apt-get", "update"], timeout=600)
+                subprocess.run(["apt-get", "install", "-y", "wrk"], timeout=600)
+        if not shutil.which("wrk"):
+            sys.exit("wrk is required: apt-get install -y wrk (Debian package 'wrk')")
+    return shutil.which("wrk")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its waited-for children, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds spent by every process on the machine (all cores), from /proc/stat."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    """User + system CPU time of this process's reaped children (wrk, the load clients)."""
+    usage = os.times()
+    return usage.children_user + usage.children_system
+
+
+def raw_sign_rate(seconds: float = 3.0) -> dict:
+    """One core's RS256 signing rate with joserfc (scripts/bench/raw_sign.py), and the share
+    of a core the process got (below 1.0: other work on the machine slowed it)."""
+    cpu, wall = children_cpu_seconds(), time.perf_counter()
+    figures = run_json([PYTHON, BENCH / "raw_sign.py", str(seconds)], timeout=seconds + 60)
+    figures["cpu_share"] = round((children_cpu_seconds() - cpu) / (time.perf_counter() - wall), 3)
+    log(f"  {figures['per_s']} signatures/s ({figures['signatures']} in {figures['seconds']}s; "
+        f"the process had {figures['cpu_share']:.0%} of a core)")
+    return figures
+
+
+BUSY_OTHERS_CORES = 0.2  # other processes' load during a measurement that skews it
+BUSY_RAW_SHARE = 0.9  # a raw-rate process with less of a core than this was slowed
+
+
+def busy_warning(others_cores: float | None, raw_share: float | None) -> str | None:
+    """A warning when the machine was busy with other work during the figures."""
+    notes = []
+    if others_cores is not None and others_cores > BUSY_OTHERS_CORES:
+        notes.append(f"other processes used {others_cores} cores during the load")
+    if raw_share is not None and raw_share < BUSY_RAW_SHARE:
+        notes.append(f"the raw-rate measurement got only {raw_share:.0%} of its core(s)")
+    if not notes:
+        return None
+    return "WARNING, busy machine: " + "; ".join(notes) + ". The ratio is skewed; rerun when the machine is idle."
+
+
+def median(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(statistics.median(values), 3) if values else None
+
+
+def percentile_ms(sorted_seconds: list[float], p: float) -> float | None:
+    """The nearest-rank percentile of sorted durations in seconds, in milliseconds."""
+    if not sorted_seconds:
+        return None
+    return round(sorted_seconds[max(0, math.ceil(p / 100 * len(sorted_seconds)) - 1)] * 1000, 2)
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a and b else None
+
+
+def count_events(events_db: Path, topic_like: str) -> int:
+    with sqlite3.connect(events_db) as db:
+        return db.execute("SELECT count(*) FROM stored_events WHERE topic LIKE ?", (topic_like,)).fetchone()[0]
+
+
+class Server:
+    """`astapa serve` on a fresh temp data dir, plus one project made with the CLI."""
+
+    def __init__(self, data: Path, port: int, proc: subprocess.Popen, project: dict, logfile: Path) -> None:
+        self.data = data
+        self.port = port
+        self.proc = proc
+        self.project = project
+        self.logfile = logfile
+        self.base = f"http://127.0.0.1:{port}"
+
+    @property
+    def events_db(self) -> Path:
+        return self.data / "events.db"
+
+    def authorize_query(self, state: str = "s") -> str:
+        return urlencode({"client_id": self.project["client_id"], "redirect_uri": REDIRECT_URI,
+                          "response_type": "code", "state": state})
+
+
+@contextmanager
+def astapa_server(extra_args: tuple = ()) -> Iterator[Server]:
+    with tempfile.TemporaryDirectory(prefix="astapa-bench-") as tmp:
+        data = Path(tmp) / "data"
+        data.mkdir()
+        port, logfile = free_port(), Path(tmp) / "serve.log"
+        proc = start([ASTAPA, "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", data,
+                      *extra_args], logfile)
+        try:
+            wait_http(f"http://127.0.0.1:{port}/healthz", proc, logfile)
+            project = run_json([ASTAPA, "project", "create", "--data-dir", data, "--name", "bench",
+                                "--redirect-uri", REDIRECT_URI])
+            server = Server(data, port, proc, project, logfile)
+            # The server polls for new clients: wait until the sign-in page knows this one.
+            wait_http(f"{server.base}/auth/login?{server.authorize_query()}", proc, logfile, timeout=30)
+            yield server
+        finally:
+            stop(proc)
+
+
+# -- the hosted pages, as a browser without JavaScript -----------------------------------
+
+def hidden_fields(html: str) -> dict[str, str]:
+    return {name: unescape(value) for name, value in HIDDEN.findall(html)}
+
+
+def query_of(location: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query, keep_blank_values=True).items()}
+
+
+def session(limit: int = 100) -> aiohttp.ClientSession:
+    """No cookie jar: every cookie is sent by hand, exactly as the caller decides."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit),
+                                 cookie_jar=aiohttp.DummyCookieJar(),
+                                 timeout=aiohttp.ClientTimeout(total=120))
+
+
+async def open_form(http: aiohttp.ClientSession, server: Server, path: str) -> tuple[dict, str]:
+    """GET /auth/login or /auth/signup: (hidden fields, the CSRF cookie value)."""
+    async with http.get(f"{server.base}{path}?{server.authorize_query()}", allow_redirects=False) as r:
+        html = await r.text()
+        if r.status != 200:
+            sys.exit(f"GET {path} answered {r.status}: {html[:500]}")
+        cookie = r.cookies.get(CSRF_COOKIE)
+    fields = hidden_fields(html)
+    if cookie is None or "csrf_token" not in fields or "authorization" not in fields:
+        sys.exit(f"GET {path}: no CSRF cookie or hidden fields in the form")
+    return fields, cookie.value
+
+
+async def sign_up(http: aiohttp.ClientSession, server: Server, email: str) -> dict:
+    """One new account: {"email", "session": session cookie, "code": the first code}."""
+    fields, csrf = await open_form(http, server, "/auth/signup")
+    data = {**fields, "email": email, "password": PASSWORD, "action": "signup"}
+    async with http.post(f"{server.base}/auth/signup", data=data, allow_redirects=False,
+                         headers={"Cookie": f"{CSRF_COOKIE}={csrf}"}) as r:
+        body = await r.text()
+        if r.status != 303:
+            sys.exit(f"sign-up of {email} answered {r.status}: {body[:500]}")
+        cookies = {name: morsel.value for name, morsel in r.cookies.items()}
+        code = query_of(r.headers["Location"]).get("code")
+    session_cookie = next((f"{k}={v}" for k, v in cookies.items() if k.endswith("astapa_session")), None)
+    if not code or not session_cookie:
+        sys.exit(f"sign-up of {email}: no code or no session cookie")
+    return {"email": email, "session": session_cookie, "code": code}
+
+
+async def sign_up_many(server: Server, count: int, prefix: str) -> list[dict]:
+    """`count` accounts, signed up concurrently (bcrypt hashing dominates)."""
+    async with session() as http:
+        return list(await asyncio.gather(*(sign_up(http, server, f"{prefix}{i}@bench.example")
+                                           for i in range(count))))
+
+
+async def code_from_session(http: aiohttp.ClientSession, server: Server, session_cookie: str) -> str:
+    """GET /auth/login with a live session: straight back to the client with a new code."""
+    async with http.get(f"{server.base}/auth/login?{server.authorize_query()}", allow_redirects=False,
+                        headers={"Cookie": session_cookie}) as r:
+        if r.status != 303:
+            sys.exit(f"GET /auth/login with a session answered {r.status}: {(await r.text())[:500]}")
+        return query_of(r.headers["Location"])["code"]
+
+
+async def exchange(http: aiohttp.ClientSession, server: Server, code: str) -> dict:
+    """The authorization code grant: the token response (access and refresh tokens)."""
+    auth = aiohttp.BasicAuth(server.project["client_id"], server.project["client_secret"])
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+    async with http.post(f"{server.base}/oauth/token", data=data, auth=auth) as r:
+        body = await r.text()
+        if r.status != 200:
+            sys.exit(f"code exchange answered {r.status}: {body[:500]}")
+        return json.loads(body)
+
+
+async def refresh(http: aiohttp.ClientSession, server: Server, refresh_token: str) -> tuple[int, dict | str]:
+    auth = aiohttp.BasicAuth(server.project["client_id"], server.project["client_secret"])
+    data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    async with http.post(f"{server.base}/oauth/token", data=data, auth=auth) as r:
+        body = await r.text()
+        return r.status, (json.loads(body) if r.status == 200 else body)
+
+
+def install_signal_handlers() -> None:
+    def shutdown(signum, frame) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
