@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -34,73 +33,20 @@ BENCH = ROOT / "scripts" / "bench"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 ASTAPA = ROOT / ".venv" / "bin" / "astapa"
 NODE = BENCH / "node_modules" / "node" / "bin" / "node"
-STARTED: list[subprocess.Popen] = []
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
 
-
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(cmd: list, logfile: Path, **kwargs) -> subprocess.Popen:
-    """A server in its own process group (so it can be stopped whole), output to logfile."""
-    with open(logfile, "ab") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **kwargs)
-    STARTED.append(proc)
-    return proc
-
-
-def stop(proc: subprocess.Popen, grace: float = 15) -> None:
-    if proc.poll() is None:
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(proc.pid, sig)
-                proc.wait(timeout=wait)
-                break
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                continue
-    if proc in STARTED:
-        STARTED.remove(proc)
-
-
-def wait_http(url: str, proc: subprocess.Popen, logfile: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"server exited with {proc.returncode}; log {logfile}:\n{logfile.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    sys.exit(f"{url} not 200 within {timeout:.0f}s; log {logfile}")
-
-
-def run_json(cmd: list, timeout: float = 120) -> dict:
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
-        sys.exit(f"{' '.join(map(str, cmd))} failed ({result.returncode}):\n{result.stderr[-2000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def ensure_wrk() -> str:
-    if not shutil.which("wrk"):
-        if os.geteuid() == 0 and shutil.which("apt-get"):
-            log("wrk not found: apt-get install -y wrk")
-            if subprocess.run(["apt-get", "install", "-y", "wrk"], timeout=600).returncode != 0:
-                subprocess.run(["apt-get", "update"], timeout=600)
-                subprocess.run(["apt-get", "install", "-y", "wrk"], timeout=600)
-        if not shutil.which("wrk"):
-            sys.exit("wrk is required: apt-get install -y wrk (Debian package 'wrk')")
-    return shutil.which("wrk")
+from harness import (  # noqa: E402  (scripts/bench/harness.py: shared with the other benches)
+    STARTED,
+    cpu_seconds,
+    ensure_wrk,
+    free_port,
+    log,
+    run_json,
+    start,
+    stop,
+    wait_http,
+)
 
 
 def check_token(url: str, client_id: str, secret: str) -> None:
@@ -117,12 +63,6 @@ def check_token(url: str, client_id: str, secret: str) -> None:
     header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
     if header.get("alg") != "RS256":
         sys.exit(f"token from {url} is not an RS256 JWT: header {header}")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its waited-for children, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def load(wrk: str, port: int, path: str, client_id: str, secret: str, args: argparse.Namespace,
