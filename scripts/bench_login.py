@@ -39,6 +39,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
 
 from harness import (  # noqa: E402
+    report,
+    run_benchmark,
     BENCH,
     PASSWORD,
     PYTHON,
@@ -46,10 +48,8 @@ from harness import (  # noqa: E402
     STARTED,
     Server,
     astapa_server,
-    busy_warning,
     count_events,
     cpu_seconds,
-    install_signal_handlers,
     log,
     machine_busy_seconds,
     median,
@@ -57,7 +57,6 @@ from harness import (  # noqa: E402
     run_json,
     sign_up_many,
     stop,
-    stop_all,
 )
 
 RATIO_TARGET = 0.8
@@ -180,29 +179,15 @@ def main() -> None:
     valid = summary["failures"] == 0 and summary["session_events_ok"]
     label = f"median of {len(runs)} runs" if len(runs) > 1 else "one run"
     log(f"Figures ({label}; targets)")
-    for name, value, target, good in (
+    report(summary, [
         ("sign-ins/s / raw bcrypt checks/s", summary["ratio"], f">= {RATIO_TARGET}", lambda v: v >= RATIO_TARGET),
         ("JWKS p99 ms during the load", summary["jwks_p99_ms"], f"< {JWKS_P99_TARGET_MS:g}",
          lambda v: v < JWKS_P99_TARGET_MS),
         ("failed requests (sign-ins + JWKS)", summary["failures"], "0", lambda v: v == 0),
-    ):
-        status = "n/a" if value is None else ("met" if good(value) else "MISSED")
-        log(f"  {name}: {value} (target {target}): {status}")
-    log(f"  sign-ins/s {summary['signins_per_s']}, raw bcrypt {summary['raw_bcrypt_per_s']}/s, "
+    ], f"  sign-ins/s {summary['signins_per_s']}, raw bcrypt {summary['raw_bcrypt_per_s']}/s, "
         f"sign-in p99 {summary['signin_p99_ms']} ms, JWKS p99 with the server idle {summary['jwks_idle_p99_ms']} ms"
         + ("" if valid else "  -- INVALID: failures or missing events"))
-    warning = busy_warning(summary["others_cores"], summary["raw_cpu_share"])
-    if warning:
-        log(f"  {warning}")
-    summary["busy_machine"] = warning is not None
-    print(json.dumps(summary), flush=True)
 
 
 if __name__ == "__main__":
-    install_signal_handlers()
-    try:
-        main()
-    except KeyboardInterrupt:
-        sys.exit(130)
-    finally:
-        stop_all()
+    run_benchmark(main)

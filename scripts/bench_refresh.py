@@ -48,17 +48,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
 
 from harness import (  # noqa: E402
+    report,
+    run_benchmark,
     BENCH,
     Server,
     astapa_server,
-    busy_warning,
     children_cpu_seconds,
     code_from_session,
     count_events,
     cpu_seconds,
     ensure_wrk,
     exchange,
-    install_signal_handlers,
     log,
     machine_busy_seconds,
     median,
@@ -67,7 +67,6 @@ from harness import (  # noqa: E402
     refresh,
     session,
     sign_up_many,
-    stop_all,
 )
 
 RATIO_TARGET = 0.35
@@ -224,27 +223,13 @@ def main() -> None:
     valid = summary["failures"] == 0 and events_ok
     label = f"median of {len(runs)} runs" if len(runs) > 1 else "one run"
     log(f"Figures ({label}; targets)")
-    for name, value, target, good in (
+    report(summary, [
         ("rotations/s / one core's raw signing", summary["ratio"], f">= {RATIO_TARGET}", lambda v: v >= RATIO_TARGET),
         ("failed or invalid answers", summary["failures"], "0", lambda v: v == 0),
-    ):
-        status = "n/a" if value is None else ("met" if good(value) else "MISSED")
-        log(f"  {name}: {value} (target {target}): {status}")
-    log(f"  rotations/s {summary['rotations_per_s']}, p99 {summary['p99_ms']} ms, raw signing "
+    ], f"  rotations/s {summary['rotations_per_s']}, p99 {summary['p99_ms']} ms, raw signing "
         f"{summary['raw_sign_per_s']}/s, {summary['signatures_per_rotation']} RS256 signature(s) per rotation"
         + ("" if valid else "  -- INVALID: failures or event mismatch"))
-    warning = busy_warning(summary["others_cores"], summary["raw_cpu_share"])
-    if warning:
-        log(f"  {warning}")
-    summary["busy_machine"] = warning is not None
-    print(json.dumps(summary), flush=True)
 
 
 if __name__ == "__main__":
-    install_signal_handlers()
-    try:
-        main()
-    except KeyboardInterrupt:
-        sys.exit(130)
-    finally:
-        stop_all()
+    run_benchmark(main)

@@ -308,3 +308,28 @@ def install_signal_handlers() -> None:
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
+
+
+def report(summary: dict, targets: list[tuple], details: str) -> None:
+    """Print each (name, value, target text, check) as met or MISSED, the details line, a
+    warning when other processes skewed the run, then the summary as one JSON line."""
+    for name, value, target, good in targets:
+        status = "n/a" if value is None else ("met" if good(value) else "MISSED")
+        log(f"  {name}: {value} (target {target}): {status}")
+    log(details)
+    warning = busy_warning(summary["others_cores"], summary["raw_cpu_share"])
+    if warning:
+        log(f"  {warning}")
+    summary["busy_machine"] = warning is not None
+    print(json.dumps(summary), flush=True)
+
+
+def run_benchmark(main) -> None:
+    """Run a benchmark's main(); whatever happens, stop every process it started."""
+    install_signal_handlers()
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    finally:
+        stop_all()
