@@ -8,13 +8,19 @@ from astapa.app.core import Decision, EventStore
 from astapa.app.keys import KeyCommands
 from astapa.app.projects import DEMO_PROJECT_ID, ProjectCommands, new_client_credentials
 from astapa.app.tokens import Lifetimes, UserGrant, split_refresh_token
+from astapa.domain.codes import AuthorizationCode
 from astapa.domain.refresh import RefreshFamily
-from astapa.domain.users import User
+from astapa.domain.sessions import BrowserSession
+from astapa.domain.tokens import AccessToken
+from astapa.domain.users import EmailIndex, User
 
 
 class AstapaApplication(AccountCommands, ProjectCommands, KeyCommands):
-    # Busy refresh families and long-lived users load from a snapshot plus a few events.
-    snapshotting_intervals = {RefreshFamily: 50, User: 50}
+    # Busy refresh families and long-lived users load (after a restart) from a snapshot
+    # plus at most 99 events.
+    snapshotting_intervals = {RefreshFamily: 100, User: 100}
+    # Written only by the server process (see EventStore.OWNED).
+    OWNED = (User, EmailIndex, BrowserSession, AuthorizationCode, RefreshFamily, AccessToken)
 
 
 __all__ = [

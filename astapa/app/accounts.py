@@ -5,7 +5,6 @@ a sign-in or sign-up issues the authorization code in the same save as the sessi
 """
 
 import secrets
-import uuid
 from dataclasses import dataclass
 
 from astapa.app.core import Decision
@@ -14,7 +13,7 @@ from astapa.domain.codes import AuthorizationCode, CodeRequest
 from astapa.domain.errors import EmailTakenError, SessionEndedError, UserNotFoundError
 from astapa.domain.sessions import BrowserSession
 from astapa.domain.users import EmailIndex, User
-from astapa.secrets import equals, sha256_hex, split_keyed_secret
+from astapa.secrets import equals, random_key, random_secret, sha256_hex, split_keyed_secret
 
 SUB_LIMIT = 2**53  # a sub fits a JSON number exactly (end_user_id may be sent as one)
 
@@ -94,7 +93,7 @@ class AccountCommands(TokenCommands):
     # -- parts ------------------------------------------------------------------------------
 
     def _start_session(self, user: User, now: float) -> tuple[BrowserSession, str]:
-        key, secret = uuid.uuid4().hex, secrets.token_urlsafe(32)
+        key, secret = random_key(), random_secret()
         session = BrowserSession(
             session_key=key, project_id=user.project_id, sub=user.sub,
             secret_hash=sha256_hex(secret), auth_time=int(now), tokens_epoch=user.tokens_epoch,
@@ -118,7 +117,7 @@ class AccountCommands(TokenCommands):
     def _issue_code(
         self, request: CodeRequest, user: User, session: BrowserSession, auth_time: int, now: float
     ) -> tuple[AuthorizationCode, str]:
-        value = secrets.token_urlsafe(32)
+        value = random_secret()
         code = AuthorizationCode(
             code_hash=sha256_hex(value), project_id=request.project_id, client_id=request.client_id,
             redirect_uri=request.redirect_uri, sub=user.sub, scopes=list(request.scopes),

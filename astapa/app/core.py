@@ -8,7 +8,10 @@ saves many decisions together (group commit), the CLI saves one at a time with `
 Either way one decision is saved atomically, all or nothing.
 """
 
+import copy
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -46,13 +49,10 @@ class EventStore(Application):
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(events_db),
                 "SQLITE_LOCK_TIMEOUT": str(lock_timeout),
-                # Aggregates the writer loads again and again (a refresh family, its user)
-                # come from memory, brought up to date with one query for newer events
-                # (fast-forward), so writes by other processes are never missed.
-                "AGGREGATE_CACHE_MAXSIZE": "10000",
-                "AGGREGATE_CACHE_FASTFORWARD": "y",
             }
         )
+        self._owned: OrderedDict[UUID, Aggregate] = OrderedDict()
+        self._owned_lock = threading.Lock()
 
     def construct_env(self, name: str, env: dict | None = None) -> Environment:
         """The settings passed in, and snapshotting when the class asks for it; never the
@@ -63,16 +63,51 @@ class EventStore(Application):
             settings["IS_SNAPSHOTTING_ENABLED"] = "y"
         return Environment(name, settings)
 
+    # Aggregates of the OWNED types are only ever written by the process holding the data
+    # dir (the server's writer thread): no CLI command touches users, codes, sessions,
+    # refresh families or access tokens. So their state after each save can be kept in
+    # memory and loaded from there, with no query: a refresh rotation loads two of them.
+    # Should another writer change one anyway, saving a stale copy conflicts on its
+    # version and is forgotten; a deployment with several server processes on one store
+    # must drop this, since a stale read-only load (a user's token epoch) would not conflict.
+    OWNED: tuple[type, ...] = ()
+    OWNED_MAX = 10_000
+
     def load(self, aggregate_id: UUID, missing: Callable[[], DomainError], read_only: bool = False) -> Any:
         """The aggregate with this id, or the domain error `missing()` returns. A read-only
-        load may be the cached object itself (no copy): the caller must not change it."""
+        load may be the remembered object itself: the caller must not change it."""
+        with self._owned_lock:
+            remembered = self._owned.get(aggregate_id)
+            if remembered is not None:
+                self._owned.move_to_end(aggregate_id)
+        if remembered is not None:
+            return remembered if read_only else copy.deepcopy(remembered)
         try:
-            return self.repository.get(aggregate_id, deepcopy_from_cache=not read_only)
+            aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise missing() from None
+        if isinstance(aggregate, self.OWNED):
+            self._remember([aggregate if read_only else copy.deepcopy(aggregate)])
+        return aggregate
 
     def exists(self, aggregate_id: UUID) -> bool:
+        with self._owned_lock:
+            if aggregate_id in self._owned:
+                return True
         return bool(self.recorder.select_events(aggregate_id, limit=1))
+
+    def _remember(self, aggregates: list[Aggregate]) -> None:
+        with self._owned_lock:
+            for aggregate in aggregates:
+                self._owned[aggregate.id] = aggregate
+                self._owned.move_to_end(aggregate.id)
+            while len(self._owned) > self.OWNED_MAX:
+                self._owned.popitem(last=False)
+
+    def _forget(self, ids: list[UUID]) -> None:
+        with self._owned_lock:
+            for aggregate_id in ids:
+                self._owned.pop(aggregate_id, None)
 
     # -- durability ---------------------------------------------------------------------
 
@@ -114,7 +149,16 @@ class EventStore(Application):
         """Save every decision's events in one transaction; return each one's last position."""
         counts = [d.event_count() for d in decisions]
         aggregates = [a for d in decisions for a in d.aggregates]
-        recordings = self.save(*aggregates) if aggregates else []
+        try:
+            recordings = self.save(*aggregates) if aggregates else []
+        except IntegrityError:
+            # Someone else wrote one of these first: forget what we remembered of them,
+            # so the retry decides on the stored state.
+            self._forget([a.id for a in aggregates])
+            raise
+        # Saved, so these objects are now the committed state (callers never change an
+        # aggregate after its decision is saved).
+        self._remember([a for a in aggregates if isinstance(a, self.OWNED)])
         positions, index = [], 0
         for count in counts:
             index += count

@@ -4,8 +4,6 @@ Every refusal that must leave a trace (a reused code or refresh token revokes it
 code presented with the wrong binding is burnt) is a Decision with events and an error.
 """
 
-import secrets
-import uuid
 from dataclasses import dataclass
 
 from astapa.app.core import Decision, EventStore
@@ -20,7 +18,7 @@ from astapa.domain.errors import (
 from astapa.domain.refresh import RefreshFamily
 from astapa.domain.tokens import AccessToken
 from astapa.domain.users import User
-from astapa.secrets import equals, sha256_hex, split_keyed_secret
+from astapa.secrets import equals, random_key, random_secret, sha256_hex, split_keyed_secret
 
 
 @dataclass(frozen=True)
@@ -81,9 +79,10 @@ class TokenCommands(EventStore):
         return Decision([token])
 
     def revoke_access_token(self, jti: str, by_client_id: str) -> Decision:
-        if not self.exists(AccessToken.create_id(jti)):
+        try:
+            token: AccessToken = self.load(AccessToken.create_id(jti), _Unknown)
+        except _Unknown:
             return Decision([])
-        token: AccessToken = self.repository.get(AccessToken.create_id(jti))
         token.revoke(by_client_id=by_client_id)
         return Decision([token])
 
@@ -121,7 +120,7 @@ class TokenCommands(EventStore):
     def _refuse_code(self, record: AuthorizationCode, error: CodeRejectedError) -> Decision:
         reason = error.args[0]
         if reason == "redeemed" and record.family_key is not None:
-            family: RefreshFamily = self.repository.get(RefreshFamily.create_id(record.family_key))
+            family: RefreshFamily = self.load(RefreshFamily.create_id(record.family_key), _Unknown)
             family.revoke("code reused")
             return Decision([family], error=error)
         if reason in ("client", "redirect_uri", "pkce"):
@@ -130,7 +129,7 @@ class TokenCommands(EventStore):
         return Decision([], error=error)
 
     def _start_family(self, record: AuthorizationCode, user: User, now: float) -> tuple[RefreshFamily, str]:
-        family_key, secret = uuid.uuid4().hex, secrets.token_urlsafe(32)
+        family_key, secret = random_key(), random_secret()
         family = RefreshFamily(
             family_key=family_key, project_id=record.project_id, client_id=record.client_id,
             sub=record.sub, scopes=record.scopes, resource=record.resource,
@@ -158,7 +157,7 @@ class TokenCommands(EventStore):
             return Decision([family], error=RefreshRejectedError("reuse"))
         if scopes is not None and not set(scopes) <= set(family.scopes):
             raise ScopeNotGrantedError(sorted(set(scopes) - set(family.scopes)))
-        new_secret = secrets.token_urlsafe(32)
+        new_secret = random_secret()
         family.rotate(token_hash=sha256_hex(new_secret), idle_expires_at=now + self.lifetimes.refresh_idle)
         grant = UserGrant(
             project_id=family.project_id, client_id=client_id, sub=family.sub,
@@ -170,9 +169,10 @@ class TokenCommands(EventStore):
 
     def revoke_refresh_family(self, family_key: str, by_client_id: str) -> Decision:
         """RFC 7009 for a refresh token: the whole family, and only by its own client."""
-        if not self.exists(RefreshFamily.create_id(family_key)):
+        try:
+            family: RefreshFamily = self.load(RefreshFamily.create_id(family_key), _Unknown)
+        except _Unknown:
             return Decision([])
-        family: RefreshFamily = self.repository.get(RefreshFamily.create_id(family_key))
         if family.client_id != by_client_id:
             return Decision([])
         family.revoke("revoked by client")
@@ -181,6 +181,10 @@ class TokenCommands(EventStore):
     def _user(self, project_id: str, sub: str, read_only: bool = False) -> User:
         return self.load(User.create_id(project_id, sub), lambda: UserNotFoundError(project_id, sub),
                          read_only=read_only)
+
+
+class _Unknown(DomainError):
+    """An aggregate a revocation names does not exist: nothing to do (RFC 7009 §2.2)."""
 
 
 def _check_pkce(challenge: str | None, verifier_challenge: str | None) -> None:

@@ -106,12 +106,12 @@ def test_events_hold_hashes_only(app):
 
 
 def test_busy_families_load_from_a_snapshot(app):
-    """A family rotated every hour for months stays cheap to load: a snapshot every 50."""
+    """A family rotated every hour for months stays cheap to load: a snapshot every 100."""
     grant = redeem(app, sign_up(app).code)
     family_key, secret = grant.refresh_token.split(".")
-    for i in range(60):
+    for i in range(110):
         grant, _ = app.execute(app.rotate_refresh, family_key, secret, "cid_a", None, 1002.0 + i)
         secret = grant.refresh_token.split(".")[1]
     snapshots = list(app.snapshots.get(RefreshFamily.create_id(family_key)))
-    assert [s.originator_version for s in snapshots] == [50]
-    assert app.repository.get(RefreshFamily.create_id(family_key)).generation == 61
+    assert [s.originator_version for s in snapshots] == [100]
+    assert app.repository.get(RefreshFamily.create_id(family_key)).generation == 111
