@@ -151,9 +151,10 @@ class EventStore(Application):
         aggregates = [a for d in decisions for a in d.aggregates]
         try:
             recordings = self.save(*aggregates) if aggregates else []
-        except IntegrityError:
-            # Someone else wrote one of these first: forget what we remembered of them,
-            # so the retry decides on the stored state.
+        except Exception:
+            # Someone else wrote one of these first, or the save failed part-way (say, a
+            # snapshot after the commit): forget what we remembered of them, so the next
+            # decision reads the stored state.
             self._forget([a.id for a in aggregates])
             raise
         # Saved, so these objects are now the committed state (callers never change an
