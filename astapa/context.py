@@ -81,7 +81,7 @@ class Context:
     clients: ClientCache
     issuer: TokenIssuer
     passwords: Passwords
-    csrf: "Csrf"
+    csrf: Csrf
     account_throttle: Throttle
     ip_throttle: Throttle
     client_auth_throttle: Throttle

@@ -108,7 +108,8 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
             await loop.run_in_executor(None, app.execute, app.create_demo_project,
                                        callback_uri(settings.issuer))
         await loop.run_in_executor(None, runner.catch_up)
-        passwords = Passwords(settings.bcrypt_cost)
+        # Its dummy hash (for unknown emails) is a bcrypt at full cost: off the loop too.
+        passwords = await loop.run_in_executor(None, Passwords, settings.bcrypt_cost)
         stack.callback(passwords.close)
         page_key = await loop.run_in_executor(None, load_page_key, settings.keys_dir)
 

@@ -4,7 +4,7 @@ import json
 
 from sqlite_utils import Database
 
-from astapa.domain.users import EmailIndex, User
+from astapa.domain.users import DEFAULT_CLAIMS, EmailIndex, User
 
 NAME = "users"
 
@@ -34,7 +34,7 @@ def user_registered(db: Database, e: User.Registered) -> None:
     db.execute(
         "INSERT INTO users (project_id, sub, user_id, email, email_key, password_hash,"
         " email_verified, disabled, custom_claims, created_at) VALUES (?, ?, ?, ?, NULL, ?, 0, 0, ?, ?)",
-        [e.project_id, e.sub, e.originator_id.hex, e.email, e.password_hash, json.dumps({"plan": "free"}),
+        [e.project_id, e.sub, e.originator_id.hex, e.email, e.password_hash, json.dumps(DEFAULT_CLAIMS),
          e.timestamp.isoformat()],
     )
 

@@ -61,12 +61,13 @@ async def token(request: web.Request) -> web.Response:
     (RFC 6819 §5.2.3.6 / §4.4.1.3): bad secrets, and refused codes or refresh tokens."""
     ctx = request.app[context_key]
     oauth_request = await read_request(request)
-    source = f"{client_auth.credentials(oauth_request).client_id}|{request.remote}"
+    creds = client_auth.credentials(oauth_request)
+    source = f"{creds.client_id}|{request.remote}"
     wait = max(ctx.client_auth_throttle.retry_after(source), ctx.grant_throttle.retry_after(source))
     if wait:
         raise TooManyAttemptsError(wait, detail=f"throttled {source}")
     try:
-        client = await authenticate_client(ctx, oauth_request)
+        client = client_auth.authenticate(await ctx.clients.get(creds.client_id), creds)
     except InvalidClientError:
         ctx.client_auth_throttle.fail(source)
         raise

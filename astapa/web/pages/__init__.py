@@ -29,6 +29,14 @@ def message(request: web.Request, title: str, text: str, status: int = 400) -> w
     return render(request, "message.html", {"title": title, "text": text}, status=status)
 
 
+class Respond(Exception):
+    """Answer with this page now (a form shown again, say), from however deep it was decided."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__()
+        self.response = response
+
+
 def page(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
     """Errors on a page are pages: friendly text, the detail only in the log."""
 
@@ -38,6 +46,8 @@ def page(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
             return await handler(request)
         except web.HTTPException:
             raise
+        except Respond as r:
+            return r.response
         except OAuthError as e:
             log.info("%s %s -> %s (%s)", request.method, request.path, e.error, e.detail or e.description)
             return message(request, "This sign-in link is not valid",

@@ -29,7 +29,7 @@ from astapa.oauth.errors import AccessDeniedError, LoginRequiredError, OAuthErro
 from astapa.passwords import PasswordPolicyError, check_policy
 from astapa.queries import user_login
 from astapa.web.csrf import CsrfError, clear_cookie, cookie_name, set_cookie
-from astapa.web.pages import page, render, see_other
+from astapa.web.pages import Respond, page, render, see_other
 
 SESSION_COOKIE = "astapa_session"
 WRONG_CREDENTIALS = "Email or password is incorrect."
@@ -89,8 +89,6 @@ async def login(request: web.Request) -> web.StreamResponse:
     """POST /auth/login: the password is checked in the bcrypt pool, always once."""
     ctx = request.app[context_key]
     posted, authz = await posted_form(request, ctx)
-    if not isinstance(authz, AuthorizationRequest):
-        return authz
     email, key = _email(posted.get("email", ""))
     account, ip = f"{authz.client.project_id}/{key or email}", request.remote or "-"
     wait = max(ctx.account_throttle.retry_after(account), ctx.ip_throttle.retry_after(ip))
@@ -119,8 +117,6 @@ async def signup(request: web.Request) -> web.StreamResponse:
     """POST /auth/signup: account, session and code in one save."""
     ctx = request.app[context_key]
     posted, authz = await posted_form(request, ctx)
-    if not isinstance(authz, AuthorizationRequest):
-        return authz
     email, key = _email(posted.get("email", ""))
     password = posted.get("password", "")
     error = None if key else "Enter a valid email address."
@@ -142,8 +138,9 @@ async def signup(request: web.Request) -> web.StreamResponse:
     return to_client(ctx, authz, signed_in)
 
 
-async def posted_form(request: web.Request, ctx: Context):
-    """(form fields, the authorization request), or (fields, a response to send instead)."""
+async def posted_form(request: web.Request, ctx: Context) -> tuple[dict[str, str], AuthorizationRequest]:
+    """The form's fields and its authorization request, once its CSRF token checks out;
+    otherwise the form again (403). Cancel goes back to the client with access_denied."""
     posted = await request.post()
     fields = {k: v for k, v in posted.items() if isinstance(v, str)}
     authz = await authorization(ctx, fields.get("authorization", ""))
@@ -151,8 +148,8 @@ async def posted_form(request: web.Request, ctx: Context):
     try:
         ctx.csrf.check(request, fields.get("csrf_token"))
     except CsrfError:
-        return fields, form(request, ctx, authz, mode, email=fields.get("email", ""), status=403,
-                            error="This form has expired. Please try again.")
+        raise Respond(form(request, ctx, authz, mode, email=fields.get("email", ""), status=403,
+                           error="This form has expired. Please try again.")) from None
     if fields.get("action") == "cancel":
         raise AccessDeniedError().via(authz.redirect_uri, authz.state)
     return fields, authz
@@ -164,7 +161,6 @@ def form(request: web.Request, ctx: Context, authz: AuthorizationRequest, mode: 
     response = render(request, "authorize.html", {
         "mode": mode,
         "client_name": authz.client.name,
-        "authorization": authz.query,
         "query": authz.query,
         "csrf_token": token,
         "email": email[:254],
