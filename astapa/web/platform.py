@@ -11,7 +11,12 @@ from astapa.appkeys import context_key
 from astapa.context import Context
 from astapa.domain.errors import InvalidEmailError, UserNotFoundError
 from astapa.domain.users import normalise_email
-from astapa.oauth.errors import InvalidClientError, InvalidRequestError, InvalidTokenError
+from astapa.oauth.errors import (
+    InvalidClientError,
+    InvalidRequestError,
+    InvalidTokenError,
+    TemporarilyUnavailableError,
+)
 from astapa.oauth.jwt import verify_access_token
 from astapa.queries import is_access_token_revoked, user_profile
 from astapa.web.middleware import NO_STORE
@@ -67,7 +72,9 @@ async def revoke_user(request: web.Request) -> web.Response:
     except UserNotFoundError:
         return web.json_response({"error": "not_found", "error_description": "no such user"},
                                  status=404, headers=NO_STORE)
-    await ctx.runner.wait(position, ctx.settings.projection_wait)
+    # Read your write: the user's access tokens are refused as soon as this returns.
+    if not await ctx.runner.wait(position, ctx.settings.projection_wait):
+        raise TemporarilyUnavailableError(detail="revocation recorded, read models lagging")
     return web.json_response({"revoked": True}, headers=NO_STORE)
 
 
@@ -76,7 +83,7 @@ def _user_reference(content_type: str, body: bytes) -> tuple[str | None, str | N
     if content_type.split(";")[0].strip().lower() == "application/json":
         try:
             document = json.loads(body or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             raise InvalidRequestError("body is not valid JSON") from None
         if not isinstance(document, dict):
             raise InvalidRequestError("JSON body must be an object")
@@ -90,7 +97,7 @@ def _user_reference(content_type: str, body: bytes) -> tuple[str | None, str | N
         raise InvalidRequestError("end_user_id must be a string or a number")
     if sub is not None:
         sub = str(sub)
-        if not sub.isdigit() or len(sub) > 16:
+        if not (sub.isascii() and sub.isdigit()) or len(sub) > 16:
             raise InvalidRequestError("end_user_id is not a user id")
     if (sub is None) == (email is None) or (email is not None and not isinstance(email, str)):
         raise InvalidRequestError("send exactly one of end_user_id and email")

@@ -65,6 +65,10 @@ def test_bad_requests_and_bad_clients(server: Server, make_project, make_client)
     assert revoke_user(server, project, end_user_id=True).status_code == 400
     assert revoke_user(server, project, end_user_id="abc").status_code == 400
     assert revoke_user(server, project, email="not an email").status_code == 400
+    deep = requests.post(f"{server.url}/api/platform/revoke", data=b"[" * 50_000,
+                         headers={"Content-Type": "application/json"},
+                         auth=(project["client_id"], project["client_secret"]))
+    assert deep.status_code == 400 and deep.json()["error"] == "invalid_request"
     assert revoke_user(server, {**project, "client_secret": "wrong"}, end_user_id="1").status_code == 401
     assert revoke_user(server, machine, end_user_id="1").status_code == 401
     response = requests.post(f"{server.url}/api/platform/revoke", json={"end_user_id": "1"})
