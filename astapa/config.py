@@ -53,6 +53,25 @@ class Settings:
     client_auth_failures: int = 20
     grant_failures: int = 100
     token_failure_window: int = 5 * 60
+    # Outgoing mail: SMTP server URL (ASTAPA_SMTP_URL; smtp://, smtp+starttls://, smtps://,
+    # credentials in the URL), else .eml files under DATA_DIR/outbox/; the From address
+    # (ASTAPA_MAIL_FROM, default no-reply@ the issuer's host).
+    smtp_url: str | None = None
+    mail_from: str | None = None
+    # How often the scheduler looks for mail that is due (seconds); retries back off from
+    # mail_retry_base doubling up to mail_retry_max (seconds).
+    mail_interval: float = 1.0
+    mail_retry_base: float = 30.0
+    mail_retry_max: float = 3600.0
+    # Mailed links: lifetimes (seconds) of email verification, password reset, magic links.
+    verify_link_ttl: int = 24 * 3600
+    reset_link_ttl: int = 15 * 60
+    magic_link_ttl: int = 15 * 60
+    # Action mails per address per hour (ASTAPA_MAILS_PER_ADDRESS_PER_HOUR); requests for
+    # them (forgot password, magic link, resend) per client IP per hour.
+    mails_per_address: int = 5
+    link_requests_per_ip: int = 60
+    mail_window: int = 3600
 
     @property
     def secure_cookies(self) -> bool:
@@ -69,6 +88,10 @@ class Settings:
     @property
     def keys_dir(self) -> Path:
         return self.data_dir / "keys"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
 
 
 def env_default(name: str, default: str | None = None) -> str | None:
@@ -140,7 +163,29 @@ def load_settings(
         demo=demo,
         bcrypt_cost=parse_bcrypt_cost(
             bcrypt_cost if bcrypt_cost is not None else env_default("ASTAPA_BCRYPT_COST", "12")),
+        smtp_url=parse_smtp_setting(env_default("ASTAPA_SMTP_URL")),
+        mail_from=env_default("ASTAPA_MAIL_FROM"),
+        mails_per_address=parse_count("ASTAPA_MAILS_PER_ADDRESS_PER_HOUR",
+                                      env_default("ASTAPA_MAILS_PER_ADDRESS_PER_HOUR", "5")),
     )
+
+
+def parse_smtp_setting(value: str | None) -> str | None:
+    if value is not None:
+        from astapa.mail import parse_smtp_url
+
+        parse_smtp_url(value)
+    return value
+
+
+def parse_count(name: str, value: str | None) -> int:
+    try:
+        count = int(value or "")
+    except ValueError:
+        count = 0
+    if not 1 <= count <= 1000:
+        raise ConfigError(f"{name} must be a whole number from 1 to 1000, got {value!r}")
+    return count
 
 
 def parse_bcrypt_cost(value: str | int) -> int:

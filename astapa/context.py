@@ -1,17 +1,19 @@
 """What handlers use: the running service's parts, built by server.create_app."""
 
 import asyncio
+import logging
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from astapa.app import AstapaApplication
 from astapa.clock import SystemClock
 from astapa.config import Settings
 from astapa.keys import KeySnapshot
+from astapa.mail import Mailer
 from astapa.passwords import Passwords
 from astapa.queries import ClientRecord, client_by_id
 from astapa.throttle import Throttle
@@ -19,6 +21,8 @@ from astapa.tokens import TokenIssuer
 from astapa.writer import Writer
 from astapa.web.csrf import Csrf
 from projections.runner import Runner, connect
+
+log = logging.getLogger("astapa")
 
 
 class ReadModels:
@@ -86,10 +90,27 @@ class Context:
     ip_throttle: Throttle
     client_auth_throttle: Throttle
     grant_throttle: Throttle
+    mail_throttle: Throttle  # action mails per address
+    link_ip_throttle: Throttle  # requests for mailed links per client IP
+    mailer: Mailer | None = None
+    background: set = field(default_factory=set)  # tasks answered before they finish
     snapshot: KeySnapshot | None = None
     ready: bool = False
     discovery: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
+    def later(self, work: Awaitable[Any]) -> None:
+        """Run `work` after the answer is sent (keeping a reference until it is done);
+        a failure is logged. For writes whose outcome the answer must not reveal."""
+        task = asyncio.ensure_future(work)
+        self.background.add(task)
+        task.add_done_callback(_finished)
+        task.add_done_callback(self.background.discard)
+
     def keys(self) -> KeySnapshot:
         assert self.snapshot is not None, "signing keys are loaded before the server serves"
         return self.snapshot
+
+
+def _finished(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background work failed: %r", task.exception())

@@ -16,6 +16,7 @@ class ClientRecord:
     grant_types: tuple[str, ...]
     name: str = ""
     redirect_uris: tuple[str, ...] = ()
+    require_verified_email: bool = False  # the project's sign-in policy
 
 
 GRANT_TYPES = {
@@ -26,9 +27,10 @@ GRANT_TYPES = {
 
 def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | None:
     row = conn.execute(
-        "SELECT client_id, kind, project_id, secret_hash, scopes, token_ttl, name, redirect_uris"
-        " FROM clients"
-        " WHERE client_id = ?",
+        "SELECT c.client_id, c.kind, c.project_id, c.secret_hash, c.scopes, c.token_ttl, c.name,"
+        " c.redirect_uris, p.require_verified_email"
+        " FROM clients c LEFT JOIN projects p ON p.project_id = c.project_id"
+        " WHERE c.client_id = ?",
         (client_id,),
     ).fetchone()
     if row is None:
@@ -43,6 +45,7 @@ def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | Non
         grant_types=GRANT_TYPES[row["kind"]],
         name=row["name"],
         redirect_uris=tuple(json.loads(row["redirect_uris"] or "[]")),
+        require_verified_email=bool(row["require_verified_email"]),
     )
 
 
@@ -97,3 +100,25 @@ def project_client_id(conn: sqlite3.Connection, project_id: str) -> str | None:
 def longest_token_ttl(conn: sqlite3.Connection, default: int) -> int:
     row = conn.execute("SELECT MAX(token_ttl) FROM clients").fetchone()
     return max(default, row[0] or 0)
+
+
+@dataclass(frozen=True)
+class QueuedMail:
+    message_id: str
+    project_id: str
+    recipient: str
+    kind: str
+    link_key: str | None
+    client_name: str
+    queued_at: float
+    attempts: int
+
+
+def due_mail(conn: sqlite3.Connection, now: float, limit: int) -> list[QueuedMail]:
+    """Queued messages whose next attempt is due, oldest first."""
+    rows = conn.execute(
+        "SELECT message_id, project_id, recipient, kind, link_key, client_name, queued_at, attempts"
+        " FROM mail WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY queued_at LIMIT ?",
+        (now, limit),
+    ).fetchall()
+    return [QueuedMail(**dict(row)) for row in rows]

@@ -87,3 +87,19 @@ class TokenIds:
             self._pool = os.urandom(16 * self.BATCH)
         value, self._pool = self._pool[:16], self._pool[16:]
         return value.hex()
+
+
+class LinkTokens:
+    """Tokens of mailed links: `<link key>.<HMAC-SHA256(secret, purpose/key), base64url>`.
+
+    The key is 128 random bits and names the link's aggregate; events keep only the
+    token's SHA-256. Because the token can be derived again from the key, a message sent
+    again (or rendered after a restart) carries the same link, and no event holds it.
+    """
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def token(self, purpose: str, link_key: str) -> str:
+        mac = hmac.new(self._secret, f"{purpose}/{link_key}".encode(), hashlib.sha256).digest()
+        return f"{link_key}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode('ascii')}"

@@ -23,10 +23,14 @@ from astapa.clock import SystemClock
 from astapa.config import ConfigError, Settings
 from astapa.context import ClientCache, Context, ReadModels
 from astapa.domain.errors import KeyRingMissingError
+from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL
 from astapa.keys import build_snapshot, generate_key
+from astapa.mail import Composer, Mailer, OutboxTransport, SmtpTransport, default_sender, parse_smtp_url
 from astapa.oauth.discovery import authorization_server_metadata, openid_configuration
 from astapa.passwords import Passwords
 from astapa.queries import longest_token_ttl
+from astapa.scheduler import start_scheduler
+from astapa.secrets import LinkTokens
 from astapa.throttle import Throttle
 from astapa.tokens import TokenIssuer
 from astapa.web.csrf import Csrf, load_page_key
@@ -112,6 +116,8 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
         passwords = await loop.run_in_executor(None, Passwords, settings.bcrypt_cost)
         stack.callback(passwords.close)
         page_key = await loop.run_in_executor(None, load_page_key, settings.keys_dir)
+        app.link_tokens = LinkTokens(
+            await loop.run_in_executor(None, load_page_key, settings.keys_dir, "links.key"))
 
         reads = ReadModels(settings.read_db)
         stack.callback(reads.close)
@@ -126,7 +132,10 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
             client_auth_throttle=Throttle(clock, settings.client_auth_failures,
                                           settings.token_failure_window),
             grant_throttle=Throttle(clock, settings.grant_failures, settings.token_failure_window),
+            mail_throttle=Throttle(clock, settings.mails_per_address, settings.mail_window),
+            link_ip_throttle=Throttle(clock, settings.link_requests_per_ip, settings.mail_window),
         )
+        ctx.mailer = mailer = build_mailer(ctx, app.link_tokens)
         ctx.issuer = TokenIssuer(settings.issuer, app, writer, ctx.keys, clock)
         stack.callback(ctx.issuer.close)
         ctx.discovery = {
@@ -136,12 +145,15 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
 
         keys = KeyLoader(ctx)
         await loop.run_in_executor(None, keys.load, runner.conn)
-        runner.listeners += [ctx.clients.invalidate, lambda changed: keys.reload(changed, runner.conn)]
+        runner.listeners += [ctx.clients.invalidate, lambda changed: keys.reload(changed, runner.conn),
+                             mailer.on_read_models(loop)]
         writer.start()
         stack.callback(writer.stop)  # drains queued commands before the store closes
         runner.start(settings.poll_interval)
         web_app[context_key] = ctx
         watcher = asyncio.create_task(drop_expired_keys(ctx, keys))
+        scheduler = start_scheduler(ctx, mailer)
+        mailer.nudge()  # mail left queued by the last run
         ctx.ready = True
         log.info("astapa serving %s (data dir %s)", settings.issuer, settings.data_dir)
         if settings.demo:
@@ -152,14 +164,32 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
         finally:
             ctx.ready = False
             watcher.cancel()
+            scheduler.shutdown(wait=False)
+            if ctx.background:
+                await asyncio.wait(list(ctx.background), timeout=SHUTDOWN_TIMEOUT)
+            await mailer.stop()
 
 
 def lifetimes(settings: Settings) -> Lifetimes:
     return Lifetimes(
         code=settings.code_ttl, refresh_idle=settings.refresh_idle_ttl,
         refresh_absolute=settings.refresh_absolute_ttl, session_idle=settings.session_idle_ttl,
-        session_absolute=settings.session_absolute_ttl,
+        session_absolute=settings.session_absolute_ttl, verify_link=settings.verify_link_ttl,
+        reset_link=settings.reset_link_ttl, magic_link=settings.magic_link_ttl,
     )
+
+
+def build_mailer(ctx: Context, link_tokens: LinkTokens) -> Mailer:
+    settings = ctx.settings
+    if settings.smtp_url:
+        transport = SmtpTransport(parse_smtp_url(settings.smtp_url))
+    else:
+        transport = OutboxTransport(settings.outbox_dir)
+    composer = Composer(settings.issuer, settings.mail_from or default_sender(settings.issuer),
+                        link_tokens, {VERIFY_EMAIL: settings.verify_link_ttl,
+                                      RESET_PASSWORD: settings.reset_link_ttl,
+                                      MAGIC_LINK: settings.magic_link_ttl})
+    return Mailer(ctx, transport, composer, settings.mail_retry_base, settings.mail_retry_max)
 
 
 class KeyLoader:

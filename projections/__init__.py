@@ -4,6 +4,6 @@ A handler turns one event into row changes; it never calls the application and n
 reads the event store. PROJECTIONS lists every module the runner applies.
 """
 
-from projections import clients, keys, refresh, tokens, users
+from projections import clients, keys, mail, refresh, tokens, users
 
-PROJECTIONS = (clients, keys, tokens, users, refresh)
+PROJECTIONS = (clients, keys, tokens, users, refresh, mail)

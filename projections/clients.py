@@ -11,7 +11,8 @@ NAME = "clients"
 
 def create_tables(db: Database) -> None:
     db["projects"].create(
-        {"project_id": str, "name": str, "client_id": str, "mode": str, "created_at": str},
+        {"project_id": str, "name": str, "client_id": str, "mode": str, "created_at": str,
+         "require_verified_email": int},
         pk="project_id",
         if_not_exists=True,
     )
@@ -37,8 +38,10 @@ def create_tables(db: Database) -> None:
 def project_created(db: Database, e: Project.Created) -> None:
     created = e.timestamp.isoformat()
     db.execute(
-        "INSERT INTO projects (project_id, name, client_id, mode, created_at) VALUES (?, ?, ?, ?, ?)",
-        [e.project_id, e.name, e.client_id, e.mode, created],
+        "INSERT INTO projects (project_id, name, client_id, mode, created_at, require_verified_email)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [e.project_id, e.name, e.client_id, e.mode, created,
+         int(getattr(e, "require_verified_email", False))],
     )
     db.execute(
         "INSERT INTO clients (client_id, kind, project_id, name, secret_hash, scopes, token_ttl,"
@@ -66,8 +69,14 @@ def redirect_uri_added(db: Database, e: Project.RedirectUriAdded) -> None:
     )
 
 
+def sign_in_policy_changed(db: Database, e: Project.SignInPolicyChanged) -> None:
+    db.execute("UPDATE projects SET require_verified_email = ? WHERE project_id = ?",
+               [int(e.require_verified_email), e.project_id])
+
+
 HANDLERS = {
     Project.Created: project_created,
+    Project.SignInPolicyChanged: sign_in_policy_changed,
     Project.RedirectUriAdded: redirect_uri_added,
     Client.Created: client_created,
 }

@@ -44,4 +44,17 @@ def email_indexed(db: Database, e: EmailIndex.Registered) -> None:
                [e.email_key, e.project_id, e.sub])
 
 
-HANDLERS = {User.Registered: user_registered, EmailIndex.Registered: email_indexed}
+def email_verified(db: Database, e: User.EmailVerified) -> None:
+    db.execute("UPDATE users SET email_verified = 1 WHERE user_id = ?", [e.originator_id.hex])
+
+
+def password_changed(db: Database, e: User.PasswordChanged) -> None:
+    db.execute("UPDATE users SET password_hash = ? WHERE user_id = ?", [e.password_hash, e.originator_id.hex])
+
+
+HANDLERS = {
+    User.Registered: user_registered,
+    EmailIndex.Registered: email_indexed,
+    User.EmailVerified: email_verified,
+    User.PasswordChanged: password_changed,
+}

@@ -3,27 +3,32 @@
 Commands live in one module per concern and only decide; core.py saves (see its docstring).
 """
 
-from astapa.app.accounts import AccountCommands, SignedIn
+from astapa.app.accounts import LinkRequest, SignedIn
+from astapa.app.links import LinkCommands
+from astapa.app.mail import MailCommands
 from astapa.app.core import Decision, EventStore
 from astapa.app.keys import KeyCommands
 from astapa.app.projects import DEMO_PROJECT_ID, ProjectCommands, new_client_credentials
 from astapa.app.tokens import Lifetimes, UserGrant, split_refresh_token
 from astapa.domain.codes import AuthorizationCode
+from astapa.domain.links import ActionLink
+from astapa.domain.mail import Message
 from astapa.domain.refresh import RefreshFamily
 from astapa.domain.sessions import BrowserSession
 from astapa.domain.tokens import AccessToken
 from astapa.domain.users import EmailIndex, User
 
 
-class AstapaApplication(AccountCommands, ProjectCommands, KeyCommands):
+class AstapaApplication(LinkCommands, MailCommands, ProjectCommands, KeyCommands):
     # Busy refresh families and long-lived users load (after a restart) from a snapshot
     # plus at most 99 events.
     snapshotting_intervals = {RefreshFamily: 100, User: 100}
     # Written only by the server process (see EventStore.OWNED).
-    OWNED = (User, EmailIndex, BrowserSession, AuthorizationCode, RefreshFamily, AccessToken)
+    OWNED = (User, EmailIndex, BrowserSession, AuthorizationCode, RefreshFamily, AccessToken,
+             ActionLink, Message)
 
 
 __all__ = [
-    "AstapaApplication", "Decision", "EventStore", "Lifetimes", "SignedIn", "UserGrant",
+    "AstapaApplication", "Decision", "EventStore", "Lifetimes", "LinkRequest", "SignedIn", "UserGrant",
     "DEMO_PROJECT_ID", "new_client_credentials", "split_refresh_token",
 ]

@@ -1,5 +1,7 @@
 """End users: sign-up, sign-in, browser sessions, and revoking everything a user holds.
 
+Sign-up also issues the verification link and queues its message, in the same save.
+
 Passwords arrive here already hashed (bcrypt runs in a thread pool before the command);
 a sign-in or sign-up issues the authorization code in the same save as the session.
 """
@@ -11,16 +13,18 @@ from astapa.app.core import Decision
 from astapa.app.tokens import TokenCommands
 from astapa.domain.codes import AuthorizationCode, CodeRequest
 from astapa.domain.errors import EmailTakenError, SessionEndedError, UserNotFoundError
+from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL, ActionLink
+from astapa.domain.mail import Message
 from astapa.domain.sessions import BrowserSession
 from astapa.domain.users import EmailIndex, User
-from astapa.secrets import equals, random_key, random_secret, sha256_hex, split_keyed_secret
+from astapa.secrets import LinkTokens, equals, random_key, random_secret, sha256_hex, split_keyed_secret
 
 SUB_LIMIT = 2**53  # a sub fits a JSON number exactly (end_user_id may be sent as one)
 
 
 @dataclass(frozen=True)
 class SignedIn:
-    code: str
+    code: str | None  # None: signed up, but the address must be verified first
     sub: str
     session_cookie: str | None  # set when a new browser session started
 
@@ -29,33 +33,58 @@ def new_sub() -> str:
     return str(secrets.randbelow(SUB_LIMIT - 1) + 1)
 
 
+@dataclass(frozen=True)
+class LinkRequest:
+    """Where a link leads: the project, the client shown in the mail, and the raw query of
+    the authorization request the link continues."""
+
+    project_id: str
+    client_name: str
+    authorization: str
+
+
 class AccountCommands(TokenCommands):
+    link_tokens: LinkTokens | None = None  # set by the server (its key lives in DATA_DIR/keys)
+
+    def ttl(self, purpose: str) -> int:
+        return {VERIFY_EMAIL: self.lifetimes.verify_link, RESET_PASSWORD: self.lifetimes.reset_link,
+                MAGIC_LINK: self.lifetimes.magic_link}[purpose]
+
     def register_user(
-        self, request: CodeRequest, email: str, email_key: str, password_hash: str, now: float
+        self, request: CodeRequest, where: LinkRequest, email: str, email_key: str,
+        password_hash: str, now: float, sign_in: bool = True,
     ) -> Decision:
-        """A new account, its email index, a session and a code, in one save. Two sign-ups
-        with one address collide on the index's version; a random sub that is already
-        taken collides on the user's, and the retry draws another."""
+        """A new account, its email index and its verification mail, and (unless the
+        project waits for a verified address: sign_in=False) a session and a code, in one
+        save. Two sign-ups with one address collide on the index's version; a random sub
+        that is already taken collides on the user's, and the retry draws another."""
         index_id = EmailIndex.create_id(request.project_id, email_key)
         if self.exists(index_id):
             raise EmailTakenError(request.project_id)
         sub = new_sub()
         user = User(project_id=request.project_id, sub=sub, email=email, password_hash=password_hash)
         index = EmailIndex(project_id=request.project_id, email_key=email_key, sub=sub)
+        # The user's events come first: the read models key the index's row by the user.
+        user, link, message = self._new_link(user, VERIFY_EMAIL, where, now)
+        if not sign_in:
+            return Decision([user, index, link, message], SignedIn(None, sub, None))
         session, cookie = self._start_session(user, now)
         code, value = self._issue_code(request, user, session, int(now), now)
-        return Decision([user, index, session, code], SignedIn(value, sub, cookie))
+        return Decision([user, index, link, message, session, code], SignedIn(value, sub, cookie))
 
-    def sign_in(self, request: CodeRequest, sub: str, now: float) -> Decision:
+    def sign_in(self, request: CodeRequest, sub: str, now: float, require_verified: bool = False) -> Decision:
         """The password was checked; a new session (never the old one: no fixation)."""
         user = self._user(request.project_id, sub, read_only=True)
         user.check_can_sign_in()
+        if require_verified:
+            user.check_verified()
         session, cookie = self._start_session(user, now)
         code, value = self._issue_code(request, user, session, int(now), now)
         return Decision([session, code], SignedIn(value, sub, cookie))
 
     def resume_session(
-        self, request: CodeRequest, cookie: str, now: float, max_age: int | None
+        self, request: CodeRequest, cookie: str, now: float, max_age: int | None,
+        require_verified: bool = False,
     ) -> Decision:
         """A signed-in user coming back gets a code without the form."""
         session = self._live_session(cookie, now)
@@ -65,6 +94,8 @@ class AccountCommands(TokenCommands):
             raise SessionEndedError("max_age")
         user = self._user(session.project_id, session.sub, read_only=True)
         user.check_can_sign_in()
+        if require_verified:
+            user.check_verified()
         if session.tokens_epoch != user.tokens_epoch:
             raise SessionEndedError("user tokens revoked")
         session.use(idle_expires_at=now + self.lifetimes.session_idle)
@@ -91,6 +122,24 @@ class AccountCommands(TokenCommands):
         return Decision([user], sub)
 
     # -- parts ------------------------------------------------------------------------------
+
+    def _new_link(self, user: User, purpose: str, where: LinkRequest, now: float) -> tuple[User, ActionLink, Message]:
+        """The user's newest link of this purpose, and its message (the user changes too)."""
+        assert self.link_tokens is not None, "the server sets link_tokens before serving"
+        key = random_key()
+        link = ActionLink(
+            link_key=key, purpose=purpose, project_id=user.project_id, sub=user.sub,
+            email=user.email, token_hash=sha256_hex(self.link_tokens.token(purpose, key)),
+            authorization=where.authorization, issued_at=now, expires_at=now + self.ttl(purpose),
+        )
+        user.issue_link(purpose, key)
+        return user, link, self._message(user, purpose, key, where, now)
+
+    @staticmethod
+    def _message(user: User, kind: str, link_key: str | None, where: LinkRequest, now: float) -> Message:
+        return Message(project_id=user.project_id, to=user.email, kind=kind, link_key=link_key,
+                       client_name=where.client_name, queued_at=now)
+
 
     def _start_session(self, user: User, now: float) -> tuple[BrowserSession, str]:
         key, secret = random_key(), random_secret()

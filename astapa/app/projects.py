@@ -11,7 +11,7 @@ DEMO_PROJECT_ID = "proj_demo"
 class ProjectCommands(EventStore):
     def create_project(
         self, name: str, redirect_uris: list[str], mode: str, scopes: list[str],
-        project_id: str | None = None,
+        project_id: str | None = None, require_verified_email: bool = False,
     ) -> Decision:
         project_id = project_id or new_public_id("proj")
         client_id, secret, secret_hash = new_client_credentials()
@@ -23,6 +23,7 @@ class ProjectCommands(EventStore):
             redirect_uris=redirect_uris,
             mode=mode,
             scopes=scopes,
+            require_verified_email=require_verified_email,
         )
         index = ClientIndex(client_id=client_id, kind="project", owner_id=project.id)
         credentials = {
@@ -30,6 +31,7 @@ class ProjectCommands(EventStore):
             "client_id": client_id,
             "client_secret": secret,
             "mode": mode,
+            "require_verified_email": require_verified_email,
         }
         return Decision([project, index], credentials)
 
@@ -54,6 +56,13 @@ class ProjectCommands(EventStore):
         }
         return Decision([client, index], credentials)
 
+    def set_sign_in_policy(self, project_id: str, require_verified_email: bool) -> Decision:
+        project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
+        if project.require_verified_email != require_verified_email:
+            project.change_sign_in_policy(project_id=project_id,
+                                          require_verified_email=require_verified_email)
+        return Decision([project], {"project_id": project_id,
+                                    "require_verified_email": require_verified_email})
 
     def create_demo_project(self, redirect_uri: str) -> Decision:
         """`serve --demo`: the demo project, once. Served under another issuer later, it

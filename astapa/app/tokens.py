@@ -30,6 +30,9 @@ class Lifetimes:
     refresh_absolute: int = 90 * 86400
     session_idle: int = 3600
     session_absolute: int = 10 * 3600
+    verify_link: int = 24 * 3600
+    reset_link: int = 15 * 60
+    magic_link: int = 15 * 60
 
 
 @dataclass(frozen=True)

@@ -55,3 +55,16 @@ class ScopeNotGrantedError(DomainError):
 
 class InvalidEmailError(DomainError):
     """Not an email address we can keep and mail."""
+
+
+class LinkRejectedError(DomainError):
+    """A mailed link that cannot be used: unknown, another purpose, used, superseded or
+    expired; args[0] says why (logged only)."""
+
+
+class EmailNotVerifiedError(DomainError):
+    """The project signs in only users whose address is verified, and this one is not."""
+
+
+class MessageNotFoundError(DomainError):
+    """No queued message has this id."""

@@ -20,6 +20,7 @@ class Project(Aggregate):
         redirect_uris: list[str],
         mode: str,
         scopes: list[str],
+        require_verified_email: bool = False,  # absent from events older than the setting
     ) -> None:
         self.project_id = project_id
         self.name = name
@@ -28,6 +29,7 @@ class Project(Aggregate):
         self.redirect_uris = list(redirect_uris)
         self.mode = mode
         self.scopes = list(scopes)
+        self.require_verified_email = require_verified_email
 
     @staticmethod
     def create_id(project_id: str) -> UUID:
@@ -37,6 +39,11 @@ class Project(Aggregate):
     def add_redirect_uri(self, project_id: str, redirect_uri: str) -> None:
         """The event names the project_id too, for read models keyed by it."""
         self.redirect_uris.append(redirect_uri)
+
+    @event("SignInPolicyChanged")
+    def change_sign_in_policy(self, project_id: str, require_verified_email: bool) -> None:
+        """With require_verified_email, sign-in waits until the user's address is verified."""
+        self.require_verified_email = require_verified_email
 
 
 class Client(Aggregate):

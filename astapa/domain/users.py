@@ -1,11 +1,17 @@
 """End users of a project and the index that keeps their email addresses unique."""
 
 import unicodedata
+from types import MappingProxyType
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from astapa.domain.errors import InvalidEmailError, UserDisabledError
+from astapa.domain.errors import (
+    EmailNotVerifiedError,
+    InvalidEmailError,
+    LinkRejectedError,
+    UserDisabledError,
+)
 from astapa.domain.ids import index_id
 
 DEFAULT_CLAIMS = {"plan": "free"}
@@ -13,6 +19,11 @@ DEFAULT_CLAIMS = {"plan": "free"}
 
 class User(Aggregate):
     """One account of one project; `sub` is a decimal string of a positive integer < 2^53."""
+
+    # The newest mailed link of each purpose (purpose -> link key). Replaced, never changed
+    # in place, so this read-only class-level default also serves snapshots taken before
+    # it existed. (Not annotated: annotated attributes become dataclass fields.)
+    links = MappingProxyType({})
 
     @event("Registered")
     def __init__(self, project_id: str, sub: str, email: str, password_hash: str) -> None:
@@ -39,6 +50,28 @@ class User(Aggregate):
     def revoke_tokens(self, reason: str) -> None:
         """Every refresh token and browser session the user has stops working."""
         self.tokens_epoch += 1
+
+    @event("LinkIssued")
+    def issue_link(self, purpose: str, link_key: str) -> None:
+        """A new link of this purpose; any older one of the same purpose is dead."""
+        self.links = {**self.links, purpose: link_key}
+
+    def check_current_link(self, purpose: str, link_key: str) -> None:
+        if self.links.get(purpose) != link_key:
+            raise LinkRejectedError("superseded")
+
+    @event("EmailVerified")
+    def verify_email(self, email: str) -> None:
+        """`email` is the address the link was mailed to (it must still be the user's)."""
+        self.email_verified = True
+
+    def check_verified(self) -> None:
+        if not self.email_verified:
+            raise EmailNotVerifiedError(self.project_id, self.sub)
+
+    @event("PasswordChanged")
+    def change_password(self, password_hash: str, reason: str) -> None:
+        self.password_hash = password_hash
 
     def claims(self) -> dict:
         """The identity claims a token carries, as they are now."""

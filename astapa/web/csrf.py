@@ -21,9 +21,10 @@ class CsrfError(Exception):
     """The form's token is missing, foreign or stale, or the POST came from another site."""
 
 
-def load_page_key(keys_dir: Path) -> bytes:
-    """The HMAC key for form tokens, made once per data dir (0600)."""
-    path = keys_dir / "pages.key"
+def load_page_key(keys_dir: Path, name: str = "pages.key") -> bytes:
+    """An HMAC key made once per data dir (0600): `pages.key` for form tokens,
+    `links.key` for the tokens of mailed links."""
+    path = keys_dir / name
     keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -3,7 +3,7 @@
 from aiohttp import web
 
 from astapa.web import oauth, platform, service
-from astapa.web.pages import authorize, demo
+from astapa.web.pages import authorize, demo, links
 
 
 def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
@@ -27,6 +27,18 @@ def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
         web.post("/auth/login", authorize.login, name="pages.login_submit"),
         web.get("/auth/signup", authorize.show_signup, name="pages.signup"),
         web.post("/auth/signup", authorize.signup, name="pages.signup_submit"),
+        web.get("/auth/forgot-password", links.show_forgot_password, name="pages.forgot_password"),
+        web.post("/auth/forgot-password", links.forgot_password, name="pages.forgot_password_submit"),
+        web.get("/auth/reset-password", links.show_reset_password, name="pages.reset_password"),
+        web.post("/auth/reset-password", links.reset_password, name="pages.reset_password_submit"),
+        web.get("/auth/magic-link", links.show_magic_link, name="pages.magic_link"),
+        web.post("/auth/magic-link", links.use_magic_link, name="pages.magic_link_submit"),
+        web.get("/auth/verify-email", links.show_verify_email, name="pages.verify_email"),
+        web.post("/auth/verify-email", links.verify_email, name="pages.verify_email_submit"),
+        web.get("/auth/resend-verification", links.show_resend_verification,
+                name="pages.resend_verification"),
+        web.post("/auth/resend-verification", links.resend_verification,
+                 name="pages.resend_verification_submit"),
         web.get("/auth/logout", authorize.show_logout, name="pages.logout"),
         web.post("/auth/logout", authorize.logout, name="pages.logout_submit"),
         web.get("/static/astapa.css", service.stylesheet, name="pages.stylesheet"),

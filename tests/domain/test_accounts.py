@@ -3,7 +3,7 @@ events or the DomainError (a temp SQLite file, no server)."""
 
 import pytest
 
-from astapa.app import AstapaApplication, accounts
+from astapa.app import AstapaApplication, LinkRequest, accounts
 from astapa.domain.codes import CodeRequest
 from astapa.domain.errors import (
     CodeRejectedError,
@@ -12,21 +12,24 @@ from astapa.domain.errors import (
     SessionEndedError,
 )
 from astapa.domain.refresh import RefreshFamily
-from astapa.secrets import sha256_hex
+from astapa.secrets import LinkTokens, sha256_hex
 
 REQUEST = CodeRequest(project_id="proj_a", client_id="cid_a", redirect_uri="https://a.example/cb",
                       scopes=("openid",), code_challenge=None, nonce="n", resource=None)
+WHERE = LinkRequest(project_id="proj_a", client_name="App A",
+                    authorization="client_id=cid_a&redirect_uri=https%3A%2F%2Fa.example%2Fcb")
 
 
 @pytest.fixture
 def app(tmp_path):
     application = AstapaApplication(tmp_path / "events.db")
+    application.link_tokens = LinkTokens(b"k" * 32)
     yield application
     application.close()
 
 
 def sign_up(app, email_key="ada@example.org", now=1000.0):
-    signed_in, _ = app.execute(app.register_user, REQUEST, email_key, email_key, "$hash", now)
+    signed_in, _ = app.execute(app.register_user, REQUEST, WHERE, email_key, email_key, "$hash", now)
     return signed_in
 
 

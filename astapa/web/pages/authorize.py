@@ -10,51 +10,30 @@ from aiohttp import web
 from astapa.appkeys import context_key
 from astapa.context import Context
 from astapa.domain.errors import (
+    EmailNotVerifiedError,
     EmailTakenError,
-    InvalidEmailError,
     SessionEndedError,
     UserDisabledError,
     UserNotFoundError,
 )
-from astapa.domain.users import normalise_email
-from astapa.oauth.authorize import (
-    AuthorizationRequest,
-    client_id_of,
-    error_url,
-    parse_query,
-    response_url,
-    validate,
-)
-from astapa.oauth.errors import AccessDeniedError, LoginRequiredError, OAuthError
+from astapa.domain.links import MAGIC_LINK
+from astapa.oauth.authorize import AuthorizationRequest
+from astapa.oauth.errors import AccessDeniedError, LoginRequiredError
 from astapa.passwords import PasswordPolicyError, check_policy
 from astapa.queries import user_login
-from astapa.web.csrf import CsrfError, clear_cookie, cookie_name, set_cookie
-from astapa.web.pages import Respond, page, render, see_other
+from astapa.web.csrf import CsrfError, clear_cookie, cookie_name
+from astapa.web.pages import Respond, page, render
+from astapa.web.pages.flow import (
+    SESSION_COOKIE,
+    authorization,
+    email_of,
+    minutes,
+    redirect_errors,
+    to_client,
+)
+from astapa.web.pages.links import SIGN_UP_SENT, ask_for_link, check_inbox, link_request, may_mail, send_verification
 
-SESSION_COOKIE = "astapa_session"
 WRONG_CREDENTIALS = "Email or password is incorrect."
-
-
-async def authorization(ctx: Context, query: str) -> AuthorizationRequest:
-    params, repeated = parse_query(query)
-    client = await ctx.clients.get(client_id_of(params, repeated))
-    return validate(query, client)
-
-
-def redirect_errors(handler):
-    """Errors that may go back to the client do (RFC 6749 §4.1.2.1); the rest are pages."""
-
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except OAuthError as e:
-            if e.redirect_uri is None:
-                raise
-            return see_other(error_url(e, request.app[context_key].settings.issuer))
-
-    wrapped.__name__ = handler.__name__
-    wrapped.__doc__ = handler.__doc__
-    return page(wrapped)
 
 
 @redirect_errors
@@ -66,8 +45,9 @@ async def show_login(request: web.Request) -> web.StreamResponse:
     if cookie and "login" not in authz.prompt and authz.max_age != 0:
         try:
             signed_in, _ = await ctx.writer.run(
-                ctx.app.resume_session, authz.code_request(), cookie, ctx.clock.now(), authz.max_age)
-        except (SessionEndedError, UserDisabledError, UserNotFoundError):
+                ctx.app.resume_session, authz.code_request(), cookie, ctx.clock.now(), authz.max_age,
+                authz.client.require_verified_email)
+        except (SessionEndedError, UserDisabledError, UserNotFoundError, EmailNotVerifiedError):
             pass
         else:
             return to_client(ctx, authz, signed_in)
@@ -86,15 +66,18 @@ async def show_signup(request: web.Request) -> web.StreamResponse:
 
 @redirect_errors
 async def login(request: web.Request) -> web.StreamResponse:
-    """POST /auth/login: the password is checked in the bcrypt pool, always once."""
+    """POST /auth/login: the password is checked in the bcrypt pool, always once. The
+    "Email me a sign-in link" button posts the same form."""
     ctx = request.app[context_key]
     posted, authz = await posted_form(request, ctx)
-    email, key = _email(posted.get("email", ""))
+    if posted.get("action") == MAGIC_LINK:
+        return await ask_for_link(request, ctx, authz, MAGIC_LINK, posted.get("email", ""))
+    email, key = email_of(posted.get("email", ""))
     account, ip = f"{authz.client.project_id}/{key or email}", request.remote or "-"
     wait = max(ctx.account_throttle.retry_after(account), ctx.ip_throttle.retry_after(ip))
     if wait:
         response = form(request, ctx, authz, "login", email=email, status=429,
-                        error=f"Too many attempts. Try again in {_minutes(wait)}.")
+                        error=f"Too many attempts. Try again in {minutes(wait)}.")
         response.headers["Retry-After"] = str(wait)
         return response
     found = await ctx.reads.query(user_login, authz.client.project_id, key) if key else None
@@ -106,9 +89,12 @@ async def login(request: web.Request) -> web.StreamResponse:
         return form(request, ctx, authz, "login", email=email, status=401, error=WRONG_CREDENTIALS)
     ctx.account_throttle.clear(account)
     try:
-        signed_in, _ = await ctx.writer.run(ctx.app.sign_in, authz.code_request(), found.sub, ctx.clock.now())
+        signed_in, _ = await ctx.writer.run(ctx.app.sign_in, authz.code_request(), found.sub,
+                                            ctx.clock.now(), authz.client.require_verified_email)
     except (UserDisabledError, UserNotFoundError):
         return form(request, ctx, authz, "login", email=email, status=401, error=WRONG_CREDENTIALS)
+    except EmailNotVerifiedError:
+        return await send_verification(request, ctx, authz, email, key)
     return to_client(ctx, authz, signed_in)
 
 
@@ -117,7 +103,7 @@ async def signup(request: web.Request) -> web.StreamResponse:
     """POST /auth/signup: account, session and code in one save."""
     ctx = request.app[context_key]
     posted, authz = await posted_form(request, ctx)
-    email, key = _email(posted.get("email", ""))
+    email, key = email_of(posted.get("email", ""))
     password = posted.get("password", "")
     error = None if key else "Enter a valid email address."
     try:
@@ -127,14 +113,24 @@ async def signup(request: web.Request) -> web.StreamResponse:
     if error:
         return form(request, ctx, authz, "signup", email=email, status=400, error=error)
     password_hash = await ctx.passwords.hash(password)
+    required = authz.client.require_verified_email
     try:
         signed_in, position = await ctx.writer.run(
-            ctx.app.register_user, authz.code_request(), email, key, password_hash, ctx.clock.now())
+            ctx.app.register_user, authz.code_request(), link_request(authz), email, key,
+            password_hash, ctx.clock.now(), sign_in=not required)
     except EmailTakenError:
-        return form(request, ctx, authz, "signup", email=email, status=409,
-                    error="An account with this email already exists. Sign in instead.")
+        if not required:
+            return form(request, ctx, authz, "signup", email=email, status=409,
+                        error="An account with this email already exists. Sign in instead.")
+        # The same page as a new account (C-80); the owner is told by mail instead.
+        if may_mail(ctx, authz, key):
+            ctx.later(ctx.writer.run(ctx.app.notify_signup_attempt, link_request(authz), key,
+                                     ctx.clock.now()))
+        return check_inbox(request, ctx, authz, SIGN_UP_SENT.format(email=email), email, resend=True)
     # Read your write: the new account can sign in as soon as this page answers.
     await ctx.runner.wait(position, ctx.settings.projection_wait)
+    if signed_in.code is None:
+        return check_inbox(request, ctx, authz, SIGN_UP_SENT.format(email=email), email, resend=True)
     return to_client(ctx, authz, signed_in)
 
 
@@ -170,15 +166,6 @@ def form(request: web.Request, ctx: Context, authz: AuthorizationRequest, mode: 
     return response
 
 
-def to_client(ctx: Context, authz: AuthorizationRequest, signed_in) -> web.Response:
-    response = see_other(response_url(authz.redirect_uri, {
-        "code": signed_in.code, "state": authz.state, "iss": ctx.settings.issuer}))
-    if signed_in.session_cookie is not None:
-        set_cookie(response, ctx.settings, SESSION_COOKIE, signed_in.session_cookie,
-                   max_age=ctx.settings.session_absolute_ttl)
-    return response
-
-
 @page
 async def show_logout(request: web.Request) -> web.StreamResponse:
     """GET /auth/logout: a confirmation form; signing out never happens on a GET."""
@@ -205,15 +192,3 @@ async def logout(request: web.Request) -> web.StreamResponse:
                                                 "text": "You can close this page."})
     clear_cookie(response, ctx.settings, SESSION_COOKIE)
     return response
-
-
-def _email(value: str) -> tuple[str, str | None]:
-    try:
-        return normalise_email(value)
-    except InvalidEmailError:
-        return value.strip()[:254], None
-
-
-def _minutes(seconds: int) -> str:
-    minutes = (seconds + 59) // 60
-    return "1 minute" if minutes == 1 else f"{minutes} minutes"

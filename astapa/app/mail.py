@@ -1,0 +1,29 @@
+"""Delivery outcomes of queued messages, recorded by the mailer (astapa/mail.py)."""
+
+from astapa.app.core import Decision, EventStore
+from astapa.domain.errors import MessageNotFoundError
+from astapa.domain.mail import Message
+
+
+class MailCommands(EventStore):
+    def record_delivery(self, message_id, transport: str, reply: str) -> Decision:
+        message = self._message_to_settle(message_id)
+        if message is None:
+            return Decision([])  # already settled: recording it again changes nothing
+        message.deliver(transport=transport, reply=reply[:200])
+        return Decision([message])
+
+    def record_failure(self, message_id, error: str, retry_at: float | None) -> Decision:
+        """retry_at None: refused for good (bounced)."""
+        message = self._message_to_settle(message_id)
+        if message is None:
+            return Decision([])
+        if retry_at is None:
+            message.bounce(error=error[:200])
+        else:
+            message.fail(error=error[:200], retry_at=retry_at)
+        return Decision([message])
+
+    def _message_to_settle(self, message_id) -> Message | None:
+        message: Message = self.load(message_id, lambda: MessageNotFoundError(str(message_id)))
+        return None if message.settled else message

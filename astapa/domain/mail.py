@@ -1,0 +1,48 @@
+"""Mail to users: every message is an event before it is sent, and so is its outcome.
+
+A message names what to say (its kind), to whom, and the link it carries by key; the link's
+token is derived again when the message is rendered, so no event holds it and a message
+sent again carries the same, still valid, link.
+"""
+
+from eventsourcing.domain import Aggregate, event
+
+# Kinds with an action link (its purpose is the kind), and notices without one.
+SIGNUP_ATTEMPT = "signup_attempt"
+PASSWORD_CHANGED = "password_changed"
+
+
+class Message(Aggregate):
+    @event("Queued")
+    def __init__(
+        self, project_id: str, to: str, kind: str, link_key: str | None, client_name: str,
+        queued_at: float,
+    ) -> None:
+        self.project_id = project_id
+        self.to = to
+        self.kind = kind
+        self.link_key = link_key
+        self.client_name = client_name
+        self.queued_at = queued_at
+        self.attempts = 0
+        self.status = "queued"  # -> delivered | bounced
+
+    @property
+    def settled(self) -> bool:
+        return self.status != "queued"
+
+    @event("Delivered")
+    def deliver(self, transport: str, reply: str) -> None:
+        self.attempts += 1
+        self.status = "delivered"
+
+    @event("DeliveryFailed")
+    def fail(self, error: str, retry_at: float) -> None:
+        """Not delivered this time (server down, a temporary refusal): tried again later."""
+        self.attempts += 1
+
+    @event("Bounced")
+    def bounce(self, error: str) -> None:
+        """Refused for good (a 5xx reply): not tried again."""
+        self.attempts += 1
+        self.status = "bounced"

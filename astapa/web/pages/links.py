@@ -1,0 +1,282 @@
+"""Mailed links: asking for one, and opening one (RFC-less, but see SECURITY-CHECKLIST §I).
+
+Asking (forgot password, a magic link, the verification mail again) answers the same page
+whether or not the address has an account: the command that decides runs after the answer,
+and only what the client sent shapes the page. Opening a link (GET, HEAD) only shows a page
+with a button; the POST from that page uses the link up, so mail scanners that fetch links
+cannot. Every link leads back into the authorization request it was asked from.
+"""
+
+import asyncio
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from astapa.app import LinkRequest
+from astapa.appkeys import context_key
+from astapa.context import Context
+from astapa.domain.errors import LinkRejectedError, UserDisabledError
+from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL, ActionLink
+from astapa.mail import duration
+from astapa.oauth.authorize import AuthorizationRequest
+from astapa.passwords import PasswordPolicyError, check_policy
+from astapa.web.csrf import CsrfError
+from astapa.web.pages import Respond, message, render
+from astapa.web.pages.flow import authorization, email_of, minutes, redirect_errors, to_client
+
+
+@dataclass(frozen=True)
+class Asking:
+    """The page that asks for a link of one purpose, and what it says once asked."""
+
+    title: str
+    lead: str
+    action: str
+    button: str
+    button_value: str
+    sent: str
+
+
+ASKING = {
+    RESET_PASSWORD: Asking(
+        "Reset your password", "Enter your account's email address and we will send you a link "
+        "to choose a new password.", "/auth/forgot-password", "Send reset link", "send",
+        "If an account exists for {email}, we have sent it a link to choose a new password. "
+        "The link works for {valid_for}."),
+    MAGIC_LINK: Asking(
+        "Sign in with a link", "Enter your account's email address and we will send you a "
+        "link that signs you in.", "/auth/login", "Email me a sign-in link", "magic_link",
+        "If an account exists for {email}, we have sent it a sign-in link. "
+        "The link works for {valid_for}."),
+    VERIFY_EMAIL: Asking(
+        "Verify your email address", "Enter your account's email address and we will send "
+        "the verification link again.", "/auth/resend-verification", "Send the link again",
+        "resend",
+        "If {email} has an account waiting to be verified, we have sent it the link again. "
+        "The link works for {valid_for}."),
+}
+SIGN_UP_SENT = "We have sent a link to {email}. Open it to verify your address and continue."
+
+
+@dataclass(frozen=True)
+class Landing:
+    """The page a mailed link opens: a button that uses the link."""
+
+    path: str
+    title: str
+    lead: str
+    button: str
+    new_password: bool = False
+
+
+LANDINGS = {
+    VERIFY_EMAIL: Landing("/auth/verify-email", "Verify your email address",
+                          "Confirm {email} for {client}.", "Verify email address"),
+    MAGIC_LINK: Landing("/auth/magic-link", "Sign in to {client}", "Continue as {email}.", "Sign in"),
+    RESET_PASSWORD: Landing("/auth/reset-password", "Choose a new password",
+                            "For {email} at {client}.", "Set new password", new_password=True),
+}
+
+
+# -- asking ------------------------------------------------------------------------------------
+
+def asking_form(request: web.Request, ctx: Context, authz: AuthorizationRequest, purpose: str,
+                email: str = "", status: int = 200, error: str | None = None) -> web.Response:
+    token, new_cookie = ctx.csrf.token(request)
+    asking = ASKING[purpose]
+    response = render(request, "email_request.html", {
+        "title": asking.title, "lead": asking.lead, "action": asking.action, "button": asking.button,
+        "button_value": asking.button_value, "query": authz.query, "csrf_token": token,
+        "email": email[:254], "error": error,
+    }, status=status)
+    ctx.csrf.remember(response, new_cookie)
+    return response
+
+
+def check_inbox(request: web.Request, ctx: Context, authz: AuthorizationRequest, text: str,
+                email: str, resend: bool) -> web.Response:
+    token, new_cookie = ctx.csrf.token(request)
+    response = render(request, "check_inbox.html", {
+        "text": text, "query": authz.query, "csrf_token": token, "email": email[:254], "resend": resend,
+    })
+    ctx.csrf.remember(response, new_cookie)
+    return response
+
+
+def link_request(authz: AuthorizationRequest) -> LinkRequest:
+    return LinkRequest(authz.client.project_id, authz.client.name, authz.query)
+
+
+def may_mail(ctx: Context, authz: AuthorizationRequest, email_key: str) -> bool:
+    """At most `mails_per_address` action mails per address per hour, counted whether or
+    not the address has an account; past it, nothing is sent and the answer is the same."""
+    address = f"{authz.client.project_id}/{email_key}"
+    if ctx.mail_throttle.retry_after(address):
+        return False
+    ctx.mail_throttle.fail(address)
+    return True
+
+
+async def ask_for_link(request: web.Request, ctx: Context, authz: AuthorizationRequest, purpose: str,
+                       raw_email: str) -> web.Response:
+    email, key = email_of(raw_email)
+    if key is None:
+        return asking_form(request, ctx, authz, purpose, email, status=400,
+                           error="Enter a valid email address.")
+    ip = request.remote or "-"
+    wait = ctx.link_ip_throttle.retry_after(ip)
+    if wait:
+        response = asking_form(request, ctx, authz, purpose, email, status=429,
+                               error=f"Too many requests. Try again in {minutes(wait)}.")
+        response.headers["Retry-After"] = str(wait)
+        return response
+    ctx.link_ip_throttle.fail(ip)
+    if may_mail(ctx, authz, key):
+        ctx.later(ctx.writer.run(ctx.app.send_link, purpose, link_request(authz), key, ctx.clock.now()))
+    text = ASKING[purpose].sent.format(email=email, valid_for=_valid_for(ctx, purpose))
+    return check_inbox(request, ctx, authz, text, email, resend=False)
+
+
+async def send_verification(request: web.Request, ctx: Context, authz: AuthorizationRequest,
+                            email: str, email_key: str) -> web.Response:
+    """The right password, but the project waits for a verified address: mail the link
+    (the caller proved they hold the account, so this may wait for the write)."""
+    if may_mail(ctx, authz, email_key):
+        await ctx.writer.run(ctx.app.send_link, VERIFY_EMAIL, link_request(authz), email_key,
+                             ctx.clock.now())
+    return check_inbox(request, ctx, authz, SIGN_UP_SENT.format(email=email), email, resend=True)
+
+
+async def posted(request: web.Request, ctx: Context, purpose: str) -> tuple[dict[str, str], AuthorizationRequest]:
+    form = await request.post()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    authz = await authorization(ctx, fields.get("authorization", ""))
+    try:
+        ctx.csrf.check(request, fields.get("csrf_token"))
+    except CsrfError:
+        raise Respond(asking_form(request, ctx, authz, purpose, fields.get("email", ""), status=403,
+                                  error="This form has expired. Please try again.")) from None
+    return fields, authz
+
+
+@redirect_errors
+async def show_forgot_password(request: web.Request) -> web.StreamResponse:
+    """GET /auth/forgot-password?<the authorization request>."""
+    ctx = request.app[context_key]
+    authz = await authorization(ctx, request.rel_url.raw_query_string)
+    return asking_form(request, ctx, authz, RESET_PASSWORD, authz.login_hint or "")
+
+
+@redirect_errors
+async def forgot_password(request: web.Request) -> web.StreamResponse:
+    """POST /auth/forgot-password."""
+    ctx = request.app[context_key]
+    fields, authz = await posted(request, ctx, RESET_PASSWORD)
+    return await ask_for_link(request, ctx, authz, RESET_PASSWORD, fields.get("email", ""))
+
+
+@redirect_errors
+async def show_resend_verification(request: web.Request) -> web.StreamResponse:
+    """GET /auth/resend-verification?<the authorization request>."""
+    ctx = request.app[context_key]
+    authz = await authorization(ctx, request.rel_url.raw_query_string)
+    return asking_form(request, ctx, authz, VERIFY_EMAIL, authz.login_hint or "")
+
+
+@redirect_errors
+async def resend_verification(request: web.Request) -> web.StreamResponse:
+    """POST /auth/resend-verification."""
+    ctx = request.app[context_key]
+    fields, authz = await posted(request, ctx, VERIFY_EMAIL)
+    return await ask_for_link(request, ctx, authz, VERIFY_EMAIL, fields.get("email", ""))
+
+
+# -- opening -----------------------------------------------------------------------------------
+
+async def live_link(ctx: Context, purpose: str, token: str) -> ActionLink:
+    """The link, if it may still be used (read-only: nothing is used up here)."""
+    link = await asyncio.get_running_loop().run_in_executor(ctx.reads.pool, ctx.app.link_of, token[:200])
+    link.check_usable(purpose, ctx.clock.now())
+    return link
+
+
+def link_page(request: web.Request, ctx: Context, purpose: str, link: ActionLink, token: str,
+              client_name: str, status: int = 200, error: str | None = None) -> web.Response:
+    landing = LANDINGS[purpose]
+    csrf_token, new_cookie = ctx.csrf.token(request)
+    words = {"email": link.email, "client": client_name}
+    response = render(request, "link.html", {
+        "title": landing.title.format(**words), "lead": landing.lead.format(**words),
+        "button": landing.button, "new_password": landing.new_password, "action": landing.path,
+        "token": token, "csrf_token": csrf_token, "error": error,
+    }, status=status)
+    ctx.csrf.remember(response, new_cookie)
+    return response
+
+
+def dead_link(request: web.Request, purpose: str) -> web.Response:
+    again = {VERIFY_EMAIL: "Sign in to get a new verification link.",
+             RESET_PASSWORD: "Use “Forgot password?” on the sign-in page to get a new one.",
+             MAGIC_LINK: "Ask for a new sign-in link on the sign-in page."}[purpose]
+    return message(request, "This link can no longer be used",
+                   f"It has expired, was already used, or a newer link replaced it. {again}", status=400)
+
+
+def landing(purpose: str):
+    """The GET and POST handlers of one purpose's link page."""
+
+    @redirect_errors
+    async def show(request: web.Request) -> web.StreamResponse:
+        ctx = request.app[context_key]
+        token = request.query.get("token", "")
+        try:
+            link = await live_link(ctx, purpose, token)
+        except LinkRejectedError:
+            return dead_link(request, purpose)
+        authz = await authorization(ctx, link.authorization)
+        return link_page(request, ctx, purpose, link, token, authz.client.name)
+
+    @redirect_errors
+    async def use(request: web.Request) -> web.StreamResponse:
+        ctx = request.app[context_key]
+        form = await request.post()
+        token = form.get("token") if isinstance(form.get("token"), str) else ""
+        try:
+            link = await live_link(ctx, purpose, token)
+        except LinkRejectedError:
+            return dead_link(request, purpose)
+        authz = await authorization(ctx, link.authorization)
+        try:
+            ctx.csrf.check(request, form.get("csrf_token") if isinstance(form.get("csrf_token"), str) else None)
+        except CsrfError:
+            return link_page(request, ctx, purpose, link, token, authz.client.name, status=403,
+                             error="This form has expired. Please try again.")
+        password_hash = None
+        if purpose == RESET_PASSWORD:
+            password = form.get("password") if isinstance(form.get("password"), str) else ""
+            try:
+                check_policy(password)
+            except PasswordPolicyError as e:
+                return link_page(request, ctx, purpose, link, token, authz.client.name, status=400,
+                                 error=str(e))
+            password_hash = await ctx.passwords.hash(password)
+        try:
+            signed_in, _ = await ctx.writer.run(ctx.app.use_link, purpose, token, authz.code_request(),
+                                                authz.client.name, ctx.clock.now(), password_hash)
+        except (LinkRejectedError, UserDisabledError):
+            return dead_link(request, purpose)
+        if purpose == RESET_PASSWORD:  # failed sign-ins before the reset no longer count
+            ctx.account_throttle.clear(f"{link.project_id}/{email_of(link.email)[1]}")
+        return to_client(ctx, authz, signed_in)
+
+    show.__name__ = use.__name__ = purpose
+    return show, use
+
+
+show_verify_email, verify_email = landing(VERIFY_EMAIL)
+show_magic_link, use_magic_link = landing(MAGIC_LINK)
+show_reset_password, reset_password = landing(RESET_PASSWORD)
+
+
+def _valid_for(ctx: Context, purpose: str) -> str:
+    return duration(ctx.app.ttl(purpose))
