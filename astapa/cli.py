@@ -72,6 +72,12 @@ def build_parser() -> Parser:
     create.add_argument("--redirect-uri", action="append", required=True, type=redirect_uri)
     create.add_argument("--live", action="store_true", help="live mode (default sandbox)")
     create.add_argument("--scope", action="append", default=[], type=scope_value)
+    create.add_argument("--require-verified-email", action="store_true",
+                        help="sign-in waits until the user's email address is verified")
+    update = with_data_dir(project_commands.add_parser("update", help="change a project's settings"))
+    update.add_argument("--project", required=True)
+    update.add_argument("--require-verified-email", action=argparse.BooleanOptionalAction,
+                        required=True, help="sign-in waits (or not) until the address is verified")
 
     client = commands.add_parser("client", help="manage machine clients")
     client_commands = client.add_subparsers(dest="action", required=True, parser_class=Parser)
@@ -115,10 +121,13 @@ def dispatch(args: argparse.Namespace) -> int:
         return serve(args)
     app = open_application(args.data_dir)
     try:
-        if args.command == "project":
+        if args.command == "project" and args.action == "update":
+            value, _ = app.execute(app.set_sign_in_policy, args.project, args.require_verified_email)
+        elif args.command == "project":
             mode = "live" if args.live else "sandbox"
             value, _ = app.execute(app.create_project, args.name, args.redirect_uri, mode,
-                                   list(dict.fromkeys(args.scope)))
+                                   list(dict.fromkeys(args.scope)),
+                                   require_verified_email=args.require_verified_email)
         elif args.command == "client":
             value, _ = app.execute(app.create_client, args.project, args.name,
                                    list(dict.fromkeys(args.scope)), args.token_ttl)

@@ -204,3 +204,20 @@ def spawn():
     yield start
     for server in started:
         server.cleanup()
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) on a loopback port; tests/fakes/smtp.py."""
+    from tests.fakes.smtp import SmtpServer
+
+    mail_server = SmtpServer()
+    mail_server.start()
+    yield mail_server
+    mail_server.stop()
+
+
+@pytest.fixture
+def mail_server(start_server, smtp) -> Server:
+    """A server that sends its mail to the `smtp` fixture, looking for due mail often."""
+    return start_server(smtp_url=smtp.url, mail_interval=0.1)

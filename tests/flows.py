@@ -86,3 +86,11 @@ def refresh(base_url: str, project: dict, refresh_token: str, **params: str) -> 
     data = {"grant_type": "refresh_token", "refresh_token": refresh_token, **params}
     return requests.post(f"{base_url}/oauth/token", data=data,
                          auth=(project["client_id"], project["client_secret"]), timeout=10)
+
+
+def open_link(browser: Browser, link: str, **fields: str) -> requests.Response:
+    """Open a mailed link (GET shows a page with one form) and press its button (POST)."""
+    page = browser.get(link)
+    assert page.status_code == 200, page.text[:500]
+    path = urlsplit(link).path.removeprefix("/auth/")
+    return browser.submit(page, path, **fields)

@@ -80,3 +80,15 @@ def wait_for_outbox(data_dir: Path, count: int, timeout: float = 10) -> list[Ema
         if time.monotonic() >= deadline:
             raise AssertionError(f"expected {count} message(s) in the outbox within {timeout}s, {len(messages)} there")
         time.sleep(0.02)
+
+
+def mail_to(smtp, address: str, count: int = 1, timeout: float = 10) -> list[EmailMessage]:
+    """The messages `smtp` (tests.fakes.smtp.SmtpServer) received for `address`, once at
+    least `count` arrived."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [m for m in smtp.messages if m["To"] == address]
+        if len(found) >= count or time.monotonic() > deadline:
+            assert len(found) >= count, f"expected {count} message(s) to {address}, got {len(found)}"
+            return found
+        time.sleep(0.02)

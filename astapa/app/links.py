@@ -62,6 +62,15 @@ class LinkCommands(AccountCommands):
             raise LinkRejectedError("token")
         return link
 
+    def usable_link(self, purpose: str, token: str, now: float) -> ActionLink:
+        """The link, if using it now would work (read-only: opening a link uses nothing)."""
+        link = self.link_of(token)
+        link.check_usable(purpose, now)
+        user = self._user(link.project_id, link.sub, read_only=True)
+        user.check_current_link(purpose, link.link_key)
+        user.check_can_sign_in()
+        return link
+
     def use_link(self, purpose: str, token: str, request: CodeRequest, client_name: str, now: float,
                  password_hash: str | None = None) -> Decision:
         """Verify the address, set the new password, or just sign in; then a new session and

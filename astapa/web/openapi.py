@@ -110,8 +110,10 @@ def _authorize_operation(operation_id: str, summary: str, description: str, sign
     }
 
 
-def _sign_in_operation(operation_id: str, summary: str, description: str, failures: dict) -> dict:
-    """POST of the sign-in or sign-up form; `failures` are the responses only it has."""
+def _sign_in_operation(operation_id: str, summary: str, description: str, failures: dict,
+                       check_inbox: dict | None = None) -> dict:
+    """POST of the sign-in or sign-up form; `failures` are the responses only it has, and
+    `check_inbox` its 200 ("check your inbox") when it may answer one."""
     return {
         "operationId": operation_id,
         "summary": summary,
@@ -120,6 +122,7 @@ def _sign_in_operation(operation_id: str, summary: str, description: str, failur
         "parameters": [{"$ref": "#/components/parameters/CsrfCookie"}],
         "requestBody": {"$ref": "#/components/requestBodies/SignInForm"},
         "responses": {
+            **({"200": check_inbox} if check_inbox else {}),
             "303": {"$ref": "#/components/responses/AuthorizationResponse"},
             "400": {"$ref": "#/components/responses/InvalidAuthorizationPage"},
             "403": _form_page(
@@ -129,6 +132,96 @@ def _sign_in_operation(operation_id: str, summary: str, description: str, failur
                 "or recorded."
             ),
             **failures,
+            "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+            "503": {"$ref": "#/components/responses/PageUnavailable"},
+        },
+    }
+
+
+def _email_form_operation(operation_id: str, summary: str, description: str) -> dict:
+    """GET of a page that asks for an email address to mail a link to."""
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": description,
+        "tags": ["pages"],
+        "parameters": list(_AUTHORIZATION_PARAMETERS),
+        "responses": {
+            "200": {"$ref": "#/components/responses/EmailFormPage"},
+            "303": {"$ref": "#/components/responses/AuthorizationErrorResponse"},
+            "400": {"$ref": "#/components/responses/InvalidAuthorizationPage"},
+            "503": {"$ref": "#/components/responses/PageUnavailable"},
+        },
+    }
+
+
+def _ask_for_link_operation(operation_id: str, summary: str, description: str) -> dict:
+    """POST of a page that asks for a mailed link: one answer for every address."""
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": description,
+        "tags": ["pages"],
+        "parameters": [{"$ref": "#/components/parameters/CsrfCookie"}],
+        "requestBody": {"$ref": "#/components/requestBodies/EmailForm"},
+        "responses": {
+            "200": {"$ref": "#/components/responses/CheckInboxPage"},
+            "303": {"$ref": "#/components/responses/AuthorizationErrorResponse"},
+            "400": _form_page(
+                "Either the form again with \"Enter a valid email address.\", or, when "
+                "`authorization` names an unknown client or an unregistered, missing or repeated "
+                "redirect_uri, the error page of `GET /oauth/authorize`. Nothing is mailed."
+            ),
+            "403": _form_page(
+                "CSRF check failed (no or wrong `csrf_token`, no CSRF cookie, or `Origin` / "
+                "`Sec-Fetch-Site` say the POST came from another site): the form again, with a "
+                "fresh token and \"This form has expired. Please try again.\" Nothing is mailed "
+                "or counted."
+            ),
+            "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+            "429": {"$ref": "#/components/responses/LinkRequestsThrottled"},
+            "503": {"$ref": "#/components/responses/PageUnavailable"},
+        },
+    }
+
+
+def _link_page_operation(operation_id: str, summary: str, description: str) -> dict:
+    """GET (and HEAD) of a mailed link: a page with a button; the link is not used."""
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": description,
+        "tags": ["pages"],
+        "parameters": [{"$ref": "#/components/parameters/LinkToken"}],
+        "responses": {
+            "200": {"$ref": "#/components/responses/LinkPage"},
+            "303": {"$ref": "#/components/responses/AuthorizationErrorResponse"},
+            "400": {"$ref": "#/components/responses/DeadLinkPage"},
+            "503": {"$ref": "#/components/responses/PageUnavailable"},
+        },
+    }
+
+
+def _use_link_operation(operation_id: str, summary: str, description: str, form: str,
+                        failures: dict | None = None) -> dict:
+    """POST of a mailed link's page: uses the link and sends the user back with a code."""
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": description,
+        "tags": ["pages"],
+        "parameters": [{"$ref": "#/components/parameters/CsrfCookie"}],
+        "requestBody": {"$ref": f"#/components/requestBodies/{form}"},
+        "responses": {
+            "303": {"$ref": "#/components/responses/AuthorizationResponse"},
+            "400": {"$ref": "#/components/responses/DeadLinkPage"},
+            "403": _form_page(
+                "CSRF check failed (no or wrong `csrf_token`, no CSRF cookie, or `Origin` / "
+                "`Sec-Fetch-Site` say the POST came from another site): the link's page again, "
+                "with a fresh token and \"This form has expired. Please try again.\" The link is "
+                "not used."
+            ),
+            **(failures or {}),
             "413": {"$ref": "#/components/responses/PayloadTooLarge"},
             "503": {"$ref": "#/components/responses/PageUnavailable"},
         },
@@ -162,6 +255,8 @@ SPEC: dict = {
             "This document describes its HTTP API as it exists now: health, discovery "
             "(RFC 8414 / OpenID Connect), the JWK Set, the authorization endpoint and the "
             "hosted sign-in, sign-up and sign-out pages (RFC 6749 §4.1 with PKCE, RFC 7636), "
+            "the pages that ask for and open mailed links (password reset, sign-in links, "
+            "email verification), "
             "the token endpoint (authorization_code, refresh_token and client_credentials "
             "grants), token introspection (RFC 7662), token revocation (RFC 7009), OpenID "
             "Connect UserInfo, and revoking every token of one user. "
@@ -187,7 +282,9 @@ SPEC: dict = {
             "name": "pages",
             "description": (
                 "Hosted HTML pages for browsers: the authorization endpoint, sign-in, sign-up "
-                "and sign-out forms (no JavaScript), and their stylesheet."
+                "and sign-out forms, the pages that ask for and open mailed links (password "
+                "reset, sign-in links, email verification) (no JavaScript), and their "
+                "stylesheet."
             ),
         },
         {
@@ -415,9 +512,11 @@ SPEC: dict = {
             "If the browser has a live session (cookie `astapa_session`) of the client's "
             "project, `prompt` does not contain `login`, `max_age` is not 0, the sign-in is "
             "not older than `max_age` seconds and the user is still enabled with their tokens "
-            "not revoked, the user is sent straight back with a code (303). "
+            "not revoked (and, when the project requires a verified email address, the "
+            "address is verified), the user is sent straight back with a code (303). "
             "Otherwise `prompt=none` answers `login_required` (303), and any other request "
-            "gets the sign-in form (200), whose link leads to the sign-up form. "
+            "gets the sign-in form (200), whose links lead to the sign-up form and to "
+            "`GET /auth/forgot-password`. "
             "`GET /auth/login` is the same page.",
             signs_in=True,
         )},
@@ -436,24 +535,57 @@ SPEC: dict = {
                 "Checks the form's `authorization` (the original query string, validated again "
                 "as in `GET /oauth/authorize`: a bad client or redirect_uri is the 400 page, "
                 "other errors go back to the client), then the CSRF token (403), then "
-                "`action`: `cancel` sends the user back with `access_denied`. Otherwise the "
-                "password is checked (bcrypt, once, also for an unknown email). On success a "
-                "new session starts (cookie `astapa_session`, or `__Host-astapa_session` when "
-                "the issuer is https) and the user goes back to `redirect_uri` with a code "
-                "(303). Failures are counted per account and per client IP (defaults: 10 and "
-                "100 in 15 minutes); past the limit every attempt is refused with 429 until the "
-                "window moves on, a correct password included.",
+                "`action`: `cancel` sends the user back with `access_denied`.\n\n"
+                "`action=magic_link` (the \"Email me a sign-in link\" button) reads only `email` "
+                "and asks for a sign-in link exactly as `POST /auth/forgot-password` asks for a "
+                "reset link: the same \"check your inbox\" page (200) whether or not the address "
+                "has an account. When it has one that is not disabled, a link to "
+                "`GET /auth/magic-link` is mailed (single use, valid 15 minutes), within the "
+                "per-address limit of action mails (default 5 an hour; past it nothing is sent "
+                "and the answer is the same). Link requests are counted per client IP (429).\n\n"
+                "Otherwise the password is checked (bcrypt, once, also for an unknown email). On "
+                "success a new session starts (cookie `astapa_session`, or "
+                "`__Host-astapa_session` when the issuer is https) and the user goes back to "
+                "`redirect_uri` with a code (303). When the project requires a verified email "
+                "address (`astapa project create --require-verified-email`) and the user's is "
+                "not verified yet, the right password starts no session: the answer is the "
+                "\"check your inbox\" page (200) and the verification link (`GET "
+                "/auth/verify-email`) is mailed again, within the per-address limit; sign-in "
+                "waits until the address is verified. Failures are counted per account and per "
+                "client IP (defaults: 10 and 100 in 15 minutes); past the limit every attempt is "
+                "refused with 429 until the window moves on, a correct password included.",
                 {
+                    "400": _form_page(
+                        "Either, with `action=magic_link`, the \"Sign in with a link\" form (it "
+                        "posts back here with `action=magic_link`) with \"Enter a valid email "
+                        "address.\", or, when `authorization` names an unknown client or an "
+                        "unregistered, missing or repeated redirect_uri, the error page of "
+                        "`GET /oauth/authorize`."
+                    ),
                     "401": _form_page(
                         "Wrong email or password: the form again with \"Email or password is "
                         "incorrect.\" The same answer for an unknown email and a disabled account."
                     ),
                     "429": _form_page(
                         "Too many failed attempts for this account or from this IP address: the "
-                        "form again, with a message and `Retry-After`.",
+                        "form again, with a message and `Retry-After`. With `action=magic_link`: "
+                        "too many link requests from this IP address (see "
+                        "`POST /auth/forgot-password`), the \"Sign in with a link\" form with "
+                        "\"Too many requests. Try again in N minutes.\" and `Retry-After`; "
+                        "nothing is mailed.",
                         {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}},
                     ),
                 },
+                check_inbox=_form_page(
+                    "\"Check your inbox\", with a link back to the sign-in page. After "
+                    "`action=magic_link`: \"If an account exists for <email>, we have sent it a "
+                    "sign-in link. The link works for 15 minutes.\", the same for a known, "
+                    "unknown or disabled address and past the per-address limit. After the right "
+                    "password of a user whose project requires a verified address they have not "
+                    "verified: \"We have sent a link to <email>. Open it to verify your address "
+                    "and continue.\", with a \"Send the link again\" button that posts to "
+                    "`POST /auth/resend-verification`."
+                ),
             ),
         },
         "/auth/signup": {
@@ -472,23 +604,195 @@ SPEC: dict = {
                 "Checks `authorization`, the CSRF token and `action` as `POST /auth/login` "
                 "does, then the email (normalised: NFC, domain lower-cased and IDNA-encoded; "
                 "unique per project, case-insensitively) and the password (8 to 1024 "
-                "characters). Creates the account, a session (cookie `astapa_session`, or "
-                "`__Host-astapa_session` when the issuer is https) and a code in one save, and "
-                "sends the user back to `redirect_uri` with the code (303); the account can sign "
-                "in as soon as this answers. Sign-up is not throttled.",
+                "characters, not one of the most common passwords). Creates the account and "
+                "mails it a link to verify its address (`GET /auth/verify-email`, single use, "
+                "valid 24 hours).\n\n"
+                "Unless the project requires a verified email address, the same save starts a "
+                "session (cookie `astapa_session`, or `__Host-astapa_session` when the issuer is "
+                "https) and issues a code, and the user goes back to `redirect_uri` with the code "
+                "(303); the account can sign in as soon as this answers. When the project "
+                "requires one (`astapa project create --require-verified-email`), no session "
+                "starts: the answer is the \"check your inbox\" page (200) and sign-in waits "
+                "until the address is verified. An address that already has an account then "
+                "gets the same page (not 409, so sign-up does not tell which addresses have "
+                "accounts), and its owner is mailed that someone tried to sign up with it "
+                "(within the per-address limit of action mails). Sign-up is not throttled.",
                 {
                     "400": _form_page(
                         "Either the sign-up form again with the problem (\"Enter a valid email "
                         "address.\", \"Use at least 8 characters.\", \"Use at most 1024 "
-                        "characters.\"), or, when `authorization` names an unknown client or an "
+                        "characters.\", \"This password is one of the most common ones. Choose "
+                        "another.\"), or, when `authorization` names an unknown client or an "
                         "unregistered, missing or repeated redirect_uri, the error page of "
                         "`GET /oauth/authorize`."
                     ),
                     "409": _form_page(
-                        "An account with this email already exists in the project: the form again, "
-                        "suggesting to sign in instead."
+                        "An account with this email already exists in the project (which does "
+                        "not require a verified email address): the form again, suggesting to "
+                        "sign in instead."
                     ),
                 },
+                check_inbox=_form_page(
+                    "Only when the project requires a verified email address: \"Check your "
+                    "inbox\" (\"We have sent a link to <email>. Open it to verify your address "
+                    "and continue.\"), with a \"Send the link again\" button that posts to "
+                    "`POST /auth/resend-verification` and a link back to the sign-in page. The "
+                    "same page for a new account and for an address that already has one."
+                ),
+            ),
+        },
+        "/auth/forgot-password": {
+            "get": _email_form_operation(
+                "showForgotPassword",
+                "Forgot-password page",
+                "The \"Reset your password\" page for an authorization request: an email field "
+                "and a \"Send reset link\" button that posts to `POST /auth/forgot-password`. "
+                "The sign-in page links here (\"Forgot password?\") with its own query. Same "
+                "query parameters as `GET /oauth/authorize`, validated the same way (a bad "
+                "client or redirect_uri is the 400 page, other errors go back to the client). "
+                "It never reuses a session and ignores `prompt` and `max_age`; `login_hint` "
+                "pre-fills the email.",
+            ),
+            "post": _ask_for_link_operation(
+                "submitForgotPassword",
+                "Ask for a password reset link",
+                "Checks the form's `authorization` (the original query string, validated again "
+                "as in `GET /oauth/authorize`: a bad client or redirect_uri is the 400 page, "
+                "other errors go back to the client), then the CSRF token (403), then the email "
+                "(400). The answer is the same \"check your inbox\" page (200) whether or not "
+                "the address has an account, so it does not tell which addresses have one: "
+                "what is mailed is decided after the page is answered.\n\n"
+                "When the address has an account that is not disabled, a link to "
+                "`GET /auth/reset-password` is mailed: single use, valid 15 minutes, leading "
+                "back into this authorization request, and replacing any earlier reset link of "
+                "the user (asking again for the same authorization request while the current "
+                "link has more than half its lifetime left mails that link again). Action mails "
+                "are limited per address (default 5 an hour, `ASTAPA_MAILS_PER_ADDRESS_PER_HOUR`, "
+                "counted whether or not the address has an account); past the limit nothing is "
+                "sent and the answer is the same. Requests are also counted per client IP "
+                "(default 60 an hour, together with `POST /auth/resend-verification` and "
+                "`action=magic_link` of `POST /auth/login`); past that, 429 with `Retry-After`.",
+            ),
+        },
+        "/auth/reset-password": {
+            "get": _link_page_operation(
+                "showResetPassword",
+                "Password reset link",
+                "Opened from the password reset mail (`<issuer>/auth/reset-password?token=…`). "
+                "Shows \"Choose a new password\" for the account's email and the client, with a "
+                "new-password field and a \"Set new password\" button that posts to "
+                "`POST /auth/reset-password`. Opening the link (GET or HEAD) never uses it, so "
+                "mail scanners that fetch links cannot. A missing, malformed, unknown, expired "
+                "or already used token is the 400 page; a link replaced by a newer one is "
+                "refused when the form is posted.",
+            ),
+            "post": _use_link_operation(
+                "submitResetPassword",
+                "Set a new password",
+                "Uses a password reset link. The link is checked first (expired, already used, "
+                "replaced by a newer reset link, unknown, or of a disabled account: the 400 "
+                "page), then the authorization request it was asked from (validated again as "
+                "in `GET /oauth/authorize`: a client or redirect_uri no longer valid is the 400 "
+                "page, other errors go back to the client), then the CSRF token (403), then the "
+                "new password (8 to 1024 characters, not one of the most common passwords: the "
+                "page again, 400; the link is not used).\n\n"
+                "Then, in one save: the link is used up, the password replaced, every refresh "
+                "token and browser session of the user stops working (as with "
+                "`POST /api/platform/revoke`), the address is marked verified (the link proved "
+                "the mailbox), the user is mailed that their password changed, and a new "
+                "session starts (cookie `astapa_session`, or `__Host-astapa_session` when the "
+                "issuer is https); failed sign-ins counted for the account are forgotten. The "
+                "user is signed in and goes back to the `redirect_uri` of the authorization "
+                "request the link was asked from, with `code`, `state` and `iss` (303), in "
+                "whichever browser opened the link.",
+                "NewPasswordForm",
+                {
+                    "400": _form_page(
+                        "Either \"This link can no longer be used\" (expired, already used, "
+                        "replaced by a newer reset link, unknown, or of a disabled account), or "
+                        "the page again with the password's problem (\"Use at least 8 "
+                        "characters.\", \"Use at most 1024 characters.\", \"This password is one "
+                        "of the most common ones. Choose another.\"; the link is not used), or, "
+                        "when the link's authorization request names a client or redirect_uri "
+                        "that is no longer valid, the error page of `GET /oauth/authorize`."
+                    ),
+                },
+            ),
+        },
+        "/auth/magic-link": {
+            "get": _link_page_operation(
+                "showMagicLink",
+                "Sign-in link",
+                "Opened from the sign-in link mail (`<issuer>/auth/magic-link?token=…`), asked "
+                "for with the sign-in page's \"Email me a sign-in link\" (`POST /auth/login` "
+                "with `action=magic_link`). Shows \"Sign in to <client>\" (\"Continue as "
+                "<email>.\") with a \"Sign in\" button that posts to `POST /auth/magic-link`. "
+                "Opening the link (GET or HEAD) never uses it, so mail scanners that fetch "
+                "links cannot. A missing, malformed, unknown, expired or already used token is "
+                "the 400 page.",
+            ),
+            "post": _use_link_operation(
+                "submitMagicLink",
+                "Sign in with a mailed link",
+                "Uses a sign-in link, checked as `POST /auth/reset-password` checks its link "
+                "(expired, already used, replaced by a newer sign-in link, unknown, or of a "
+                "disabled account: the 400 page), then its authorization request, then the "
+                "CSRF token (403). In one save the link is used up, the address is marked "
+                "verified (the link proved the mailbox) and a new session starts (cookie "
+                "`astapa_session`, or `__Host-astapa_session` when the issuer is https); the "
+                "user goes back to the `redirect_uri` of the authorization request the link was "
+                "asked from, with `code`, `state` and `iss` (303). Sign-in links are single use "
+                "and valid 15 minutes.",
+                "LinkForm",
+            ),
+        },
+        "/auth/verify-email": {
+            "get": _link_page_operation(
+                "showVerifyEmail",
+                "Email verification link",
+                "Opened from the verification mail (`<issuer>/auth/verify-email?token=…`), sent "
+                "at sign-up, at sign-in while a project that requires a verified address waits "
+                "for it, and by `POST /auth/resend-verification`. Shows \"Verify your email "
+                "address\" (\"Confirm <email> for <client>.\") with a \"Verify email address\" "
+                "button that posts to `POST /auth/verify-email`. Opening the link (GET or HEAD) "
+                "never uses it, so mail scanners that fetch links cannot. A missing, malformed, "
+                "unknown, expired or already used token is the 400 page.",
+            ),
+            "post": _use_link_operation(
+                "submitVerifyEmail",
+                "Verify the email address",
+                "Uses a verification link, checked as `POST /auth/reset-password` checks its "
+                "link (expired, already used, replaced by a newer verification link, unknown, or "
+                "of a disabled account: the 400 page), then its authorization request, then the "
+                "CSRF token (403). In one save the link is used up, the address is verified "
+                "(tokens issued from now on carry `email_verified: true`, and a project that "
+                "requires a verified address lets the user sign in) and a new session starts "
+                "(cookie `astapa_session`, or `__Host-astapa_session` when the issuer is https); "
+                "the user goes back to the `redirect_uri` of the authorization request the link "
+                "was asked from, with `code`, `state` and `iss` (303). Verification links are "
+                "single use and valid 24 hours.",
+                "LinkForm",
+            ),
+        },
+        "/auth/resend-verification": {
+            "get": _email_form_operation(
+                "showResendVerification",
+                "Resend-verification page",
+                "The \"Verify your email address\" page for an authorization request: an email "
+                "field and a \"Send the link again\" button that posts to "
+                "`POST /auth/resend-verification`. Same query parameters and validation as "
+                "`GET /auth/forgot-password`; `login_hint` pre-fills the email.",
+            ),
+            "post": _ask_for_link_operation(
+                "submitResendVerification",
+                "Ask for the verification link again",
+                "Mails the email verification link again, with the checks, answers and limits "
+                "of `POST /auth/forgot-password`: the same \"check your inbox\" page (200) "
+                "whether or not the address has an account. A link to `GET /auth/verify-email` "
+                "(single use, valid 24 hours, replacing the earlier one) is mailed only when "
+                "the address has an account that is neither disabled nor verified yet, within "
+                "the per-address limit of action mails (default 5 an hour). The \"check your "
+                "inbox\" page of sign-up and sign-in posts here (\"Send the link again\").",
             ),
         },
         "/auth/logout": {
@@ -887,6 +1191,16 @@ SPEC: dict = {
                 ),
                 "schema": {"type": "string"},
             },
+            "LinkToken": {
+                "name": "token",
+                "in": "query",
+                "required": True,
+                "description": (
+                    "The token of a mailed link, as the mail gives it. Missing, malformed, "
+                    "unknown, for another kind of link, expired or already used: the 400 page."
+                ),
+                "schema": {"type": "string", "maxLength": 200},
+            },
         },
         "headers": {
             "ETag": {
@@ -977,6 +1291,42 @@ SPEC: dict = {
                 "content": {
                     "application/x-www-form-urlencoded": {
                         "schema": {"$ref": "#/components/schemas/SignInForm"},
+                    }
+                },
+            },
+            "EmailForm": {
+                "description": (
+                    "The form that asks for a mailed link, as the page posts it. Bodies over "
+                    "64 KiB are rejected with 413 (JSON)."
+                ),
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {"$ref": "#/components/schemas/EmailForm"},
+                    }
+                },
+            },
+            "LinkForm": {
+                "description": (
+                    "The button of a mailed link's page, as the page posts it. Bodies over "
+                    "64 KiB are rejected with 413 (JSON)."
+                ),
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {"$ref": "#/components/schemas/LinkForm"},
+                    }
+                },
+            },
+            "NewPasswordForm": {
+                "description": (
+                    "The password reset link's form, as the page posts it. Bodies over 64 KiB "
+                    "are rejected with 413 (JSON)."
+                ),
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {"$ref": "#/components/schemas/NewPasswordForm"},
                     }
                 },
             },
@@ -1105,16 +1455,55 @@ SPEC: dict = {
                 },
             },
             "SignInPage": _form_page(
-                "The sign-in form (email, password, Sign in and Cancel), naming the client, with "
-                "a link to the sign-up form; `login_hint` pre-fills the email."
+                "The sign-in form (email, password, Sign in, Email me a sign-in link and Cancel), "
+                "naming the client, with links to the sign-up form and to \"Forgot password?\" "
+                "(`GET /auth/forgot-password`); `login_hint` pre-fills the email."
             ),
             "SignUpPage": _form_page(
                 "The sign-up form (email, password of at least 8 characters, Sign up and "
                 "Cancel), naming the client, with a link to the sign-in form."
             ),
+            "EmailFormPage": _form_page(
+                "The form that asks for an email address to mail a link to (\"Reset your "
+                "password\" with \"Send reset link\", or \"Verify your email address\" with "
+                "\"Send the link again\"), with a link back to the sign-in page; `login_hint` "
+                "pre-fills the email."
+            ),
+            "CheckInboxPage": _form_page(
+                "\"Check your inbox\": \"If an account exists for <email>, we have sent it a link "
+                "to choose a new password. The link works for 15 minutes.\" (for the "
+                "verification link: \"If <email> has an account waiting to be verified, we have "
+                "sent it the link again. The link works for 24 hours.\"), with a link back to "
+                "the sign-in page. The same page whether or not the address has an account, "
+                "whether or not a mail was sent, and past the per-address limit."
+            ),
+            "LinkRequestsThrottled": _form_page(
+                "Too many link requests from this client IP address (default 60 an hour, "
+                "`POST /auth/forgot-password`, `POST /auth/resend-verification` and "
+                "`action=magic_link` of `POST /auth/login` together): the form again with "
+                "\"Too many requests. Try again in N minutes.\" and `Retry-After`. Nothing is "
+                "mailed.",
+                {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}},
+            ),
+            "LinkPage": _form_page(
+                "The mailed link's page, naming the account's email and the client, with one "
+                "button that posts the token back (the link is not used yet): \"Choose a new "
+                "password\" with a new-password field and \"Set new password\", \"Sign in to "
+                "<client>\" with \"Sign in\", or \"Verify your email address\" with \"Verify "
+                "email address\"."
+            ),
+            "DeadLinkPage": _html_response(
+                "\"This link can no longer be used\": the token is missing, malformed or unknown, "
+                "or the link is for another page, expired, already used, or (when posted) "
+                "replaced by a newer link of the same kind or of a disabled account; the text "
+                "says how to get a new one. Or, when the authorization request the link was "
+                "asked from no longer names a valid client and redirect_uri, the error page of "
+                "`GET /oauth/authorize`."
+            ),
             "AuthorizationResponse": _redirect_response(
                 "Back to the client (RFC 6749 §4.1.2), see `Location`. With a code when the user "
-                "signed in, signed up or had a reusable session (a new session also sets the "
+                "signed in, signed up, used a mailed link or had a reusable session (a new "
+                "session also sets the "
                 "session cookie). With an error (§4.1.2.1) once `client_id` and `redirect_uri` "
                 "are valid: `invalid_request` (repeated parameter, bad PKCE parameters, bad "
                 "`prompt`, `max_age` or `nonce`), `unsupported_response_type`, "
@@ -1708,7 +2097,10 @@ SPEC: dict = {
                     "email": {"type": "string", "description": "The user's email address."},
                     "password": {
                         "type": "string",
-                        "description": "The password; sign-up requires 8 to 1024 characters.",
+                        "description": (
+                            "The password; sign-up requires 8 to 1024 characters and not one of "
+                            "the most common passwords. Ignored with `action=magic_link`."
+                        ),
                     },
                     "csrf_token": {
                         "type": "string",
@@ -1727,10 +2119,83 @@ SPEC: dict = {
                     },
                     "action": {
                         "type": "string",
-                        "enum": ["login", "signup", "cancel"],
+                        "enum": ["login", "signup", "magic_link", "cancel"],
                         "description": (
                             "The button pressed: `cancel` sends the user back with "
-                            "`access_denied`; `login` or `signup` (any other value) submits."
+                            "`access_denied`; on the sign-in form, `magic_link` (\"Email me a "
+                            "sign-in link\") mails a sign-in link instead of checking the "
+                            "password; `login` or `signup` (any other value) submits."
+                        ),
+                    },
+                },
+            },
+            "EmailForm": {
+                "type": "object",
+                "description": (
+                    "The fields of the forms that ask for a mailed link (forgot password, "
+                    "verification link again)."
+                ),
+                "required": ["authorization", "csrf_token", "email"],
+                "properties": {
+                    "email": {
+                        "type": "string",
+                        "description": "The account's email address; not a valid address: 400.",
+                    },
+                    "csrf_token": {
+                        "type": "string",
+                        "description": "The token from the page's hidden field, bound to the CSRF cookie.",
+                    },
+                    "authorization": {
+                        "type": "string",
+                        "description": (
+                            "The authorization request's query string exactly as the page "
+                            "received it (a hidden field); the mailed link leads back into it."
+                        ),
+                        "examples": [
+                            "client_id=cl_8Yt3xQ&redirect_uri=https%3A%2F%2Fapp.example%2Fcallback"
+                            "&response_type=code&state=af0ifjsldkj"
+                        ],
+                    },
+                    "action": {
+                        "type": "string",
+                        "enum": ["send", "resend"],
+                        "description": "The button pressed; ignored.",
+                    },
+                },
+            },
+            "LinkForm": {
+                "type": "object",
+                "description": "The fields of a sign-in or verification link's page.",
+                "required": ["csrf_token", "token"],
+                "properties": {
+                    "csrf_token": {
+                        "type": "string",
+                        "description": "The token from the page's hidden field, bound to the CSRF cookie.",
+                    },
+                    "token": {
+                        "type": "string",
+                        "description": "The mailed link's token (a hidden field).",
+                    },
+                },
+            },
+            "NewPasswordForm": {
+                "type": "object",
+                "description": "The fields of the password reset link's page.",
+                "required": ["csrf_token", "token", "password"],
+                "properties": {
+                    "csrf_token": {
+                        "type": "string",
+                        "description": "The token from the page's hidden field, bound to the CSRF cookie.",
+                    },
+                    "token": {
+                        "type": "string",
+                        "description": "The mailed link's token (a hidden field).",
+                    },
+                    "password": {
+                        "type": "string",
+                        "description": (
+                            "The new password: 8 to 1024 characters, not one of the most common "
+                            "passwords."
                         ),
                     },
                 },

@@ -15,7 +15,7 @@ from aiohttp import web
 from astapa.app import LinkRequest
 from astapa.appkeys import context_key
 from astapa.context import Context
-from astapa.domain.errors import LinkRejectedError, UserDisabledError
+from astapa.domain.errors import LinkRejectedError, UserDisabledError, UserNotFoundError
 from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL, ActionLink
 from astapa.mail import duration
 from astapa.oauth.authorize import AuthorizationRequest
@@ -195,9 +195,8 @@ async def resend_verification(request: web.Request) -> web.StreamResponse:
 
 async def live_link(ctx: Context, purpose: str, token: str) -> ActionLink:
     """The link, if it may still be used (read-only: nothing is used up here)."""
-    link = await asyncio.get_running_loop().run_in_executor(ctx.reads.pool, ctx.app.link_of, token[:200])
-    link.check_usable(purpose, ctx.clock.now())
-    return link
+    return await asyncio.get_running_loop().run_in_executor(
+        ctx.reads.pool, ctx.app.usable_link, purpose, token[:200], ctx.clock.now())
 
 
 def link_page(request: web.Request, ctx: Context, purpose: str, link: ActionLink, token: str,
@@ -231,7 +230,7 @@ def landing(purpose: str):
         token = request.query.get("token", "")
         try:
             link = await live_link(ctx, purpose, token)
-        except LinkRejectedError:
+        except (LinkRejectedError, UserDisabledError, UserNotFoundError):
             return dead_link(request, purpose)
         authz = await authorization(ctx, link.authorization)
         return link_page(request, ctx, purpose, link, token, authz.client.name)
@@ -243,7 +242,7 @@ def landing(purpose: str):
         token = form.get("token") if isinstance(form.get("token"), str) else ""
         try:
             link = await live_link(ctx, purpose, token)
-        except LinkRejectedError:
+        except (LinkRejectedError, UserDisabledError, UserNotFoundError):
             return dead_link(request, purpose)
         authz = await authorization(ctx, link.authorization)
         try:
@@ -263,7 +262,7 @@ def landing(purpose: str):
         try:
             signed_in, _ = await ctx.writer.run(ctx.app.use_link, purpose, token, authz.code_request(),
                                                 authz.client.name, ctx.clock.now(), password_hash)
-        except (LinkRejectedError, UserDisabledError):
+        except (LinkRejectedError, UserDisabledError, UserNotFoundError):
             return dead_link(request, purpose)
         if purpose == RESET_PASSWORD:  # failed sign-ins before the reset no longer count
             ctx.account_throttle.clear(f"{link.project_id}/{email_of(link.email)[1]}")
