@@ -93,6 +93,7 @@ class Context:
     mail_throttle: Throttle  # action mails per address
     link_ip_throttle: Throttle  # requests for mailed links per client IP
     mailer: Mailer | None = None
+    scheduler: Any = None  # apscheduler's AsyncIOScheduler, started with the service
     background: set = field(default_factory=set)  # tasks answered before they finish
     snapshot: KeySnapshot | None = None
     ready: bool = False

@@ -223,6 +223,9 @@ class Mailer:
         self._task: asyncio.Task | None = None
         # Sent in this process but perhaps not yet recorded: never sent twice.
         self._sent: dict[str, str] = {}
+        # The first sweep after a start tries every queued message, due or not: a restart
+        # is often how an operator fixes what kept mail from going out.
+        self._started = False
 
     def nudge(self) -> None:
         """Sweep now (or again, after the sweep under way). Call on the event loop."""
@@ -260,7 +263,9 @@ class Mailer:
 
     async def sweep(self) -> int:
         ctx = self.ctx
-        due = await ctx.reads.query(due_mail, ctx.clock.now(), self.BATCH)
+        until = ctx.clock.now() if self._started else float("inf")
+        self._started = True
+        due = await ctx.reads.query(due_mail, until, self.BATCH)
         for mail in due:
             await self._deliver(mail)
         return len(due)

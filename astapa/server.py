@@ -152,7 +152,7 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
         runner.start(settings.poll_interval)
         web_app[context_key] = ctx
         watcher = asyncio.create_task(drop_expired_keys(ctx, keys))
-        scheduler = start_scheduler(ctx, mailer)
+        ctx.scheduler = scheduler = start_scheduler(ctx, mailer)
         mailer.nudge()  # mail left queued by the last run
         ctx.ready = True
         log.info("astapa serving %s (data dir %s)", settings.issuer, settings.data_dir)

@@ -12,6 +12,7 @@ import argparse
 import os
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -21,6 +22,7 @@ from tqdm import tqdm  # noqa: E402
 from astapa.app import AstapaApplication  # noqa: E402
 from astapa.config import ConfigError, env_default  # noqa: E402
 from astapa.server import lock_data_dir  # noqa: E402
+from projections.mail import delete_expired  # noqa: E402
 from projections.runner import Runner  # noqa: E402
 
 
@@ -32,6 +34,7 @@ def rebuild(events_db: Path, target: Path, show_progress: bool = False) -> int:
         total = app.recorder.max_notification_id() or 0
         with tqdm(total=total, unit="event", disable=not show_progress, file=sys.stderr) as bar:
             position = runner.catch_up(progress=lambda done, _: bar.update(done - bar.n))
+        delete_expired(runner.conn, time.time())  # what the scheduler's clean-up does
         runner.stop()
         return position
     finally:

@@ -32,6 +32,11 @@ class Server:
     clock: FakeClock
     web_app: web.Application
     stop: Callable[[], None]
+    loop: asyncio.AbstractEventLoop | None = None
+
+    def run(self, coroutine, timeout: float = 10):
+        """Run a coroutine on the server's event loop (a scheduler job, say); its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     @property
     def ctx(self):
@@ -93,7 +98,7 @@ class ServerThread:
         self.started.wait(30)
         if self.error is not None:
             raise self.error
-        return Server(self.url, self.data_dir, self.clock, self.web_app, self.stop)
+        return Server(self.url, self.data_dir, self.clock, self.web_app, self.stop, self.loop)
 
     def stop(self) -> None:
         if self.thread.is_alive():

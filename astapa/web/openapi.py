@@ -682,9 +682,9 @@ SPEC: dict = {
                 "Shows \"Choose a new password\" for the account's email and the client, with a "
                 "new-password field and a \"Set new password\" button that posts to "
                 "`POST /auth/reset-password`. Opening the link (GET or HEAD) never uses it, so "
-                "mail scanners that fetch links cannot. A missing, malformed, unknown, expired "
-                "or already used token is the 400 page; a link replaced by a newer one is "
-                "refused when the form is posted.",
+                "mail scanners that fetch links cannot. A link that could not be used (missing, "
+                "malformed or unknown token, expired, already used, replaced by a newer reset "
+                "link, or of a disabled account) is the 400 page.",
             ),
             "post": _use_link_operation(
                 "submitResetPassword",
@@ -728,8 +728,9 @@ SPEC: dict = {
                 "with `action=magic_link`). Shows \"Sign in to <client>\" (\"Continue as "
                 "<email>.\") with a \"Sign in\" button that posts to `POST /auth/magic-link`. "
                 "Opening the link (GET or HEAD) never uses it, so mail scanners that fetch "
-                "links cannot. A missing, malformed, unknown, expired or already used token is "
-                "the 400 page.",
+                "links cannot. A link that could not be used (missing, malformed or unknown "
+                "token, expired, already used, replaced by a newer sign-in link, or of a "
+                "disabled account) is the 400 page.",
             ),
             "post": _use_link_operation(
                 "submitMagicLink",
@@ -755,8 +756,9 @@ SPEC: dict = {
                 "for it, and by `POST /auth/resend-verification`. Shows \"Verify your email "
                 "address\" (\"Confirm <email> for <client>.\") with a \"Verify email address\" "
                 "button that posts to `POST /auth/verify-email`. Opening the link (GET or HEAD) "
-                "never uses it, so mail scanners that fetch links cannot. A missing, malformed, "
-                "unknown, expired or already used token is the 400 page.",
+                "never uses it, so mail scanners that fetch links cannot. A link that could not "
+                "be used (missing, malformed or unknown token, expired, already used, replaced "
+                "by a newer verification link, or of a disabled account) is the 400 page.",
             ),
             "post": _use_link_operation(
                 "submitVerifyEmail",
@@ -1197,7 +1199,8 @@ SPEC: dict = {
                 "required": True,
                 "description": (
                     "The token of a mailed link, as the mail gives it. Missing, malformed, "
-                    "unknown, for another kind of link, expired or already used: the 400 page."
+                    "unknown, for another kind of link, expired, already used, replaced by a "
+                    "newer link, or of a disabled account: the 400 page."
                 ),
                 "schema": {"type": "string", "maxLength": 200},
             },
@@ -1494,11 +1497,10 @@ SPEC: dict = {
             ),
             "DeadLinkPage": _html_response(
                 "\"This link can no longer be used\": the token is missing, malformed or unknown, "
-                "or the link is for another page, expired, already used, or (when posted) "
-                "replaced by a newer link of the same kind or of a disabled account; the text "
-                "says how to get a new one. Or, when the authorization request the link was "
-                "asked from no longer names a valid client and redirect_uri, the error page of "
-                "`GET /oauth/authorize`."
+                "or the link is for another page, expired, already used, replaced by a newer "
+                "link of the same kind, or of a disabled account; the text says how to get a "
+                "new one. Or, when the authorization request the link was asked from no longer "
+                "names a valid client and redirect_uri, the error page of `GET /oauth/authorize`."
             ),
             "AuthorizationResponse": _redirect_response(
                 "Back to the client (RFC 6749 §4.1.2), see `Location`. With a code when the user "

@@ -55,6 +55,28 @@ def users(server: Server, project: dict) -> None:
         assert refresh(server.url, project, rotated["refresh_token"]).status_code == 400
     requests.post(f"{server.url}/api/platform/revoke", json={"email": "b@example.org"},
                   auth=(project["client_id"], project["client_secret"])).raise_for_status()
+    # Mail: a verification used, a password reset, a link asked for and left pending.
+    from tests.flows import open_link
+    from tests.mail import only_action_link, wait_for_outbox
+
+    browser = Browser(server.url)
+    code_url = browser.authorize_url(project["client_id"])
+    for path in ("forgot-password", "forgot-password"):
+        page = browser.get(code_url.replace("/auth/login", f"/auth/{path}"))
+        browser.submit(page, path, email="a@example.org", action="send")
+    messages = wait_for_outbox(server.data_dir, 4)
+    links = {only_action_link(m, server.url) for m in messages}
+    verify = next(link for link in links if "verify-email" in link)
+    reset = next(link for link in links if "reset-password" in link)
+    open_link(Browser(server.url), verify)
+    open_link(Browser(server.url), reset, password="a brand new passphrase")
+    caught_up(server)
+    deadline = time.monotonic() + 10
+    while server.ctx.app.recorder.max_notification_id() > server.ctx.runner.position or \
+            sqlite3.connect(server.data_dir / "read.db").execute(
+                "SELECT COUNT(*) FROM mail WHERE status = 'queued'").fetchone()[0]:
+        assert time.monotonic() < deadline, "mail still queued"
+        time.sleep(0.05)
 
 
 def rebuild(data_dir: Path, *extra: str) -> None:
