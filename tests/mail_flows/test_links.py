@@ -388,3 +388,17 @@ def test_failed_sign_ins_do_not_block_reset_or_magic_link(start_server, smtp):
     # A completed reset clears the failures: the new password signs in at once.
     url, verifier = authorize(browser, project)
     tokens_with(server, project, Browser(server.url).sign_in(url, "victim@example.org", NEW_PASSWORD), verifier)
+
+
+def test_a_look_alike_address_gets_nothing(mail_server: Server, smtp):
+    """C-88: forgot-password for mıke@ (dotless ı) never mails mike@'s account a link, and
+    mail goes only to the address the account holds."""
+    project = project_on(mail_server)
+    sign_up(mail_server, project, "mike@example.org")
+    browser = Browser(mail_server.url)
+    for look_alike in ("m\u0131ke@example.org", "MIKE@EXAMPLE.ORG "):
+        assert ask(browser, project, "forgot-password", look_alike).status_code == 200
+    time.sleep(1.0)
+    resets = [m for m in smtp.messages if "reset-password" in m.get_body(("plain",)).get_content()]
+    # Only the case-insensitive match reaches the account, at its own stored address.
+    assert [m["To"] for m in resets] == ["mike@example.org"]
