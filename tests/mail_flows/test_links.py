@@ -259,7 +259,10 @@ def test_magic_link_signs_in_once(mail_server: Server, smtp):
     response = open_link(Browser(mail_server.url), link)
     tokens = tokens_with(mail_server, project, response, verifier, state="magic-state")
     assert claims_of(tokens)["email_verified"] is True  # the link proved the mailbox
-    assert Browser(mail_server.url).get(link).status_code == 400
+    dead = Browser(mail_server.url).get(link)
+    assert dead.status_code == 400 and "can no longer be used" in dead.text
+    back = re.search(r'<a href="(/auth/login\?[^"]+)">Go to the sign-in page</a>', dead.text).group(1)
+    assert Browser(mail_server.url).get(mail_server.url + back.replace("&amp;", "&")).status_code == 200
 
 
 def test_link_expiry_follows_the_clock(mail_server: Server, smtp):

@@ -25,8 +25,11 @@ def render(request: web.Request, template: str, context: dict, status: int = 200
     return response
 
 
-def message(request: web.Request, title: str, text: str, status: int = 400) -> web.Response:
-    return render(request, "message.html", {"title": title, "text": text}, status=status)
+def message(request: web.Request, title: str, text: str, status: int = 400,
+            back: str | None = None, back_text: str = "") -> web.Response:
+    """A page with a title, a sentence, and optionally a link to go on with."""
+    return render(request, "message.html", {"title": title, "text": text, "back": back,
+                                            "back_text": back_text}, status=status)
 
 
 class Respond(Exception):

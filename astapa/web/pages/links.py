@@ -213,12 +213,20 @@ def link_page(request: web.Request, ctx: Context, purpose: str, link: ActionLink
     return response
 
 
-def dead_link(request: web.Request, purpose: str) -> web.Response:
+async def dead_link(request: web.Request, ctx: Context, purpose: str, token: str) -> web.Response:
+    """The link cannot be used; if it is one of ours, the way back to its sign-in page."""
     again = {VERIFY_EMAIL: "Sign in to get a new verification link.",
              RESET_PASSWORD: "Use “Forgot password?” on the sign-in page to get a new one.",
              MAGIC_LINK: "Ask for a new sign-in link on the sign-in page."}[purpose]
+    try:
+        link = await asyncio.get_running_loop().run_in_executor(ctx.reads.pool, ctx.app.link_of, token[:200])
+    except LinkRejectedError:
+        back = None
+    else:
+        back = f"/auth/login?{link.authorization}"
     return message(request, "This link can no longer be used",
-                   f"It has expired, was already used, or a newer link replaced it. {again}", status=400)
+                   f"It has expired, was already used, or a newer link replaced it. {again}",
+                   status=400, back=back, back_text="Go to the sign-in page")
 
 
 def landing(purpose: str):
@@ -231,7 +239,7 @@ def landing(purpose: str):
         try:
             link = await live_link(ctx, purpose, token)
         except (LinkRejectedError, UserDisabledError, UserNotFoundError):
-            return dead_link(request, purpose)
+            return await dead_link(request, ctx, purpose, token)
         authz = await authorization(ctx, link.authorization)
         return link_page(request, ctx, purpose, link, token, authz.client.name)
 
@@ -243,7 +251,7 @@ def landing(purpose: str):
         try:
             link = await live_link(ctx, purpose, token)
         except (LinkRejectedError, UserDisabledError, UserNotFoundError):
-            return dead_link(request, purpose)
+            return await dead_link(request, ctx, purpose, token)
         authz = await authorization(ctx, link.authorization)
         try:
             ctx.csrf.check(request, form.get("csrf_token") if isinstance(form.get("csrf_token"), str) else None)
@@ -263,7 +271,7 @@ def landing(purpose: str):
             signed_in, _ = await ctx.writer.run(ctx.app.use_link, purpose, token, authz.code_request(),
                                                 authz.client.name, ctx.clock.now(), password_hash)
         except (LinkRejectedError, UserDisabledError, UserNotFoundError):
-            return dead_link(request, purpose)
+            return await dead_link(request, ctx, purpose, token)
         if purpose == RESET_PASSWORD:  # failed sign-ins before the reset no longer count
             ctx.account_throttle.clear(f"{link.project_id}/{email_of(link.email)[1]}")
         return to_client(ctx, authz, signed_in)
