@@ -10,9 +10,11 @@ with aiosmtplib (`ASTAPA_SMTP_URL`), or RFC 5322 `.eml` files under DATA_DIR/out
 """
 
 import asyncio
+import functools
 import logging
 import os
 from dataclasses import dataclass
+from email import headerregistry
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr, formatdate
@@ -27,7 +29,7 @@ import jinja2
 from astapa.config import ConfigError
 from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL
 from astapa.domain.mail import PASSWORD_CHANGED, SIGNUP_ATTEMPT
-from astapa.queries import QueuedMail, due_mail
+from astapa.queries import QueuedMail, due_mail, queued_mail_after
 from astapa.secrets import LinkTokens
 
 log = logging.getLogger("astapa.mail")
@@ -133,7 +135,7 @@ class OutboxTransport:
 
     async def send(self, message: EmailMessage, mail: QueuedMail) -> str:
         name = f"{int(mail.queued_at * 1000):015d}-{mail.message_id}.eml"  # oldest first by name
-        data = message.as_bytes(policy=SMTP)
+        data = message.as_bytes()
         try:
             await asyncio.get_running_loop().run_in_executor(None, self._write, name, data)
         except OSError as e:
@@ -156,6 +158,20 @@ class OutboxTransport:
 
 
 # -- composing -------------------------------------------------------------------------------
+
+class _HeaderClasses(headerregistry.HeaderRegistry):
+    """The standard header registry, remembering the class it builds for each header name
+    (the standard one builds a new class for every header set: most of composing's time)."""
+
+    @functools.lru_cache(maxsize=None)  # noqa: B019 (one instance, lives as long as the process)
+    def __getitem__(self, name: str) -> type:
+        return super().__getitem__(name)
+
+
+# CRLF line ends and 8bit parts: links stay on one line in the raw message (quoted-printable
+# would fold them), which keeps the .eml files greppable.
+MAIL_POLICY = SMTP.clone(header_factory=_HeaderClasses())
+
 
 class Composer:
     """A queued message as an email: text and HTML parts, one absolute link under the issuer."""
@@ -180,15 +196,16 @@ class Composer:
         client = mail.client_name or "your account"
         values = {"client": client, "link": self.link(mail), "issuer": self.issuer,
                   "valid_for": duration(self.lifetimes.get(mail.kind, 0))}
-        message = EmailMessage()
+        message = EmailMessage(policy=MAIL_POLICY)
         message["From"] = self.sender
         message["To"] = mail.recipient
         message["Subject"] = SUBJECTS[mail.kind].format(client=client)
         message["Date"] = formatdate(mail.queued_at, usegmt=True)
         message["Message-ID"] = f"<{mail.message_id}@{self.domain}>"
         message["Auto-Submitted"] = "auto-generated"
-        message.set_content(self.env.get_template(f"{mail.kind}.txt").render(values))
-        message.add_alternative(self.env.get_template(f"{mail.kind}.html").render(values), subtype="html")
+        message.set_content(self.env.get_template(f"{mail.kind}.txt").render(values), cte="8bit")
+        message.add_alternative(self.env.get_template(f"{mail.kind}.html").render(values), subtype="html",
+                                cte="8bit")
         return message
 
 
@@ -212,6 +229,7 @@ class Mailer:
     """Delivers due messages, one sweep at a time; a nudge asks for another sweep."""
 
     BATCH = 50
+    CONCURRENCY = 8
 
     def __init__(self, ctx, transport, composer: Composer, retry_base: float, retry_max: float) -> None:
         self.ctx = ctx
@@ -223,9 +241,9 @@ class Mailer:
         self._task: asyncio.Task | None = None
         # Sent in this process but perhaps not yet recorded: never sent twice.
         self._sent: dict[str, str] = {}
-        # The first sweep after a start tries every queued message, due or not: a restart
-        # is often how an operator fixes what kept mail from going out.
-        self._started = False
+        # After a start, every queued message is tried once, due or not (a restart is often
+        # how an operator fixes what kept mail from going out): a pass in queue order.
+        self._start_cursor: tuple[float, str] | None = (-1.0, "")
 
     def nudge(self) -> None:
         """Sweep now (or again, after the sweep under way). Call on the event loop."""
@@ -263,36 +281,47 @@ class Mailer:
 
     async def sweep(self) -> int:
         ctx = self.ctx
-        until = ctx.clock.now() if self._started else float("inf")
-        self._started = True
-        due = await ctx.reads.query(due_mail, until, self.BATCH)
-        for mail in due:
-            await self._deliver(mail)
+        if self._start_cursor is not None:
+            due = await ctx.reads.query(queued_mail_after, self._start_cursor, self.BATCH)
+            self._start_cursor = (due[-1].queued_at, due[-1].message_id) if len(due) == self.BATCH else None
+        else:
+            due = await ctx.reads.query(due_mail, ctx.clock.now(), self.BATCH)
+        # A few sends at a time; each outcome is recorded outside its slot, so the records
+        # share commits while the next sends go on. The sweep ends once the read model shows
+        # every outcome, so the next sweep cannot pick a message again.
+        slots = asyncio.Semaphore(self.CONCURRENCY)
+        outcomes = await asyncio.gather(*(self._deliver(mail, slots) for mail in due),
+                                        return_exceptions=True)
+        positions = [0]
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):  # recorded next time (see _deliver)
+                log.warning("mail outcome not recorded yet: %r", outcome)
+            else:
+                positions.append(outcome)
+        await ctx.runner.wait(max(positions), ctx.settings.projection_wait)
         return len(due)
 
-    async def _deliver(self, mail: QueuedMail) -> None:
-        ctx = self.ctx
-        reply = self._sent.get(mail.message_id)
+    async def _deliver(self, mail: QueuedMail, slots: asyncio.Semaphore) -> int:
+        """Send (unless this process already did) and record the outcome; its position."""
+        app, reply = self.ctx.app, self._sent.get(mail.message_id)
         if reply is None:
             try:
-                reply = await self.transport.send(self.composer.compose(mail), mail)
+                async with slots:
+                    reply = await self.transport.send(self.composer.compose(mail), mail)
             except PermanentFailure as e:
                 log.warning("mail %s (%s) bounced: %s", mail.message_id, mail.kind, e)
-                await self._record(ctx.app.record_failure, mail, str(e), None)
-                return
+                return await self._record(app.record_failure, mail, str(e), None)
             except TemporaryFailure as e:
                 delay = min(self.retry_base * 2 ** mail.attempts, self.retry_max)
                 log.warning("mail %s (%s) not delivered, retrying in %ds: %s",
                             mail.message_id, mail.kind, delay, e)
-                await self._record(ctx.app.record_failure, mail, str(e), ctx.clock.now() + delay)
-                return
+                return await self._record(app.record_failure, mail, str(e), self.ctx.clock.now() + delay)
             self._sent[mail.message_id] = reply
         log.info("mail %s (%s) delivered by %s", mail.message_id, mail.kind, self.transport.name)
-        await self._record(ctx.app.record_delivery, mail, self.transport.name, reply)
+        position = await self._record(app.record_delivery, mail, self.transport.name, reply)
         self._sent.pop(mail.message_id, None)
+        return position
 
-    async def _record(self, command, mail: QueuedMail, *args) -> None:
-        """The outcome as an event; then wait until the read model shows it, so the next
-        sweep does not pick the message again."""
+    async def _record(self, command, mail: QueuedMail, *args) -> int:
         _, position = await self.ctx.writer.run(command, UUID(mail.message_id), *args)
-        await self.ctx.runner.wait(position, self.ctx.settings.projection_wait)
+        return position

@@ -118,7 +118,18 @@ def due_mail(conn: sqlite3.Connection, now: float, limit: int) -> list[QueuedMai
     """Queued messages whose next attempt is due, oldest first."""
     rows = conn.execute(
         "SELECT message_id, project_id, recipient, kind, link_key, client_name, queued_at, attempts"
-        " FROM mail WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY queued_at LIMIT ?",
+        " FROM mail WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
         (now, limit),
+    ).fetchall()
+    return [QueuedMail(**dict(row)) for row in rows]
+
+
+def queued_mail_after(conn: sqlite3.Connection, after: tuple[float, str], limit: int) -> list[QueuedMail]:
+    """Every queued message, due or not, in queue order after the cursor (queued_at, id)."""
+    rows = conn.execute(
+        "SELECT message_id, project_id, recipient, kind, link_key, client_name, queued_at, attempts"
+        " FROM mail WHERE status = 'queued' AND (queued_at, message_id) > (?, ?)"
+        " ORDER BY queued_at, message_id LIMIT ?",
+        (*after, limit),
     ).fetchall()
     return [QueuedMail(**dict(row)) for row in rows]

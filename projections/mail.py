@@ -31,6 +31,7 @@ def create_tables(db: Database) -> None:
         if_not_exists=True,
     )
     db["mail"].create_index(["status", "next_attempt_at"], if_not_exists=True)
+    db["mail"].create_index(["status", "queued_at", "message_id"], if_not_exists=True)
     db["action_links"].create(
         {"link_id": str, "purpose": str, "project_id": str, "sub": str, "authorization": str,
          "expires_at": float},
