@@ -123,7 +123,8 @@ class AccountCommands(TokenCommands):
 
     # -- parts ------------------------------------------------------------------------------
 
-    def _new_link(self, user: User, purpose: str, where: LinkRequest, now: float) -> tuple[User, ActionLink, Message]:
+    def _new_link(self, user: User, purpose: str, where: LinkRequest,
+                  now: float) -> tuple[User, ActionLink, Message]:
         """The user's newest link of this purpose, and its message (the user changes too)."""
         assert self.link_tokens is not None, "the server sets link_tokens before serving"
         key = random_key()
@@ -139,7 +140,6 @@ class AccountCommands(TokenCommands):
     def _message(user: User, kind: str, link_key: str | None, where: LinkRequest, now: float) -> Message:
         return Message(project_id=user.project_id, to=user.email, kind=kind, link_key=link_key,
                        client_name=where.client_name, queued_at=now)
-
 
     def _start_session(self, user: User, now: float) -> tuple[BrowserSession, str]:
         key, secret = random_key(), random_secret()

@@ -12,6 +12,7 @@ answer with an error, to exercise permanent failures.
 import email
 import email.policy
 import socket
+import ssl  # noqa: F401 (annotations)
 import threading
 import time
 import warnings
@@ -40,9 +41,12 @@ def free_port() -> int:
 
 
 class SmtpServer:
-    def __init__(self, port: int | None = None, credentials: tuple[str, str] | None = None) -> None:
+    def __init__(self, port: int | None = None, credentials: tuple[str, str] | None = None,
+                 tls: "ssl.SSLContext | None" = None) -> None:
+        """`tls`: offer STARTTLS with this server context and require it before MAIL."""
         self.port = free_port() if port is None else port
         self.credentials = credentials
+        self.tls = tls
         self._lock = threading.Lock()
         self._received: list[Received] = []
         self._rejection: tuple[str, str] | None = None  # (command, reply)
@@ -147,6 +151,11 @@ class _Controller(Controller):
         self.owner = owner
 
     def factory(self) -> SMTP:
+        if self.owner.tls is not None:
+            options = {"tls_context": self.owner.tls, "require_starttls": True}
+            if self.owner.credentials is not None:
+                options.update(auth_required=True, authenticator=self.owner._authenticate)
+            return SMTP(self.handler, **self.SMTP_kwargs, **options)
         if self.owner.credentials is None:
             return SMTP(self.handler, **self.SMTP_kwargs)
         with warnings.catch_warnings():

@@ -1,14 +1,21 @@
 """Mail delivery: every message is an event first, then delivered over SMTP or into the
 outbox; a server that is down delays mail, never loses or doubles it (C-111)."""
 
+import datetime
+import ipaddress
 import json
 import sqlite3
+import ssl
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from astapa.mail import parse_smtp_url
 from astapa.config import ConfigError
@@ -179,3 +186,46 @@ def test_clean_up_deletes_expired_pending_links_and_keeps_their_events(mail_serv
     assert [e["type"] for e in events_of(mail_server)].count("ActionLink.Issued") == 2
     jobs = {job.id for job in mail_server.ctx.scheduler.get_jobs()}
     assert jobs == {"mail", "clean-up"}
+
+
+def self_signed_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context for 127.0.0.1 and the certificate file a client must trust."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = directory / "smtp.crt", directory / "smtp.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return context, cert_file
+
+
+def test_starttls_with_credentials(start_server, tmp_path, monkeypatch):
+    """smtp+starttls://: the session is upgraded (and the certificate checked) before the
+    credentials and the message go over it."""
+    context, cert_file = self_signed_tls(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))  # the system trust store, for this test
+    with SmtpServer(credentials=("mailer", "s3cret"), tls=context) as smtp:
+        url = smtp.url.replace("smtp://", "smtp+starttls://")
+        server = start_server(smtp_url=url, mail_interval=0.1)
+        sign_up(server, project_on(server), "tls@example.org")
+        assert mail_to(smtp, "tls@example.org")
+
+
+def test_starttls_required_but_not_offered_keeps_the_mail_queued(start_server):
+    with SmtpServer() as plain:
+        server = start_server(smtp_url=plain.url.replace("smtp://", "smtp+starttls://"), mail_interval=0.1)
+        sign_up(server, project_on(server), "no-tls@example.org")
+        wait_until(lambda: [r["attempts"] for r in mail_rows(server.data_dir)] == [1], what="an attempt")
+        row = mail_rows(server.data_dir)[0]
+        assert row["status"] == "queued" and "STARTTLS" in row["last_error"]
+        assert plain.received == []

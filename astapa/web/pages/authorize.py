@@ -31,7 +31,14 @@ from astapa.web.pages.flow import (
     redirect_errors,
     to_client,
 )
-from astapa.web.pages.links import SIGN_UP_SENT, ask_for_link, check_inbox, link_request, may_mail, send_verification
+from astapa.web.pages.links import (
+    SIGN_UP_SENT,
+    ask_for_link,
+    check_inbox,
+    link_request,
+    may_mail,
+    send_verification,
+)
 
 WRONG_CREDENTIALS = "Email or password is incorrect."
 
