@@ -3,6 +3,9 @@
 import json
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from astapa.domain.plans import FREE
 
 
 @dataclass(frozen=True)
@@ -73,23 +76,86 @@ def user_login(conn: sqlite3.Connection, project_id: str, email_key: str) -> Use
     return UserLogin(row["sub"], row["password_hash"], bool(row["disabled"])) if row else None
 
 
-def user_profile(conn: sqlite3.Connection, project_id: str, sub: str) -> dict | None:
-    """The user as userinfo and the management API show them."""
-    row = conn.execute(
-        "SELECT sub, email, email_verified, disabled, custom_claims, created_at FROM users"
-        " WHERE project_id = ? AND sub = ?",
-        (project_id, sub),
-    ).fetchone()
-    if row is None:
-        return None
-    return {
+USER_COLUMNS = ("sub, email, email_verified, disabled, custom_claims, plan_claims, plan_expires_at,"
+                " created_at")
+
+
+def user_view(row: sqlite3.Row, now: float) -> dict:
+    """A user as the management API and userinfo show them: custom claims as a token
+    issued now would carry them (the plan's claims under the user's own; free once the
+    plan's end has passed, even before the event that records it)."""
+    claims = json.loads(row["custom_claims"])
+    expires_at = row["plan_expires_at"]
+    if expires_at is not None and now >= expires_at:
+        claims["plan"] = FREE
+    else:
+        claims = {**json.loads(row["plan_claims"]), **claims}
+    view = {
         "sub": row["sub"],
         "email": row["email"],
         "email_verified": bool(row["email_verified"]),
-        "custom_claims": json.loads(row["custom_claims"]),
+        "custom_claims": claims,
         "created_at": row["created_at"],
         "disabled": bool(row["disabled"]),
     }
+    if expires_at is not None and now < expires_at:
+        view["plan_expires_at"] = _iso(expires_at)
+    return view
+
+
+def user_profile(conn: sqlite3.Connection, project_id: str, sub: str, now: float) -> dict | None:
+    row = conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE project_id = ? AND sub = ?",
+                       (project_id, sub)).fetchone()
+    return user_view(row, now) if row else None
+
+
+def user_by_email(conn: sqlite3.Connection, project_id: str, email_key: str, now: float) -> dict | None:
+    row = conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE project_id = ? AND email_key = ?",
+                       (project_id, email_key)).fetchone()
+    return user_view(row, now) if row else None
+
+
+def users_page(conn: sqlite3.Connection, project_id: str, after: int, limit: int,
+               now: float) -> tuple[list[dict], int | None]:
+    """Users in order of registration after the cursor, and the next cursor (None at the
+    end). Users registered while a listing runs come after every earlier one, so a listing
+    sees each user that existed when it started exactly once."""
+    rows = conn.execute(
+        f"SELECT seq, {USER_COLUMNS} FROM users WHERE project_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        (project_id, after, limit + 1),
+    ).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [user_view(r, now) for r in rows], (rows[-1]["seq"] if more else None)
+
+
+def user_events(conn: sqlite3.Connection, project_id: str, sub: str, after: int, limit: int) -> list[dict]:
+    rows = conn.execute(
+        "SELECT position, type, timestamp, data FROM user_events"
+        " WHERE project_id = ? AND sub = ? AND position > ? ORDER BY position LIMIT ?",
+        (project_id, sub, after, limit),
+    ).fetchall()
+    return [{"position": r["position"], "type": r["type"], "timestamp": r["timestamp"],
+             "data": json.loads(r["data"])} for r in rows]
+
+
+def expired_plans(conn: sqlite3.Connection, now: float, limit: int) -> list[tuple[str, str]]:
+    rows = conn.execute(
+        "SELECT project_id, sub FROM users WHERE plan_expires_at IS NOT NULL AND plan_expires_at <= ?"
+        " ORDER BY plan_expires_at LIMIT ?", (now, limit)).fetchall()
+    return [(r["project_id"], r["sub"]) for r in rows]
+
+
+def plans_of(conn: sqlite3.Connection, project_id: str) -> list[dict]:
+    rows = conn.execute(
+        "SELECT key, name, price, currency, interval, claims FROM plans WHERE project_id = ?"
+        " ORDER BY created_at, key", (project_id,)).fetchall()
+    return [{"key": r["key"], "name": r["name"], "price": r["price"], "currency": r["currency"],
+             "interval": r["interval"], "claims": json.loads(r["claims"])} for r in rows]
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def project_client_id(conn: sqlite3.Connection, project_id: str) -> str | None:

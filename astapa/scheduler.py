@@ -1,6 +1,9 @@
 """Jobs that run inside `astapa serve` (apscheduler on the server's event loop).
 
 - mail: deliver messages that are due; retries fall due as the (injected) clock moves.
+- plans: users whose plan's end has passed go back to free (a PlanExpired event each);
+  checked every second against the injected clock. Tokens never wait for it: the token
+  path already treats an ended plan as free.
 - clean-up: delete expired pending links, with the authorization requests they carry,
   from the read models. The events stay in the log; a rebuild followed by a clean-up
   gives the same tables.
@@ -13,12 +16,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from astapa.context import Context
 from astapa.mail import Mailer
+from astapa.queries import expired_plans
 from projections.mail import delete_expired
 from projections.runner import connect
 
 log = logging.getLogger("astapa.scheduler")
 
 CLEAN_UP_INTERVAL = 60.0
+PLAN_INTERVAL = 1.0
 
 
 def start_scheduler(ctx: Context, mailer: Mailer) -> AsyncIOScheduler:
@@ -26,6 +31,8 @@ def start_scheduler(ctx: Context, mailer: Mailer) -> AsyncIOScheduler:
     scheduler.add_job(mailer.tick, "interval", seconds=ctx.settings.mail_interval, id="mail",
                       max_instances=1, coalesce=True)
     scheduler.add_job(clean_up, "interval", args=[ctx], seconds=CLEAN_UP_INTERVAL, id="clean-up",
+                      max_instances=1, coalesce=True)
+    scheduler.add_job(expire_plans, "interval", args=[ctx], seconds=PLAN_INTERVAL, id="plans",
                       max_instances=1, coalesce=True)
     scheduler.start()
     return scheduler
@@ -43,3 +50,20 @@ async def clean_up(ctx: Context) -> int:
     if deleted:
         log.info("clean-up: %d expired rows deleted from the read models", deleted)
     return deleted
+
+
+async def expire_plans(ctx: Context) -> int:
+    """Record the end of every plan whose time has come; how many ended."""
+    now = ctx.clock.now()
+    ended = 0
+    while due := await ctx.reads.query(expired_plans, now, 100):
+        outcomes = await asyncio.gather(*(ctx.writer.run(ctx.app.expire_plan, project_id, sub, now)
+                                          for project_id, sub in due))
+        last = max(position for _, position in outcomes)
+        if not last:  # nothing to record: the read model lags a newer assignment
+            break
+        await ctx.runner.wait(last, ctx.settings.projection_wait)
+        ended += sum(1 for _, position in outcomes if position)
+    if ended:
+        log.info("plans: %d users back on free", ended)
+    return ended

@@ -7,6 +7,7 @@ other event, so unrelated history costs nothing. Rebuild is the same runner from
 """
 
 import asyncio
+import inspect
 import logging
 import sqlite3
 import threading
@@ -28,6 +29,10 @@ BATCH = 1000
 IDLE_PERSIST_INTERVAL = 1.0
 TRACKING = "tracking"
 TRACKING_NAME = "read_models"
+# The version of the read models' tables; raise it when a table changes shape, and read.db
+# is rebuilt from the log at the next start.
+SCHEMA_NAME = "schema_version"
+SCHEMA_VERSION = 2
 
 
 def connect(path: Path | str, readonly: bool = False) -> sqlite3.Connection:
@@ -49,11 +54,16 @@ class Runner:
         self.read_db = read_db
         self.conn = connect(read_db)
         self.db = Database(self.conn)
-        self.handlers: dict[str, tuple[str, Callable]] = {}
+        self._drop_if_outdated()
+        # Several read models may follow one event type; a handler that takes a third
+        # argument also gets the event's position in the log.
+        self.handlers: dict[str, list[tuple[str, Callable, bool]]] = {}
         for module in modules:
             module.create_tables(self.db)
             for event_class, handler in module.HANDLERS.items():
-                self.handlers[get_topic(event_class)] = (module.NAME, handler)
+                wants_position = len(inspect.signature(handler).parameters) == 3
+                self.handlers.setdefault(get_topic(event_class), []).append(
+                    (module.NAME, handler, wants_position))
         self.topics = sorted(self.handlers)
         self.db[TRACKING].create({"name": str, "position": int}, pk="name", if_not_exists=True)
         row = self.conn.execute(
@@ -67,6 +77,23 @@ class Runner:
         self._thread: threading.Thread | None = None
         self._waiters: list[tuple[int, asyncio.Future, asyncio.AbstractEventLoop]] = []
         self._waiters_lock = threading.Lock()
+
+    def _drop_if_outdated(self) -> None:
+        """Read models written by another version of the projections are dropped, and built
+        again from the log (from position 0) by this runner."""
+        tables = set(self.db.table_names())
+        version = None
+        if TRACKING in tables:
+            row = self.conn.execute(f"SELECT position FROM {TRACKING} WHERE name = ?", (SCHEMA_NAME,)).fetchone()
+            version = row[0] if row else None
+        if tables and version != SCHEMA_VERSION:
+            log.warning("read models are from another version (%s, not %s): rebuilding them from the log",
+                        version, SCHEMA_VERSION)
+            for table in tables:
+                self.db[table].drop()
+        self.db[TRACKING].create({"name": str, "position": int}, pk="name", if_not_exists=True)
+        self.conn.execute(f"INSERT OR REPLACE INTO {TRACKING} (name, position) VALUES (?, ?)",
+                          (SCHEMA_NAME, SCHEMA_VERSION))
 
     # -- applying events ----------------------------------------------------------------
 
@@ -98,9 +125,13 @@ class Runner:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             for notification in notifications:
-                name, handler = self.handlers[notification.topic]
-                handler(self.db, self.app.mapper.to_domain_event(notification))
-                changed.add(name)
+                event = self.app.mapper.to_domain_event(notification)
+                for name, handler, wants_position in self.handlers[notification.topic]:
+                    if wants_position:
+                        handler(self.db, event, notification.id)
+                    else:
+                        handler(self.db, event)
+                    changed.add(name)
             self.conn.execute(
                 f"INSERT INTO {TRACKING} (name, position) VALUES (?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET position = excluded.position",

@@ -10,25 +10,27 @@ from astapa.app.core import Decision, EventStore
 from astapa.app.keys import KeyCommands
 from astapa.app.projects import DEMO_PROJECT_ID, ProjectCommands, new_client_credentials
 from astapa.app.tokens import Lifetimes, UserGrant, split_refresh_token
+from astapa.app.users import KEEP, UserCommands
 from astapa.domain.codes import AuthorizationCode
 from astapa.domain.links import ActionLink
 from astapa.domain.mail import Message
+from astapa.domain.plans import Plan
 from astapa.domain.refresh import RefreshFamily
 from astapa.domain.sessions import BrowserSession
 from astapa.domain.tokens import AccessToken
 from astapa.domain.users import EmailIndex, User
 
 
-class AstapaApplication(LinkCommands, MailCommands, ProjectCommands, KeyCommands):
+class AstapaApplication(LinkCommands, UserCommands, MailCommands, ProjectCommands, KeyCommands):
     # Busy refresh families and long-lived users load (after a restart) from a snapshot
     # plus at most 99 events.
     snapshotting_intervals = {RefreshFamily: 100, User: 100}
     # Written only by the server process (see EventStore.OWNED).
     OWNED = (User, EmailIndex, BrowserSession, AuthorizationCode, RefreshFamily, AccessToken,
-             ActionLink, Message)
+             ActionLink, Message, Plan)
 
 
 __all__ = [
     "AstapaApplication", "Decision", "EventStore", "Lifetimes", "LinkRequest", "SignedIn", "UserGrant",
-    "DEMO_PROJECT_ID", "new_client_credentials", "split_refresh_token",
+    "DEMO_PROJECT_ID", "KEEP", "new_client_credentials", "split_refresh_token",
 ]

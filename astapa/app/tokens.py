@@ -116,7 +116,7 @@ class TokenCommands(EventStore):
             project_id=record.project_id, client_id=client_id, sub=record.sub,
             scopes=tuple(record.scopes), resource=record.resource, auth_time=record.auth_time,
             nonce=record.nonce, family_key=family.family_key, refresh_token=refresh_token,
-            user_claims=user.claims(),
+            user_claims=user.claims(now),
         )
         return Decision([record, family], grant)
 
@@ -166,7 +166,7 @@ class TokenCommands(EventStore):
             project_id=family.project_id, client_id=client_id, sub=family.sub,
             scopes=tuple(scopes if scopes is not None else family.scopes), resource=family.resource,
             auth_time=family.auth_time, nonce=None, family_key=family_key,
-            refresh_token=f"{family_key}.{new_secret}", user_claims=user.claims(),
+            refresh_token=f"{family_key}.{new_secret}", user_claims=user.claims(now),
         )
         return Decision([family], grant)
 

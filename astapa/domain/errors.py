@@ -68,3 +68,15 @@ class EmailNotVerifiedError(DomainError):
 
 class MessageNotFoundError(DomainError):
     """No queued message has this id."""
+
+
+class InvalidClaimsError(DomainError):
+    """A claims change the Claims API refuses; args[0] says why, for the caller."""
+
+
+class PlanNotFoundError(DomainError):
+    """The project has no plan with this key."""
+
+
+class PlanExistsError(DomainError):
+    """The project already has a plan with this key."""

@@ -1,5 +1,7 @@
 """End users of a project and the index that keeps their email addresses unique."""
 
+import json
+import re
 import unicodedata
 from types import MappingProxyType
 from uuid import UUID
@@ -8,13 +10,29 @@ from eventsourcing.domain import Aggregate, event
 
 from astapa.domain.errors import (
     EmailNotVerifiedError,
+    InvalidClaimsError,
     InvalidEmailError,
     LinkRejectedError,
     UserDisabledError,
 )
 from astapa.domain.ids import index_id
+from astapa.domain.plans import FREE
 
-DEFAULT_CLAIMS = {"plan": "free"}
+DEFAULT_CLAIMS = {"plan": FREE}
+
+# Names a custom claim may not take: registered JWT and OIDC claims, and our own, which a
+# reader of `custom_claims` could mistake for the token's (RFC 7519 §4.1, OIDC Core §5.1).
+RESERVED_CLAIMS = frozenset({
+    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "typ", "cty", "scope", "scp", "client_id",
+    "azp", "sid", "nonce", "auth_time", "acr", "amr", "at_hash", "c_hash", "cnf", "act", "may_act",
+    "events", "project_id", "custom_claims", "email", "email_verified", "name", "given_name",
+    "family_name", "middle_name", "nickname", "preferred_username", "profile", "picture", "website",
+    "gender", "birthdate", "zoneinfo", "locale", "phone_number", "phone_number_verified", "address",
+    "updated_at", "roles", "groups", "entitlements",
+})
+CLAIM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}")
+MAX_CLAIMS = 50
+MAX_CLAIMS_BYTES = 8192
 
 
 class User(Aggregate):
@@ -24,6 +42,10 @@ class User(Aggregate):
     # in place, so this read-only class-level default also serves snapshots taken before
     # it existed. (Not annotated: annotated attributes become dataclass fields.)
     links = MappingProxyType({})
+    # The claims that came with the current plan, and when the plan ends (None: never).
+    # Class-level defaults, like `links`, for snapshots taken before they existed.
+    plan_claims = MappingProxyType({})
+    plan_expires_at = None
 
     @event("Registered")
     def __init__(self, project_id: str, sub: str, email: str, password_hash: str) -> None:
@@ -73,12 +95,67 @@ class User(Aggregate):
     def change_password(self, password_hash: str, reason: str) -> None:
         self.password_hash = password_hash
 
-    def claims(self) -> dict:
+    def check_claims(self, changed: dict, removed: list[str]) -> None:
+        """Names, and the size of the result: a token stays small. Raises InvalidClaimsError."""
+        for name in [*changed, *removed]:
+            if name.lower() in RESERVED_CLAIMS:
+                raise InvalidClaimsError(f"{name!r} is a registered claim name and cannot be a custom claim")
+            if not CLAIM_NAME.fullmatch(name) or name == "plan":
+                raise InvalidClaimsError(f"{name[:80]!r} is not a custom claim name (a letter, then up to "
+                                         "63 letters, digits, '_', '.', ':' or '-')")
+        result = {k: v for k, v in self.custom_claims.items() if k not in removed} | changed
+        if len(result) > MAX_CLAIMS:
+            raise InvalidClaimsError(f"a user holds at most {MAX_CLAIMS} custom claims")
+        if len(json.dumps(result, separators=(",", ":"), ensure_ascii=False).encode()) > MAX_CLAIMS_BYTES:
+            raise InvalidClaimsError(f"a user's custom claims take at most {MAX_CLAIMS_BYTES} bytes of JSON")
+
+    @event("ClaimsChanged")
+    def change_claims(self, changed: dict, removed: list[str], by: str) -> None:
+        """Custom claims set (`changed`) and removed; `plan` changes only by assign_plan."""
+        claims = {k: v for k, v in self.custom_claims.items() if k not in removed}
+        claims.update(changed)
+        self.custom_claims = claims
+
+    @event("PlanAssigned")
+    def assign_plan(self, plan: str, plan_claims: dict, expires_at: float | None, by: str) -> None:
+        """The plan's claims are copied as they are now: a later change to the plan's
+        claims changes nothing for users already on it."""
+        self.custom_claims = {**self.custom_claims, "plan": plan}
+        self.plan_claims = dict(plan_claims)
+        self.plan_expires_at = expires_at
+
+    @event("PlanExpired")
+    def expire_plan(self, plan: str) -> None:
+        """The plan's end passed: back on free."""
+        self.custom_claims = {**self.custom_claims, "plan": FREE}
+        self.plan_claims = {}
+        self.plan_expires_at = None
+
+    def plan_has_expired(self, now: float) -> bool:
+        return self.plan_expires_at is not None and now >= self.plan_expires_at
+
+    @event("Disabled")
+    def disable(self, by: str) -> None:
+        self.disabled = True
+
+    @event("Enabled")
+    def enable(self, by: str) -> None:
+        self.disabled = False
+
+    def effective_claims(self, now: float) -> dict:
+        """Custom claims as a token carries them at `now`: the plan's claims under the
+        user's own, and `free` once the plan's end has passed, even before the event that
+        records it (the scheduler may be late)."""
+        if self.plan_has_expired(now):
+            return {**self.custom_claims, "plan": FREE}
+        return {**self.plan_claims, **self.custom_claims}
+
+    def claims(self, now: float) -> dict:
         """The identity claims a token carries, as they are now."""
         return {
             "email": self.email,
             "email_verified": self.email_verified,
-            "custom_claims": dict(self.custom_claims),
+            "custom_claims": self.effective_claims(now),
         }
 
 

@@ -158,3 +158,23 @@ def from_domain(error: DomainError) -> OAuthError:
     if isinstance(error, ScopeNotGrantedError):
         return InvalidScopeError(detail=repr(error))
     return InvalidRequestError("request cannot be performed", detail=repr(error))
+
+
+# -- the management API's answers beyond RFC 6749 (same shape: error, error_description) --
+
+class ForbiddenError(OAuthError):
+    """Authenticated, but this client may not do this."""
+    error = "access_denied"
+    status = 403
+
+
+class NotFoundError(OAuthError):
+    """No such user or plan in the caller's project (another project's look the same)."""
+    error = "not_found"
+    status = 404
+
+
+class ResourceConflictError(OAuthError):
+    """The thing to create exists already."""
+    error = "conflict"
+    status = 409

@@ -46,7 +46,7 @@ async def userinfo(request: web.Request) -> web.Response:
     """GET /oauth/userinfo and /api/platform/users/me: the user as they are now."""
     ctx = request.app[context_key]
     claims = await bearer_claims(request, ctx)
-    profile = await ctx.reads.query(user_profile, claims["project_id"], claims["sub"])
+    profile = await ctx.reads.query(user_profile, claims["project_id"], claims["sub"], ctx.clock.now())
     if profile is None:
         raise InvalidTokenError("no such user")
     return web.json_response(profile, headers=NO_STORE)

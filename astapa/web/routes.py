@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from astapa.web import oauth, platform, service
+from astapa.web import management, oauth, platform, service
 from astapa.web.pages import authorize, demo, links
 
 
@@ -22,6 +22,14 @@ def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
         web.get("/oauth/userinfo", platform.userinfo, name="oauth.userinfo"),
         web.get("/api/platform/users/me", platform.userinfo, name="platform.users_me"),
         web.post("/api/platform/revoke", platform.revoke_user, name="platform.revoke"),
+        web.get("/api/platform/plans", management.list_plans, name="platform.plans"),
+        web.post("/api/platform/plans", management.create_plan, name="platform.create_plan"),
+        web.get("/api/platform/users", management.list_users, name="platform.users"),
+        web.get("/api/platform/users/{sub}", management.get_user, name="platform.user"),
+        web.patch("/api/platform/users/{sub}", management.patch_user, name="platform.patch_user"),
+        web.patch("/api/platform/users/{sub}/claims", management.patch_claims, name="platform.claims"),
+        web.put("/api/platform/users/{sub}/plan", management.put_plan, name="platform.user_plan"),
+        web.get("/api/platform/users/{sub}/events", management.events, name="platform.user_events"),
         web.get("/oauth/authorize", authorize.show_login, name="oauth.authorize"),
         web.get("/auth/login", authorize.show_login, name="pages.login"),
         web.post("/auth/login", authorize.login, name="pages.login_submit"),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import requests
 
+from projections.runner import SCHEMA_VERSION
 from tests.conftest import Server, run_cli
 
 
@@ -97,7 +98,7 @@ def test_rebuild_equals_live_table_by_table(server: Server, make_project, make_c
     assert tables(tmp_path / "one.db", tracking=False) == live
     assert tables(tmp_path / "two.db") == tables(tmp_path / "one.db")  # rebuild is idempotent
     last = server.ctx.app.recorder.max_notification_id()
-    assert tables(tmp_path / "one.db")["tracking"] == [("read_models", last)]
+    assert tables(tmp_path / "one.db")["tracking"] == [("read_models", last), ("schema_version", SCHEMA_VERSION)]
     assert server.ctx.runner.position == last
     assert schema(tmp_path / "one.db") == schema(server.data_dir / "read.db")
 

@@ -1,0 +1,70 @@
+"""The management API's commands: plans, a user's claims and plan, disabling a user.
+
+Each records who asked (`by`: the client_id of the project's client).
+"""
+
+from astapa.app.core import Decision
+from astapa.app.tokens import TokenCommands
+from astapa.domain.errors import PlanExistsError, PlanNotFoundError
+from astapa.domain.plans import FREE, FREE_PLAN, Plan
+
+KEEP = object()  # the plan is not part of a claims change
+
+
+class UserCommands(TokenCommands):
+    # -- plans --------------------------------------------------------------------------------
+
+    def create_plan(self, project_id: str, key: str, name: str, price: int, currency: str,
+                    interval: str, claims: dict, by: str) -> Decision:
+        if key == FREE or self.exists(Plan.create_id(project_id, key)):
+            raise PlanExistsError(project_id, key)
+        plan = Plan(project_id=project_id, key=key, name=name, price=price, currency=currency,
+                    interval=interval, claims=claims, by=by)
+        return Decision([plan], plan.view())
+
+    def plan_of(self, project_id: str, key: str) -> dict:
+        if key == FREE:
+            return dict(FREE_PLAN)
+        plan: Plan = self.load(Plan.create_id(project_id, key), lambda: PlanNotFoundError(project_id, key),
+                               read_only=True)
+        return plan.view()
+
+    # -- users --------------------------------------------------------------------------------
+
+    def change_claims(self, project_id: str, sub: str, changed: dict, removed: list[str], plan,
+                      by: str) -> Decision:
+        """PATCH /users/{sub}/claims: custom claims set and removed, and (`plan` not KEEP) a
+        plan with no end; `plan` None is back to free."""
+        user = self._user(project_id, sub)
+        user.check_claims(changed, removed)
+        if changed or removed:
+            user.change_claims(changed=changed, removed=removed, by=by)
+        if plan is not KEEP:
+            key = plan or FREE
+            user.assign_plan(plan=key, plan_claims=self.plan_of(project_id, key)["claims"],
+                             expires_at=None, by=by)
+        return Decision([user])
+
+    def assign_plan(self, project_id: str, sub: str, key: str, expires_at: float | None, by: str) -> Decision:
+        """PUT /users/{sub}/plan: a plan, until `expires_at` (None: no end)."""
+        user = self._user(project_id, sub)
+        user.assign_plan(plan=key, plan_claims=self.plan_of(project_id, key)["claims"],
+                         expires_at=expires_at, by=by)
+        return Decision([user])
+
+    def expire_plan(self, project_id: str, sub: str, now: float) -> Decision:
+        """The scheduler, once a plan's end has passed: back on free (once)."""
+        user = self._user(project_id, sub)
+        if user.plan_has_expired(now):
+            user.expire_plan(plan=user.custom_claims.get("plan", FREE))
+        return Decision([user])
+
+    def set_disabled(self, project_id: str, sub: str, disabled: bool, by: str) -> Decision:
+        """Disabling also ends every session and refresh token at once (a new token epoch)."""
+        user = self._user(project_id, sub)
+        if disabled and not user.disabled:
+            user.disable(by=by)
+            user.revoke_tokens(reason="disabled")
+        elif not disabled and user.disabled:
+            user.enable(by=by)
+        return Decision([user])

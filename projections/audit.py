@@ -1,0 +1,87 @@
+"""Each user's history for auditors: their events, across aggregates, with positions.
+
+GET /api/platform/users/{sub}/events reads this. A row keeps the event's type, position,
+timestamp and the fields an auditor needs; never a hash, a key or anything derived from a
+secret (fields are listed per type, not copied).
+"""
+
+import json
+
+from sqlite_utils import Database
+
+from astapa.domain.refresh import RefreshFamily
+from astapa.domain.sessions import BrowserSession
+from astapa.domain.users import User
+
+NAME = "audit"
+
+
+def create_tables(db: Database) -> None:
+    db["user_events"].create(
+        {"position": int, "project_id": str, "sub": str, "type": str, "timestamp": str, "data": str},
+        pk="position",
+        if_not_exists=True,
+    )
+    db["user_events"].create_index(["project_id", "sub", "position"], if_not_exists=True)
+
+
+def _record(db: Database, position: int, owner: tuple[str, str] | None, e, data: dict) -> None:
+    if owner is None:
+        return
+    db.execute(
+        "INSERT INTO user_events (position, project_id, sub, type, timestamp, data) VALUES (?, ?, ?, ?, ?, ?)",
+        [position, owner[0], owner[1], type(e).__qualname__, e.timestamp.isoformat(), json.dumps(data)],
+    )
+
+
+def _user(db: Database, user_id: str) -> tuple[str, str] | None:
+    row = db.execute("SELECT project_id, sub FROM users WHERE user_id = ?", [user_id]).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def _family(db: Database, family_key: str) -> tuple[str, str] | None:
+    row = db.execute("SELECT project_id, sub FROM refresh_families WHERE family_key = ?", [family_key]).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def user_event(fields: tuple[str, ...]):
+    """A handler recording a User event with these fields."""
+    def handler(db: Database, e, position: int) -> None:
+        _record(db, position, _user(db, e.originator_id.hex), e, {f: getattr(e, f) for f in fields})
+    return handler
+
+
+def registered(db: Database, e: User.Registered, position: int) -> None:
+    _record(db, position, (e.project_id, e.sub), e, {"email": e.email})
+
+
+def signed_in(db: Database, e: BrowserSession.Started, position: int) -> None:
+    _record(db, position, (e.project_id, e.sub), e, {"auth_time": e.auth_time})
+
+
+def tokens_issued(db: Database, e: RefreshFamily.Started, position: int) -> None:
+    _record(db, position, (e.project_id, e.sub), e, {"client_id": e.client_id, "scopes": list(e.scopes)})
+
+
+def family_event(fields: tuple[str, ...]):
+    def handler(db: Database, e, position: int) -> None:
+        _record(db, position, _family(db, e.originator_id.hex), e, {f: getattr(e, f) for f in fields})
+    return handler
+
+
+HANDLERS = {
+    User.Registered: registered,
+    User.EmailVerified: user_event(("email",)),
+    User.PasswordChanged: user_event(("reason",)),
+    User.TokensRevoked: user_event(("reason",)),
+    User.LinkIssued: user_event(("purpose",)),
+    User.ClaimsChanged: user_event(("changed", "removed", "by")),
+    User.PlanAssigned: user_event(("plan", "plan_claims", "expires_at", "by")),
+    User.PlanExpired: user_event(("plan",)),
+    User.Disabled: user_event(("by",)),
+    User.Enabled: user_event(("by",)),
+    BrowserSession.Started: signed_in,
+    RefreshFamily.Started: tokens_issued,
+    RefreshFamily.ReuseDetected: family_event(()),
+    RefreshFamily.Revoked: family_event(("reason",)),
+}

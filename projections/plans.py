@@ -1,0 +1,40 @@
+"""Each project's plan catalog: `free` from the project's creation, then every plan added."""
+
+import json
+
+from sqlite_utils import Database
+
+from astapa.domain.plans import FREE_PLAN, Plan
+from astapa.domain.projects import Project
+
+NAME = "plans"
+
+
+def create_tables(db: Database) -> None:
+    db["plans"].create(
+        {"project_id": str, "key": str, "name": str, "price": int, "currency": str, "interval": str,
+         "claims": str, "created_at": str},
+        pk=("project_id", "key"),
+        if_not_exists=True,
+    )
+
+
+def _insert(db: Database, project_id: str, plan: dict, created_at: str) -> None:
+    db.execute(
+        "INSERT INTO plans (project_id, key, name, price, currency, interval, claims, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [project_id, plan["key"], plan["name"], plan["price"], plan["currency"], plan["interval"],
+         json.dumps(plan["claims"]), created_at],
+    )
+
+
+def project_created(db: Database, e: Project.Created) -> None:
+    _insert(db, e.project_id, FREE_PLAN, e.timestamp.isoformat())
+
+
+def plan_created(db: Database, e: Plan.Created) -> None:
+    _insert(db, e.project_id, {"key": e.key, "name": e.name, "price": e.price, "currency": e.currency,
+                               "interval": e.interval, "claims": e.claims}, e.timestamp.isoformat())
+
+
+HANDLERS = {Project.Created: project_created, Plan.Created: plan_created}
