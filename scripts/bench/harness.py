@@ -8,6 +8,7 @@ cookie jar's rules for IP-address hosts.
 """
 
 import asyncio
+import base64
 import json
 import math
 import os
@@ -300,6 +301,41 @@ async def refresh(http: aiohttp.ClientSession, server: Server, refresh_token: st
     async with http.post(f"{server.base}/oauth/token", data=data, auth=auth) as r:
         body = await r.text()
         return r.status, (json.loads(body) if r.status == 200 else body)
+
+
+def jwt_payload(token: str) -> dict:
+    """A JWT's claims, decoded without any verification (for checking what a token carries)."""
+    part = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+# -- the management API (the project's own client, HTTP Basic) --------------------------
+
+def project_auth(server: Server) -> aiohttp.BasicAuth:
+    return aiohttp.BasicAuth(server.project["client_id"], server.project["client_secret"])
+
+
+async def user_sub(http: aiohttp.ClientSession, server: Server, email: str) -> str:
+    """GET /api/platform/users?email=E: the one user's sub (exits on anything else)."""
+    async with http.get(f"{server.base}/api/platform/users", params={"email": email},
+                        auth=project_auth(server)) as r:
+        body = await r.text()
+        if r.status != 200:
+            sys.exit(f"GET /api/platform/users?email={email} answered {r.status}: {body[:500]}")
+    users = json.loads(body).get("users")
+    if not isinstance(users, list) or len(users) != 1 or not users[0].get("sub"):
+        sys.exit(f"GET /api/platform/users?email={email}: not one user with a sub: {body[:500]}")
+    return users[0]["sub"]
+
+
+async def patch_claims(http: aiohttp.ClientSession, server: Server, sub: str, claims: dict) -> dict:
+    """PATCH /api/platform/users/{sub}/claims with `claims`: the user answered (exits on non-200)."""
+    async with http.patch(f"{server.base}/api/platform/users/{sub}/claims", json=claims,
+                          auth=project_auth(server)) as r:
+        body = await r.text()
+        if r.status != 200:
+            sys.exit(f"PATCH /api/platform/users/{sub}/claims answered {r.status}: {body[:500]}")
+    return json.loads(body)
 
 
 def install_signal_handlers() -> None:

@@ -13,7 +13,9 @@
 -- "starved" (and answers non-200). One exception: wrk calls request() once on the first
 -- thread's state before any connection exists, only to check the request (main() in
 -- wrk.c, script_verify_request); that call gets a placeholder and takes no token.
--- Prints one JSON line "BENCH_RESULT {...}" when done.
+-- Prints one JSON line "BENCH_RESULT {...}" when done, then one line "BENCH_SAMPLE <jwt>"
+-- per thread: an access token from one of its 200 answers (the first, then every 512th,
+-- so the last one kept is from late in the load), for the caller to check its claims.
 local threads = {}
 local next_id = 1
 
@@ -95,6 +97,9 @@ function response(status, headers, body)
   ok = ok + 1
   if body:find('"id_token"', 1, true) then id_tokens = id_tokens + 1 end
   push(token)
+  if ok % 512 == 1 then
+    sample = body:match('"access_token"%s*:%s*"([^"]+)"') or sample
+  end
 end
 
 function done(summary, latency, requests)
@@ -112,4 +117,8 @@ function done(summary, latency, requests)
     summary.requests, totals.ok, totals.non200, totals.no_token, totals.starved, totals.id_tokens,
     totals.loaded, summary.duration, latency:percentile(50), latency:percentile(99), latency.max,
     e.connect, e.read, e.write, e.timeout))
+  for _, thread in ipairs(threads) do
+    local sample = thread:get("sample")
+    if sample ~= nil then io.write("BENCH_SAMPLE " .. sample .. "\n") end
+  end
 end

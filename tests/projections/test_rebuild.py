@@ -56,6 +56,16 @@ def users(server: Server, project: dict) -> None:
         assert refresh(server.url, project, rotated["refresh_token"]).status_code == 400
     requests.post(f"{server.url}/api/platform/revoke", json={"email": "b@example.org"},
                   auth=(project["client_id"], project["client_secret"])).raise_for_status()
+    # Plans, claims, a plan with an end, a disabled user.
+    auth = (project["client_id"], project["client_secret"])
+    api = f"{server.url}/api/platform"
+    requests.post(f"{api}/plans", auth=auth, json={"key": "pro", "name": "Pro", "price": 99000,
+                                                   "currency": "IDR", "interval": "year", "claims": {"tier": 2}})
+    subs = [u["sub"] for u in requests.get(f"{api}/users", auth=auth).json()["users"]]
+    requests.patch(f"{api}/users/{subs[0]}/claims", auth=auth, json={"role": "admin", "plan": "pro"}).raise_for_status()
+    requests.put(f"{api}/users/{subs[1]}/plan", auth=auth,
+                 json={"plan": "pro", "expires_at": server.clock.now() + 600}).raise_for_status()
+    requests.patch(f"{api}/users/{subs[1]}", auth=auth, json={"disabled": True}).raise_for_status()
     # Mail: a verification used, a password reset, a link asked for and left pending.
     from tests.flows import open_link
     from tests.mail import only_action_link, wait_for_outbox
@@ -117,3 +127,28 @@ def test_in_place_rebuild_refuses_while_serving_and_answers_the_same_after(
     again = start_server()
     assert again.token(client).json()["scope"] == "read"
     assert again.token({**client, "client_secret": "wrong"}).status_code == 401
+
+
+def test_read_models_of_another_version_are_rebuilt_at_start(start_server, data_dir):
+    """A read.db written by another version of the projections (its tables a different
+    shape) is dropped and built again from the log when the server starts."""
+    import sqlite3 as sqlite
+
+    from tests.conftest import project_on
+    from tests.oauth.test_refresh_token import tokens_for
+
+    server = start_server()
+    project = project_on(server)
+    tokens_for(server, project, "kept@example.org")
+    caught_up(server)
+    live = tables(data_dir / "read.db", tracking=False)
+    server.stop()
+    with sqlite.connect(data_dir / "read.db") as db:  # as an older version left it
+        db.execute("UPDATE tracking SET position = 1 WHERE name = 'schema_version'")
+        db.execute("ALTER TABLE users DROP COLUMN plan_claims")
+    server = start_server()
+    caught_up(server)
+    assert tables(data_dir / "read.db", tracking=False) == live
+    auth = (project["client_id"], project["client_secret"])
+    users = requests.get(f"{server.url}/api/platform/users", auth=auth, timeout=10).json()["users"]
+    assert [u["email"] for u in users] == ["kept@example.org"]
