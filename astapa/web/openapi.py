@@ -244,6 +244,133 @@ def _userinfo_operation(operation_id: str, summary: str, description: str) -> di
     }
 
 
+def _json_error(description: str, examples: dict[str, tuple[str, str]]) -> dict:
+    """An error answer of the management API: `{"error", "error_description"}`, never
+    cached; `examples` names each (error, error_description) it may carry."""
+    shown = {
+        name: {"summary": description_, "value": {"error": error, "error_description": description_}}
+        for name, (error, description_) in examples.items()
+    }
+    return {
+        "description": description,
+        "headers": {
+            "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+            "Pragma": {"$ref": "#/components/headers/PragmaNoCache"},
+        },
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/OAuthError"},
+                "examples": shown,
+            }
+        },
+    }
+
+
+def _json_ok(description: str, schema: str, example: dict) -> dict:
+    """A success of the management API: JSON, never cached."""
+    return {
+        "description": description,
+        "headers": {
+            "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+            "Pragma": {"$ref": "#/components/headers/PragmaNoCache"},
+        },
+        "content": {
+            "application/json": {
+                "schema": {"$ref": f"#/components/schemas/{schema}"},
+                "example": example,
+            }
+        },
+    }
+
+
+# What every JSON body of the management API may be refused for before its fields are read.
+_BODY_ERRORS = {
+    "not_json": ("invalid_request", "send JSON with Content-Type: application/json"),
+    "bad_json": ("invalid_request", "body is not valid JSON"),
+    "not_object": ("invalid_request", "the JSON body must be an object"),
+    "credentials": ("invalid_request", "client_id and client_secret must be strings"),
+    "two_methods": ("invalid_request", "use one client authentication method, not two"),
+}
+
+
+def _management_body(description: str, schema: str, examples: dict) -> dict:
+    """A management API request body: a JSON object, client_secret_post credentials allowed."""
+    return {
+        "description": (
+            f"{description} `application/json` only (a non-empty body of another type is "
+            "400); `client_id` and `client_secret` may be sent in it instead of HTTP Basic "
+            "(not both). Bodies over 64 KiB are rejected with 413."
+        ),
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"$ref": f"#/components/schemas/{schema}"},
+                "examples": examples,
+            }
+        },
+    }
+
+
+def _management_operation(operation_id: str, summary: str, description: str, responses: dict,
+                          parameters: list | None = None, request_body: dict | None = None,
+                          of_user: bool = False) -> dict:
+    """An operation of the management API: the project's own client only (HTTP Basic, or
+    client_secret_post in a JSON body); `of_user` when the path names a user (404)."""
+    common = {
+        "401": {"$ref": "#/components/responses/InvalidClient"},
+        "403": {"$ref": "#/components/responses/ManagementForbidden"},
+        "429": {"$ref": "#/components/responses/ManagementThrottled"},
+    }
+    if of_user:
+        common["404"] = {"$ref": "#/components/responses/UserNotFound"}
+    if request_body is not None:
+        common["413"] = {"$ref": "#/components/responses/PayloadTooLarge"}
+        common["503"] = {"$ref": "#/components/responses/TemporarilyUnavailable"}
+    operation = {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": description,
+        "tags": ["management"],
+        "security": [{"clientBasic": []}, {}] if request_body is not None else [{"clientBasic": []}],
+    }
+    if parameters:
+        operation["parameters"] = parameters
+    if request_body is not None:
+        operation["requestBody"] = request_body
+    merged = {**common, **responses}
+    operation["responses"] = {status: merged[status] for status in sorted(merged)}
+    return operation
+
+
+# Examples of the management API's objects.
+_PRO_PLAN = {
+    "key": "pro",
+    "name": "Pro",
+    "price": 149000,
+    "currency": "IDR",
+    "interval": "month",
+    "claims": {"max_projects": 20, "support": "priority"},
+}
+_FREE_PLAN = {"key": "free", "name": "Free", "price": 0, "currency": "IDR", "interval": "once", "claims": {}}
+_USER = {
+    "sub": "4503599627370497",
+    "email": "ada@example.org",
+    "email_verified": True,
+    "custom_claims": {"max_projects": 20, "support": "priority", "plan": "pro", "team": "research"},
+    "created_at": "2026-01-01T09:30:00.123456+00:00",
+    "disabled": False,
+    "plan_expires_at": "2026-07-01T00:00:00Z",
+}
+_OTHER_USER = {
+    "sub": "4503599627370498",
+    "email": "grace@example.org",
+    "email_verified": False,
+    "custom_claims": {"plan": "free"},
+    "created_at": "2026-01-02T14:05:11.004210+00:00",
+    "disabled": False,
+}
+
+
 SPEC: dict = {
     "openapi": "3.1.0",
     "info": {
@@ -259,7 +386,10 @@ SPEC: dict = {
             "email verification), "
             "the token endpoint (authorization_code, refresh_token and client_credentials "
             "grants), token introspection (RFC 7662), token revocation (RFC 7009), OpenID "
-            "Connect UserInfo, and revoking every token of one user. "
+            "Connect UserInfo, revoking every token of one user, and the management API a "
+            "project's backend calls with the project's own client: the project's plans, its "
+            "users (look-up, listing, disabling), their custom claims and plan, and each user's "
+            "history. "
             "Clients authenticate with client_secret_basic (HTTP Basic) or client_secret_post "
             "(client_id and client_secret in the request body). "
             "`astapa serve --demo` also serves a small demo client under `/demo` "
@@ -290,6 +420,19 @@ SPEC: dict = {
         {
             "name": "users",
             "description": "The signed-in user (OpenID Connect UserInfo) and revoking a user's tokens.",
+        },
+        {
+            "name": "management",
+            "description": (
+                "Server to server, with the project's own client (HTTP Basic, or `client_id` "
+                "and `client_secret` in a JSON body); a machine client is refused with 403. "
+                "Only the caller's project's plans and users exist for it: another project's "
+                "user is 404. JSON in and out, never cached; errors are `{\"error\", "
+                "\"error_description\"}`: `invalid_request` (400), `invalid_client` (401), "
+                "`access_denied` (403), `not_found` (404), `conflict` (409), "
+                "`temporarily_unavailable` (503). Every change is an event naming the client "
+                "that made it (see a user's history)."
+            ),
         },
         {"name": "meta", "description": "This API description."},
     ],
