@@ -146,12 +146,24 @@ def expired_plans(conn: sqlite3.Connection, now: float, limit: int) -> list[tupl
     return [(r["project_id"], r["sub"]) for r in rows]
 
 
+PLAN_COLUMNS = "key, name, price, currency, interval, claims"
+
+
 def plans_of(conn: sqlite3.Connection, project_id: str) -> list[dict]:
-    rows = conn.execute(
-        "SELECT key, name, price, currency, interval, claims FROM plans WHERE project_id = ?"
-        " ORDER BY created_at, key", (project_id,)).fetchall()
-    return [{"key": r["key"], "name": r["name"], "price": r["price"], "currency": r["currency"],
-             "interval": r["interval"], "claims": json.loads(r["claims"])} for r in rows]
+    rows = conn.execute(f"SELECT {PLAN_COLUMNS} FROM plans WHERE project_id = ? ORDER BY created_at, key",
+                        (project_id,)).fetchall()
+    return [_plan(r) for r in rows]
+
+
+def plan_by_key(conn: sqlite3.Connection, project_id: str, key: str) -> dict | None:
+    row = conn.execute(f"SELECT {PLAN_COLUMNS} FROM plans WHERE project_id = ? AND key = ?",
+                       (project_id, key)).fetchone()
+    return _plan(row) if row else None
+
+
+def _plan(row: sqlite3.Row) -> dict:
+    return {"key": row["key"], "name": row["name"], "price": row["price"], "currency": row["currency"],
+            "interval": row["interval"], "claims": json.loads(row["claims"])}
 
 
 def _iso(seconds: float) -> str:

@@ -7,6 +7,7 @@ from astapa.app.core import Decision
 from astapa.app.tokens import TokenCommands
 from astapa.domain.errors import PlanExistsError, PlanNotFoundError
 from astapa.domain.plans import FREE, FREE_PLAN, Plan
+from astapa.domain.users import check_custom_claims
 
 KEEP = object()  # the plan is not part of a claims change
 
@@ -16,6 +17,7 @@ class UserCommands(TokenCommands):
 
     def create_plan(self, project_id: str, key: str, name: str, price: int, currency: str,
                     interval: str, claims: dict, by: str) -> Decision:
+        check_custom_claims(claims)
         if key == FREE or self.exists(Plan.create_id(project_id, key)):
             raise PlanExistsError(project_id, key)
         plan = Plan(project_id=project_id, key=key, name=name, price=price, currency=currency,

@@ -97,17 +97,8 @@ class User(Aggregate):
 
     def check_claims(self, changed: dict, removed: list[str]) -> None:
         """Names, and the size of the result: a token stays small. Raises InvalidClaimsError."""
-        for name in [*changed, *removed]:
-            if name.lower() in RESERVED_CLAIMS:
-                raise InvalidClaimsError(f"{name!r} is a registered claim name and cannot be a custom claim")
-            if not CLAIM_NAME.fullmatch(name) or name == "plan":
-                raise InvalidClaimsError(f"{name[:80]!r} is not a custom claim name (a letter, then up to "
-                                         "63 letters, digits, '_', '.', ':' or '-')")
-        result = {k: v for k, v in self.custom_claims.items() if k not in removed} | changed
-        if len(result) > MAX_CLAIMS:
-            raise InvalidClaimsError(f"a user holds at most {MAX_CLAIMS} custom claims")
-        if len(json.dumps(result, separators=(",", ":"), ensure_ascii=False).encode()) > MAX_CLAIMS_BYTES:
-            raise InvalidClaimsError(f"a user's custom claims take at most {MAX_CLAIMS_BYTES} bytes of JSON")
+        check_custom_claims({k: v for k, v in self.custom_claims.items() if k not in removed} | changed,
+                            names=[*changed, *removed])
 
     @event("ClaimsChanged")
     def change_claims(self, changed: dict, removed: list[str], by: str) -> None:
@@ -191,3 +182,19 @@ def normalise_email(value: str) -> tuple[str, str]:
     if "." not in domain.strip(".") or domain.startswith(".") or ".." in domain:
         raise InvalidEmailError()
     return f"{local}@{domain}", f"{local.casefold()}@{domain}"
+
+
+def check_custom_claims(claims: dict, names: list[str] | None = None) -> None:
+    """Custom claims a user or a plan may hold: `names` (default all) not registered claim
+    names and well formed; at most MAX_CLAIMS, MAX_CLAIMS_BYTES of JSON. Raises
+    InvalidClaimsError with the reason, for the caller."""
+    for name in claims if names is None else names:
+        if name.lower() in RESERVED_CLAIMS:
+            raise InvalidClaimsError(f"{name!r} is a registered claim name and cannot be a custom claim")
+        if not CLAIM_NAME.fullmatch(name) or name == "plan":
+            raise InvalidClaimsError(f"{name[:80]!r} is not a custom claim name (a letter, then up to "
+                                     "63 letters, digits, '_', '.', ':' or '-')")
+    if len(claims) > MAX_CLAIMS:
+        raise InvalidClaimsError(f"at most {MAX_CLAIMS} custom claims")
+    if len(json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()) > MAX_CLAIMS_BYTES:
+        raise InvalidClaimsError(f"custom claims take at most {MAX_CLAIMS_BYTES} bytes of JSON")

@@ -35,7 +35,15 @@ from astapa.oauth.errors import (
     TooManyAttemptsError,
 )
 from astapa.oauth.request import OAuthRequest
-from astapa.queries import ClientRecord, plans_of, user_by_email, user_events, user_profile, users_page
+from astapa.queries import (
+    ClientRecord,
+    plan_by_key,
+    plans_of,
+    user_by_email,
+    user_events,
+    user_profile,
+    users_page,
+)
 from astapa.web.middleware import NO_STORE
 from astapa.web.oauth import read_body
 
@@ -133,11 +141,9 @@ async def create_plan(request: web.Request) -> web.Response:
     document = await json_body(request)
     client = await project_client(request, ctx, document)
     plan = plan_fields(document)
-    try:
-        view, position = await ctx.writer.run(ctx.app.create_plan, client.project_id, *plan, client.client_id)
-    except PlanExistsError:
-        raise ResourceConflictError("the project already has a plan with this key") from None
+    position = await command(ctx, ctx.app.create_plan, client.project_id, *plan, client.client_id)
     await ctx.runner.wait(position, ctx.settings.projection_wait)
+    view = await ctx.reads.query(plan_by_key, client.project_id, plan[0])
     return reply(view, status=201)
 
 

@@ -325,7 +325,7 @@ def _management_operation(operation_id: str, summary: str, description: str, res
         common["404"] = {"$ref": "#/components/responses/UserNotFound"}
     if request_body is not None:
         common["413"] = {"$ref": "#/components/responses/PayloadTooLarge"}
-        common["503"] = {"$ref": "#/components/responses/TemporarilyUnavailable"}
+        common["503"] = {"$ref": "#/components/responses/ManagementUnavailable"}
     operation = {
         "operationId": operation_id,
         "summary": summary,
@@ -1103,6 +1103,341 @@ SPEC: dict = {
                 },
             }
         },
+        "/api/platform/plans": {
+            "get": _management_operation(
+                "listPlans",
+                "The project's plans",
+                "The project's plan catalog, oldest first: `free` (price 0, no claims, the plan "
+                "of every new user, present in every project without being created) is always "
+                "first, then the plans created with `POST /api/platform/plans`. HTTP Basic only "
+                "(a GET has no body).",
+                {
+                    "200": _json_ok("The catalog.", "PlanList", {"plans": [_FREE_PLAN, _PRO_PLAN]}),
+                },
+            ),
+            "post": _management_operation(
+                "createPlan",
+                "Create a plan",
+                "Adds a plan to the project's catalog; a plan is never changed or removed "
+                "afterwards. The body is read as JSON first, then the client is authenticated, "
+                "then the fields are checked (an unknown field first, then `key`, `name`, "
+                "`price`, `currency`, `interval`, `claims`); the first problem is the 400. A key "
+                "the project already has, `free` included, is 409. The plan's `claims` are "
+                "copied to a user when the plan is assigned to them (`PUT "
+                "/api/platform/users/{sub}/plan`, or `plan` in `PATCH "
+                "/api/platform/users/{sub}/claims`), as they are at that moment; the user's own "
+                "custom claims win over them. Answers 201 with the plan once it is recorded; "
+                "after a 503 the plan may still have been created (retrying then answers 409).",
+                {
+                    "201": _json_ok("Created: the plan.", "Plan", _PRO_PLAN),
+                    "400": _json_error(
+                        "`invalid_request`: a body that is not a JSON object, malformed client "
+                        "credentials in it, an unknown field, or a missing or invalid field.",
+                        {
+                            **_BODY_ERRORS,
+                            "unknown_field": ("invalid_request", "unknown field 'tier'"),
+                            "key": ("invalid_request",
+                                    "key: 1 to 63 of a-z, 0-9, '_' and '-', starting with a letter or digit"),
+                            "name": ("invalid_request", "name: a string of 1 to 100 characters"),
+                            "price": ("invalid_request",
+                                      "price: a whole number of the currency's unit, 0 or more"),
+                            "currency": ("invalid_request",
+                                         "currency: one of IDR, PHP, THB, VND, MYR, SGD, USD"),
+                            "interval": ("invalid_request", "interval: one of month, year, once"),
+                            "claims": ("invalid_request", "claims: a JSON object"),
+                        },
+                    ),
+                    "409": _json_error(
+                        "`conflict`: the project already has a plan with this key (every "
+                        "project has `free`).",
+                        {"conflict": ("conflict", "the project already has a plan with this key")},
+                    ),
+                },
+                request_body=_management_body(
+                    "The new plan.",
+                    "NewPlan",
+                    {
+                        "monthly": {
+                            "summary": "A monthly plan in rupiah, with claims",
+                            "value": {
+                                "key": "pro",
+                                "name": "Pro",
+                                "price": 149000,
+                                "currency": "IDR",
+                                "interval": "month",
+                                "claims": {"max_projects": 20, "support": "priority"},
+                            },
+                        },
+                        "client_secret_post": {
+                            "summary": "With the client's credentials in the body",
+                            "value": {
+                                "key": "lifetime",
+                                "name": "Lifetime",
+                                "price": 199,
+                                "currency": "USD",
+                                "interval": "once",
+                                "client_id": "cl_8Yt3xQ",
+                                "client_secret": "cs_...",
+                            },
+                        },
+                    },
+                ),
+            ),
+        },
+        "/api/platform/users": {"get": _management_operation(
+            "listUsers",
+            "Find a user by email, or list the project's users",
+            "Two forms. With `email`: the project's user with that address, looked up as at "
+            "sign-in (Unicode NFC, the domain IDNA-encoded and the local part case-folded), "
+            "as `{\"users\": [user]}`, or `{\"users\": []}` when there is none or the address "
+            "is not a valid one; `limit` and `cursor` are ignored and there is no "
+            "`next_cursor`.\n\n"
+            "Without `email`: one page of the project's users in order of registration, at "
+            "most `limit` of them, and `next_cursor`: pass it back as `cursor` for the next "
+            "page, until it is null. A listing sees every user that existed when it started "
+            "exactly once; users who register meanwhile come after all of them. Each page "
+            "shows the users as they are when it is read. HTTP Basic only (a GET has no body).",
+            {
+                "200": _json_ok("The user found, or one page of users.", "UserList",
+                                {"users": [_USER, _OTHER_USER], "next_cursor": "2"}),
+                "400": _json_error(
+                    "`invalid_request`: `limit` or `cursor` is not a whole number in its range "
+                    "(a cursor not taken from `next_cursor`).",
+                    {
+                        "limit": ("invalid_request", "limit must be a whole number from 1 to 200"),
+                        "cursor": ("invalid_request",
+                                   "cursor must be a whole number from 0 to 4611686018427387904"),
+                    },
+                ),
+            },
+            parameters=[
+                {"$ref": "#/components/parameters/UserEmail"},
+                {"$ref": "#/components/parameters/UsersLimit"},
+                {"$ref": "#/components/parameters/UsersCursor"},
+            ],
+        )},
+        "/api/platform/users/{sub}": {
+            "get": _management_operation(
+                "getUser",
+                "One user of the project",
+                "The user as they are now: their custom claims as a token issued now would "
+                "carry them. A `sub` that is not a user id, or the id of another project's user, "
+                "is 404. HTTP Basic only (a GET has no body).",
+                {"200": {"$ref": "#/components/responses/User"}},
+                parameters=[{"$ref": "#/components/parameters/UserSub"}],
+                of_user=True,
+            ),
+            "patch": _management_operation(
+                "updateUser",
+                "Disable or enable a user",
+                "`{\"disabled\": true}` disables the user: they can no longer sign in (password, "
+                "mailed sign-in link or an existing browser session), and every refresh token "
+                "and browser session they have stops working at once; access tokens issued from "
+                "those refresh tokens are no longer accepted by UserInfo nor reported active by "
+                "introspection, as after `POST /api/platform/revoke` (events `User.Disabled` "
+                "and `User.TokensRevoked`). `{\"disabled\": false}` enables them again "
+                "(`User.Enabled`): they may sign in, and the tokens ended by disabling stay "
+                "ended. Asking for the state the user is already in records nothing. Answers "
+                "with the user once the read models reflect the change.",
+                {
+                    "200": {"$ref": "#/components/responses/User"},
+                    "400": _json_error(
+                        "`invalid_request`: a body that is not a JSON object, malformed client "
+                        "credentials in it, or anything but `disabled` with a boolean.",
+                        {
+                            **_BODY_ERRORS,
+                            "fields": ("invalid_request", 'send {"disabled": true} or {"disabled": false}'),
+                        },
+                    ),
+                },
+                parameters=[{"$ref": "#/components/parameters/UserSub"}],
+                request_body=_management_body(
+                    "The user's new state.",
+                    "UserUpdate",
+                    {
+                        "disable": {"summary": "Disable the user", "value": {"disabled": True}},
+                        "enable": {"summary": "Enable the user again", "value": {"disabled": False}},
+                    },
+                ),
+                of_user=True,
+            ),
+        },
+        "/api/platform/users/{sub}/claims": {"patch": _management_operation(
+            "updateUserClaims",
+            "Change a user's custom claims (the Claims API)",
+            "Each key of the body is set to its value and each key given as `null` is removed "
+            "(removing a claim the user does not have is fine); claims not named stay as they "
+            "are. Values may be any JSON but `null`. A claim name is a letter then up to 63 "
+            "letters, digits, `_`, `.`, `:` or `-`, and cannot be a registered JWT or OpenID "
+            "Connect claim or one of Astapa's own (compared case-insensitively, see "
+            "`ClaimsUpdate`). Afterwards the user's own custom claims, `plan` included, may "
+            "number at most 50 and take at most 8192 bytes as compact UTF-8 JSON (a plan's "
+            "claims do not count).\n\n"
+            "`plan` is special: it must be the key of one of the project's plans and assigns "
+            "that plan with no end, replacing the current plan, its claims and its end (as "
+            "`PUT /api/platform/users/{sub}/plan` without `expires_at`); `null` puts the user "
+            "back on `free`.\n\n"
+            "All or nothing: on a 400 nothing changes. A change is recorded as events naming "
+            "the client that made it (`User.ClaimsChanged` for the claims, `User.PlanAssigned` "
+            "for `plan`). Answers with the user once the read models reflect it; UserInfo shows "
+            "the new claims at once, and the next token refresh or sign-in carries them "
+            "(access tokens already issued keep the claims they were issued with).",
+            {
+                "200": {"$ref": "#/components/responses/User"},
+                "400": _json_error(
+                    "`invalid_request`: a body that is not a JSON object, malformed client "
+                    "credentials in it, a reserved or malformed claim name, too many or too "
+                    "large claims, or a `plan` that is not one of the project's plans.",
+                    {
+                        **_BODY_ERRORS,
+                        "reserved": ("invalid_request",
+                                     "'email' is a registered claim name and cannot be a custom claim"),
+                        "name": ("invalid_request",
+                                 "'2fa' is not a custom claim name (a letter, then up to 63 letters, "
+                                 "digits, '_', '.', ':' or '-')"),
+                        "count": ("invalid_request", "a user holds at most 50 custom claims"),
+                        "size": ("invalid_request",
+                                 "a user's custom claims take at most 8192 bytes of JSON"),
+                        "plan": ("invalid_request", "plan must be the key of one of the project's plans"),
+                    },
+                ),
+            },
+            parameters=[{"$ref": "#/components/parameters/UserSub"}],
+            request_body=_management_body(
+                "The claims to set (a value) and to remove (`null`).",
+                "ClaimsUpdate",
+                {
+                    "set_and_remove": {
+                        "summary": "Set one claim, remove another",
+                        "value": {"team": "research", "beta": None},
+                    },
+                    "plan": {
+                        "summary": "Move the user to a plan, with no end",
+                        "value": {"plan": "pro"},
+                    },
+                    "free": {
+                        "summary": "Back to the free plan",
+                        "value": {"plan": None},
+                    },
+                },
+            ),
+            of_user=True,
+        )},
+        "/api/platform/users/{sub}/plan": {"put": _management_operation(
+            "assignUserPlan",
+            "Put a user on a plan, until a given time",
+            "Assigns one of the project's plans, replacing the current plan, its claims and its "
+            "end. The plan's claims are copied as they are now, under the user's own custom "
+            "claims (the user's own win). With `expires_at` (in the future) the plan ends "
+            "then: from that moment tokens, UserInfo and this API show the user on `free` "
+            "without the plan's claims, and the scheduler records the end as a "
+            "`User.PlanExpired` event (tokens never carry an ended plan, even when the "
+            "scheduler is late). Without `expires_at` (or with `null`) the plan has no end. "
+            "Recorded as a `User.PlanAssigned` event naming the client. Answers with the user "
+            "(with `plan_expires_at` while a plan with an end runs) once the read models "
+            "reflect the change; the next token refresh or sign-in carries the new claims.",
+            {
+                "200": {"$ref": "#/components/responses/User"},
+                "400": _json_error(
+                    "`invalid_request`: a body that is not a JSON object, malformed client "
+                    "credentials in it, no `plan` string or another field, an `expires_at` "
+                    "that is neither an RFC 3339 time with a zone nor a number, or not in the "
+                    "future, or a `plan` that is not one of the project's plans.",
+                    {
+                        **_BODY_ERRORS,
+                        "fields": ("invalid_request", 'send {"plan": KEY} and optionally "expires_at"'),
+                        "expires_at": (
+                            "invalid_request",
+                            "expires_at: an RFC 3339 time with a zone, or seconds since the epoch",
+                        ),
+                        "past": ("invalid_request", "expires_at is in the past"),
+                        "plan": ("invalid_request", "plan must be the key of one of the project's plans"),
+                    },
+                ),
+            },
+            parameters=[{"$ref": "#/components/parameters/UserSub"}],
+            request_body=_management_body(
+                "The plan, and when it ends.",
+                "PlanAssignment",
+                {
+                    "until": {
+                        "summary": "Pro until the end of June (UTC)",
+                        "value": {"plan": "pro", "expires_at": "2026-07-01T00:00:00Z"},
+                    },
+                    "epoch": {
+                        "summary": "Pro until a time given in seconds since the epoch",
+                        "value": {"plan": "pro", "expires_at": 1782864000},
+                    },
+                    "no_end": {"summary": "Pro with no end", "value": {"plan": "pro"}},
+                },
+            ),
+            of_user=True,
+        )},
+        "/api/platform/users/{sub}/events": {"get": _management_operation(
+            "listUserEvents",
+            "A user's history",
+            "The events of one user, oldest first: those of their account, of their browser "
+            "sessions and of their refresh token families (see `UserEvent` for the types and "
+            "their `data`). Each names the client that caused it where there is one, and "
+            "none holds a secret: no password hash, token, code or key. Read on from the "
+            "`position` of the last event seen with `after`; a page shorter than `limit` is "
+            "the end of the history for now. HTTP Basic only (a GET has no body).",
+            {
+                "200": _json_ok(
+                    "The user's events after `after`, at most `limit`.",
+                    "UserEvents",
+                    {
+                        "sub": "4503599627370497",
+                        "events": [
+                            {
+                                "position": 812,
+                                "type": "User.Registered",
+                                "timestamp": "2026-01-01T09:30:00.123456+00:00",
+                                "data": {"email": "ada@example.org"},
+                            },
+                            {
+                                "position": 815,
+                                "type": "RefreshFamily.Started",
+                                "timestamp": "2026-01-01T09:30:01.402113+00:00",
+                                "data": {"client_id": "cl_8Yt3xQ", "scopes": ["openid", "email"]},
+                            },
+                            {
+                                "position": 1904,
+                                "type": "User.PlanAssigned",
+                                "timestamp": "2026-02-03T11:00:00.551020+00:00",
+                                "data": {
+                                    "plan": "pro",
+                                    "plan_claims": {"max_projects": 20, "support": "priority"},
+                                    "expires_at": 1782864000.0,
+                                    "by": "cl_8Yt3xQ",
+                                },
+                            },
+                            {
+                                "position": 1911,
+                                "type": "User.ClaimsChanged",
+                                "timestamp": "2026-02-03T11:02:09.000311+00:00",
+                                "data": {"changed": {"team": "research"}, "removed": ["beta"],
+                                         "by": "cl_8Yt3xQ"},
+                            },
+                        ],
+                    },
+                ),
+                "400": _json_error(
+                    "`invalid_request`: `after` or `limit` is not a whole number in its range.",
+                    {
+                        "after": ("invalid_request",
+                                  "after must be a whole number from 0 to 4611686018427387904"),
+                        "limit": ("invalid_request", "limit must be a whole number from 1 to 1000"),
+                    },
+                ),
+            },
+            parameters=[
+                {"$ref": "#/components/parameters/UserSub"},
+                {"$ref": "#/components/parameters/EventsAfter"},
+                {"$ref": "#/components/parameters/EventsLimit"},
+            ],
+            of_user=True,
+        )},
         "/static/astapa.css": {
             "get": {
                 "operationId": "getStylesheet",
@@ -1346,6 +1681,65 @@ SPEC: dict = {
                     "newer link, or of a disabled account: the 400 page."
                 ),
                 "schema": {"type": "string", "maxLength": 200},
+            },
+            "UserSub": {
+                "name": "sub",
+                "in": "path",
+                "required": True,
+                "description": (
+                    "The user's id. Not a user id (a decimal number without leading zeros, at "
+                    "most 16 digits), or the id of no user of the caller's project: 404."
+                ),
+                "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,15}$"},
+                "example": "4503599627370497",
+            },
+            "UserEmail": {
+                "name": "email",
+                "in": "query",
+                "required": False,
+                "description": (
+                    "Look one user up by email address (normalised as at sign-in). Present: "
+                    "the look-up form, `limit` and `cursor` are ignored."
+                ),
+                "schema": {"type": "string"},
+                "example": "ada@example.org",
+            },
+            "UsersLimit": {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "description": "The listing's page size. Not a whole number from 1 to 200: 400.",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+            },
+            "UsersCursor": {
+                "name": "cursor",
+                "in": "query",
+                "required": False,
+                "description": (
+                    "Where the listing goes on: the `next_cursor` of the previous page, as "
+                    "given (opaque). Omitted: from the first user. A value not taken from "
+                    "`next_cursor` may be 400."
+                ),
+                "schema": {"type": "string"},
+                "example": "50",
+            },
+            "EventsAfter": {
+                "name": "after",
+                "in": "query",
+                "required": False,
+                "description": (
+                    "Only events with a greater `position`: the position of the last event "
+                    "already read. Omitted: from the first. Not a whole number from 0 to 2^62: "
+                    "400."
+                ),
+                "schema": {"type": "integer", "minimum": 0, "maximum": 4611686018427387904, "default": 0},
+            },
+            "EventsLimit": {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "description": "At most this many events. Not a whole number from 1 to 1000: 400.",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
             },
         },
         "headers": {
@@ -1909,6 +2303,64 @@ SPEC: dict = {
                     }
                 },
             },
+            "User": _json_ok(
+                "The user, as they are now (after a change, once the read models reflect it).",
+                "User",
+                _USER,
+            ),
+            "UserNotFound": _json_error(
+                "`not_found`: `sub` is not a user id, or no user of the caller's project has it "
+                "(another project's user looks the same).",
+                {"not_found": ("not_found", "no such user")},
+            ),
+            "ManagementForbidden": _json_error(
+                "`access_denied`: the client authenticated, but it is a machine client of the "
+                "project, not the project's own client.",
+                {"access_denied": ("access_denied",
+                                   "only the project's own client may use the management API")},
+            ),
+            "ManagementThrottled": {
+                "description": (
+                    "Too many failed client authentications (unknown client or wrong secret; "
+                    "20 by default, counted together with the token endpoint's) for this "
+                    "client_id from this address in 5 minutes: every request for it is refused, "
+                    "right credentials included, until the window passes."
+                ),
+                "headers": {
+                    "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+                    "Pragma": {"$ref": "#/components/headers/PragmaNoCache"},
+                    "Retry-After": {"$ref": "#/components/headers/RetryAfter"},
+                },
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/OAuthError"},
+                        "example": {"error": "invalid_request",
+                                    "error_description": "too many failed attempts, retry later"},
+                    }
+                },
+            },
+            "ManagementUnavailable": {
+                "description": (
+                    "`temporarily_unavailable`: the event store is busy (the change may still be "
+                    "made a moment later; retrying is safe), or the change was recorded but the "
+                    "read models did not reflect it in time (5 seconds by default). Retry after "
+                    "the given delay."
+                ),
+                "headers": {
+                    "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+                    "Pragma": {"$ref": "#/components/headers/PragmaNoCache"},
+                    "Retry-After": {"$ref": "#/components/headers/RetryAfter"},
+                },
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/OAuthError"},
+                        "example": {
+                            "error": "temporarily_unavailable",
+                            "error_description": "the server is busy, retry shortly",
+                        },
+                    }
+                },
+            },
             "TemporarilyUnavailable": {
                 "description": "The event store is busy; retry after the given delay.",
                 "headers": {
@@ -1949,8 +2401,10 @@ SPEC: dict = {
                             "Error code: `invalid_request`, `invalid_client`, `invalid_grant`, "
                             "`unauthorized_client`, `unsupported_grant_type`, `invalid_scope`, "
                             "`invalid_target`, `invalid_token` (RFC 6750), "
-                            "`temporarily_unavailable`, or `not_found` (`POST "
-                            "/api/platform/revoke`: no such user)."
+                            "`temporarily_unavailable`, `not_found` (`POST "
+                            "/api/platform/revoke` and the management API: no such user), "
+                            "`access_denied` (the management API: not the project's own "
+                            "client) or `conflict` (the management API: it exists already)."
                         ),
                         "examples": ["invalid_request"],
                     },
@@ -2210,29 +2664,11 @@ SPEC: dict = {
                 },
             },
             "UserInfo": {
-                "type": "object",
-                "description": "The user as UserInfo shows them, read when the request is made.",
-                "required": ["sub", "email", "email_verified", "custom_claims", "created_at", "disabled"],
-                "properties": {
-                    "sub": {
-                        "type": "string",
-                        "description": "The user's id, a decimal string below 2^53.",
-                        "examples": ["4503599627370497"],
-                    },
-                    "email": {"type": "string", "description": "The email, as normalised at sign-up."},
-                    "email_verified": {"type": "boolean"},
-                    "custom_claims": {
-                        "type": "object",
-                        "description": "The user's custom claims.",
-                        "examples": [{"plan": "free"}],
-                    },
-                    "created_at": {
-                        "type": "string",
-                        "format": "date-time",
-                        "description": "When the account was created (ISO 8601, UTC).",
-                    },
-                    "disabled": {"type": "boolean", "description": "Whether the account is disabled."},
-                },
+                "$ref": "#/components/schemas/User",
+                "description": (
+                    "The user as UserInfo shows them, read when the request is made: the same "
+                    "object as the management API's `User`."
+                ),
             },
             "SignInForm": {
                 "type": "object",
@@ -2394,6 +2830,344 @@ SPEC: dict = {
                 "type": "object",
                 "required": ["revoked"],
                 "properties": {"revoked": {"type": "boolean", "const": True}},
+            },
+            "Plan": {
+                "type": "object",
+                "description": "A plan of the project's catalog.",
+                "required": ["key", "name", "price", "currency", "interval", "claims"],
+                "properties": {
+                    "key": {
+                        "type": "string",
+                        "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$",
+                        "description": (
+                            "The plan's key, unique in the project; users' `plan` claim holds it."
+                        ),
+                        "examples": ["pro"],
+                    },
+                    "name": {"type": "string", "minLength": 1, "maxLength": 100, "examples": ["Pro"]},
+                    "price": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 1000000000000,
+                        "description": (
+                            "An integer in the currency's unit as Xendit takes it: whole rupiah "
+                            "for IDR (149000 is Rp 149.000)."
+                        ),
+                        "examples": [149000],
+                    },
+                    "currency": {"type": "string", "enum": ["IDR", "PHP", "THB", "VND", "MYR", "SGD", "USD"]},
+                    "interval": {
+                        "type": "string",
+                        "enum": ["month", "year", "once"],
+                        "description": "How often the price is paid: monthly, yearly or once.",
+                    },
+                    "claims": {
+                        "type": "object",
+                        "description": (
+                            "Claims that come with the plan: copied to a user when the plan is "
+                            "assigned to them (as they are then), under the user's own custom "
+                            "claims, which win over them; dropped when the plan ends or another "
+                            "plan is assigned."
+                        ),
+                        "examples": [{"max_projects": 20, "support": "priority"}],
+                    },
+                },
+            },
+            "NewPlan": {
+                "type": "object",
+                "description": (
+                    "A plan to create, plus client_secret_post credentials when HTTP Basic is "
+                    "not used. Any other field is 400."
+                ),
+                "required": ["key", "name", "price", "currency", "interval"],
+                "additionalProperties": False,
+                "properties": {
+                    "key": {
+                        "type": "string",
+                        "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$",
+                        "description": (
+                            "1 to 63 of a-z, 0-9, `_` and `-`, starting with a letter or digit; "
+                            "not a key the project has (`free` included: 409)."
+                        ),
+                        "examples": ["pro"],
+                    },
+                    "name": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 100,
+                        "description": (
+                            "1 to 100 characters once leading and trailing white space is "
+                            "removed (it is kept without them)."
+                        ),
+                        "examples": ["Pro"],
+                    },
+                    "price": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 1000000000000,
+                        "description": (
+                            "A whole number of the currency's unit (whole rupiah for IDR), "
+                            "0 to 10^12; not a boolean or a fraction."
+                        ),
+                        "examples": [149000],
+                    },
+                    "currency": {"type": "string", "enum": ["IDR", "PHP", "THB", "VND", "MYR", "SGD", "USD"]},
+                    "interval": {"type": "string", "enum": ["month", "year", "once"]},
+                    "claims": {
+                        "type": "object",
+                        "default": {},
+                        "description": "Claims that come with the plan (see `Plan`); default none.",
+                    },
+                    "client_id": {
+                        "type": "string",
+                        "description": "client_secret_post: the client's id (omit with HTTP Basic).",
+                    },
+                    "client_secret": {
+                        "type": "string",
+                        "description": "client_secret_post: the client's secret (omit with HTTP Basic).",
+                    },
+                },
+            },
+            "PlanList": {
+                "type": "object",
+                "required": ["plans"],
+                "properties": {
+                    "plans": {
+                        "type": "array",
+                        "description": "Oldest first; `free` is always first.",
+                        "items": {"$ref": "#/components/schemas/Plan"},
+                    }
+                },
+            },
+            "User": {
+                "type": "object",
+                "description": (
+                    "A user as the management API and UserInfo show them, read when the request "
+                    "is made."
+                ),
+                "required": ["sub", "email", "email_verified", "custom_claims", "created_at", "disabled"],
+                "properties": {
+                    "sub": {
+                        "type": "string",
+                        "description": "The user's id, a decimal string below 2^53.",
+                        "examples": ["4503599627370497"],
+                    },
+                    "email": {"type": "string", "description": "The email, as normalised at sign-up."},
+                    "email_verified": {"type": "boolean"},
+                    "custom_claims": {
+                        "type": "object",
+                        "description": (
+                            "The custom claims as a token issued now would carry them: the "
+                            "claims of the user's plan under the user's own (which win), "
+                            "always with `plan`, the key of the user's plan. Once a plan's end "
+                            "has passed: the user's own claims with `plan` `free`."
+                        ),
+                        "examples": [{"max_projects": 20, "support": "priority", "plan": "pro",
+                                      "team": "research"}],
+                    },
+                    "created_at": {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "When the account was created (ISO 8601, UTC).",
+                    },
+                    "disabled": {"type": "boolean", "description": "Whether the account is disabled."},
+                    "plan_expires_at": {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": (
+                            "When the user's plan ends (RFC 3339, UTC, `Z`); only while a plan "
+                            "assigned with `expires_at` runs."
+                        ),
+                        "examples": ["2026-07-01T00:00:00Z"],
+                    },
+                },
+            },
+            "UserList": {
+                "type": "object",
+                "required": ["users"],
+                "properties": {
+                    "users": {
+                        "type": "array",
+                        "description": (
+                            "With `email`: the user with that address, or none. Without: one "
+                            "page, in order of registration."
+                        ),
+                        "items": {"$ref": "#/components/schemas/User"},
+                    },
+                    "next_cursor": {
+                        "type": ["string", "null"],
+                        "description": (
+                            "Listing only (absent with `email`): the `cursor` of the next page, "
+                            "an opaque string; null on the last page."
+                        ),
+                        "examples": ["50"],
+                    },
+                },
+            },
+            "UserUpdate": {
+                "type": "object",
+                "description": (
+                    "Exactly `disabled`, plus client_secret_post credentials when HTTP Basic is "
+                    "not used."
+                ),
+                "required": ["disabled"],
+                "additionalProperties": False,
+                "properties": {
+                    "disabled": {
+                        "type": "boolean",
+                        "description": "true disables the user, false enables them.",
+                    },
+                    "client_id": {
+                        "type": "string",
+                        "description": "client_secret_post: the client's id (omit with HTTP Basic).",
+                    },
+                    "client_secret": {
+                        "type": "string",
+                        "description": "client_secret_post: the client's secret (omit with HTTP Basic).",
+                    },
+                },
+            },
+            "ClaimsUpdate": {
+                "type": "object",
+                "description": (
+                    "Claim name to new value; `null` removes the claim. `client_id` and "
+                    "`client_secret` are client_secret_post credentials, not claims. Names: a "
+                    "letter, then up to 63 letters, digits, `_`, `.`, `:` or `-`; these are "
+                    "reserved, in any case: iss, sub, aud, exp, nbf, iat, jti, typ, cty, scope, "
+                    "scp, client_id, azp, sid, nonce, auth_time, acr, amr, at_hash, c_hash, cnf, "
+                    "act, may_act, events, project_id, custom_claims, email, email_verified, "
+                    "name, given_name, family_name, middle_name, nickname, preferred_username, "
+                    "profile, picture, website, gender, birthdate, zoneinfo, locale, "
+                    "phone_number, phone_number_verified, address, updated_at, roles, groups, "
+                    "entitlements. At most 50 claims and 8192 bytes of JSON result."
+                ),
+                "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_.:-]{0,63}$"},
+                "properties": {
+                    "plan": {
+                        "type": ["string", "null"],
+                        "description": (
+                            "The key of one of the project's plans, assigned with no end; "
+                            "`null`: back to `free`. Omitted: the plan does not change."
+                        ),
+                        "examples": ["pro"],
+                    },
+                    "client_id": {
+                        "type": "string",
+                        "description": "client_secret_post: the client's id (omit with HTTP Basic).",
+                    },
+                    "client_secret": {
+                        "type": "string",
+                        "description": "client_secret_post: the client's secret (omit with HTTP Basic).",
+                    },
+                },
+                "additionalProperties": {
+                    "description": "The claim's new value (any JSON), or `null` to remove it.",
+                },
+                "examples": [{"team": "research", "seats": 5, "beta": None}],
+            },
+            "PlanAssignment": {
+                "type": "object",
+                "description": (
+                    "The plan and its optional end, plus client_secret_post credentials when "
+                    "HTTP Basic is not used. Any other field is 400."
+                ),
+                "required": ["plan"],
+                "additionalProperties": False,
+                "properties": {
+                    "plan": {
+                        "type": "string",
+                        "description": "The key of one of the project's plans (`free` included).",
+                        "examples": ["pro"],
+                    },
+                    "expires_at": {
+                        "description": (
+                            "When the plan ends, in the future: an RFC 3339 time with a zone "
+                            "offset or `Z`, or seconds since the epoch. Omitted or null: no end."
+                        ),
+                        "oneOf": [
+                            {"type": "string", "format": "date-time"},
+                            {"type": "number"},
+                            {"type": "null"},
+                        ],
+                        "examples": ["2026-07-01T00:00:00Z", 1782864000],
+                    },
+                    "client_id": {
+                        "type": "string",
+                        "description": "client_secret_post: the client's id (omit with HTTP Basic).",
+                    },
+                    "client_secret": {
+                        "type": "string",
+                        "description": "client_secret_post: the client's secret (omit with HTTP Basic).",
+                    },
+                },
+            },
+            "UserEvents": {
+                "type": "object",
+                "required": ["sub", "events"],
+                "properties": {
+                    "sub": {"type": "string", "description": "The user's id, as in the path."},
+                    "events": {
+                        "type": "array",
+                        "description": "Oldest first (by `position`).",
+                        "items": {"$ref": "#/components/schemas/UserEvent"},
+                    },
+                },
+            },
+            "UserEvent": {
+                "type": "object",
+                "description": (
+                    "One event of a user's history. `type` and the fields of `data`:\n\n"
+                    "- `User.Registered`: `email`.\n"
+                    "- `User.EmailVerified`: `email` (the address the link was mailed to).\n"
+                    "- `User.LinkIssued`: `purpose` (`verify_email`, `reset_password` or "
+                    "`magic_link`).\n"
+                    "- `User.PasswordChanged`: `reason` (`reset`).\n"
+                    "- `User.TokensRevoked`: `reason` (`revoked by project`, `password reset` or "
+                    "`disabled`).\n"
+                    "- `User.ClaimsChanged`: `changed` (the claims set, an object), `removed` "
+                    "(the names removed), `by` (the client_id that made the change).\n"
+                    "- `User.PlanAssigned`: `plan`, `plan_claims` (the plan's claims copied), "
+                    "`expires_at` (seconds since the epoch, or null: no end), `by`.\n"
+                    "- `User.PlanExpired`: `plan` (the plan that ended; recorded by the "
+                    "scheduler).\n"
+                    "- `User.Disabled`, `User.Enabled`: `by`.\n"
+                    "- `BrowserSession.Started` (a sign-in on the hosted pages): `auth_time`.\n"
+                    "- `RefreshFamily.Started` (tokens issued at sign-in): `client_id`, `scopes`.\n"
+                    "- `RefreshFamily.ReuseDetected` (a rotated refresh token was presented "
+                    "again): no fields.\n"
+                    "- `RefreshFamily.Revoked`: `reason` (`reuse`, `code reused` or `revoked by "
+                    "client`)."
+                ),
+                "required": ["position", "type", "timestamp", "data"],
+                "properties": {
+                    "position": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": (
+                            "The event's position in the event log: increasing, not "
+                            "consecutive (other events come between). Pass the last one read "
+                            "as `after`."
+                        ),
+                        "examples": [1911],
+                    },
+                    "type": {
+                        "type": "string",
+                        "description": "The event's type, `Aggregate.Event`.",
+                        "examples": ["User.ClaimsChanged"],
+                    },
+                    "timestamp": {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "When the event was recorded (ISO 8601, UTC).",
+                        "examples": ["2026-02-03T11:02:09.000311+00:00"],
+                    },
+                    "data": {
+                        "type": "object",
+                        "description": "The fields an auditor needs, by `type`; never a secret.",
+                        "examples": [{"changed": {"team": "research"}, "removed": ["beta"],
+                                      "by": "cl_8Yt3xQ"}],
+                    },
+                },
             },
             "IntrospectionResponse": {
                 "description": "RFC 7662 introspection response.",

@@ -73,7 +73,8 @@ def test_every_project_starts_with_free_and_takes_new_plans(api: Api):
 @pytest.mark.parametrize("change", [
     {"key": ""}, {"key": "Pro Plan"}, {"key": 7}, {"name": ""}, {"price": -1}, {"price": 1.5},
     {"price": "100"}, {"price": True}, {"currency": "EUR"}, {"currency": None}, {"interval": "week"},
-    {"claims": []}, {"colour": "blue"},
+    {"claims": []}, {"colour": "blue"}, {"claims": {"sub": "x"}}, {"claims": {"plan": "pro"}},
+    {"claims": {f"c{i}": i for i in range(51)}}, {"claims": {"big": "x" * 9000}},
 ])
 def test_a_bad_plan_field_is_400(api: Api, change: dict):
     response = api.send("POST", "/plans", {**PRO, **change})
