@@ -26,16 +26,35 @@ CLEAN_UP_INTERVAL = 60.0
 PLAN_INTERVAL = 1.0
 
 
+# apscheduler says "Running job …" at INFO for every run: once a second, per job.
+logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
 def start_scheduler(ctx: Context, mailer: Mailer) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone="UTC")
-    scheduler.add_job(mailer.tick, "interval", seconds=ctx.settings.mail_interval, id="mail",
-                      max_instances=1, coalesce=True)
-    scheduler.add_job(clean_up, "interval", args=[ctx], seconds=CLEAN_UP_INTERVAL, id="clean-up",
-                      max_instances=1, coalesce=True)
-    scheduler.add_job(expire_plans, "interval", args=[ctx], seconds=PLAN_INTERVAL, id="plans",
-                      max_instances=1, coalesce=True)
+    jobs = (("mail", mailer.tick, (), ctx.settings.mail_interval),
+            ("clean-up", clean_up, (ctx,), CLEAN_UP_INTERVAL),
+            ("plans", expire_plans, (ctx,), PLAN_INTERVAL))
+    for name, job, args, seconds in jobs:
+        scheduler.add_job(until_shutdown(job), "interval", args=list(args), seconds=seconds, id=name,
+                          max_instances=1, coalesce=True)
     scheduler.start()
     return scheduler
+
+
+def until_shutdown(job):
+    """A job that stops quietly when shutdown cancels it mid-run (what it did is saved;
+    what it did not do is done at the next start). Any other failure is logged."""
+    async def run(*args):
+        try:
+            return await job(*args)
+        except asyncio.CancelledError:
+            return None
+        except Exception:
+            log.exception("job %s failed; it runs again at its next time", job.__name__)
+            return None
+    run.__name__ = job.__name__
+    return run
 
 
 async def clean_up(ctx: Context) -> int:
