@@ -313,3 +313,22 @@ def test_a_users_events_oldest_first_without_secrets(server: Server, project, ap
     # Paging by position.
     tail = api.get(f"/users/{sub}/events", after=str(positions[2]), limit="2").json()["events"]
     assert [e["position"] for e in tail] == positions[3:5]
+
+
+# -- concurrency ---------------------------------------------------------------------------------
+
+def test_parallel_claim_changes_are_all_kept(server: Server, project, api):
+    """Ten PATCHes at once, each setting its own claim: none is lost (each decides on the
+    user as the previous one left it)."""
+    sub = sub_of(tokens_for(server, project, "parallel@example.org"))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(lambda i: api.send("PATCH", f"/users/{sub}/claims", {f"k{i}": i}), range(10)))
+    assert [a.status_code for a in answers] == [200] * 10
+    assert api.get(f"/users/{sub}").json()["custom_claims"] == {"plan": "free", **{f"k{i}": i for i in range(10)}}
+
+
+def test_parallel_creation_of_one_plan_key_makes_one_plan(api: Api):
+    with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(lambda i: api.send("POST", "/plans", {**PRO, "name": f"Pro {i}"}), range(10)))
+    assert sorted(a.status_code for a in answers) == [201] + [409] * 9
+    assert [p["key"] for p in api.get("/plans").json()["plans"]] == ["free", "pro"]
