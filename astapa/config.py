@@ -72,6 +72,17 @@ class Settings:
     mails_per_address: int = 5
     link_requests_per_ip: int = 60
     mail_window: int = 3600
+    # Xendit (ASTAPA_XENDIT_SECRET_KEY, ASTAPA_XENDIT_CALLBACK_TOKEN, ASTAPA_XENDIT_API_URL):
+    # the secret key (xnd_development_… for sandbox projects, xnd_production_… for live
+    # ones), the webhook verification token, and the API's base URL.
+    xendit_secret_key: str | None = None
+    xendit_callback_token: str | None = None
+    xendit_api_url: str = "https://api.xendit.co"
+    xendit_timeout: float = 20.0
+    # A payment waits this long for the payer (seconds); one pending longer than
+    # reconcile_after is asked about at Xendit (a lost webhook still settles).
+    payment_ttl: int = 3600
+    reconcile_after: int = 300
 
     @property
     def secure_cookies(self) -> bool:
@@ -167,7 +178,17 @@ def load_settings(
         mail_from=env_default("ASTAPA_MAIL_FROM"),
         mails_per_address=parse_count("ASTAPA_MAILS_PER_ADDRESS_PER_HOUR",
                                       env_default("ASTAPA_MAILS_PER_ADDRESS_PER_HOUR", "5")),
+        xendit_secret_key=env_default("ASTAPA_XENDIT_SECRET_KEY"),
+        xendit_callback_token=env_default("ASTAPA_XENDIT_CALLBACK_TOKEN"),
+        xendit_api_url=parse_api_url(env_default("ASTAPA_XENDIT_API_URL", "https://api.xendit.co")),
     )
+
+
+def parse_api_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"ASTAPA_XENDIT_API_URL must be an absolute http(s) URL, got {value!r}")
+    return value.rstrip("/")
 
 
 def parse_smtp_setting(value: str | None) -> str | None:

@@ -94,6 +94,7 @@ class Context:
     link_ip_throttle: Throttle  # requests for mailed links per client IP
     mailer: Mailer | None = None
     scheduler: Any = None  # apscheduler's AsyncIOScheduler, started with the service
+    payments: Any = None  # astapa.payments.Payments
     background: set = field(default_factory=set)  # tasks answered before they finish
     snapshot: KeySnapshot | None = None
     ready: bool = False

@@ -20,6 +20,7 @@ class ClientRecord:
     name: str = ""
     redirect_uris: tuple[str, ...] = ()
     require_verified_email: bool = False  # the project's sign-in policy
+    mode: str = "sandbox"  # or "live": which Xendit key its payments use
 
 
 GRANT_TYPES = {
@@ -31,7 +32,7 @@ GRANT_TYPES = {
 def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | None:
     row = conn.execute(
         "SELECT c.client_id, c.kind, c.project_id, c.secret_hash, c.scopes, c.token_ttl, c.name,"
-        " c.redirect_uris, p.require_verified_email"
+        " c.redirect_uris, p.require_verified_email, c.mode"
         " FROM clients c LEFT JOIN projects p ON p.project_id = c.project_id"
         " WHERE c.client_id = ?",
         (client_id,),
@@ -49,6 +50,7 @@ def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | Non
         name=row["name"],
         redirect_uris=tuple(json.loads(row["redirect_uris"] or "[]")),
         require_verified_email=bool(row["require_verified_email"]),
+        mode=row["mode"] or "sandbox",
     )
 
 
@@ -211,3 +213,58 @@ def queued_mail_after(conn: sqlite3.Connection, after: tuple[float, str], limit:
         (*after, limit),
     ).fetchall()
     return [QueuedMail(**dict(row)) for row in rows]
+
+
+PAYMENT_COLUMNS = ("payment_id, project_id, sub, plan, amount, currency, method, bank_code, status, qr_string,"
+                   " checkout_url, virtual_account_number, expires_at, created_at, settled, period_end, mismatched")
+
+
+def payment_view(row: sqlite3.Row) -> dict:
+    """A payment as the API shows it. CREATED (Xendit not yet answered) shows as PENDING."""
+    view = {
+        "payment_id": row["payment_id"],
+        "end_user_id": row["sub"],
+        "status": "PENDING" if row["status"] == "CREATED" else row["status"],
+        "amount": row["amount"],
+        "currency": row["currency"],
+        "plan": row["plan"],
+        "method": row["method"],
+        "expires_at": _iso(row["expires_at"]),
+        "created_at": _iso(row["created_at"]),
+    }
+    for name in ("qr_string", "checkout_url", "virtual_account_number", "bank_code"):
+        if row[name] is not None:
+            view[name] = row[name]
+    if row["settled"]:
+        view["plan_assigned"] = True
+        view["plan_period_end"] = None if row["period_end"] is None else _iso(row["period_end"])
+    if row["mismatched"]:
+        view["amount_mismatch"] = True
+    return view
+
+
+def payment_by_id(conn: sqlite3.Connection, project_id: str, payment_id: str) -> dict | None:
+    row = conn.execute(f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE payment_id = ? AND project_id = ?",
+                       (payment_id, project_id)).fetchone()
+    return payment_view(row) if row else None
+
+
+def payments_of_user(conn: sqlite3.Connection, project_id: str, sub: str) -> list[dict]:
+    rows = conn.execute(f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE project_id = ? AND sub = ?"
+                        " ORDER BY created_at DESC, payment_id LIMIT 500", (project_id, sub)).fetchall()
+    return [payment_view(r) for r in rows]
+
+
+def unsettled_payments(conn: sqlite3.Connection, limit: int) -> list[str]:
+    rows = conn.execute("SELECT payment_id FROM payments WHERE status = 'SUCCEEDED' AND settled = 0 LIMIT ?",
+                        (limit,)).fetchall()
+    return [r[0] for r in rows]
+
+
+def open_payments(conn: sqlite3.Connection, created_before: float, limit: int) -> list[tuple[str, float, str]]:
+    """Payments still waiting (CREATED or PENDING) that were created before the time:
+    (payment_id, expires_at, xendit_id)."""
+    rows = conn.execute(
+        "SELECT payment_id, expires_at, xendit_id FROM payments WHERE status IN ('CREATED', 'PENDING')"
+        " AND created_at <= ? ORDER BY created_at LIMIT ?", (created_before, limit)).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]

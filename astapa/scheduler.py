@@ -4,6 +4,8 @@
 - plans: users whose plan's end has passed go back to free (a PlanExpired event each);
   checked every second against the injected clock. Tokens never wait for it: the token
   path already treats an ended plan as free.
+- payments: settle succeeded payments into plans, expire unpaid ones, and ask Xendit about
+  payments pending too long (astapa/payments.py).
 - clean-up: delete expired pending links, with the authorization requests they carry,
   from the read models. The events stay in the log; a rebuild followed by a clean-up
   gives the same tables.
@@ -24,6 +26,7 @@ log = logging.getLogger("astapa.scheduler")
 
 CLEAN_UP_INTERVAL = 60.0
 PLAN_INTERVAL = 1.0
+PAYMENT_INTERVAL = 1.0
 
 
 # apscheduler says "Running job …" at INFO for every run: once a second, per job.
@@ -34,7 +37,8 @@ def start_scheduler(ctx: Context, mailer: Mailer) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone="UTC")
     jobs = (("mail", mailer.tick, (), ctx.settings.mail_interval),
             ("clean-up", clean_up, (ctx,), CLEAN_UP_INTERVAL),
-            ("plans", expire_plans, (ctx,), PLAN_INTERVAL))
+            ("plans", expire_plans, (ctx,), PLAN_INTERVAL),
+            ("payments", ctx.payments.run_jobs, (), PAYMENT_INTERVAL))
     for name, job, args, seconds in jobs:
         scheduler.add_job(until_shutdown(job), "interval", args=list(args), seconds=seconds, id=name,
                           max_instances=1, coalesce=True)

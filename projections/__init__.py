@@ -4,8 +4,8 @@ A handler turns one event into row changes; it never calls the application and n
 reads the event store. PROJECTIONS lists every module the runner applies.
 """
 
-from projections import audit, clients, keys, mail, plans, refresh, tokens, users
+from projections import audit, clients, keys, mail, payments, plans, refresh, tokens, users
 
 # Order matters where one read model looks up another's rows: audit reads users and
 # refresh_families (written first) and action_links (deleted by mail afterwards).
-PROJECTIONS = (clients, plans, keys, tokens, users, refresh, audit, mail)
+PROJECTIONS = (clients, plans, keys, tokens, users, refresh, audit, mail, payments)

@@ -10,10 +10,12 @@ from astapa.app.core import Decision, EventStore
 from astapa.app.keys import KeyCommands
 from astapa.app.projects import DEMO_PROJECT_ID, ProjectCommands, new_client_credentials
 from astapa.app.tokens import Lifetimes, UserGrant, split_refresh_token
-from astapa.app.users import KEEP, UserCommands
+from astapa.app.payments import PaymentCommands
+from astapa.app.users import KEEP
 from astapa.domain.codes import AuthorizationCode
 from astapa.domain.links import ActionLink
 from astapa.domain.mail import Message
+from astapa.domain.payments import Payment
 from astapa.domain.plans import Plan
 from astapa.domain.refresh import RefreshFamily
 from astapa.domain.sessions import BrowserSession
@@ -21,13 +23,13 @@ from astapa.domain.tokens import AccessToken
 from astapa.domain.users import EmailIndex, User
 
 
-class AstapaApplication(LinkCommands, UserCommands, MailCommands, ProjectCommands, KeyCommands):
+class AstapaApplication(LinkCommands, PaymentCommands, MailCommands, ProjectCommands, KeyCommands):
     # Busy refresh families and long-lived users load (after a restart) from a snapshot
     # plus at most 99 events.
     snapshotting_intervals = {RefreshFamily: 100, User: 100}
     # Written only by the server process (see EventStore.OWNED).
     OWNED = (User, EmailIndex, BrowserSession, AuthorizationCode, RefreshFamily, AccessToken,
-             ActionLink, Message, Plan)
+             ActionLink, Message, Plan, Payment)
 
 
 __all__ = [

@@ -80,3 +80,11 @@ class PlanNotFoundError(DomainError):
 
 class PlanExistsError(DomainError):
     """The project already has a plan with this key."""
+
+
+class PaymentNotFoundError(DomainError):
+    """No payment has this id (in this project)."""
+
+
+class PaymentRefusedError(DomainError):
+    """A payment that cannot be made (a free plan, say); args[0] says why, for the caller."""

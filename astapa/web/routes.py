@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from astapa.web import management, oauth, platform, service
+from astapa.web import management, oauth, payments, platform, service
 from astapa.web.pages import authorize, demo, links
 
 
@@ -30,6 +30,10 @@ def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
         web.patch("/api/platform/users/{sub}/claims", management.patch_claims, name="platform.claims"),
         web.put("/api/platform/users/{sub}/plan", management.put_plan, name="platform.user_plan"),
         web.get("/api/platform/users/{sub}/events", management.events, name="platform.user_events"),
+        web.get("/api/platform/users/{sub}/payments", payments.user_payments, name="platform.user_payments"),
+        web.post("/api/platform/payments", payments.create_payment, name="platform.create_payment"),
+        web.get("/api/platform/payments/{payment_id}", payments.get_payment, name="platform.payment"),
+        web.post("/api/webhooks/xendit", payments.xendit_webhook, name="webhooks.xendit"),
         web.get("/oauth/authorize", authorize.show_login, name="oauth.authorize"),
         web.get("/auth/login", authorize.show_login, name="pages.login"),
         web.post("/auth/login", authorize.login, name="pages.login_submit"),

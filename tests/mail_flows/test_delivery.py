@@ -185,7 +185,7 @@ def test_clean_up_deletes_expired_pending_links_and_keeps_their_events(mail_serv
     assert pending() == ["verify_email"]
     assert [e["type"] for e in events_of(mail_server)].count("ActionLink.Issued") == 2
     jobs = {job.id for job in mail_server.ctx.scheduler.get_jobs()}
-    assert jobs == {"mail", "clean-up", "plans"}
+    assert jobs == {"mail", "clean-up", "plans", "payments"}
 
 
 def self_signed_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:

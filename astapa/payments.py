@@ -1,0 +1,119 @@
+"""Payments as the running service handles them: creating one at Xendit, and the jobs that
+follow the read model of the log.
+
+- settle: every succeeded payment not yet settled gets its plan (after a crash between the
+  success and the plan, the next run does it; the payment's version makes it once).
+- expire: payments still waiting past their time become EXPIRED.
+- reconcile: payments waiting longer than `reconcile_after` are looked up at Xendit, so a
+  lost webhook still settles.
+"""
+
+import asyncio
+import logging
+
+from astapa.domain.errors import PaymentNotFoundError
+from astapa.domain.payments import Payment
+from astapa.queries import open_payments, unsettled_payments
+from astapa.xendit import Xendit, XenditError
+
+log = logging.getLogger("astapa.payments")
+
+RECONCILE_EVERY = 60.0
+
+
+class Payments:
+    def __init__(self, ctx, xendit: Xendit | None) -> None:
+        self.ctx = ctx
+        self.xendit = xendit
+        self._last_reconcile = float("-inf")
+
+    async def open_at_xendit(self, payment: Payment, description: str, return_url: str,
+                             mobile_number: str | None) -> None:
+        """Ask Xendit for the payment; its answer is an event either way (PENDING or FAILED)."""
+        app = self.ctx.app
+        assert self.xendit is not None
+        try:
+            created = await self.xendit.create(payment, description, return_url, mobile_number)
+        except XenditError as e:
+            await self.ctx.writer.run(app.payment_failed, payment.payment_id, str(e))
+            raise
+        if created.status in ("FAILED", "CANCELED", "EXPIRED"):
+            await self.ctx.writer.run(app.payment_failed, payment.payment_id, f"Xendit: {created.status}")
+            raise XenditError(f"Xendit answered the payment {created.status}", refused=True)
+        _, position = await self.ctx.writer.run(
+            app.payment_pending, payment.payment_id, created.xendit_id, created.qr_string,
+            created.checkout_url, created.virtual_account_number)
+        await self.ctx.runner.wait(position, self.ctx.settings.projection_wait)
+
+    async def run_jobs(self) -> None:
+        """The scheduler's `payments` job (every second)."""
+        await self.settle()
+        await self.expire()
+        now = self.ctx.clock.now()
+        if now - self._last_reconcile >= RECONCILE_EVERY:
+            self._last_reconcile = now
+            await self.reconcile()
+
+    async def settle(self) -> int:
+        ctx = self.ctx
+        done = 0
+        while due := await ctx.reads.query(unsettled_payments, 50):
+            outcomes = await asyncio.gather(*(ctx.writer.run(ctx.app.settle_payment, payment_id, ctx.clock.now())
+                                              for payment_id in due))
+            last = max(position for _, position in outcomes)
+            if not last:
+                break
+            await ctx.runner.wait(last, ctx.settings.projection_wait)
+            done += sum(1 for _, position in outcomes if position)
+        if done:
+            log.info("payments: %d settled into plans", done)
+        return done
+
+    async def expire(self) -> int:
+        ctx = self.ctx
+        now = ctx.clock.now()
+        waiting = await ctx.reads.query(open_payments, now, 500)
+        late = [payment_id for payment_id, expires_at, _ in waiting if expires_at <= now]
+        for payment_id in late:
+            await ctx.writer.run(ctx.app.payment_expired, payment_id, "expired before it was paid")
+        return len(late)
+
+    async def reconcile(self) -> int:
+        """Ask Xendit about payments pending longer than reconcile_after."""
+        ctx = self.ctx
+        if self.xendit is None:
+            return 0
+        asked = 0
+        waiting = await ctx.reads.query(open_payments, ctx.clock.now() - ctx.settings.reconcile_after, 100)
+        for payment_id, _, xendit_id in waiting:
+            if not xendit_id:
+                continue
+            try:
+                answer = await self.xendit.get(xendit_id)
+            except XenditError as e:
+                log.warning("reconciling %s: %s", payment_id, e)
+                continue
+            asked += 1
+            await self.apply(payment_id, answer.get("status"), xendit_id, answer.get("latest_payment_id"),
+                             answer.get("request_amount"), answer.get("currency"), "reconciled")
+        return asked
+
+    async def apply(self, payment_id: str, status: object, xendit_id: str, xendit_payment_id: object,
+                    amount: object, currency: object, source: str) -> int:
+        """What Xendit says of a payment (a webhook or a lookup), as an event; its position."""
+        app = self.ctx.app
+        try:
+            if status == "SUCCEEDED":
+                _, position = await self.ctx.writer.run(
+                    app.payment_succeeded, payment_id, xendit_id,
+                    xendit_payment_id if isinstance(xendit_payment_id, str) else None, amount, currency)
+            elif status in ("FAILED", "CANCELED"):
+                _, position = await self.ctx.writer.run(app.payment_failed, payment_id, f"{source}: {status}")
+            elif status == "EXPIRED":
+                _, position = await self.ctx.writer.run(app.payment_expired, payment_id, f"{source}: {status}")
+            else:
+                return 0
+        except PaymentNotFoundError:
+            log.info("Xendit told of %s, which is not one of ours: ignored", payment_id[:80])
+            return 0
+        return position
