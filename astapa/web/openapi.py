@@ -370,6 +370,100 @@ _OTHER_USER = {
     "disabled": False,
 }
 
+# Examples of payments (see `Payment`), their fields in the order the server writes them.
+_PAYMENT_FIELDS = (
+    "payment_id", "end_user_id", "status", "amount", "currency", "plan", "method", "expires_at",
+    "created_at", "qr_string", "checkout_url", "virtual_account_number", "bank_code",
+    "plan_assigned", "plan_period_end", "amount_mismatch",
+)
+
+
+def _payment(**fields) -> dict:
+    base = {
+        "payment_id": "pay_5f2c8e1a9b3d4c6e7f8a9b0c",
+        "end_user_id": "4503599627370497",
+        "status": "PENDING",
+        "amount": 149000,
+        "currency": "IDR",
+        "plan": "pro",
+        "expires_at": "2026-03-01T11:15:30.250113Z",
+        "created_at": "2026-03-01T10:15:30.250113Z",
+    }
+    merged = {**base, **fields}
+    return {name: merged[name] for name in _PAYMENT_FIELDS if name in merged}
+
+
+_QRIS_PAYMENT = _payment(
+    method="QRIS", qr_string="00020101021226590013ID.CO.QRIS.WWW0215ID10243136428...6304A1B2")
+_GOPAY_PAYMENT = _payment(
+    payment_id="pay_0d9e8f7a6b5c4d3e2f1a0b9c", method="GOPAY",
+    checkout_url="https://pay.example/gopay/pr-1fdaf346-dd2e-4b6c-b938-124c7167a822")
+_OVO_PAYMENT = _payment(payment_id="pay_7c6b5a4f3e2d1c0b9a8f7e6d", method="OVO")
+_VA_PAYMENT = _payment(
+    payment_id="pay_a1b2c3d4e5f60718293a4b5c", method="BANK_TRANSFER",
+    expires_at="2026-02-01T10:00:00.512310Z", created_at="2026-02-01T09:00:00.512310Z",
+    virtual_account_number="8808999912345678", bank_code="BCA")
+_SETTLED_PAYMENT = _payment(**{
+    **_VA_PAYMENT, "status": "SUCCEEDED", "plan_assigned": True,
+    "plan_period_end": "2026-03-01T09:03:12.104551Z",
+})
+_FAILED_PAYMENT = _payment(
+    payment_id="pay_9f8e7d6c5b4a39281706f5e4", status="FAILED", method="QRIS",
+    expires_at="2026-01-20T09:10:00.000000Z", created_at="2026-01-20T08:10:00.000000Z")
+
+
+def _payment_answer(description: str, examples: dict[str, tuple[str, dict]]) -> dict:
+    """A payment as the management API answers it: JSON, never cached; `examples` names
+    each (summary, payment) shown."""
+    return {
+        "description": description,
+        "headers": {
+            "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+            "Pragma": {"$ref": "#/components/headers/PragmaNoCache"},
+        },
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/Payment"},
+                "examples": {name: {"summary": summary, "value": value}
+                             for name, (summary, value) in examples.items()},
+            }
+        },
+    }
+
+
+def _webhook_example(event: str, status: str, payment: dict) -> dict:
+    """A Xendit Payments API v3 webhook about one of our payments."""
+    data = {
+        "payment_request_id": "pr-1fdaf346-dd2e-4b6c-b938-124c7167a822",
+        "reference_id": payment["payment_id"],
+        "business_id": "5f27a14a9bf05c73dd040bc8",
+        "type": "PAY",
+        "country": "ID",
+        "currency": payment["currency"],
+        "request_amount": payment["amount"],
+        "channel_code": "QRIS",
+        "status": status,
+        "created": "2026-03-01T10:15:31.004Z",
+        "updated": "2026-03-01T10:17:02.518Z",
+    }
+    if event == "payment.capture":
+        data["payment_id"] = "py-1402feb0-bb79-47ae-9d1e-e69394d3949c"
+        data["captures"] = [{
+            "capture_id": "py-1402feb0-bb79-47ae-9d1e-e69394d3949c",
+            "capture_amount": payment["amount"],
+            "capture_timestamp": "2026-03-01T10:17:02.518Z",
+        }]
+    elif event == "payment.failure":
+        data["payment_id"] = "py-1402feb0-bb79-47ae-9d1e-e69394d3949c"
+        data["failure_code"] = "INSUFFICIENT_BALANCE"
+    return {
+        "event": event,
+        "business_id": "5f27a14a9bf05c73dd040bc8",
+        "created": "2026-03-01T10:17:02.611Z",
+        "api_version": "v3",
+        "data": data,
+    }
+
 
 SPEC: dict = {
     "openapi": "3.1.0",
@@ -388,8 +482,10 @@ SPEC: dict = {
             "grants), token introspection (RFC 7662), token revocation (RFC 7009), OpenID "
             "Connect UserInfo, revoking every token of one user, and the management API a "
             "project's backend calls with the project's own client: the project's plans, its "
-            "users (look-up, listing, disabling), their custom claims and plan, and each user's "
-            "history. "
+            "users (look-up, listing, disabling), their custom claims and plan, each user's "
+            "history, and payments for a plan through Xendit (QRIS, GoPay, OVO, bank transfer "
+            "virtual accounts), with the webhook Xendit calls when a payment succeeds, fails or "
+            "expires; a succeeded payment puts the user on its plan. "
             "Clients authenticate with client_secret_basic (HTTP Basic) or client_secret_post "
             "(client_id and client_secret in the request body). "
             "`astapa serve --demo` also serves a small demo client under `/demo` "
@@ -430,8 +526,16 @@ SPEC: dict = {
                 "user is 404. JSON in and out, never cached; errors are `{\"error\", "
                 "\"error_description\"}`: `invalid_request` (400), `invalid_client` (401), "
                 "`access_denied` (403), `not_found` (404), `conflict` (409), "
-                "`temporarily_unavailable` (503). Every change is an event naming the client "
-                "that made it (see a user's history)."
+                "`payment_provider_error` (502, payments only), `temporarily_unavailable` "
+                "(503). Every change is an event naming the client that made it (see a user's "
+                "history)."
+            ),
+        },
+        {
+            "name": "webhooks",
+            "description": (
+                "Callbacks from Xendit (its Payments API v3 webhooks), authenticated by "
+                "Xendit's callback token, not by a client."
             ),
         },
         {"name": "meta", "description": "This API description."},
@@ -1438,6 +1542,281 @@ SPEC: dict = {
             ],
             of_user=True,
         )},
+        "/api/platform/users/{sub}/payments": {"get": _management_operation(
+            "listUserPayments",
+            "A user's payments",
+            "The user's payments in the caller's project, newest first (the 500 newest), each "
+            "as `GET /api/platform/payments/{payment_id}` shows it: those still waiting, "
+            "succeeded (with `plan_assigned` once their plan was given), failed (refused by "
+            "Xendit, or Xendit failed or did not answer) and expired. HTTP Basic only (a GET "
+            "has no body).",
+            {
+                "200": _json_ok("The user's payments, newest first.", "PaymentList",
+                                {"payments": [_QRIS_PAYMENT, _SETTLED_PAYMENT, _FAILED_PAYMENT]}),
+            },
+            parameters=[{"$ref": "#/components/parameters/UserSub"}],
+            of_user=True,
+        )},
+        "/api/platform/payments": {"post": _management_operation(
+            "createPayment",
+            "Pay for a plan",
+            "Creates a payment at Xendit (Payments API v3) for the price of one of the "
+            "project's plans, for one user, by the chosen method, and answers 201 with what "
+            "the payer needs: `qr_string` for QRIS (render it as a QR code), `checkout_url` "
+            "for GoPay (and for OVO when Xendit gives one; otherwise the payer confirms in "
+            "the OVO app on `mobile_number`), `virtual_account_number` and `bank_code` for "
+            "BANK_TRANSFER. The amount and currency are the plan's price as it is now; the "
+            "payment is `PENDING` until it is paid (`SUCCEEDED`), refused (`FAILED`) or "
+            "`expires_at` passes (`EXPIRED`, 1 hour by default).\n\n"
+            "The payment is recorded before Xendit is asked (its `payment_id` is Xendit's "
+            "`reference_id` and idempotency key, so Xendit never charges twice for one "
+            "payment), and Xendit's answer is recorded either way: when Xendit refuses the "
+            "request (400) or fails or does not answer (502) the payment is `FAILED`, and "
+            "appears so in the user's payments. After a 502 Xendit may still have taken it: "
+            "a success webhook that arrives later still counts.\n\n"
+            "Checked in this order: the JSON body, the client, the fields (an unknown field "
+            "first, then `end_user_id`, `plan`, `method`, `bank_code`, `mobile_number`, "
+            "`return_url`); then whether this server takes payments for the project's mode "
+            "(503), the `Idempotency-Key` header, the user (404) and the plan (400: not one "
+            "of the project's plans, or one that costs nothing, such as `free`).\n\n"
+            "`Idempotency-Key`: a create retried with the same key (after a timeout, say) "
+            "answers 201 with the same payment as it is now, and does not ask Xendit again "
+            "unless Xendit's answer was never recorded. The key is the project's: it names "
+            "one payment, whatever the other fields of the retry say; used for another user "
+            "it is 400. After a 502 the payment of that key stays `FAILED`: try again with a "
+            "new key. Without the header every create is a new payment.\n\n"
+            "Settlement: once Xendit reports the payment succeeded (webhook, or the server's "
+            "own look-up of payments pending for more than 5 minutes), its plan is assigned "
+            "to the user exactly once, however often the webhook comes: a `User.PlanAssigned` "
+            "event with `by` `payment <payment_id>`, the plan's claims as they were when the "
+            "payment was created, replacing the user's current plan. The plan runs for the "
+            "plan's interval, a calendar month or year from the later of now and the end of "
+            "the period the user has already paid for on this plan (so paying early extends "
+            "it); a `once` plan has no end. The payment then shows `plan_assigned` and "
+            "`plan_period_end` (the user's `plan_expires_at`; null for `once`), and the user's "
+            "next token refresh or sign-in carries the plan and its claims (access tokens "
+            "already issued keep theirs). Poll `GET /api/platform/payments/{payment_id}` to follow a "
+            "payment.",
+            {
+                "201": _payment_answer(
+                    "Created, waiting for the payer (`PENDING`); or, for a retried "
+                    "`Idempotency-Key`, that key's payment as it is now (any `status`).",
+                    {
+                        "qris": ("QRIS: the QR string to show", _QRIS_PAYMENT),
+                        "gopay": ("GoPay: where to send the payer", _GOPAY_PAYMENT),
+                        "ovo": ("OVO: the payer confirms in the OVO app", _OVO_PAYMENT),
+                        "bank_transfer": ("BANK_TRANSFER: the virtual account to pay into", _VA_PAYMENT),
+                        "retried": ("A retried create whose payment has been paid and settled",
+                                    _SETTLED_PAYMENT),
+                    },
+                ),
+                "400": _json_error(
+                    "`invalid_request`: a body that is not a JSON object, malformed client "
+                    "credentials in it, an unknown field, a missing or invalid field, an "
+                    "`Idempotency-Key` that is empty, over 255 characters or already used for "
+                    "another user's payment, a `plan` that is not one of the project's plans "
+                    "or costs nothing, or a request Xendit refused (the payment is recorded as "
+                    "`FAILED`; Xendit's reason is in `error_description`).",
+                    {
+                        **_BODY_ERRORS,
+                        "unknown_field": ("invalid_request", "unknown field 'amount'"),
+                        "end_user_id": ("invalid_request", "end_user_id: the user's sub"),
+                        "plan_missing": ("invalid_request", "plan: the key of one of the project's plans"),
+                        "method": ("invalid_request", "method: one of QRIS, GOPAY, OVO, BANK_TRANSFER"),
+                        "bank_code": ("invalid_request",
+                                      "bank_code: one of BCA, BNI, BRI, MANDIRI, PERMATA for BANK_TRANSFER"),
+                        "bank_code_only": ("invalid_request", "bank_code is only for BANK_TRANSFER"),
+                        "mobile_number": ("invalid_request",
+                                          "mobile_number: the payer's OVO number, e.g. +6281234567890"),
+                        "mobile_number_only": ("invalid_request", "mobile_number is only for OVO"),
+                        "return_url": ("invalid_request",
+                                       "return_url: an https URL the payer comes back to after GoPay"),
+                        "idempotency_key": ("invalid_request", "Idempotency-Key: 1 to 255 characters"),
+                        "idempotency_key_reused": ("invalid_request",
+                                                   "this Idempotency-Key was used for another payment"),
+                        "plan": ("invalid_request", "plan must be the key of one of the project's plans"),
+                        "free_plan": ("invalid_request", "the plan 'free' costs nothing"),
+                        "refused": ("invalid_request",
+                                    "Xendit refused the payment (API_VALIDATION_ERROR: "
+                                    "channel_properties.account_mobile_number is invalid)"),
+                    },
+                ),
+                "404": _json_error(
+                    "`not_found`: no user of the caller's project has `end_user_id` (another "
+                    "project's user looks the same). Only for a new payment: a retried "
+                    "`Idempotency-Key` answers with its payment.",
+                    {"not_found": ("not_found", "no such user")},
+                ),
+                "502": _json_error(
+                    "`payment_provider_error`: Xendit failed, rejected this server's key, "
+                    "rate-limited it or did not answer in time (20 seconds by default). The "
+                    "payment is recorded as `FAILED`; if Xendit did take it after all, its "
+                    "success webhook still counts and settles it. To try again, create a new "
+                    "payment (a new `Idempotency-Key`, or none).",
+                    {"payment_provider_error": (
+                        "payment_provider_error",
+                        "Xendit could not take the payment now (Xendit did not answer: "
+                        "TimeoutError); it is recorded as FAILED",
+                    )},
+                ),
+                "503": {"$ref": "#/components/responses/PaymentsUnavailable"},
+            },
+            parameters=[{"$ref": "#/components/parameters/IdempotencyKey"}],
+            request_body=_management_body(
+                "The user, the plan and how they pay.",
+                "NewPayment",
+                {
+                    "qris": {
+                        "summary": "QRIS",
+                        "value": {"end_user_id": "4503599627370497", "plan": "pro", "method": "QRIS"},
+                    },
+                    "gopay": {
+                        "summary": "GoPay, back to the app afterwards",
+                        "value": {"end_user_id": 4503599627370497, "plan": "pro", "method": "GOPAY",
+                                  "return_url": "https://app.example/billing/done"},
+                    },
+                    "ovo": {
+                        "summary": "OVO, the payer's mobile number",
+                        "value": {"end_user_id": "4503599627370497", "plan": "pro", "method": "OVO",
+                                  "mobile_number": "081234567890"},
+                    },
+                    "bank_transfer": {
+                        "summary": "A BCA virtual account",
+                        "value": {"end_user_id": "4503599627370497", "plan": "pro",
+                                  "method": "BANK_TRANSFER", "bank_code": "BCA"},
+                    },
+                    "client_secret_post": {
+                        "summary": "With the client's credentials in the body",
+                        "value": {"end_user_id": "4503599627370497", "plan": "pro", "method": "QRIS",
+                                  "client_id": "cl_8Yt3xQ", "client_secret": "cs_..."},
+                    },
+                },
+            ),
+        )},
+        "/api/platform/payments/{payment_id}": {"get": _management_operation(
+            "getPayment",
+            "One payment",
+            "A payment of the caller's project as it is now (see `Payment` for its statuses "
+            "and fields); poll it to see it paid and its plan assigned (`plan_assigned`). "
+            "HTTP Basic only (a GET has no body).",
+            {
+                "200": _payment_answer(
+                    "The payment.",
+                    {
+                        "pending": ("Waiting for the payer", _QRIS_PAYMENT),
+                        "settled": ("Paid, and its plan assigned", _SETTLED_PAYMENT),
+                        "failed": ("Refused, or Xendit failed or did not answer", _FAILED_PAYMENT),
+                    },
+                ),
+                "404": _json_error(
+                    "`not_found`: `payment_id` is not a payment id, or no payment of the "
+                    "caller's project has it (another project's payment looks the same).",
+                    {"not_found": ("not_found", "no such payment")},
+                ),
+            },
+            parameters=[{"$ref": "#/components/parameters/PaymentId"}],
+        )},
+        "/api/webhooks/xendit": {
+            "post": {
+                "operationId": "receiveXenditWebhook",
+                "summary": "Xendit's payment webhooks",
+                "description": (
+                    "Where Xendit sends its Payments API v3 webhooks (configure "
+                    "`<issuer>/api/webhooks/xendit` in Xendit's dashboard for `payment.capture`, "
+                    "`payment.failure` and `payment_request.expiry`). No client authenticates: "
+                    "the `x-callback-token` header must equal the server's "
+                    "`ASTAPA_XENDIT_CALLBACK_TOKEN` (compared in constant time), checked before "
+                    "the body is read; a wrong or missing token, or a server without one, is "
+                    "401.\n\n"
+                    "Then the body is read: `data.reference_id` is our `payment_id`. "
+                    "`payment.capture` moves the payment to `data.status` (`SUCCEEDED`, or "
+                    "`FAILED` and `CANCELED` as `FAILED`, `EXPIRED`), `payment.failure` to "
+                    "`FAILED`, `payment_request.expiry` to `EXPIRED`; other events and other "
+                    "statuses change nothing. A success counts only for the amount and "
+                    "currency asked for (the sum of `data.captures[].capture_amount`, else "
+                    "`data.request_amount`, and `data.currency`) and for the payment request "
+                    "Xendit created for it (`data.payment_request_id`, when known): anything "
+                    "else is "
+                    "recorded as a mismatch (`amount_mismatch` on the payment), which is never "
+                    "settled. A success is then settled at once: the plan is assigned to the "
+                    "user exactly once (see `POST /api/platform/payments`).\n\n"
+                    "Answers 200 `{\"received\": true}` for every body it can read, ours or not, "
+                    "so Xendit stops retrying: a reference that is not one of our payments is "
+                    "ignored. Duplicates and late or out-of-order deliveries are harmless: a "
+                    "repeated success changes nothing, a failure or an expiry never undoes a "
+                    "success, and a success after a failure or an expiry still counts (the "
+                    "money was taken). Any other answer (400, 413, 503) makes Xendit retry."
+                ),
+                "tags": ["webhooks"],
+                "security": [{"xenditCallbackToken": []}],
+                "requestBody": {
+                    "description": (
+                        "Xendit's webhook envelope, as JSON (the Content-Type is not checked). "
+                        "Bodies over 64 KiB are rejected with 413."
+                    ),
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/XenditWebhook"},
+                            "examples": {
+                                "capture": {
+                                    "summary": "payment.capture: paid",
+                                    "value": _webhook_example("payment.capture", "SUCCEEDED", _QRIS_PAYMENT),
+                                },
+                                "failure": {
+                                    "summary": "payment.failure",
+                                    "value": _webhook_example("payment.failure", "FAILED", _QRIS_PAYMENT),
+                                },
+                                "expiry": {
+                                    "summary": "payment_request.expiry",
+                                    "value": _webhook_example("payment_request.expiry", "EXPIRED",
+                                                              _QRIS_PAYMENT),
+                                },
+                            },
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": (
+                            "Received: recorded when it was about one of our payments and "
+                            "changed it, ignored otherwise."
+                        ),
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/WebhookReceived"},
+                                "example": {"received": True},
+                            }
+                        },
+                    },
+                    "400": _json_error(
+                        "`invalid_request`: the body cannot be read, is not JSON, or is not an "
+                        "object with a `data` object.",
+                        {
+                            "unreadable": ("invalid_request", "the request body cannot be read"),
+                            "bad_json": ("invalid_request", "body is not valid JSON"),
+                            "no_data": ("invalid_request", "a Xendit webhook has an event and its data"),
+                        },
+                    ),
+                    "401": {
+                        "description": (
+                            "`invalid_token`: `x-callback-token` is missing or wrong, or the "
+                            "server has no `ASTAPA_XENDIT_CALLBACK_TOKEN`. Nothing is read or "
+                            "recorded."
+                        ),
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/OAuthError"},
+                                "example": {"error": "invalid_token",
+                                            "error_description": "x-callback-token is wrong"},
+                            }
+                        },
+                    },
+                    "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+                    "503": {"$ref": "#/components/responses/TemporarilyUnavailable"},
+                },
+            }
+        },
         "/static/astapa.css": {
             "get": {
                 "operationId": "getStylesheet",
@@ -1497,6 +1876,16 @@ SPEC: dict = {
                     "An end-user access token (from the authorization_code or refresh_token "
                     "grant) in `Authorization: Bearer <token>` (RFC 6750 §2.1), never in the "
                     "query."
+                ),
+            },
+            "xenditCallbackToken": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "x-callback-token",
+                "description": (
+                    "Xendit's webhook verification token (Xendit's dashboard, Webhooks), which "
+                    "the server holds as `ASTAPA_XENDIT_CALLBACK_TOKEN`; compared in constant "
+                    "time. Only `POST /api/webhooks/xendit` takes it."
                 ),
             },
         },
@@ -1740,6 +2129,30 @@ SPEC: dict = {
                 "required": False,
                 "description": "At most this many events. Not a whole number from 1 to 1000: 400.",
                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+            },
+            "PaymentId": {
+                "name": "payment_id",
+                "in": "path",
+                "required": True,
+                "description": (
+                    "The payment's id, as `POST /api/platform/payments` gave it. Not a payment "
+                    "id, or the id of no payment of the caller's project: 404."
+                ),
+                "schema": {"type": "string", "pattern": "^pay_[0-9a-f]{24}$"},
+                "example": "pay_5f2c8e1a9b3d4c6e7f8a9b0c",
+            },
+            "IdempotencyKey": {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": (
+                    "Any string of 1 to 255 characters the caller picks for this payment "
+                    "(a UUID, say), unique in the project: a create retried with the same key "
+                    "answers 201 with the same payment (as it is now) and never makes a second "
+                    "one. Used before for another user's payment: 400. Empty or too long: 400."
+                ),
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                "example": "order-2026-03-01-000123",
             },
         },
         "headers": {
@@ -2361,6 +2774,33 @@ SPEC: dict = {
                     }
                 },
             },
+            "PaymentsUnavailable": {
+                "description": (
+                    "`temporarily_unavailable`. Either this server cannot take payments for "
+                    "the project, and retrying will not help until it is reconfigured (nothing "
+                    "is recorded; no `Retry-After`; the `error_description` says which): it has "
+                    "no Xendit secret key (`ASTAPA_XENDIT_SECRET_KEY`), or its key is not for "
+                    "the project's mode (a `sandbox` project needs a key starting "
+                    "`xnd_development_`, a `live` one `xnd_production_`). Or, with `Retry-After` "
+                    "and \"the server is busy, retry shortly\", the event store is busy (retrying "
+                    "is safe), or the payment was recorded but the read models did not reflect it "
+                    "in time (5 seconds by default): retry with the same `Idempotency-Key` to get it."
+                ),
+                "headers": {
+                    "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+                    "Pragma": {"$ref": "#/components/headers/PragmaNoCache"},
+                    "Retry-After": {"$ref": "#/components/headers/RetryAfter"},
+                },
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/OAuthError"},
+                        "example": {
+                            "error": "temporarily_unavailable",
+                            "error_description": "the server is busy, retry shortly",
+                        },
+                    }
+                },
+            },
             "TemporarilyUnavailable": {
                 "description": "The event store is busy; retry after the given delay.",
                 "headers": {
@@ -2404,7 +2844,10 @@ SPEC: dict = {
                             "`temporarily_unavailable`, `not_found` (`POST "
                             "/api/platform/revoke` and the management API: no such user), "
                             "`access_denied` (the management API: not the project's own "
-                            "client) or `conflict` (the management API: it exists already)."
+                            "client), `conflict` (the management API: it exists already) or "
+                            "`payment_provider_error` (creating a payment: Xendit failed or "
+                            "did not answer). Xendit's webhook answers `invalid_token` for a "
+                            "wrong `x-callback-token`."
                         ),
                         "examples": ["invalid_request"],
                     },
@@ -2976,7 +3419,8 @@ SPEC: dict = {
                         "format": "date-time",
                         "description": (
                             "When the user's plan ends (RFC 3339, UTC, `Z`); only while a plan "
-                            "assigned with `expires_at` runs."
+                            "with an end runs: assigned with `expires_at`, or paid for with a "
+                            "payment of a `month` or `year` plan."
                         ),
                         "examples": ["2026-07-01T00:00:00Z"],
                     },
@@ -3127,7 +3571,9 @@ SPEC: dict = {
                     "- `User.ClaimsChanged`: `changed` (the claims set, an object), `removed` "
                     "(the names removed), `by` (the client_id that made the change).\n"
                     "- `User.PlanAssigned`: `plan`, `plan_claims` (the plan's claims copied), "
-                    "`expires_at` (seconds since the epoch, or null: no end), `by`.\n"
+                    "`expires_at` (seconds since the epoch, or null: no end), `by` (the "
+                    "client_id, or `payment <payment_id>` when a succeeded payment assigned "
+                    "it).\n"
                     "- `User.PlanExpired`: `plan` (the plan that ended; recorded by the "
                     "scheduler).\n"
                     "- `User.Disabled`, `User.Enabled`: `by`.\n"
@@ -3168,6 +3614,279 @@ SPEC: dict = {
                                       "by": "cl_8Yt3xQ"}],
                     },
                 },
+            },
+            "Payment": {
+                "type": "object",
+                "description": (
+                    "A payment for a plan, read when the request is made. `status`: `PENDING` "
+                    "(waiting for the payer; also while Xendit has not answered yet, without "
+                    "the method's fields), `SUCCEEDED` (paid: final), `FAILED` (Xendit refused "
+                    "it, failed or did not answer when it was created, or the payment failed), "
+                    "`EXPIRED` (not paid by `expires_at`). A `FAILED` or `EXPIRED` payment "
+                    "still becomes `SUCCEEDED` if Xendit reports it paid after all; nothing "
+                    "moves a `SUCCEEDED` one. Optional fields are absent, not null, when they "
+                    "do not apply (`plan_period_end` excepted)."
+                ),
+                "required": ["payment_id", "end_user_id", "status", "amount", "currency", "plan", "method",
+                             "expires_at", "created_at"],
+                "properties": {
+                    "payment_id": {
+                        "type": "string",
+                        "pattern": "^pay_[0-9a-f]{24}$",
+                        "description": "The payment's id; Xendit knows it as the payment request's `reference_id`.",
+                        "examples": ["pay_5f2c8e1a9b3d4c6e7f8a9b0c"],
+                    },
+                    "end_user_id": {
+                        "type": "string",
+                        "description": "The paying user's id (`sub`).",
+                        "examples": ["4503599627370497"],
+                    },
+                    "status": {"type": "string", "enum": ["PENDING", "SUCCEEDED", "FAILED", "EXPIRED"]},
+                    "amount": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": (
+                            "The plan's price when the payment was created, an integer in the "
+                            "currency's unit as Xendit takes it (whole rupiah for IDR)."
+                        ),
+                        "examples": [149000],
+                    },
+                    "currency": {"type": "string", "enum": ["IDR", "PHP", "THB", "VND", "MYR", "SGD", "USD"]},
+                    "plan": {"type": "string", "description": "The key of the plan paid for.", "examples": ["pro"]},
+                    "method": {"type": "string", "enum": ["QRIS", "GOPAY", "OVO", "BANK_TRANSFER"]},
+                    "expires_at": {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": (
+                            "When a payment still waiting becomes `EXPIRED` (RFC 3339, UTC, "
+                            "`Z`): 1 hour after `created_at` by default."
+                        ),
+                    },
+                    "created_at": {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "When the payment was created (RFC 3339, UTC, `Z`).",
+                    },
+                    "qr_string": {
+                        "type": "string",
+                        "description": "QRIS: the QR code's content, to render as a QR code for the payer to scan.",
+                    },
+                    "checkout_url": {
+                        "type": "string",
+                        "format": "uri",
+                        "description": (
+                            "GOPAY, and OVO when Xendit gives one: where to send the payer "
+                            "(a web page or an app deep link)."
+                        ),
+                    },
+                    "virtual_account_number": {
+                        "type": "string",
+                        "description": "BANK_TRANSFER: the virtual account the payer transfers the exact amount to.",
+                        "examples": ["8808999912345678"],
+                    },
+                    "bank_code": {
+                        "type": "string",
+                        "enum": ["BCA", "BNI", "BRI", "MANDIRI", "PERMATA"],
+                        "description": "BANK_TRANSFER: the bank of the virtual account.",
+                    },
+                    "plan_assigned": {
+                        "type": "boolean",
+                        "const": True,
+                        "description": (
+                            "Present once the succeeded payment's plan was assigned to the "
+                            "user (exactly once per payment)."
+                        ),
+                    },
+                    "plan_period_end": {
+                        "type": ["string", "null"],
+                        "format": "date-time",
+                        "description": (
+                            "With `plan_assigned`: when the plan paid for ends (RFC 3339, UTC, "
+                            "`Z`), one calendar month or year after the later of the settlement "
+                            "and the end of the period already paid for on this plan; null "
+                            "for a `once` plan (no end)."
+                        ),
+                        "examples": ["2026-03-01T09:03:12.104551Z"],
+                    },
+                    "amount_mismatch": {
+                        "type": "boolean",
+                        "const": True,
+                        "description": (
+                            "Present when Xendit reported the payment paid with another amount "
+                            "or currency, or for another payment request, than this one: "
+                            "recorded, not settled (`status` does not change for it)."
+                        ),
+                    },
+                },
+            },
+            "PaymentList": {
+                "type": "object",
+                "required": ["payments"],
+                "properties": {
+                    "payments": {
+                        "type": "array",
+                        "description": "Newest first (by `created_at`), at most 500.",
+                        "items": {"$ref": "#/components/schemas/Payment"},
+                    }
+                },
+            },
+            "NewPayment": {
+                "type": "object",
+                "description": (
+                    "The payment to create, plus client_secret_post credentials when HTTP Basic "
+                    "is not used. Any other field is 400. `bank_code` is required for, and only "
+                    "for, `BANK_TRANSFER`; `mobile_number` for, and only for, `OVO` (null counts "
+                    "as absent)."
+                ),
+                "required": ["end_user_id", "plan", "method"],
+                "additionalProperties": False,
+                "properties": {
+                    "end_user_id": {
+                        "description": (
+                            "The paying user's id (`sub`): a string, or a JSON number. A user "
+                            "of the caller's project (404 otherwise)."
+                        ),
+                        "oneOf": [
+                            {"type": "string", "pattern": "^[1-9][0-9]{0,15}$"},
+                            {"type": "integer", "minimum": 1, "maximum": 9999999999999999},
+                        ],
+                        "examples": ["4503599627370497"],
+                    },
+                    "plan": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": (
+                            "The key of one of the project's plans with a price above 0 "
+                            "(`free` and other free plans: 400)."
+                        ),
+                        "examples": ["pro"],
+                    },
+                    "method": {
+                        "type": "string",
+                        "enum": ["QRIS", "GOPAY", "OVO", "BANK_TRANSFER"],
+                        "description": (
+                            "QRIS (a QR code any QRIS app pays), GOPAY (a GoPay checkout), OVO "
+                            "(a push to the payer's OVO app) or BANK_TRANSFER (a virtual "
+                            "account)."
+                        ),
+                    },
+                    "bank_code": {
+                        "type": ["string", "null"],
+                        "enum": ["BCA", "BNI", "BRI", "MANDIRI", "PERMATA", None],
+                        "description": "BANK_TRANSFER only, and required there: the virtual account's bank.",
+                    },
+                    "mobile_number": {
+                        "type": ["string", "null"],
+                        "description": (
+                            "OVO only, and required there: the payer's OVO mobile number, E.164 "
+                            "(`+6281234567890`) or Indonesian (`081234567890`, read as +62); "
+                            "spaces and `-` are ignored; 8 to 15 digits."
+                        ),
+                        "examples": ["+6281234567890", "081234567890"],
+                    },
+                    "return_url": {
+                        "type": ["string", "null"],
+                        "pattern": "^https://\\S{4,250}$",
+                        "description": (
+                            "GOPAY: where GoPay sends the payer back after paying or giving up "
+                            "(an https URL). Default: the issuer's `/`. Ignored by the other "
+                            "methods."
+                        ),
+                        "examples": ["https://app.example/billing/done"],
+                    },
+                    "client_id": {
+                        "type": "string",
+                        "description": "client_secret_post: the client's id (omit with HTTP Basic).",
+                    },
+                    "client_secret": {
+                        "type": "string",
+                        "description": "client_secret_post: the client's secret (omit with HTTP Basic).",
+                    },
+                },
+                "allOf": [
+                    {
+                        "if": {"properties": {"method": {"const": "BANK_TRANSFER"}}, "required": ["method"]},
+                        "then": {"required": ["bank_code"], "properties": {"bank_code": {"type": "string"}}},
+                        "else": {"properties": {"bank_code": {"type": "null"}}},
+                    },
+                    {
+                        "if": {"properties": {"method": {"const": "OVO"}}, "required": ["method"]},
+                        "then": {"required": ["mobile_number"], "properties": {"mobile_number": {"type": "string"}}},
+                        "else": {"properties": {"mobile_number": {"type": "null"}}},
+                    },
+                ],
+            },
+            "XenditWebhook": {
+                "type": "object",
+                "description": (
+                    "Xendit's Payments API v3 webhook envelope; only the fields below are read, "
+                    "others are ignored. A body that is not an object with a `data` object is "
+                    "400; anything else is 200."
+                ),
+                "required": ["data"],
+                "properties": {
+                    "event": {
+                        "type": "string",
+                        "description": (
+                            "`payment.capture`, `payment.failure` or `payment_request.expiry`; "
+                            "any other event is acknowledged and ignored."
+                        ),
+                        "examples": ["payment.capture"],
+                    },
+                    "business_id": {"type": "string", "description": "Xendit's id of the merchant account."},
+                    "created": {"type": "string", "format": "date-time"},
+                    "data": {
+                        "type": "object",
+                        "description": (
+                            "The payment request. Ignored unless `reference_id` is one of our "
+                            "payment ids and `payment_request_id` a string."
+                        ),
+                        "properties": {
+                            "payment_request_id": {
+                                "type": "string",
+                                "description": "Xendit's id of the payment request.",
+                                "examples": ["pr-1fdaf346-dd2e-4b6c-b938-124c7167a822"],
+                            },
+                            "reference_id": {
+                                "type": "string",
+                                "description": "Our `payment_id`.",
+                                "examples": ["pay_5f2c8e1a9b3d4c6e7f8a9b0c"],
+                            },
+                            "status": {
+                                "type": "string",
+                                "description": (
+                                    "`payment.capture`: `SUCCEEDED` (paid), `FAILED` or "
+                                    "`CANCELED` (failed), `EXPIRED`; other values change nothing. "
+                                    "Not read for the other events."
+                                ),
+                                "examples": ["SUCCEEDED"],
+                            },
+                            "request_amount": {
+                                "type": "number",
+                                "description": "The amount asked for; the amount paid when there are no `captures`.",
+                            },
+                            "currency": {"type": "string", "examples": ["IDR"]},
+                            "captures": {
+                                "type": "array",
+                                "description": "When present: the amount paid is the sum of their `capture_amount`.",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {"capture_amount": {"type": "number"}},
+                                },
+                            },
+                            "payment_id": {
+                                "type": "string",
+                                "description": "Xendit's id of the payment made (recorded with a success).",
+                                "examples": ["py-1402feb0-bb79-47ae-9d1e-e69394d3949c"],
+                            },
+                        },
+                    },
+                },
+            },
+            "WebhookReceived": {
+                "type": "object",
+                "required": ["received"],
+                "properties": {"received": {"type": "boolean", "const": True}},
             },
             "IntrospectionResponse": {
                 "description": "RFC 7662 introspection response.",

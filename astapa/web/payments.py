@@ -37,6 +37,12 @@ class PaymentProviderError(OAuthError):
     status = 502
 
 
+class PaymentsUnavailableError(OAuthError):
+    """This server cannot take payments for the project until it is configured."""
+    error = "temporarily_unavailable"
+    status = 503
+
+
 async def create_payment(request: web.Request) -> web.Response:
     """POST /api/platform/payments."""
     ctx = request.app[context_key]
@@ -45,10 +51,10 @@ async def create_payment(request: web.Request) -> web.Response:
     fields = payment_fields(document)
     payments = ctx.payments
     if payments.xendit is None:
-        raise TemporarilyUnavailableError("payments are not configured on this server (ASTAPA_XENDIT_SECRET_KEY)")
+        raise PaymentsUnavailableError("payments are not configured on this server (ASTAPA_XENDIT_SECRET_KEY)")
     expected = "xnd_production_" if client.mode == "live" else "xnd_development_"
     if not ctx.settings.xendit_secret_key.startswith(expected):
-        raise TemporarilyUnavailableError(f"a {client.mode} project needs a Xendit key starting {expected}")
+        raise PaymentsUnavailableError(f"a {client.mode} project needs a Xendit key starting {expected}")
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 0 < len(key) <= 255:
         raise InvalidRequestError("Idempotency-Key: 1 to 255 characters")

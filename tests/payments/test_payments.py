@@ -276,3 +276,11 @@ def test_a_success_recorded_just_before_a_crash_is_settled_after_restart(paying,
     shop.server, shop.api = server, f"{server.url}/api/platform"
     shop.wait_settled(payment["payment_id"])
     assert shop.plan_now() == "pro" and len(shop.plan_events()) == 1
+
+
+def test_without_a_xendit_key_payments_say_so(server: Server):
+    shop_project = project_on(server)
+    response = requests.post(f"{server.url}/api/platform/payments", timeout=10,
+                             auth=(shop_project["client_id"], shop_project["client_secret"]),
+                             json={"end_user_id": "1", "plan": "pro", "method": "QRIS"})
+    assert response.status_code == 503 and "ASTAPA_XENDIT_SECRET_KEY" in response.json()["error_description"]
