@@ -140,6 +140,14 @@ def test_read_models_of_another_version_are_rebuilt_at_start(start_server, data_
     server = start_server()
     project = project_on(server)
     tokens_for(server, project, "kept@example.org")
+    from tests.mail import wait_for_outbox
+
+    wait_for_outbox(data_dir, 1)  # the verification mail is out: nothing changes after this
+    deadline = time.monotonic() + 10
+    while sqlite3.connect(data_dir / "read.db").execute(
+            "SELECT COUNT(*) FROM mail WHERE status = 'queued'").fetchone()[0]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     caught_up(server)
     live = tables(data_dir / "read.db", tracking=False)
     server.stop()
