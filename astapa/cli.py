@@ -79,6 +79,12 @@ def build_parser() -> Parser:
     update.add_argument("--require-verified-email", action=argparse.BooleanOptionalAction,
                         required=True, help="sign-in waits (or not) until the address is verified")
 
+    payments = with_data_dir(project_commands.add_parser(
+        "payments", help="the project's own Xendit key and webhook token (secrets kept in DATA_DIR/keys)"))
+    payments.add_argument("--project", required=True)
+    payments.add_argument("--xendit-secret-key", required=True)
+    payments.add_argument("--xendit-callback-token")
+
     client = commands.add_parser("client", help="manage machine clients")
     client_commands = client.add_subparsers(dest="action", required=True, parser_class=Parser)
     client_create = with_data_dir(client_commands.add_parser("create", help="create a machine client"))
@@ -121,7 +127,9 @@ def dispatch(args: argparse.Namespace) -> int:
         return serve(args)
     app = open_application(args.data_dir)
     try:
-        if args.command == "project" and args.action == "update":
+        if args.command == "project" and args.action == "payments":
+            value = configure_payments(app, args)
+        elif args.command == "project" and args.action == "update":
             value, _ = app.execute(app.set_sign_in_policy, args.project, args.require_verified_email)
         elif args.command == "project":
             mode = "live" if args.live else "sandbox"
@@ -137,6 +145,25 @@ def dispatch(args: argparse.Namespace) -> int:
         app.close()
     print(json.dumps(value))
     return 0
+
+
+def configure_payments(app, args: argparse.Namespace) -> dict:
+    """The key must be for the project's mode; the secrets go to a 0600 file, their hashes
+    into the log."""
+    from astapa.payment_keys import KEY_PREFIX, XenditCredentials, write_credentials
+    from astapa.secrets import sha256_hex
+
+    mode = app.project_mode(args.project)
+    key, token = args.xendit_secret_key, args.xendit_callback_token
+    if not key.startswith(KEY_PREFIX[mode]) or len(key) < len(KEY_PREFIX[mode]) + 8:
+        raise ConfigError(f"a {mode} project needs a Xendit secret key starting {KEY_PREFIX[mode]}")
+    if token is not None and not 8 <= len(token) <= 512:
+        raise ConfigError("--xendit-callback-token must be 8 to 512 characters")
+    keys_dir = prepare_data_dir(args.data_dir or env_default("ASTAPA_DATA_DIR", "var")) / "keys"
+    write_credentials(keys_dir, args.project, XenditCredentials(key, token))
+    value, _ = app.execute(app.configure_payments, args.project, sha256_hex(key),
+                           sha256_hex(token) if token else None)
+    return value
 
 
 def open_application(data_dir: str | None):

@@ -14,6 +14,8 @@ import logging
 from astapa.domain.errors import PaymentNotFoundError
 from astapa.domain.payments import Payment
 from astapa.queries import open_payments, unsettled_payments
+from astapa.payment_keys import ProjectKeys, XenditCredentials
+from astapa.secrets import equals
 from astapa.xendit import Xendit, XenditError
 
 log = logging.getLogger("astapa.payments")
@@ -22,27 +24,68 @@ RECONCILE_EVERY = 60.0
 
 
 class Payments:
-    def __init__(self, ctx, xendit: Xendit | None) -> None:
+    def __init__(self, ctx, project_keys: ProjectKeys) -> None:
         self.ctx = ctx
-        self.xendit = xendit
+        self.project_keys = project_keys
+        self._clients: dict[str, Xendit] = {}
         self._last_reconcile = float("-inf")
+
+    def credentials(self, project_id: str) -> XenditCredentials | None:
+        """The project's own Xendit credentials, else the deployment's (None: neither)."""
+        own = self.project_keys.get(project_id)
+        if own is not None:
+            return own
+        settings = self.ctx.settings
+        if settings.xendit_secret_key is None:
+            return None
+        return XenditCredentials(settings.xendit_secret_key, settings.xendit_callback_token)
+
+    def client(self, project_id: str) -> Xendit | None:
+        credentials = self.credentials(project_id)
+        if credentials is None:
+            return None
+        client = self._clients.get(credentials.secret_key)
+        if client is None:
+            settings = self.ctx.settings
+            client = self._clients[credentials.secret_key] = Xendit(
+                settings.xendit_api_url, credentials.secret_key, settings.xendit_timeout)
+        return client
+
+    def callback_token_matches(self, token: str, project_id: str | None) -> bool:
+        """The deployment's token, or the token of the project the payment belongs to."""
+        tokens = [self.ctx.settings.xendit_callback_token]
+        if project_id is not None:
+            own = self.project_keys.get(project_id)
+            tokens.append(own.callback_token if own else None)
+        matches = [equals(token, expected) for expected in tokens if expected]
+        return any(matches)
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.close()
 
     async def open_at_xendit(self, payment: Payment, description: str, return_url: str,
                              mobile_number: str | None) -> None:
         """Ask Xendit for the payment; its answer is an event either way (PENDING or FAILED)."""
         app = self.ctx.app
-        assert self.xendit is not None
+        xendit = self.client(payment.project_id)
+        assert xendit is not None
         try:
-            created = await self.xendit.create(payment, description, return_url, mobile_number)
+            created = await xendit.create(payment, description, return_url, mobile_number)
         except XenditError as e:
-            await self.ctx.writer.run(app.payment_failed, payment.payment_id, str(e))
+            await self._failed(payment.payment_id, str(e))
             raise
         if created.status in ("FAILED", "CANCELED", "EXPIRED"):
-            await self.ctx.writer.run(app.payment_failed, payment.payment_id, f"Xendit: {created.status}")
+            await self._failed(payment.payment_id, f"Xendit: {created.status}")
             raise XenditError(f"Xendit answered the payment {created.status}", refused=True)
         _, position = await self.ctx.writer.run(
             app.payment_pending, payment.payment_id, created.xendit_id, created.qr_string,
             created.checkout_url, created.virtual_account_number)
+        await self.ctx.runner.wait(position, self.ctx.settings.projection_wait)
+
+    async def _failed(self, payment_id: str, reason: str) -> None:
+        """Recorded, and readable before the caller hears of it."""
+        _, position = await self.ctx.writer.run(self.ctx.app.payment_failed, payment_id, reason)
         await self.ctx.runner.wait(position, self.ctx.settings.projection_wait)
 
     async def run_jobs(self) -> None:
@@ -73,7 +116,7 @@ class Payments:
         ctx = self.ctx
         now = ctx.clock.now()
         waiting = await ctx.reads.query(open_payments, now, 500)
-        late = [payment_id for payment_id, expires_at, _ in waiting if expires_at <= now]
+        late = [payment_id for payment_id, expires_at, _, _ in waiting if expires_at <= now]
         for payment_id in late:
             await ctx.writer.run(ctx.app.payment_expired, payment_id, "expired before it was paid")
         return len(late)
@@ -81,15 +124,14 @@ class Payments:
     async def reconcile(self) -> int:
         """Ask Xendit about payments pending longer than reconcile_after."""
         ctx = self.ctx
-        if self.xendit is None:
-            return 0
         asked = 0
         waiting = await ctx.reads.query(open_payments, ctx.clock.now() - ctx.settings.reconcile_after, 100)
-        for payment_id, _, xendit_id in waiting:
-            if not xendit_id:
+        for payment_id, _, xendit_id, project_id in waiting:
+            xendit = self.client(project_id)
+            if not xendit_id or xendit is None:
                 continue
             try:
-                answer = await self.xendit.get(xendit_id)
+                answer = await xendit.get(xendit_id)
             except XenditError as e:
                 log.warning("reconciling %s: %s", payment_id, e)
                 continue

@@ -261,10 +261,11 @@ def unsettled_payments(conn: sqlite3.Connection, limit: int) -> list[str]:
     return [r[0] for r in rows]
 
 
-def open_payments(conn: sqlite3.Connection, created_before: float, limit: int) -> list[tuple[str, float, str]]:
+def open_payments(conn: sqlite3.Connection, created_before: float,
+                  limit: int) -> list[tuple[str, float, str, str]]:
     """Payments still waiting (CREATED or PENDING) that were created before the time:
-    (payment_id, expires_at, xendit_id)."""
+    (payment_id, expires_at, xendit_id, project_id)."""
     rows = conn.execute(
-        "SELECT payment_id, expires_at, xendit_id FROM payments WHERE status IN ('CREATED', 'PENDING')"
+        "SELECT payment_id, expires_at, xendit_id, project_id FROM payments WHERE status IN ('CREATED', 'PENDING')"
         " AND created_at <= ? ORDER BY created_at LIMIT ?", (created_before, limit)).fetchall()
-    return [(r[0], r[1], r[2]) for r in rows]
+    return [(r[0], r[1], r[2], r[3]) for r in rows]

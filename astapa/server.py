@@ -28,6 +28,7 @@ from astapa.keys import build_snapshot, generate_key
 from astapa.mail import Composer, Mailer, OutboxTransport, SmtpTransport, default_sender, parse_smtp_url
 from astapa.oauth.discovery import authorization_server_metadata, openid_configuration
 from astapa.passwords import Passwords
+from astapa.payment_keys import ProjectKeys
 from astapa.payments import Payments
 from astapa.queries import longest_token_ttl
 from astapa.scheduler import start_scheduler
@@ -40,7 +41,6 @@ from astapa.web.middleware import HTTPS_KEY, errors, security_headers
 from astapa.web.oauth import document
 from astapa.web.routes import setup_routes
 from astapa.writer import Writer
-from astapa.xendit import Xendit
 from projections.runner import Runner
 
 log = logging.getLogger("astapa")
@@ -138,9 +138,7 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
             link_ip_throttle=Throttle(clock, settings.link_requests_per_ip, settings.mail_window),
         )
         ctx.mailer = mailer = build_mailer(ctx, app.link_tokens)
-        xendit = (Xendit(settings.xendit_api_url, settings.xendit_secret_key, settings.xendit_timeout)
-                  if settings.xendit_secret_key else None)
-        ctx.payments = Payments(ctx, xendit)
+        ctx.payments = Payments(ctx, ProjectKeys(settings.keys_dir))
         ctx.issuer = TokenIssuer(settings.issuer, app, writer, ctx.keys, clock)
         stack.callback(ctx.issuer.close)
         ctx.discovery = {
@@ -173,8 +171,7 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
             if ctx.background:
                 await asyncio.wait(list(ctx.background), timeout=SHUTDOWN_TIMEOUT)
             await mailer.stop()
-            if xendit is not None:
-                await xendit.close()
+            await ctx.payments.close()
 
 
 def lifetimes(settings: Settings) -> Lifetimes:

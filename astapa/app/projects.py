@@ -64,6 +64,16 @@ class ProjectCommands(EventStore):
         return Decision([project], {"project_id": project_id,
                                     "require_verified_email": require_verified_email})
 
+    def configure_payments(self, project_id: str, secret_key_hash: str, callback_token_hash: str | None) -> Decision:
+        project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
+        project.configure_payments(project_id=project_id, secret_key_hash=secret_key_hash,
+                                   callback_token_hash=callback_token_hash)
+        return Decision([project], {"project_id": project_id, "mode": project.mode, "xendit": "configured"})
+
+    def project_mode(self, project_id: str) -> str:
+        project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
+        return project.mode
+
     def create_demo_project(self, redirect_uri: str) -> Decision:
         """`serve --demo`: the demo project, once. Served under another issuer later, it
         gains that issuer's demo page as a redirect URI."""

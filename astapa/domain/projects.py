@@ -40,6 +40,12 @@ class Project(Aggregate):
         """The event names the project_id too, for read models keyed by it."""
         self.redirect_uris.append(redirect_uri)
 
+    @event("PaymentsConfigured")
+    def configure_payments(self, project_id: str, secret_key_hash: str, callback_token_hash: str | None) -> None:
+        """The project's own Xendit key (and webhook token): kept in DATA_DIR/keys/xendit/,
+        only their SHA-256 here."""
+        self.xendit_secret_key_hash = secret_key_hash
+
     @event("SignInPolicyChanged")
     def change_sign_in_policy(self, project_id: str, require_verified_email: bool) -> None:
         """With require_verified_email, sign-in waits until the user's address is verified."""

@@ -284,3 +284,60 @@ def test_without_a_xendit_key_payments_say_so(server: Server):
                              auth=(shop_project["client_id"], shop_project["client_secret"]),
                              json={"end_user_id": "1", "plan": "pro", "method": "QRIS"})
     assert response.status_code == 503 and "ASTAPA_XENDIT_SECRET_KEY" in response.json()["error_description"]
+
+
+def test_rebuilt_payments_equal_the_live_ones(paying, xendit, tmp_path):
+    from tests.projections.test_rebuild import caught_up, rebuild, tables
+
+    server = paying()
+    shop = Shop(server)
+    paid, failed = shop.pay().json(), None
+    xendit.simulate_payment(xendit_id_of(xendit, paid["payment_id"]))
+    shop.wait_settled(paid["payment_id"])
+    xendit.fail_next(500)
+    failed = shop.pay()
+    assert failed.status_code == 502
+    caught_up(server)
+    rebuild(server.data_dir, "--into", str(tmp_path / "rebuilt.db"))
+    rebuilt = tables(tmp_path / "rebuilt.db", tracking=False)
+    live = tables(server.data_dir / "read.db", tracking=False)
+    for table in ("payments", "plans", "users", "user_events"):
+        assert rebuilt[table] == live[table], table
+
+
+def test_a_project_with_its_own_xendit_key_and_token(start_server, tmp_path):
+    """`astapa project payments`: the project's key and webhook token, kept out of the log
+    (a 0600 file); no deployment key needed."""
+    import json as json_lib
+    import stat
+    import subprocess
+    import sys
+
+    from tests.conftest import run_cli
+
+    own_key, own_token = "xnd_development_own_project_key_123", "own-callback-token-456"
+    with XenditServer(secret_key=own_key, callback_token=own_token) as fake:
+        server = start_server(xendit_api_url=fake.url)
+        fake.webhook_url = f"{server.url}/api/webhooks/xendit"
+        shop = Shop(server)
+        refused = subprocess.run([sys.executable, "-m", "astapa", "project", "payments", "--data-dir",
+                                  str(server.data_dir), "--project", shop.project["project_id"],
+                                  "--xendit-secret-key", "xnd_production_live_key_for_a_sandbox"],
+                                 capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 2 and "xnd_development_" in refused.stderr
+        assert shop.pay().status_code == 503  # nothing configured yet
+        run_cli("project", "payments", "--data-dir", str(server.data_dir), "--project", shop.project["project_id"],
+                "--xendit-secret-key", own_key, "--xendit-callback-token", own_token)
+        key_file = server.data_dir / "keys" / "xendit" / f"{shop.project['project_id']}.json"
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        payment = shop.pay()
+        assert payment.status_code == 201, payment.text
+        pr_id = xendit_id_of(fake, payment.json()["payment_id"])
+        assert fake.send_webhook("payment.capture", pr_id, token="wrong-token", status="SUCCEEDED") == 401
+        assert fake.simulate_payment(pr_id) == 200
+        shop.wait_settled(payment.json()["payment_id"])
+        exported = subprocess.run([sys.executable, "scripts/export_events.py", "--data-dir", str(server.data_dir)],
+                                  capture_output=True, text=True, check=True, timeout=60).stdout
+        assert own_key not in exported and own_token not in exported
+        configured = [json_lib.loads(line) for line in exported.splitlines() if "PaymentsConfigured" in line]
+        assert len(configured) == 1 and len(configured[0]["secret_key_hash"]) == 64
