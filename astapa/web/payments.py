@@ -65,7 +65,7 @@ async def create_payment(request: web.Request) -> web.Response:
     payment_id = ("pay_" + hashlib.sha256(f"{client.project_id}/{key}".encode()).hexdigest()[:24]
                   if key else new_public_id("pay"))
     try:
-        await command(ctx, ctx.app.create_payment, payment_id, client.project_id, fields["sub"], fields["plan"],
+        position = await command(ctx, ctx.app.create_payment, payment_id, client.project_id, fields["sub"], fields["plan"],
                       fields["method"], fields["bank_code"], client.mode, ctx.clock.now(),
                       ctx.settings.payment_ttl, client.client_id)
     except PaymentRefusedError as e:
@@ -83,8 +83,8 @@ async def create_payment(request: web.Request) -> web.Response:
                 raise InvalidRequestError(f"Xendit refused the payment ({e})") from None
             raise PaymentProviderError(f"Xendit could not take the payment now ({e}); it is recorded as FAILED",
                                        detail=str(e)) from None
-    # Read your write: the read model holds every event this request caused.
-    await ctx.runner.wait(ctx.app.recorder.max_notification_id() or 0, ctx.settings.projection_wait)
+    # Read your write (open_at_xendit waited for its own events already).
+    await ctx.runner.wait(position, ctx.settings.projection_wait)
     view = await ctx.reads.query(payment_by_id, client.project_id, payment_id)
     if view is None:
         raise TemporarilyUnavailableError(detail="payment recorded, read models lagging")

@@ -106,6 +106,7 @@ DEFAULT_ERRORS: dict[int, tuple[str, str]] = {
     503: ("CHANNEL_UNAVAILABLE", "The channel requested is currently experiencing unexpected issues."),
 }
 
+_JSON = web.RequestKey("json", object)  # the parsed body, for the handlers
 NO_TOKEN = object()  # pass as `token=` to send a webhook without x-callback-token
 
 
@@ -548,7 +549,7 @@ class XenditServer:
                 raise _ApiError(400, "API_VALIDATION_ERROR", f"api-version header must be {API_VERSION}")
             if request.method == "POST" and raw and parsed is None:
                 raise _ApiError(400, "API_VALIDATION_ERROR", "Request body must be a JSON object")
-            request["json"] = parsed
+            request[_JSON] = parsed
             return await handler(request)
         except _ApiError as error:
             return web.json_response(_error_body(error.status, error.error_code, error.message), status=error.status)
@@ -586,7 +587,7 @@ class XenditServer:
             raise _ApiError(401, "INVALID_API_KEY", "API key is invalid")
 
     async def _create(self, request: web.Request) -> web.Response:
-        body = request["json"]
+        body = request[_JSON]
         key = request.headers.get("idempotency-key")
         with self._lock:
             # GUESS: `idempotency-key` is documented for /payment_requests v2 (SDK), not in the v3
@@ -608,7 +609,7 @@ class XenditServer:
             return web.json_response(copy.deepcopy(pr))
 
     async def _simulate(self, request: web.Request) -> web.Response:
-        body = request["json"] or {}
+        body = request[_JSON] or {}
         if not isinstance(body, dict):
             raise _ApiError(400, "API_VALIDATION_ERROR", "Request body must be a JSON object")
         amount = body.get("amount")
