@@ -68,7 +68,7 @@ class Payments:
                              mobile_number: str | None) -> None:
         """Ask Xendit for the payment; its answer is an event either way (PENDING or FAILED)."""
         app = self.ctx.app
-        xendit = self.client(payment.project_id)
+        xendit = await asyncio.get_running_loop().run_in_executor(None, self.client, payment.project_id)
         assert xendit is not None
         try:
             created = await xendit.create(payment, description, return_url, mobile_number)
@@ -126,8 +126,9 @@ class Payments:
         ctx = self.ctx
         asked = 0
         waiting = await ctx.reads.query(open_payments, ctx.clock.now() - ctx.settings.reconcile_after, 100)
+        loop = asyncio.get_running_loop()
         for payment_id, _, xendit_id, project_id in waiting:
-            xendit = self.client(project_id)
+            xendit = await loop.run_in_executor(None, self.client, project_id)  # reads a key file
             if not xendit_id or xendit is None:
                 continue
             try:
