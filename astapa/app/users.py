@@ -24,6 +24,17 @@ class UserCommands(TokenCommands):
                     interval=interval, claims=claims, by=by)
         return Decision([plan], plan.view())
 
+    def change_plan(self, project_id: str, key: str, changes: dict, by: str) -> Decision:
+        """PATCH /plans/{key}: name, price or claims, from now on (`free` is built in)."""
+        if key == FREE:
+            raise PlanExistsError(project_id, key)
+        plan: Plan = self.load(Plan.create_id(project_id, key), lambda: PlanNotFoundError(project_id, key))
+        claims = changes.get("claims", plan.claims)
+        check_custom_claims(claims)
+        plan.change(name=changes.get("name", plan.name), price=changes.get("price", plan.price), claims=claims,
+                    by=by)
+        return Decision([plan], plan.view())
+
     def plan_of(self, project_id: str, key: str) -> dict:
         if key == FREE:
             return dict(FREE_PLAN)

@@ -29,6 +29,14 @@ class Plan(Aggregate):
         self.interval = interval
         self.claims = dict(claims)
 
+    @event("Changed")
+    def change(self, name: str, price: int, claims: dict, by: str) -> None:
+        """From now on. Payments already made (or pending) keep the price they were
+        created with, and users already on the plan keep the claims they got with it."""
+        self.name = name
+        self.price = price
+        self.claims = dict(claims)
+
     @staticmethod
     def create_id(project_id: str, key: str) -> UUID:
         return index_id("plan", f"{project_id}/{key}")

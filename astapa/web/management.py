@@ -147,6 +147,32 @@ async def create_plan(request: web.Request) -> web.Response:
     return reply(view, status=201)
 
 
+async def patch_plan(request: web.Request) -> web.Response:
+    """PATCH /api/platform/plans/{key} with any of name, price, claims: from now on; what
+    was paid, or is pending, keeps its price."""
+    ctx = request.app[context_key]
+    document = await json_body(request)
+    client = await project_client(request, ctx, document)
+    key = request.match_info["key"]
+    if not PLAN_KEY.fullmatch(key):
+        raise NotFoundError("no such plan")
+    if not document or set(document) - {"name", "price", "claims"}:
+        raise InvalidRequestError("send any of name, price and claims")
+    full = {"key": key, "currency": "IDR", "interval": "once", "name": "x", "price": 0, "claims": {}, **document}
+    _, name, price, _, _, claims = plan_fields(full)
+    changes = {k: v for k, v in (("name", name), ("price", price), ("claims", claims)) if k in document}
+    try:
+        _, position = await ctx.writer.run(ctx.app.change_plan, client.project_id, key, changes, client.client_id)
+    except PlanNotFoundError:
+        raise NotFoundError("no such plan") from None
+    except PlanExistsError:
+        raise ResourceConflictError("free is built in and cannot be changed") from None
+    except InvalidClaimsError as e:
+        raise InvalidRequestError(e.args[0]) from None
+    await ctx.runner.wait(position, ctx.settings.projection_wait)
+    return reply(await ctx.reads.query(plan_by_key, client.project_id, key))
+
+
 def plan_fields(document: dict) -> tuple:
     unknown = set(document) - {"key", "name", "price", "currency", "interval", "claims"}
     if unknown:

@@ -1222,8 +1222,8 @@ SPEC: dict = {
             "post": _management_operation(
                 "createPlan",
                 "Create a plan",
-                "Adds a plan to the project's catalog; a plan is never changed or removed "
-                "afterwards. The body is read as JSON first, then the client is authenticated, "
+                "Adds a plan to the project's catalog (change its name, price or claims later "
+                "with `PATCH /api/platform/plans/{key}`; plans are never removed). The body is read as JSON first, then the client is authenticated, "
                 "then the fields are checked (an unknown field first, then `key`, `name`, "
                 "`price`, `currency`, `interval`, `claims`); the first problem is the 400. A key "
                 "the project already has, `free` included, is 409. The plan's `claims` are "
@@ -1285,6 +1285,41 @@ SPEC: dict = {
                             },
                         },
                     },
+                ),
+            ),
+        },
+        "/api/platform/plans/{key}": {
+            "patch": _management_operation(
+                "changePlan",
+                "Change a plan",
+                "Changes a plan's `name`, `price` or `claims` (any of them; `key`, `currency` and "
+                "`interval` stay) from now on: payments already made or still pending keep the "
+                "price they were created with, and users already on the plan keep the claims "
+                "they got with it. The fields are checked as at creation; `free` is built in "
+                "(409); an unknown key is 404. Answers the plan as it now is.",
+                {
+                    "200": _json_ok("The plan as it now is.", "Plan", {**_PRO_PLAN, "price": 199000}),
+                    "400": _json_error(
+                        "`invalid_request`: no field, a field other than name, price and claims, "
+                        "or an invalid one.",
+                        {
+                            **_BODY_ERRORS,
+                            "fields": ("invalid_request", "send any of name, price and claims"),
+                            "price": ("invalid_request",
+                                      "price: a whole number of the currency's unit, 0 or more"),
+                        },
+                    ),
+                    "404": _json_error("`not_found`: the project has no plan with this key.",
+                                       {"not_found": ("not_found", "no such plan")}),
+                    "409": _json_error("`conflict`: `free` cannot be changed.",
+                                       {"conflict": ("conflict", "free is built in and cannot be changed")}),
+                },
+                parameters=[{"name": "key", "in": "path", "required": True, "description": "The plan's key.",
+                             "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$"}}],
+                request_body=_management_body(
+                    "Any of `name`, `price`, `claims`.",
+                    "PlanChange",
+                    {"price": {"summary": "A new price", "value": {"price": 199000}}},
                 ),
             ),
         },
@@ -3314,6 +3349,18 @@ SPEC: dict = {
                         ),
                         "examples": [{"max_projects": 20, "support": "priority"}],
                     },
+                },
+            },
+            "PlanChange": {
+                "type": "object",
+                "description": "What to change in a plan: any of these.",
+                "minProperties": 1,
+                "properties": {
+                    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+                    "price": {"type": "integer", "minimum": 0, "maximum": 1000000000000},
+                    "claims": {"type": "object"},
+                    "client_id": {"type": "string"},
+                    "client_secret": {"type": "string"},
                 },
             },
             "NewPlan": {

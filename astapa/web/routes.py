@@ -24,6 +24,7 @@ def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
         web.post("/api/platform/revoke", platform.revoke_user, name="platform.revoke"),
         web.get("/api/platform/plans", management.list_plans, name="platform.plans"),
         web.post("/api/platform/plans", management.create_plan, name="platform.create_plan"),
+        web.patch("/api/platform/plans/{key}", management.patch_plan, name="platform.patch_plan"),
         web.get("/api/platform/users", management.list_users, name="platform.users"),
         web.get("/api/platform/users/{sub}", management.get_user, name="platform.user"),
         web.patch("/api/platform/users/{sub}", management.patch_user, name="platform.patch_user"),

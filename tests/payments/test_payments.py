@@ -341,3 +341,20 @@ def test_a_project_with_its_own_xendit_key_and_token(start_server, tmp_path):
         assert own_key not in exported and own_token not in exported
         configured = [json_lib.loads(line) for line in exported.splitlines() if "PaymentsConfigured" in line]
         assert len(configured) == 1 and len(configured[0]["secret_key_hash"]) == 64
+
+
+def test_a_price_change_leaves_what_was_asked_and_paid_alone(paying, xendit):
+    shop = Shop(paying())
+    before = shop.pay().json()
+    changed = requests.patch(f"{shop.api}/plans/pro", json={"price": 199000, "claims": {"tier": 2}},
+                             auth=shop.auth, timeout=10)
+    assert changed.status_code == 200 and changed.json()["price"] == 199000
+    assert shop.payment(before["payment_id"])["amount"] == 149000
+    xendit.simulate_payment(xendit_id_of(xendit, before["payment_id"]))  # pays the old price
+    assert shop.wait_settled(before["payment_id"])["status"] == "SUCCEEDED"
+    after = shop.pay().json()
+    assert after["amount"] == 199000
+    for bad, status in (({"price": -5}, 400), ({"currency": "USD"}, 400), ({}, 400), ({"claims": {"sub": 1}}, 400)):
+        assert requests.patch(f"{shop.api}/plans/pro", json=bad, auth=shop.auth, timeout=10).status_code == status
+    assert requests.patch(f"{shop.api}/plans/free", json={"price": 5}, auth=shop.auth, timeout=10).status_code == 409
+    assert requests.patch(f"{shop.api}/plans/gold", json={"price": 5}, auth=shop.auth, timeout=10).status_code == 404
