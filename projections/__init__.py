@@ -7,5 +7,5 @@ reads the event store. PROJECTIONS lists every module the runner applies.
 from projections import audit, clients, keys, mail, payments, plans, refresh, tokens, users
 
 # Order matters where one read model looks up another's rows: audit reads users and
-# refresh_families (written first) and action_links (deleted by mail afterwards).
-PROJECTIONS = (clients, plans, keys, tokens, users, refresh, audit, mail, payments)
+# refresh_families and payments (written first) and action_links (deleted by mail afterwards).
+PROJECTIONS = (clients, plans, keys, tokens, users, refresh, payments, audit, mail)

@@ -9,6 +9,7 @@ import json
 
 from sqlite_utils import Database
 
+from astapa.domain.payments import Payment
 from astapa.domain.refresh import RefreshFamily
 from astapa.domain.sessions import BrowserSession
 from astapa.domain.users import User
@@ -69,6 +70,23 @@ def family_event(fields: tuple[str, ...]):
     return handler
 
 
+def payment_created(db: Database, e: Payment.Created, position: int) -> None:
+    _record(db, position, (e.project_id, e.sub), e, {"payment_id": e.payment_id, "plan": e.plan,
+                                                      "amount": e.amount, "currency": e.currency,
+                                                      "method": e.method})
+
+
+def _payment(db: Database, aggregate_id: str) -> tuple[str, str] | None:
+    row = db.execute("SELECT project_id, sub FROM payments WHERE aggregate_id = ?", [aggregate_id]).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def payment_event(fields: tuple[str, ...]):
+    def handler(db: Database, e, position: int) -> None:
+        _record(db, position, _payment(db, e.originator_id.hex), e, {f: getattr(e, f) for f in fields})
+    return handler
+
+
 HANDLERS = {
     User.Registered: registered,
     User.EmailVerified: user_event(("email",)),
@@ -84,4 +102,10 @@ HANDLERS = {
     RefreshFamily.Started: tokens_issued,
     RefreshFamily.ReuseDetected: family_event(()),
     RefreshFamily.Revoked: family_event(("reason",)),
+    Payment.Created: payment_created,
+    Payment.Succeeded: payment_event(("xendit_id", "amount", "currency")),
+    Payment.Failed: payment_event(("reason",)),
+    Payment.Expired: payment_event(("reason",)),
+    Payment.AmountMismatched: payment_event(("amount", "currency")),
+    Payment.Settled: payment_event(("plan", "period_end")),
 }

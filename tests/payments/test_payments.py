@@ -93,6 +93,12 @@ def test_qris_payment_settles_into_the_plan_on_the_next_refresh(paying, xendit):
     assert shop.plan_now() == "pro"
     listed = requests.get(f"{shop.api}/users/{shop.sub}/payments", auth=shop.auth, timeout=10).json()
     assert [p["payment_id"] for p in listed["payments"]] == [payment["payment_id"]]
+    history = requests.get(f"{shop.api}/users/{shop.sub}/events", auth=shop.auth, timeout=10).json()["events"]
+    types = [e["type"] for e in history]
+    # The payment's story, in the user's history, in order.
+    assert [t for t in types if t.startswith("Payment.") or t == "User.PlanAssigned"] == [
+        "Payment.Created", "Payment.Succeeded", "Payment.Settled", "User.PlanAssigned"]
+    assert next(e for e in history if e["type"] == "Payment.Created")["data"]["amount"] == 149000
 
 
 @pytest.mark.parametrize("method, fields, shown", [
