@@ -3629,7 +3629,13 @@ SPEC: dict = {
                     "- `RefreshFamily.ReuseDetected` (a rotated refresh token was presented "
                     "again): no fields.\n"
                     "- `RefreshFamily.Revoked`: `reason` (`reuse`, `code reused` or `revoked by "
-                    "client`)."
+                    "client`).\n"
+                    "- `Payment.Created`: `payment_id`, `plan`, `amount`, `currency`, `method`.\n"
+                    "- `Payment.Succeeded`: `xendit_id`, `amount`, `currency`.\n"
+                    "- `Payment.Failed`, `Payment.Expired`: `reason`.\n"
+                    "- `Payment.AmountMismatched`: `amount`, `currency` (as Xendit reported them).\n"
+                    "- `Payment.Settled`: `plan`, `period_end` (seconds since the epoch, or null "
+                    "for a `once` plan)."
                 ),
                 "required": ["position", "type", "timestamp", "data"],
                 "properties": {
