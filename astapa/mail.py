@@ -27,6 +27,7 @@ import aiosmtplib
 import jinja2
 
 from astapa.config import ConfigError
+from astapa.domain.errors import DomainError
 from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL
 from astapa.domain.mail import PASSWORD_CHANGED, SIGNUP_ATTEMPT
 from astapa.queries import QueuedMail, due_mail, queued_mail_after
@@ -304,6 +305,11 @@ class Mailer:
     async def _deliver(self, mail: QueuedMail, slots: asyncio.Semaphore) -> int:
         """Send (unless this process already did) and record the outcome; its position."""
         app, reply = self.ctx.app, self._sent.get(mail.message_id)
+        if reply is None and mail.link_key is not None:
+            dead = await self._dead_link(mail)
+            if dead:
+                log.info("mail %s (%s) dropped: its link %s", mail.message_id, mail.kind, dead)
+                return await self._record(app.record_dropped, mail, f"link {dead}")
         if reply is None:
             try:
                 async with slots:
@@ -321,6 +327,16 @@ class Mailer:
         position = await self._record(app.record_delivery, mail, self.transport.name, reply)
         self._sent.pop(mail.message_id, None)
         return position
+
+    async def _dead_link(self, mail: QueuedMail) -> str | None:
+        """Why the message's link can no longer be used, or None while it can."""
+        token = self.composer.link_tokens.token(mail.kind, mail.link_key)
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                self.ctx.reads.pool, self.ctx.app.usable_link, mail.kind, token, self.ctx.clock.now())
+        except DomainError as e:
+            return str(e.args[0]) if e.args else type(e).__name__
+        return None
 
     async def _record(self, command, mail: QueuedMail, *args) -> int:
         _, position = await self.ctx.writer.run(command, UUID(mail.message_id), *args)

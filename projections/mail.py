@@ -22,7 +22,7 @@ def create_tables(db: Database) -> None:
             "link_key": str,
             "client_name": str,
             "queued_at": float,
-            "status": str,  # queued | delivered | bounced
+            "status": str,  # queued | delivered | bounced | dropped
             "attempts": int,
             "next_attempt_at": float,
             "last_error": str,
@@ -65,6 +65,11 @@ def message_bounced(db: Database, e: Message.Bounced) -> None:
                " WHERE message_id = ?", [e.error, e.originator_id.hex])
 
 
+def message_dropped(db: Database, e: Message.Dropped) -> None:
+    db.execute("UPDATE mail SET status = 'dropped', last_error = ? WHERE message_id = ?",
+               [e.reason, e.originator_id.hex])
+
+
 def link_issued(db: Database, e: ActionLink.Issued) -> None:
     db.execute(
         "INSERT INTO action_links (link_id, purpose, project_id, sub, authorization, expires_at)"
@@ -82,6 +87,7 @@ HANDLERS = {
     Message.Delivered: message_delivered,
     Message.DeliveryFailed: delivery_failed,
     Message.Bounced: message_bounced,
+    Message.Dropped: message_dropped,
     ActionLink.Issued: link_issued,
     ActionLink.Used: link_used,
 }

@@ -27,3 +27,10 @@ class MailCommands(EventStore):
     def _message_to_settle(self, message_id) -> Message | None:
         message: Message = self.load(message_id, lambda: MessageNotFoundError(str(message_id)))
         return None if message.settled else message
+
+    def record_dropped(self, message_id, reason: str) -> Decision:
+        message = self._message_to_settle(message_id)
+        if message is None:
+            return Decision([])
+        message.drop(reason=reason)
+        return Decision([message])

@@ -25,7 +25,7 @@ class Message(Aggregate):
         self.client_name = client_name
         self.queued_at = queued_at
         self.attempts = 0
-        self.status = "queued"  # -> delivered | bounced
+        self.status = "queued"  # -> delivered | bounced | dropped
 
     @property
     def settled(self) -> bool:
@@ -40,6 +40,12 @@ class Message(Aggregate):
     def fail(self, error: str, retry_at: float) -> None:
         """Not delivered this time (server down, a temporary refusal): tried again later."""
         self.attempts += 1
+
+    @event("Dropped")
+    def drop(self, reason: str) -> None:
+        """Not sent: its link can no longer be used (expired, used, or replaced while the
+        message waited), so the mail would only mislead."""
+        self.status = "dropped"
 
     @event("Bounced")
     def bounce(self, error: str) -> None:

@@ -229,3 +229,28 @@ def test_starttls_required_but_not_offered_keeps_the_mail_queued(start_server):
         row = mail_rows(server.data_dir)[0]
         assert row["status"] == "queued" and "STARTTLS" in row["last_error"]
         assert plain.received == []
+
+
+def test_a_message_whose_link_died_while_it_waited_is_dropped(start_server, clock):
+    """A reset mail held up past its link's 15 minutes is not sent (it would only lead to a
+    dead link); the verification mail, whose link lives a day, still goes."""
+    smtp = SmtpServer()  # down
+    server = start_server(smtp_url=smtp.url, mail_interval=0.1, mail_retry_base=30)
+    project = project_on(server)
+    sign_up(server, project, "late-mail@example.org")
+    browser = Browser(server.url)
+    page = browser.get(browser.authorize_url(project["client_id"], path="/auth/forgot-password"))
+    browser.submit(page, "forgot-password", email="late-mail@example.org", action="send")
+    wait_until(lambda: len(mail_rows(server.data_dir)) == 2
+               and all(r["attempts"] >= 1 for r in mail_rows(server.data_dir)), what="first attempts")
+    smtp.start()
+    try:
+        clock.advance(16 * 60)
+        smtp.wait_for(1)
+        wait_until(lambda: sorted(r["status"] for r in mail_rows(server.data_dir)) == ["delivered", "dropped"],
+                   what="one delivered, one dropped")
+        time.sleep(0.5)
+        assert [r.message["Subject"].split()[0] for r in smtp.received] == ["Verify"]
+        assert "Message.Dropped" in [e["type"] for e in events_of(server)]
+    finally:
+        smtp.stop()

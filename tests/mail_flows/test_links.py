@@ -237,13 +237,22 @@ def test_mail_per_address_is_limited(start_server, smtp):
     sign_up(server, project, "many@example.org")  # the verification mail
     mail_to(smtp, "many@example.org", count=1)
     browser = Browser(server.url)
+    from tests.mail_flows.test_delivery import mail_rows
+
     for state in ("a", "b", "c", "d"):
         assert ask(browser, project, "forgot-password", "many@example.org", state=state).status_code == 200
     time.sleep(1.0)
-    assert len(mail_to(smtp, "many@example.org", count=3)) == 3  # verification + 2 resets
+    # Verification + 2 resets queued; the third and fourth asks sent nothing. (A reset mail
+    # whose link the next ask replaced before it went out is dropped, not sent.)
+    assert len(mail_rows(server.data_dir)) == 3
     server.clock.advance(3601)
     ask(browser, project, "forgot-password", "many@example.org", state="e")
-    mail_to(smtp, "many@example.org", count=4)
+    deadline = time.monotonic() + 10
+    while len(mail_rows(server.data_dir)) < 4:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    newest = link_of(server, smtp, "many@example.org", "reset")
+    assert query_of(open_link(Browser(server.url), newest, password=NEW_PASSWORD).headers["Location"])["state"] == "e"
 
 
 # -- magic links ---------------------------------------------------------------------------------
