@@ -113,13 +113,31 @@ class Payments:
         return done
 
     async def expire(self) -> int:
+        """Payments past their time: Xendit is asked first (a payment made at the last
+        moment, whose webhook is lost, must not expire); EXPIRED unless it says SUCCEEDED.
+        If Xendit cannot be asked now, the payment waits for the next run."""
         ctx = self.ctx
         now = ctx.clock.now()
         waiting = await ctx.reads.query(open_payments, now, 500)
-        late = [payment_id for payment_id, expires_at, _, _ in waiting if expires_at <= now]
-        for payment_id in late:
+        loop = asyncio.get_running_loop()
+        expired = 0
+        for payment_id, expires_at, xendit_id, project_id in waiting:
+            if expires_at > now:
+                continue
+            xendit = await loop.run_in_executor(None, self.client, project_id) if xendit_id else None
+            if xendit is not None:
+                try:
+                    answer = await xendit.get(xendit_id)
+                except XenditError as e:
+                    log.warning("before expiring %s: %s", payment_id, e)
+                    continue
+                if answer.get("status") == "SUCCEEDED":
+                    await self.apply(payment_id, "SUCCEEDED", xendit_id, answer.get("latest_payment_id"),
+                                     answer.get("request_amount"), answer.get("currency"), "checked at expiry")
+                    continue
             await ctx.writer.run(ctx.app.payment_expired, payment_id, "expired before it was paid")
-        return len(late)
+            expired += 1
+        return expired
 
     async def reconcile(self) -> int:
         """Ask Xendit about payments pending longer than reconcile_after."""

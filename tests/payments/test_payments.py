@@ -364,3 +364,15 @@ def test_a_price_change_leaves_what_was_asked_and_paid_alone(paying, xendit):
         assert requests.patch(f"{shop.api}/plans/pro", json=bad, auth=shop.auth, timeout=10).status_code == status
     assert requests.patch(f"{shop.api}/plans/free", json={"price": 5}, auth=shop.auth, timeout=10).status_code == 409
     assert requests.patch(f"{shop.api}/plans/gold", json={"price": 5}, auth=shop.auth, timeout=10).status_code == 404
+
+
+def test_a_payment_made_at_the_last_moment_with_its_webhook_lost_is_not_expired(paying, xendit):
+    server = paying()
+    shop = Shop(server)
+    payment = shop.pay().json()
+    xendit.webhook_url = "http://127.0.0.1:9/lost"
+    with pytest.raises(requests.ConnectionError):
+        xendit.simulate_payment(xendit_id_of(xendit, payment["payment_id"]))
+    server.clock.advance(3601)  # past its time before any reconciliation ran
+    assert shop.wait_settled(payment["payment_id"])["status"] == "SUCCEEDED"
+    assert shop.plan_now() == "pro"
