@@ -100,6 +100,15 @@ class Context:
     ready: bool = False
     discovery: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
+    async def run_each(self, command: Callable, calls: list[tuple]) -> int:
+        """The command once per argument tuple, concurrently (the writer commits them in
+        groups); returns how many recorded something, once the read models show it."""
+        outcomes = await asyncio.gather(*(self.writer.run(command, *args) for args in calls))
+        positions = [position for _, position in outcomes if position]
+        if positions:
+            await self.runner.wait(max(positions), self.settings.projection_wait)
+        return len(positions)
+
     def later(self, work: Awaitable[Any]) -> None:
         """Run `work` after the answer is sent (keeping a reference until it is done);
         a failure is logged. For writes whose outcome the answer must not reveal."""

@@ -101,13 +101,10 @@ class Payments:
         ctx = self.ctx
         done = 0
         while due := await ctx.reads.query(unsettled_payments, 50):
-            outcomes = await asyncio.gather(*(ctx.writer.run(ctx.app.settle_payment, payment_id, ctx.clock.now())
-                                              for payment_id in due))
-            last = max(position for _, position in outcomes)
-            if not last:
+            settled = await ctx.run_each(ctx.app.settle_payment, [(p, ctx.clock.now()) for p in due])
+            if not settled:  # the read model lags a settlement just recorded
                 break
-            await ctx.runner.wait(last, ctx.settings.projection_wait)
-            done += sum(1 for _, position in outcomes if position)
+            done += settled
         if done:
             log.info("payments: %d settled into plans", done)
         return done

@@ -80,13 +80,10 @@ async def expire_plans(ctx: Context) -> int:
     now = ctx.clock.now()
     ended = 0
     while due := await ctx.reads.query(expired_plans, now, 100):
-        outcomes = await asyncio.gather(*(ctx.writer.run(ctx.app.expire_plan, project_id, sub, now)
-                                          for project_id, sub in due))
-        last = max(position for _, position in outcomes)
-        if not last:  # nothing to record: the read model lags a newer assignment
+        recorded = await ctx.run_each(ctx.app.expire_plan, [(project_id, sub, now) for project_id, sub in due])
+        if not recorded:  # nothing to record: the read model lags a newer assignment
             break
-        await ctx.runner.wait(last, ctx.settings.projection_wait)
-        ended += sum(1 for _, position in outcomes if position)
+        ended += recorded
     if ended:
         log.info("plans: %d users back on free", ended)
     return ended

@@ -13,6 +13,14 @@ if [ ! -x /usr/bin/chromium ]; then
     { echo "scripts/test.sh: cannot install Debian's chromium (apt-get install chromium failed)" >&2; exit 1; }
 fi
 
+# Node.js runs the README's JavaScript example (jose, from the npm registry).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  SUDO=; if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -y -qq install nodejs npm >/dev/null 2>&1 ||
+    { $SUDO apt-get -qq update >/dev/null 2>&1 && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -y -qq install nodejs npm >/dev/null 2>&1; } ||
+    { echo "scripts/test.sh: cannot install Node.js (apt-get install nodejs npm failed)" >&2; exit 1; }
+fi
+
 # Python environment with the project and its [test] extra.
 if [ ! -x .venv/bin/python ]; then "${PYTHON:-python3}" -m venv .venv; fi
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'

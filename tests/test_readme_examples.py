@@ -55,8 +55,10 @@ def install_jose() -> Path:
     if not (JS_DEPS / "node_modules" / "jose").exists():
         JS_DEPS.mkdir(parents=True, exist_ok=True)
         (JS_DEPS / "package.json").write_text(json.dumps({"private": True, "type": "module"}))
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent", "jose@6"], cwd=JS_DEPS,
-                       check=True, timeout=300, capture_output=True)
+        # jose 6 wants Node 20 or newer; Debian's older Node gets jose 5 (the same API here).
+        major = int(subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.lstrip("v").split(".")[0])
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent", "jose@6" if major >= 20 else "jose@5"],
+                       cwd=JS_DEPS, check=True, timeout=300, capture_output=True)
     return JS_DEPS
 
 

@@ -24,7 +24,6 @@ class Message(Aggregate):
         self.link_key = link_key
         self.client_name = client_name
         self.queued_at = queued_at
-        self.attempts = 0
         self.status = "queued"  # -> delivered | bounced | dropped
 
     @property
@@ -33,13 +32,12 @@ class Message(Aggregate):
 
     @event("Delivered")
     def deliver(self, transport: str, reply: str) -> None:
-        self.attempts += 1
         self.status = "delivered"
 
     @event("DeliveryFailed")
     def fail(self, error: str, retry_at: float) -> None:
-        """Not delivered this time (server down, a temporary refusal): tried again later."""
-        self.attempts += 1
+        """Not delivered this time (server down, a temporary refusal): tried again later
+        (the `mail` read model counts the attempts and keeps `retry_at`)."""
 
     @event("Dropped")
     def drop(self, reason: str) -> None:
@@ -50,5 +48,4 @@ class Message(Aggregate):
     @event("Bounced")
     def bounce(self, error: str) -> None:
         """Refused for good (a 5xx reply): not tried again."""
-        self.attempts += 1
         self.status = "bounced"

@@ -27,12 +27,10 @@ from astapa.domain.users import normalise_email
 from astapa.oauth import client_auth
 from astapa.oauth.errors import (
     ForbiddenError,
-    InvalidClientError,
     InvalidRequestError,
     NotFoundError,
     ResourceConflictError,
     TemporarilyUnavailableError,
-    TooManyAttemptsError,
 )
 from astapa.oauth.request import OAuthRequest
 from astapa.queries import (
@@ -45,7 +43,7 @@ from astapa.queries import (
     users_page,
 )
 from astapa.web.middleware import NO_STORE
-from astapa.web.oauth import read_body
+from astapa.web.oauth import authenticate_counted, read_body
 
 SUB = re.compile(r"[1-9][0-9]{0,15}")
 PLAN_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
@@ -79,15 +77,7 @@ async def project_client(request: web.Request, ctx: Context, document: dict) -> 
         raise InvalidRequestError("client_id and client_secret must be strings")
     creds = client_auth.credentials(OAuthRequest({k: v for k, v in values.items() if v}, (),
                                                  request.headers.get("Authorization")))
-    source = f"{creds.client_id}|{request.remote}"
-    wait = ctx.client_auth_throttle.retry_after(source)
-    if wait:
-        raise TooManyAttemptsError(wait, detail=f"throttled {source}")
-    try:
-        client = client_auth.authenticate(await ctx.clients.get(creds.client_id), creds)
-    except InvalidClientError:
-        ctx.client_auth_throttle.fail(source)
-        raise
+    client = await authenticate_counted(ctx, creds, f"{creds.client_id}|{request.remote}")
     if client.kind != "project":
         raise ForbiddenError("only the project's own client may use the management API")
     return client
@@ -98,6 +88,14 @@ def sub_of(request: web.Request) -> str:
     if not SUB.fullmatch(sub):
         raise NotFoundError("no such user")
     return sub
+
+
+async def user_of(request: web.Request, ctx: Context, client: ClientRecord) -> dict:
+    """The user the path names, in the caller's project (404 otherwise), as shown now."""
+    user = await ctx.reads.query(user_profile, client.project_id, sub_of(request), ctx.clock.now())
+    if user is None:
+        raise NotFoundError("no such user")
+    return user
 
 
 def reply(body: Any, status: int = 200) -> web.Response:
@@ -141,9 +139,11 @@ async def create_plan(request: web.Request) -> web.Response:
     document = await json_body(request)
     client = await project_client(request, ctx, document)
     plan = plan_fields(document)
-    position = await command(ctx, ctx.app.create_plan, client.project_id, *plan, client.client_id)
+    position = await command(ctx, ctx.app.create_plan, client.project_id, plan["key"], plan["name"],
+                             plan["price"], plan["currency"], plan["interval"], plan.get("claims", {}),
+                             client.client_id)
     await ctx.runner.wait(position, ctx.settings.projection_wait)
-    view = await ctx.reads.query(plan_by_key, client.project_id, plan[0])
+    view = await ctx.reads.query(plan_by_key, client.project_id, plan["key"])
     return reply(view, status=201)
 
 
@@ -158,9 +158,7 @@ async def patch_plan(request: web.Request) -> web.Response:
         raise NotFoundError("no such plan")
     if not document or set(document) - {"name", "price", "claims"}:
         raise InvalidRequestError("send any of name, price and claims")
-    full = {"key": key, "currency": "IDR", "interval": "once", "name": "x", "price": 0, "claims": {}, **document}
-    _, name, price, _, _, claims = plan_fields(full)
-    changes = {k: v for k, v in (("name", name), ("price", price), ("claims", claims)) if k in document}
+    changes = plan_fields(document, allowed=("name", "price", "claims"), required=())
     try:
         _, position = await ctx.writer.run(ctx.app.change_plan, client.project_id, key, changes, client.client_id)
     except PlanNotFoundError:
@@ -173,26 +171,30 @@ async def patch_plan(request: web.Request) -> web.Response:
     return reply(await ctx.reads.query(plan_by_key, client.project_id, key))
 
 
-def plan_fields(document: dict) -> tuple:
-    unknown = set(document) - {"key", "name", "price", "currency", "interval", "claims"}
+# Each field of a plan: its check, and the message when it fails (in this order).
+PLAN_FIELDS = {
+    "key": (lambda v: isinstance(v, str) and PLAN_KEY.fullmatch(v) is not None,
+            "key: 1 to 63 of a-z, 0-9, '_' and '-', starting with a letter or digit"),
+    "name": (lambda v: isinstance(v, str) and 0 < len(v.strip()) <= 100, "name: a string of 1 to 100 characters"),
+    "price": (lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_PRICE,
+              "price: a whole number of the currency's unit, 0 or more"),
+    "currency": (lambda v: v in CURRENCIES, f"currency: one of {', '.join(CURRENCIES)}"),
+    "interval": (lambda v: v in INTERVALS, f"interval: one of {', '.join(INTERVALS)}"),
+    "claims": (lambda v: isinstance(v, dict), "claims: a JSON object"),
+}
+
+
+def plan_fields(document: dict, allowed: tuple[str, ...] = tuple(PLAN_FIELDS),
+                required: tuple[str, ...] = ("key", "name", "price", "currency", "interval")) -> dict:
+    """The plan fields sent, checked; a name is stripped. 400 for an unknown, missing or
+    invalid field (the first one found)."""
+    unknown = set(document) - set(allowed)
     if unknown:
         raise InvalidRequestError(f"unknown field {sorted(unknown)[0]!r}")
-    key, name = document.get("key"), document.get("name")
-    price, currency = document.get("price"), document.get("currency")
-    interval, claims = document.get("interval"), document.get("claims", {})
-    if not isinstance(key, str) or not PLAN_KEY.fullmatch(key):
-        raise InvalidRequestError("key: 1 to 63 of a-z, 0-9, '_' and '-', starting with a letter or digit")
-    if not isinstance(name, str) or not 0 < len(name.strip()) <= 100:
-        raise InvalidRequestError("name: a string of 1 to 100 characters")
-    if isinstance(price, bool) or not isinstance(price, int) or not 0 <= price <= MAX_PRICE:
-        raise InvalidRequestError("price: a whole number of the currency's unit, 0 or more")
-    if currency not in CURRENCIES:
-        raise InvalidRequestError(f"currency: one of {', '.join(CURRENCIES)}")
-    if interval not in INTERVALS:
-        raise InvalidRequestError(f"interval: one of {', '.join(INTERVALS)}")
-    if not isinstance(claims, dict):
-        raise InvalidRequestError("claims: a JSON object")
-    return key, name.strip(), price, currency, interval, claims
+    for name, (valid, message) in PLAN_FIELDS.items():
+        if (name in document or name in required) and not valid(document.get(name)):
+            raise InvalidRequestError(message)
+    return {k: v.strip() if k == "name" else v for k, v in document.items()}
 
 
 # -- users ---------------------------------------------------------------------------------------
@@ -201,10 +203,7 @@ async def get_user(request: web.Request) -> web.Response:
     """GET /api/platform/users/{sub}."""
     ctx = request.app[context_key]
     client = await project_client(request, ctx, {})
-    user = await ctx.reads.query(user_profile, client.project_id, sub_of(request), ctx.clock.now())
-    if user is None:
-        raise NotFoundError("no such user")
-    return reply(user)
+    return reply(await user_of(request, ctx, client))
 
 
 async def list_users(request: web.Request) -> web.Response:
@@ -276,9 +275,7 @@ async def events(request: web.Request) -> web.Response:
     """GET /api/platform/users/{sub}/events[?after=POSITION&limit=N]: oldest first."""
     ctx = request.app[context_key]
     client = await project_client(request, ctx, {})
-    sub = sub_of(request)
-    if await ctx.reads.query(user_profile, client.project_id, sub, ctx.clock.now()) is None:
-        raise NotFoundError("no such user")
+    sub = (await user_of(request, ctx, client))["sub"]
     after = _number(request.query.get("after", "0"), "after", 0, 2**62)
     limit = _number(request.query.get("limit", "100"), "limit", 1, 1000)
     found = await ctx.reads.query(user_events, client.project_id, sub, after, limit)

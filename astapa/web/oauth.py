@@ -27,6 +27,7 @@ from astapa.oauth.grants import GRANTS
 from astapa.oauth.jwt import verify_access_token
 from astapa.oauth.request import OAuthRequest, parse
 from astapa.queries import ClientRecord, is_access_token_revoked
+from astapa.throttle import Throttle
 from astapa.web.middleware import NO_STORE
 
 CORS = {"Access-Control-Allow-Origin": "*"}
@@ -56,6 +57,20 @@ async def authenticate_client(ctx: Context, oauth_request: OAuthRequest) -> Clie
     return client_auth.authenticate(await ctx.clients.get(creds.client_id), creds)
 
 
+async def authenticate_counted(ctx: Context, creds: client_auth.Credentials, source: str,
+                               *throttles: Throttle) -> ClientRecord:
+    """Client authentication, refused at once (429) while the client-auth throttle or any of
+    `throttles` holds `source`; a wrong secret counts against it."""
+    wait = max(t.retry_after(source) for t in (ctx.client_auth_throttle, *throttles))
+    if wait:
+        raise TooManyAttemptsError(wait, detail=f"throttled {source}")
+    try:
+        return client_auth.authenticate(await ctx.clients.get(creds.client_id), creds)
+    except InvalidClientError:
+        ctx.client_auth_throttle.fail(source)
+        raise
+
+
 async def token(request: web.Request) -> web.Response:
     """RFC 6749 §3.2. Repeated failures from one source for one client are throttled
     (RFC 6819 §5.2.3.6 / §4.4.1.3): bad secrets, and refused codes or refresh tokens."""
@@ -63,14 +78,7 @@ async def token(request: web.Request) -> web.Response:
     oauth_request = await read_request(request)
     creds = client_auth.credentials(oauth_request)
     source = f"{creds.client_id}|{request.remote}"
-    wait = max(ctx.client_auth_throttle.retry_after(source), ctx.grant_throttle.retry_after(source))
-    if wait:
-        raise TooManyAttemptsError(wait, detail=f"throttled {source}")
-    try:
-        client = client_auth.authenticate(await ctx.clients.get(creds.client_id), creds)
-    except InvalidClientError:
-        ctx.client_auth_throttle.fail(source)
-        raise
+    client = await authenticate_counted(ctx, creds, source, ctx.grant_throttle)
     try:
         return await _grant(ctx, client, oauth_request)
     except InvalidGrantError:

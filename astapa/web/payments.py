@@ -20,9 +20,9 @@ from astapa.domain.errors import PaymentNotFoundError, PaymentRefusedError
 from astapa.domain.payments import BANKS, METHODS
 from astapa.oauth.errors import InvalidRequestError, NotFoundError, OAuthError, TemporarilyUnavailableError
 from astapa.payment_keys import KEY_PREFIX
-from astapa.queries import payment_by_id, payments_of_user, user_profile
+from astapa.queries import payment_by_id, payments_of_user
 from astapa.secrets import new_public_id
-from astapa.web.management import SUB, command, json_body, project_client, reply, sub_of
+from astapa.web.management import SUB, command, json_body, project_client, reply, user_of
 from astapa.web.oauth import read_body
 from astapa.xendit import XenditError
 
@@ -71,7 +71,8 @@ async def create_payment(request: web.Request) -> web.Response:
     except PaymentRefusedError as e:
         raise InvalidRequestError(e.args[0]) from None
     payment = await _payment(ctx, payment_id)
-    if payment.project_id != client.project_id or payment.sub != fields["sub"]:
+    if (payment.project_id, payment.sub, payment.plan, payment.method, payment.bank_code) != (
+            client.project_id, fields["sub"], fields["plan"], fields["method"], fields["bank_code"]):
         raise InvalidRequestError("this Idempotency-Key was used for another payment")
     if payment.status == "CREATED":  # new, or a retry of one Xendit never answered
         try:
@@ -150,9 +151,7 @@ async def user_payments(request: web.Request) -> web.Response:
     """GET /api/platform/users/{sub}/payments: newest first."""
     ctx = request.app[context_key]
     client = await project_client(request, ctx, {})
-    sub = sub_of(request)
-    if await ctx.reads.query(user_profile, client.project_id, sub, ctx.clock.now()) is None:
-        raise NotFoundError("no such user")
+    sub = (await user_of(request, ctx, client))["sub"]
     return reply({"payments": await ctx.reads.query(payments_of_user, client.project_id, sub)})
 
 

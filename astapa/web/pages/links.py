@@ -159,36 +159,28 @@ async def posted(request: web.Request, ctx: Context, purpose: str) -> tuple[dict
     return fields, authz
 
 
-@redirect_errors
-async def show_forgot_password(request: web.Request) -> web.StreamResponse:
-    """GET /auth/forgot-password?<the authorization request>."""
-    ctx = request.app[context_key]
-    authz = await authorization(ctx, request.rel_url.raw_query_string)
-    return asking_form(request, ctx, authz, RESET_PASSWORD, authz.login_hint or "")
+def asking(purpose: str):
+    """The GET and POST handlers of the page that asks for one purpose's link (the GET
+    takes the authorization request as its query, as /auth/login does)."""
+
+    @redirect_errors
+    async def show(request: web.Request) -> web.StreamResponse:
+        ctx = request.app[context_key]
+        authz = await authorization(ctx, request.rel_url.raw_query_string)
+        return asking_form(request, ctx, authz, purpose, authz.login_hint or "")
+
+    @redirect_errors
+    async def ask(request: web.Request) -> web.StreamResponse:
+        ctx = request.app[context_key]
+        fields, authz = await posted(request, ctx, purpose)
+        return await ask_for_link(request, ctx, authz, purpose, fields.get("email", ""))
+
+    return show, ask
 
 
-@redirect_errors
-async def forgot_password(request: web.Request) -> web.StreamResponse:
-    """POST /auth/forgot-password."""
-    ctx = request.app[context_key]
-    fields, authz = await posted(request, ctx, RESET_PASSWORD)
-    return await ask_for_link(request, ctx, authz, RESET_PASSWORD, fields.get("email", ""))
-
-
-@redirect_errors
-async def show_resend_verification(request: web.Request) -> web.StreamResponse:
-    """GET /auth/resend-verification?<the authorization request>."""
-    ctx = request.app[context_key]
-    authz = await authorization(ctx, request.rel_url.raw_query_string)
-    return asking_form(request, ctx, authz, VERIFY_EMAIL, authz.login_hint or "")
-
-
-@redirect_errors
-async def resend_verification(request: web.Request) -> web.StreamResponse:
-    """POST /auth/resend-verification."""
-    ctx = request.app[context_key]
-    fields, authz = await posted(request, ctx, VERIFY_EMAIL)
-    return await ask_for_link(request, ctx, authz, VERIFY_EMAIL, fields.get("email", ""))
+# GET/POST /auth/forgot-password and /auth/resend-verification.
+show_forgot_password, forgot_password = asking(RESET_PASSWORD)
+show_resend_verification, resend_verification = asking(VERIFY_EMAIL)
 
 
 # -- opening -----------------------------------------------------------------------------------
