@@ -14,6 +14,7 @@ from astapa.config import ConfigError, env_default, load_settings, prepare_data_
 from eventsourcing.persistence import PersistenceError
 
 from astapa.domain.errors import DomainError, ProjectNotFoundError, StoreNotDurableError
+from astapa.domain.identities import PROVIDERS
 from astapa.oauth.scopes import is_scope_token
 
 MAX_TOKEN_TTL = 86400
@@ -27,6 +28,13 @@ class Parser(argparse.ArgumentParser):
 def scope_value(value: str) -> str:
     if not is_scope_token(value):
         raise argparse.ArgumentTypeError(f"invalid scope {value!r}")
+    return value
+
+
+def provider_value(value: str) -> str:
+    """A client id or secret as a provider's console shows it: printable, no spaces."""
+    if not 1 <= len(value) <= 512 or not value.isascii() or not value.isprintable() or " " in value:
+        raise argparse.ArgumentTypeError("must be 1 to 512 printable ASCII characters without spaces")
     return value
 
 
@@ -84,6 +92,14 @@ def build_parser() -> Parser:
     payments.add_argument("--project", required=True)
     payments.add_argument("--xendit-secret-key", required=True)
     payments.add_argument("--xendit-callback-token")
+    providers = with_data_dir(project_commands.add_parser(
+        "providers", help="Google and GitHub sign-in for the project (secrets kept in DATA_DIR/keys)"))
+    providers.add_argument("--project", required=True)
+    for name in PROVIDERS:
+        providers.add_argument(f"--{name}-client-id", type=provider_value)
+        providers.add_argument(f"--{name}-client-secret", type=provider_value)
+    providers.add_argument("--remove", action="append", default=[], choices=PROVIDERS,
+                           help="turn a provider off (repeatable)")
 
     client = commands.add_parser("client", help="manage machine clients")
     client_commands = client.add_subparsers(dest="action", required=True, parser_class=Parser)
@@ -129,6 +145,8 @@ def dispatch(args: argparse.Namespace) -> int:
     try:
         if args.command == "project" and args.action == "payments":
             value = configure_payments(app, args)
+        elif args.command == "project" and args.action == "providers":
+            value = configure_providers(app, args)
         elif args.command == "project" and args.action == "update":
             value, _ = app.execute(app.set_sign_in_policy, args.project, args.require_verified_email)
         elif args.command == "project":
@@ -163,6 +181,38 @@ def configure_payments(app, args: argparse.Namespace) -> dict:
     write_credentials(keys_dir, args.project, XenditCredentials(key, token))
     value, _ = app.execute(app.configure_payments, args.project, sha256_hex(key),
                            sha256_hex(token) if token else None)
+    return value
+
+
+def configure_providers(app, args: argparse.Namespace) -> dict:
+    """Client id and secret per provider, both or neither; the secrets go to a 0600 file
+    (merged with what is there), their hashes into the log."""
+    from astapa.project_secrets import read_secrets, write_secrets
+    from astapa.providers import SECRETS_KIND
+    from astapa.secrets import sha256_hex
+
+    configured: dict[str, tuple[str, str]] = {}
+    for name in PROVIDERS:
+        client_id, secret = getattr(args, f"{name}_client_id"), getattr(args, f"{name}_client_secret")
+        if (client_id is None) != (secret is None):
+            raise ConfigError(f"--{name}-client-id and --{name}-client-secret go together")
+        if client_id is not None:
+            if name in args.remove:
+                raise ConfigError(f"--remove {name} with --{name}-client-id: choose one")
+            configured[name] = (client_id, secret)
+    if not configured and not args.remove:
+        raise ConfigError("give a provider's client id and secret, or --remove PROVIDER")
+    app.project_mode(args.project)  # the project exists (ProjectNotFoundError otherwise)
+    keys_dir = prepare_data_dir(args.data_dir or env_default("ASTAPA_DATA_DIR", "var")) / "keys"
+    document = read_secrets(keys_dir, SECRETS_KIND, args.project)
+    for name in args.remove:
+        document.pop(name, None)
+    for name, (client_id, secret) in configured.items():
+        document[name] = {"client_id": client_id, "client_secret": secret}
+    write_secrets(keys_dir, SECRETS_KIND, args.project, document)
+    value, _ = app.execute(app.configure_providers, args.project,
+                           {name: (client_id, sha256_hex(secret)) for name, (client_id, secret) in configured.items()},
+                           list(dict.fromkeys(args.remove)))
     return value
 
 

@@ -83,6 +83,13 @@ class Settings:
     # reconcile_after is asked about at Xendit (a lost webhook still settles).
     payment_ttl: int = 3600
     reconcile_after: int = 300
+    # Google and GitHub sign-in (ASTAPA_GOOGLE_DISCOVERY_URL, ASTAPA_GITHUB_URL,
+    # ASTAPA_GITHUB_API_URL): where the providers are; tests point them at fakes. Each
+    # call to a provider gives up after provider_timeout seconds.
+    google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
+    github_url: str = "https://github.com"
+    github_api_url: str = "https://api.github.com"
+    provider_timeout: float = 10.0
 
     @property
     def secure_cookies(self) -> bool:
@@ -180,15 +187,22 @@ def load_settings(
                                       env_default("ASTAPA_MAILS_PER_ADDRESS_PER_HOUR", "5")),
         xendit_secret_key=env_default("ASTAPA_XENDIT_SECRET_KEY"),
         xendit_callback_token=env_default("ASTAPA_XENDIT_CALLBACK_TOKEN"),
-        xendit_api_url=parse_api_url(env_default("ASTAPA_XENDIT_API_URL", "https://api.xendit.co")),
+        xendit_api_url=parse_api_url("ASTAPA_XENDIT_API_URL",
+                                     env_default("ASTAPA_XENDIT_API_URL", "https://api.xendit.co")),
+        google_discovery_url=parse_api_url("ASTAPA_GOOGLE_DISCOVERY_URL", env_default(
+            "ASTAPA_GOOGLE_DISCOVERY_URL", Settings.google_discovery_url), query_allowed=True),
+        github_url=parse_api_url("ASTAPA_GITHUB_URL", env_default("ASTAPA_GITHUB_URL", Settings.github_url)),
+        github_api_url=parse_api_url("ASTAPA_GITHUB_API_URL",
+                                     env_default("ASTAPA_GITHUB_API_URL", Settings.github_api_url)),
     )
 
 
-def parse_api_url(value: str) -> str:
+def parse_api_url(name: str, value: str, query_allowed: bool = False) -> str:
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise ConfigError(f"ASTAPA_XENDIT_API_URL must be an absolute http(s) URL, got {value!r}")
-    return value.rstrip("/")
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment \
+            or (parts.query and not query_allowed):
+        raise ConfigError(f"{name} must be an absolute http(s) URL, got {value!r}")
+    return value if query_allowed else value.rstrip("/")
 
 
 def parse_smtp_setting(value: str | None) -> str | None:

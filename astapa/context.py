@@ -95,6 +95,7 @@ class Context:
     mailer: Mailer | None = None
     scheduler: Any = None  # apscheduler's AsyncIOScheduler, started with the service
     payments: Any = None  # astapa.payments.Payments
+    providers: Any = None  # astapa.providers.service.Providers: Google and GitHub sign-in
     background: set = field(default_factory=set)  # tasks answered before they finish
     snapshot: KeySnapshot | None = None
     ready: bool = False

@@ -21,6 +21,7 @@ class ClientRecord:
     redirect_uris: tuple[str, ...] = ()
     require_verified_email: bool = False  # the project's sign-in policy
     mode: str = "sandbox"  # or "live": which Xendit key its payments use
+    providers: tuple[str, ...] = ()  # sign-in providers the project has configured
 
 
 GRANT_TYPES = {
@@ -32,7 +33,7 @@ GRANT_TYPES = {
 def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | None:
     row = conn.execute(
         "SELECT c.client_id, c.kind, c.project_id, c.secret_hash, c.scopes, c.token_ttl, c.name,"
-        " c.redirect_uris, p.require_verified_email, c.mode"
+        " c.redirect_uris, p.require_verified_email, c.mode, p.providers"
         " FROM clients c LEFT JOIN projects p ON p.project_id = c.project_id"
         " WHERE c.client_id = ?",
         (client_id,),
@@ -51,6 +52,7 @@ def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | Non
         redirect_uris=tuple(json.loads(row["redirect_uris"] or "[]")),
         require_verified_email=bool(row["require_verified_email"]),
         mode=row["mode"] or "sandbox",
+        providers=tuple(sorted(json.loads(row["providers"] or "{}"))),
     )
 
 
@@ -79,7 +81,7 @@ def user_login(conn: sqlite3.Connection, project_id: str, email_key: str) -> Use
 
 
 USER_COLUMNS = ("sub, email, email_verified, disabled, custom_claims, plan_claims, plan_expires_at,"
-                " created_at")
+                " identities, created_at")
 
 
 def user_view(row: sqlite3.Row, now: float) -> dict:
@@ -99,6 +101,7 @@ def user_view(row: sqlite3.Row, now: float) -> dict:
         "custom_claims": claims,
         "created_at": row["created_at"],
         "disabled": bool(row["disabled"]),
+        "identities": json.loads(row["identities"] or "[]"),
     }
     if expires_at is not None and now < expires_at:
         view["plan_expires_at"] = _iso(expires_at)

@@ -61,6 +61,12 @@ def equals(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
 
 
+def keyed_mac(secret: bytes, message: str) -> str:
+    """HMAC-SHA256 of `message` under `secret`, base64url without padding (43 characters)."""
+    mac = hmac.new(secret, message.encode("utf-8"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+
+
 def split_keyed_secret(value: str) -> tuple[str, str] | None:
     """`<32 hex digits: an aggregate's key>.<secret>` (refresh tokens, session cookies) ->
     (key, secret); None when the value cannot be one of ours."""
@@ -101,5 +107,4 @@ class LinkTokens:
         self._secret = secret
 
     def token(self, purpose: str, link_key: str) -> str:
-        mac = hmac.new(self._secret, f"{purpose}/{link_key}".encode(), hashlib.sha256).digest()
-        return f"{link_key}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode('ascii')}"
+        return f"{link_key}.{keyed_mac(self._secret, f'{purpose}/{link_key}')}"

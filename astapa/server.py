@@ -30,6 +30,7 @@ from astapa.oauth.discovery import authorization_server_metadata, openid_configu
 from astapa.passwords import Passwords
 from astapa.payment_keys import ProjectKeys
 from astapa.payments import Payments
+from astapa.providers.service import Providers
 from astapa.queries import longest_token_ttl
 from astapa.scheduler import start_scheduler
 from astapa.secrets import LinkTokens
@@ -139,6 +140,9 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
         )
         ctx.mailer = mailer = build_mailer(ctx, app.link_tokens)
         ctx.payments = Payments(ctx, ProjectKeys(settings.keys_dir))
+        ctx.providers = Providers(
+            settings.keys_dir, await loop.run_in_executor(None, load_page_key, settings.keys_dir, "external.key"),
+            settings.google_discovery_url, settings.github_url, settings.github_api_url, settings.provider_timeout)
         ctx.issuer = TokenIssuer(settings.issuer, app, writer, ctx.keys, clock)
         stack.callback(ctx.issuer.close)
         ctx.discovery = {
@@ -172,6 +176,7 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
                 await asyncio.wait(list(ctx.background), timeout=SHUTDOWN_TIMEOUT)
             await mailer.stop()
             await ctx.payments.close()
+            await ctx.providers.close()
 
 
 def lifetimes(settings: Settings) -> Lifetimes:

@@ -98,6 +98,7 @@ HANDLERS = {
     User.PlanExpired: user_event(("plan",)),
     User.Disabled: user_event(("by",)),
     User.Enabled: user_event(("by",)),
+    User.IdentityLinked: user_event(("provider", "subject", "email", "how")),
     BrowserSession.Started: signed_in,
     RefreshFamily.Started: tokens_issued,
     RefreshFamily.ReuseDetected: family_event(()),

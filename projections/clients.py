@@ -12,7 +12,7 @@ NAME = "clients"
 def create_tables(db: Database) -> None:
     db["projects"].create(
         {"project_id": str, "name": str, "client_id": str, "mode": str, "created_at": str,
-         "require_verified_email": int},
+         "require_verified_email": int, "providers": str},  # providers: JSON {provider: client id}
         pk="project_id",
         if_not_exists=True,
     )
@@ -38,8 +38,8 @@ def create_tables(db: Database) -> None:
 def project_created(db: Database, e: Project.Created) -> None:
     created = e.timestamp.isoformat()
     db.execute(
-        "INSERT INTO projects (project_id, name, client_id, mode, created_at, require_verified_email)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO projects (project_id, name, client_id, mode, created_at, require_verified_email,"
+        " providers) VALUES (?, ?, ?, ?, ?, ?, '{}')",
         [e.project_id, e.name, e.client_id, e.mode, created,
          int(getattr(e, "require_verified_email", False))],
     )
@@ -74,9 +74,21 @@ def sign_in_policy_changed(db: Database, e: Project.SignInPolicyChanged) -> None
                [int(e.require_verified_email), e.project_id])
 
 
+def provider_configured(db: Database, e: Project.ProviderConfigured) -> None:
+    db.execute("UPDATE projects SET providers = json_set(providers, '$.' || ?, ?) WHERE project_id = ?",
+               [e.provider, e.client_id, e.project_id])
+
+
+def provider_removed(db: Database, e: Project.ProviderRemoved) -> None:
+    db.execute("UPDATE projects SET providers = json_remove(providers, '$.' || ?) WHERE project_id = ?",
+               [e.provider, e.project_id])
+
+
 HANDLERS = {
     Project.Created: project_created,
     Project.SignInPolicyChanged: sign_in_policy_changed,
+    Project.ProviderConfigured: provider_configured,
+    Project.ProviderRemoved: provider_removed,
     Project.RedirectUriAdded: redirect_uri_added,
     Client.Created: client_created,
 }

@@ -30,6 +30,7 @@ def create_tables(db: Database) -> None:
             "custom_claims": str,
             "plan_claims": str,
             "plan_expires_at": float,
+            "identities": str,  # JSON list of linked Google/GitHub accounts
             "created_at": str,
         },
         pk=("project_id", "sub"),
@@ -46,8 +47,8 @@ def create_tables(db: Database) -> None:
 def user_registered(db: Database, e: User.Registered) -> None:
     db.execute(
         "INSERT INTO users (project_id, sub, user_id, seq, email, email_key, password_hash,"
-        " email_verified, disabled, custom_claims, plan_claims, plan_expires_at, created_at)"
-        " VALUES (?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM users), ?, NULL, ?, 0, 0, ?, '{}', NULL, ?)",
+        " email_verified, disabled, custom_claims, plan_claims, plan_expires_at, identities, created_at)"
+        " VALUES (?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM users), ?, NULL, ?, 0, 0, ?, '{}', NULL, '[]', ?)",
         [e.project_id, e.sub, e.originator_id.hex, e.email, e.password_hash, json.dumps(DEFAULT_CLAIMS),
          e.timestamp.isoformat()],
     )
@@ -99,6 +100,13 @@ def enabled(db: Database, e: User.Enabled) -> None:
     db.execute("UPDATE users SET disabled = 0 WHERE user_id = ?", [e.originator_id.hex])
 
 
+def identity_linked(db: Database, e: User.IdentityLinked) -> None:
+    identity = {"provider": e.provider, "subject": e.subject, "email": e.email,
+                "linked_at": e.timestamp.isoformat()}
+    db.execute("UPDATE users SET identities = json_insert(identities, '$[#]', json(?)) WHERE user_id = ?",
+               [json.dumps(identity), e.originator_id.hex])
+
+
 HANDLERS = {
     User.Registered: user_registered,
     EmailIndex.Registered: email_indexed,
@@ -109,4 +117,5 @@ HANDLERS = {
     User.PlanExpired: plan_expired,
     User.Disabled: disabled,
     User.Enabled: enabled,
+    User.IdentityLinked: identity_linked,
 }

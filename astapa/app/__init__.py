@@ -7,12 +7,14 @@ from astapa.app.accounts import LinkRequest, SignedIn
 from astapa.app.links import LinkCommands
 from astapa.app.mail import MailCommands
 from astapa.app.core import Decision, EventStore
+from astapa.app.identities import IdentityCommands, LinkOffer, UpstreamAccount
 from astapa.app.keys import KeyCommands
 from astapa.app.projects import DEMO_PROJECT_ID, ProjectCommands, new_client_credentials
 from astapa.app.tokens import Lifetimes, UserGrant, split_refresh_token
 from astapa.app.payments import PaymentCommands
 from astapa.app.users import KEEP
 from astapa.domain.codes import AuthorizationCode
+from astapa.domain.identities import ExternalSignIn, Identity
 from astapa.domain.links import ActionLink
 from astapa.domain.mail import Message
 from astapa.domain.payments import Payment
@@ -23,16 +25,17 @@ from astapa.domain.tokens import AccessToken
 from astapa.domain.users import EmailIndex, User
 
 
-class AstapaApplication(LinkCommands, PaymentCommands, MailCommands, ProjectCommands, KeyCommands):
+class AstapaApplication(IdentityCommands, LinkCommands, PaymentCommands, MailCommands, ProjectCommands, KeyCommands):
     # Busy refresh families and long-lived users load (after a restart) from a snapshot
     # plus at most 99 events.
     snapshotting_intervals = {RefreshFamily: 100, User: 100}
     # Written only by the server process (see EventStore.OWNED).
     OWNED = (User, EmailIndex, BrowserSession, AuthorizationCode, RefreshFamily, AccessToken,
-             ActionLink, Message, Plan, Payment)
+             ActionLink, Message, Plan, Payment, ExternalSignIn, Identity)
 
 
 __all__ = [
-    "AstapaApplication", "Decision", "EventStore", "Lifetimes", "LinkRequest", "SignedIn", "UserGrant",
+    "AstapaApplication", "Decision", "EventStore", "Lifetimes", "LinkOffer", "LinkRequest", "SignedIn",
+    "UpstreamAccount", "UserGrant",
     "DEMO_PROJECT_ID", "KEEP", "new_client_credentials", "split_refresh_token",
 ]

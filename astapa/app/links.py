@@ -82,16 +82,22 @@ class LinkCommands(AccountCommands):
         user.check_can_sign_in()
         link.use()
         changed: list = [link, user]
+        revoke = None
         if not user.email_verified and user.email == link.email:
-            user.verify_email(link.email)  # a reset or magic link proves the mailbox too
+            # A reset or magic link proves the mailbox too. Whatever signed in before the
+            # owner proved it may be someone who registered their address (C-99): it ends.
+            user.verify_email(link.email)
+            revoke = "email verified"
         if purpose == RESET_PASSWORD:
             assert password_hash is not None
             user.change_password(password_hash, reason="reset")
-            # Every refresh token and session the user had dies; the new session below
-            # belongs to the new epoch.
-            user.revoke_tokens(reason="password reset")
+            revoke = "password reset"
             changed.append(self._message(user, PASSWORD_CHANGED, None, LinkRequest(
                 link.project_id, client_name, link.authorization), now))
+        if revoke:
+            # Every refresh token and session the user had dies; the new session below
+            # belongs to the new epoch.
+            user.revoke_tokens(reason=revoke)
         session, cookie = self._start_session(user, now)
         code, value = self._issue_code(request, user, session, int(now), now)
         return Decision(changed + [session, code], SignedIn(value, user.sub, cookie))

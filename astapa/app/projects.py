@@ -70,6 +70,19 @@ class ProjectCommands(EventStore):
                                    callback_token_hash=callback_token_hash)
         return Decision([project], {"project_id": project_id, "mode": project.mode, "xendit": "configured"})
 
+    def configure_providers(self, project_id: str, configured: dict[str, tuple[str, str]],
+                            removed: list[str]) -> Decision:
+        """`configured`: provider -> (client id, SHA-256 of the client secret)."""
+        project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
+        for provider, (client_id, secret_hash) in configured.items():
+            project.configure_provider(project_id=project_id, provider=provider, client_id=client_id,
+                                       client_secret_hash=secret_hash)
+        for provider in removed:
+            if provider in project.providers:
+                project.remove_provider(project_id=project_id, provider=provider)
+        return Decision([project], {"project_id": project_id,
+                                    "providers": sorted(project.providers)})
+
     def project_mode(self, project_id: str) -> str:
         project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
         return project.mode

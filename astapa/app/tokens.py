@@ -33,6 +33,8 @@ class Lifetimes:
     verify_link: int = 24 * 3600
     reset_link: int = 15 * 60
     magic_link: int = 15 * 60
+    external_sign_in: int = 10 * 60  # a trip to Google or GitHub and back
+    link_offer: int = 10 * 60  # signing in to accept a Google or GitHub link
 
 
 @dataclass(frozen=True)

@@ -88,3 +88,12 @@ class PaymentNotFoundError(DomainError):
 
 class PaymentRefusedError(DomainError):
     """A payment that cannot be made (a free plan, say); args[0] says why, for the caller."""
+
+
+class ExternalSignInError(DomainError):
+    """A provider callback or link offer that cannot be used: unknown, from another browser,
+    used or expired; args[0] says why (logged only)."""
+
+
+class ProviderEmailUnverifiedError(DomainError):
+    """The provider does not vouch for the address it gave: no account, no link."""

@@ -1,5 +1,6 @@
 """Projects (each is also the app's own OAuth client), machine clients, and the client index."""
 
+from types import MappingProxyType
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -9,6 +10,10 @@ from astapa.domain.ids import index_id
 
 class Project(Aggregate):
     """A developer's project; its own confidential OAuth client signs users in."""
+
+    # Sign-in providers configured: provider -> OAuth client id. Replaced, never changed in
+    # place; the class-level default serves projects created before providers existed.
+    providers = MappingProxyType({})
 
     @event("Created")
     def __init__(
@@ -45,6 +50,16 @@ class Project(Aggregate):
         """The project's own Xendit key (and webhook token): kept in DATA_DIR/keys/xendit/,
         only their SHA-256 here."""
         self.xendit_secret_key_hash = secret_key_hash
+
+    @event("ProviderConfigured")
+    def configure_provider(self, project_id: str, provider: str, client_id: str, client_secret_hash: str) -> None:
+        """Google or GitHub sign-in: the OAuth client id, and only the SHA-256 of its secret
+        (the secret is kept in DATA_DIR/keys/providers/)."""
+        self.providers = {**self.providers, provider: client_id}
+
+    @event("ProviderRemoved")
+    def remove_provider(self, project_id: str, provider: str) -> None:
+        self.providers = {k: v for k, v in self.providers.items() if k != provider}
 
     @event("SignInPolicyChanged")
     def change_sign_in_policy(self, project_id: str, require_verified_email: bool) -> None:

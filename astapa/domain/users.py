@@ -46,9 +46,12 @@ class User(Aggregate):
     # Class-level defaults, like `links`, for snapshots taken before they existed.
     plan_claims = MappingProxyType({})
     plan_expires_at = None
+    # Linked upstream identities, "provider:subject" (a class-level default, like `links`).
+    identities = ()
 
     @event("Registered")
-    def __init__(self, project_id: str, sub: str, email: str, password_hash: str) -> None:
+    def __init__(self, project_id: str, sub: str, email: str, password_hash: str | None) -> None:
+        """`password_hash` is None for an account made by Google or GitHub sign-in."""
         self.project_id = project_id
         self.sub = sub
         self.email = email
@@ -90,6 +93,13 @@ class User(Aggregate):
     def check_verified(self) -> None:
         if not self.email_verified:
             raise EmailNotVerifiedError(self.project_id, self.sub)
+
+    @event("IdentityLinked")
+    def link_identity(self, provider: str, subject: str, email: str, how: str) -> None:
+        """A Google or GitHub account now signs in as this user. `how`: "registered" (the
+        account was made from it), "verified_email" (both sides had the address verified),
+        or "signed_in" (the user signed in here to accept the link)."""
+        self.identities = (*self.identities, f"{provider}:{subject}")
 
     @event("PasswordChanged")
     def change_password(self, password_hash: str, reason: str) -> None:

@@ -23,7 +23,8 @@ class CsrfError(Exception):
 
 def load_page_key(keys_dir: Path, name: str = "pages.key") -> bytes:
     """An HMAC key made once per data dir (0600): `pages.key` for form tokens,
-    `links.key` for the tokens of mailed links."""
+    `links.key` for the tokens of mailed links, `external.key` for the PKCE verifiers and
+    nonces of Google and GitHub sign-in."""
     path = keys_dir / name
     keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:

@@ -3,7 +3,7 @@
 from aiohttp import web
 
 from astapa.web import management, oauth, payments, platform, service
-from astapa.web.pages import authorize, demo, links
+from astapa.web.pages import authorize, demo, links, social
 
 
 def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
@@ -52,6 +52,7 @@ def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
                 name="pages.resend_verification"),
         web.post("/auth/resend-verification", links.resend_verification,
                  name="pages.resend_verification_submit"),
+        web.get("/auth/callback/{provider}", social.callback, name="pages.provider_callback"),
         web.get("/auth/logout", authorize.show_logout, name="pages.logout"),
         web.post("/auth/logout", authorize.logout, name="pages.logout_submit"),
         web.get("/static/astapa.css", service.stylesheet, name="pages.stylesheet"),

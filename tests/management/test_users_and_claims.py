@@ -187,7 +187,8 @@ def test_lookup_by_sub_and_email(server: Server, project, api):
     sub = sub_of(tokens_for(server, project, "Look.Up@Example.org"))
     user = api.get(f"/users/{sub}").json()
     assert user == {"sub": sub, "email": "Look.Up@example.org", "email_verified": False,
-                    "custom_claims": {"plan": "free"}, "created_at": user["created_at"], "disabled": False}
+                    "custom_claims": {"plan": "free"}, "created_at": user["created_at"], "disabled": False,
+                    "identities": []}
     assert api.get("/users", email="LOOK.UP@EXAMPLE.ORG").json() == {"users": [user]}
     assert api.get("/users", email="nobody@example.org").json() == {"users": []}
     assert api.get("/users", email="not an address").json() == {"users": []}

@@ -16,17 +16,19 @@ from astapa.domain.errors import (
     UserDisabledError,
     UserNotFoundError,
 )
+from astapa.domain.identities import PROVIDERS
 from astapa.domain.links import MAGIC_LINK
 from astapa.oauth.authorize import AuthorizationRequest
 from astapa.oauth.errors import AccessDeniedError, LoginRequiredError
 from astapa.passwords import PasswordPolicyError, check_policy
 from astapa.queries import user_login
 from astapa.web.csrf import CsrfError, clear_cookie, cookie_name
-from astapa.web.pages import Respond, page, render
+from astapa.web.pages import Respond, page, render, social
 from astapa.web.pages.flow import (
     SESSION_COOKIE,
     authorization,
     email_of,
+    form,
     minutes,
     redirect_errors,
     to_client,
@@ -79,6 +81,8 @@ async def login(request: web.Request) -> web.StreamResponse:
     posted, authz = await posted_form(request, ctx)
     if posted.get("action") == MAGIC_LINK:
         return await ask_for_link(request, ctx, authz, MAGIC_LINK, posted.get("email", ""))
+    if posted.get("action") in PROVIDERS:
+        return await social.start(request, ctx, authz, posted["action"], "login", posted.get("email", ""))
     email, key = email_of(posted.get("email", ""))
     account, ip = f"{authz.client.project_id}/{key or email}", request.remote or "-"
     wait = max(ctx.account_throttle.retry_after(account), ctx.ip_throttle.retry_after(ip))
@@ -95,9 +99,15 @@ async def login(request: web.Request) -> web.StreamResponse:
         ctx.ip_throttle.fail(ip)
         return form(request, ctx, authz, "login", email=email, status=401, error=WRONG_CREDENTIALS)
     ctx.account_throttle.clear(account)
+    offer = posted.get("link_offer")
     try:
-        signed_in, _ = await ctx.writer.run(ctx.app.sign_in, authz.code_request(), found.sub,
-                                            ctx.clock.now(), authz.client.require_verified_email)
+        if offer:  # the password sign-in accepts a Google or GitHub link offered on this page
+            signed_in, _ = await ctx.writer.run(
+                ctx.app.sign_in_linking, authz.code_request(), found.sub, offer[:200],
+                social.binding_of(request, ctx), ctx.clock.now(), authz.client.require_verified_email)
+        else:
+            signed_in, _ = await ctx.writer.run(ctx.app.sign_in, authz.code_request(), found.sub,
+                                                ctx.clock.now(), authz.client.require_verified_email)
     except (UserDisabledError, UserNotFoundError):
         return form(request, ctx, authz, "login", email=email, status=401, error=WRONG_CREDENTIALS)
     except EmailNotVerifiedError:
@@ -110,6 +120,8 @@ async def signup(request: web.Request) -> web.StreamResponse:
     """POST /auth/signup: account, session and code in one save."""
     ctx = request.app[context_key]
     posted, authz = await posted_form(request, ctx)
+    if posted.get("action") in PROVIDERS:
+        return await social.start(request, ctx, authz, posted["action"], "signup", posted.get("email", ""))
     email, key = email_of(posted.get("email", ""))
     password = posted.get("password", "")
     error = None if key else "Enter a valid email address."
@@ -156,21 +168,6 @@ async def posted_form(request: web.Request, ctx: Context) -> tuple[dict[str, str
     if fields.get("action") == "cancel":
         raise AccessDeniedError().via(authz.redirect_uri, authz.state)
     return fields, authz
-
-
-def form(request: web.Request, ctx: Context, authz: AuthorizationRequest, mode: str, email: str = "",
-         status: int = 200, error: str | None = None) -> web.Response:
-    token, new_cookie = ctx.csrf.token(request)
-    response = render(request, "authorize.html", {
-        "mode": mode,
-        "client_name": authz.client.name,
-        "query": authz.query,
-        "csrf_token": token,
-        "email": email[:254],
-        "error": error,
-    }, status=status)
-    ctx.csrf.remember(response, new_cookie)
-    return response
 
 
 @page

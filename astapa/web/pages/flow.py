@@ -6,6 +6,7 @@ from aiohttp import web
 from astapa.appkeys import context_key
 from astapa.context import Context
 from astapa.domain.errors import InvalidEmailError
+from astapa.domain.identities import PROVIDER_NAMES
 from astapa.domain.users import normalise_email
 from astapa.oauth.authorize import (
     AuthorizationRequest,
@@ -17,7 +18,7 @@ from astapa.oauth.authorize import (
 )
 from astapa.oauth.errors import OAuthError
 from astapa.web.csrf import set_cookie
-from astapa.web.pages import page, see_other
+from astapa.web.pages import page, render, see_other
 
 SESSION_COOKIE = "astapa_session"
 
@@ -63,3 +64,24 @@ def email_of(value: str) -> tuple[str, str | None]:
 def minutes(seconds: int) -> str:
     minutes = (seconds + 59) // 60
     return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def form(request: web.Request, ctx: Context, authz: AuthorizationRequest, mode: str, email: str = "",
+         status: int = 200, error: str | None = None, notice: str | None = None,
+         link_offer: str | None = None) -> web.Response:
+    """The sign-in or sign-up page. `link_offer`: the state of a Google or GitHub sign-in
+    whose identity the password sign-in posted from this page will link."""
+    token, new_cookie = ctx.csrf.token(request)
+    response = render(request, "authorize.html", {
+        "mode": mode,
+        "client_name": authz.client.name,
+        "query": authz.query,
+        "csrf_token": token,
+        "email": email[:254],
+        "error": error,
+        "notice": notice,
+        "link_offer": link_offer,
+        "providers": [(name, PROVIDER_NAMES[name]) for name in authz.client.providers if name in PROVIDER_NAMES],
+    }, status=status)
+    ctx.csrf.remember(response, new_cookie)
+    return response

@@ -1,0 +1,197 @@
+"""Google and GitHub sign-in: starting a trip to the provider, and deciding what its answer
+means for accounts (see domain/identities.py).
+
+The linking rules (checklist C-96 to C-101):
+- An upstream identity already linked signs in its user.
+- Otherwise, when the provider's address belongs to an account, they are linked silently
+  only when the provider vouches for the address (`email_trusted`) and the account's
+  address is verified too. Any other case ends in a link offer: the account's owner signs
+  in here (password) in the same browser, and the identity is linked then.
+- Otherwise a new account is made from it; its address counts as verified only when the
+  provider vouches for it.
+- An address the provider does not call verified makes no account and no link.
+"""
+
+from dataclasses import dataclass
+
+from astapa.app.accounts import AccountCommands, LinkRequest, SignedIn, new_sub
+from astapa.app.core import Decision
+from astapa.domain.codes import CodeRequest
+from astapa.domain.errors import (
+    EmailNotVerifiedError,
+    ExternalSignInError,
+    InvalidEmailError,
+    ProviderEmailUnverifiedError,
+    UserDisabledError,
+)
+from astapa.domain.identities import (
+    FAILED,
+    REFUSED,
+    REGISTERED,
+    SIGNED_IN,
+    ExternalSignIn,
+    Identity,
+)
+from astapa.domain.links import VERIFY_EMAIL
+from astapa.domain.users import EmailIndex, User, normalise_email
+from astapa.secrets import equals, sha256_hex, split_keyed_secret
+
+
+@dataclass(frozen=True)
+class UpstreamAccount:
+    """What a provider said about the person: `email_verified` as the provider reports it;
+    `email_trusted` when it also speaks for the address (C-97)."""
+
+    provider: str
+    subject: str
+    email: str
+    email_verified: bool
+    email_trusted: bool
+
+
+@dataclass(frozen=True)
+class LinkOffer:
+    """The address has an account that must sign in to accept the link."""
+
+    email: str
+    provider: str
+
+
+class IdentityCommands(AccountCommands):
+    def start_external_sign_in(self, project_id: str, provider: str, authorization: str, state: str,
+                               binding: str, now: float) -> Decision:
+        parts = split_keyed_secret(state)
+        assert parts is not None, "the caller makes the state"
+        trip = ExternalSignIn(
+            key=parts[0], project_id=project_id, provider=provider, authorization=authorization,
+            state_hash=sha256_hex(state), binding_hash=sha256_hex(binding), started_at=now,
+            expires_at=now + self.lifetimes.external_sign_in)
+        return Decision([trip])
+
+    def external_trip(self, state: str, binding: str | None, read_only: bool = True) -> ExternalSignIn:
+        """The trip a state names, if the state is right and this is the browser that
+        started it (compared in constant time). Nothing is used."""
+        parts = split_keyed_secret(state)
+        if parts is None:
+            raise ExternalSignInError("malformed")
+        trip: ExternalSignIn = self.load(ExternalSignIn.create_id(parts[0]),
+                                         lambda: ExternalSignInError("unknown"), read_only=read_only)
+        state_ok = equals(sha256_hex(state), trip.state_hash)
+        binding_ok = equals(sha256_hex(binding or ""), trip.binding_hash)
+        if not (state_ok and binding_ok):
+            raise ExternalSignInError("state" if not state_ok else "another browser")
+        return trip
+
+    def end_external_sign_in(self, state: str, binding: str | None, outcome: str, reason: str,
+                             now: float) -> Decision:
+        """The provider said no, or could not be used: the state is spent."""
+        trip = self.external_trip(state, binding, read_only=False)
+        trip.check_callback(now)
+        trip.end(outcome, None, reason)
+        return Decision([trip])
+
+    def sign_in_external(self, request: CodeRequest, where: LinkRequest, state: str, binding: str | None,
+                         account: UpstreamAccount, now: float, require_verified: bool = False) -> Decision:
+        """The provider's answer, checked: sign in, link, offer a link, or a new account.
+        Value: SignedIn (code None: the address must be verified first) or LinkOffer."""
+        trip = self.external_trip(state, binding, read_only=False)
+        trip.check_callback(now)
+        project_id = trip.project_id
+        if not account.email_verified:
+            trip.end(REFUSED, None, "email not verified")
+            return Decision([trip], error=ProviderEmailUnverifiedError(account.provider))
+        try:
+            email, email_key = normalise_email(account.email)
+        except InvalidEmailError:
+            trip.end(FAILED, None, "unusable email")
+            return Decision([trip], error=ProviderEmailUnverifiedError(account.provider))
+        identity_id = Identity.create_id(project_id, account.provider, account.subject)
+        if self.exists(identity_id):
+            identity: Identity = self.load(identity_id, lambda: ExternalSignInError("identity"), read_only=True)
+            user = self._user(project_id, identity.sub, read_only=True)
+            return self._external_session(request, trip, user, [], now, require_verified)
+        index_id = EmailIndex.create_id(project_id, email_key)
+        if self.exists(index_id):
+            index: EmailIndex = self.load(index_id, lambda: ExternalSignInError("index"), read_only=True)
+            user = self._user(project_id, index.sub)
+            if not (account.email_trusted and user.email_verified):
+                trip.offer_link(account.subject, email, account.email_trusted, user.sub,
+                                now + self.lifetimes.link_offer)
+                return Decision([trip], LinkOffer(user.email, account.provider))
+            identity = Identity(project_id=project_id, provider=account.provider, subject=account.subject,
+                                sub=user.sub, email=email)
+            user.link_identity(account.provider, account.subject, email, how="verified_email")
+            return self._external_session(request, trip, user, [user, identity], now, require_verified)
+        user = User(project_id=project_id, sub=new_sub(), email=email, password_hash=None)
+        index = EmailIndex(project_id=project_id, email_key=email_key, sub=user.sub)
+        identity = Identity(project_id=project_id, provider=account.provider, subject=account.subject,
+                            sub=user.sub, email=email)
+        user.link_identity(account.provider, account.subject, email, how="registered")
+        made = [user, index, identity]
+        if account.email_trusted:
+            user.verify_email(email)
+        else:
+            _, link, message = self._new_link(user, VERIFY_EMAIL, where, now)
+            made += [link, message]
+        trip.end(REGISTERED, user.sub)
+        made.append(trip)
+        if require_verified and not user.email_verified:
+            return Decision(made, SignedIn(None, user.sub, None))
+        session, cookie = self._start_session(user, now)
+        code, value = self._issue_code(request, user, session, int(now), now)
+        return Decision(made + [session, code], SignedIn(value, user.sub, cookie))
+
+    def sign_in_linking(self, request: CodeRequest, sub: str, state: str, binding: str | None, now: float,
+                        require_verified: bool = False) -> Decision:
+        """The password was checked. With a live link offer for this very account from this
+        browser, the identity is linked in the same save as the sign-in. An account whose
+        address is not verified links only when the provider vouched for that same address
+        (which verifies it, and ends every session begun before: C-99); otherwise, and for
+        any offer that cannot be used, this is a plain sign-in."""
+        try:
+            trip = self.external_trip(state, binding, read_only=False)
+            offer = trip.check_offer(sub, now)
+            if trip.project_id != request.project_id:
+                raise ExternalSignInError("another project")
+        except ExternalSignInError:
+            return self.sign_in(request, sub, now, require_verified)
+        user = self._user(request.project_id, sub)
+        user.check_can_sign_in()
+        identity_id = Identity.create_id(trip.project_id, trip.provider, offer["subject"])
+        if self.exists(identity_id):
+            return self.sign_in(request, sub, now, require_verified)
+        if not user.email_verified:
+            same = offer["email_trusted"] and _email_key(offer["email"]) == _email_key(user.email)
+            if not same:
+                return self.sign_in(request, sub, now, require_verified)
+            user.verify_email(user.email)
+            user.revoke_tokens(reason="email verified")
+        identity = Identity(project_id=trip.project_id, provider=trip.provider, subject=offer["subject"],
+                            sub=sub, email=offer["email"])
+        user.link_identity(trip.provider, offer["subject"], offer["email"], how="signed_in")
+        trip.accept_offer()
+        session, cookie = self._start_session(user, now)
+        code, value = self._issue_code(request, user, session, int(now), now)
+        return Decision([user, identity, trip, session, code], SignedIn(value, sub, cookie))
+
+    def _external_session(self, request: CodeRequest, trip: ExternalSignIn, user: User, changed: list,
+                          now: float, require_verified: bool) -> Decision:
+        """Sign `user` in for the trip (which ends either way)."""
+        try:
+            user.check_can_sign_in()
+            if require_verified:
+                user.check_verified()
+        except (UserDisabledError, EmailNotVerifiedError) as e:
+            trip.end(SIGNED_IN if isinstance(e, EmailNotVerifiedError) else REFUSED, user.sub, type(e).__name__)
+            return Decision([trip], error=e)
+        trip.end(SIGNED_IN, user.sub)
+        session, cookie = self._start_session(user, now)
+        code, value = self._issue_code(request, user, session, int(now), now)
+        return Decision([*changed, trip, session, code], SignedIn(value, user.sub, cookie))
+
+
+def _email_key(email: str) -> str | None:
+    try:
+        return normalise_email(email)[1]
+    except InvalidEmailError:
+        return None

@@ -1,0 +1,72 @@
+"""Per-project secrets kept out of the event log: one JSON file per project and kind,
+`DATA_DIR/keys/<kind>/<project_id>.json` (0600, written atomically).
+
+The CLI writes the file and records only SHA-256 hashes of the secrets as an event. The
+server reads a file when it needs it, cached until the file changes. Kinds: `xendit`
+(payments), `providers` (Google and GitHub sign-in).
+"""
+
+import json
+import os
+import re
+import threading
+from pathlib import Path
+
+PROJECT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def secrets_file(keys_dir: Path, kind: str, project_id: str) -> Path:
+    if not PROJECT_ID.fullmatch(project_id):
+        raise ValueError("not a project id")
+    return keys_dir / kind / f"{project_id}.json"
+
+
+def write_secrets(keys_dir: Path, kind: str, project_id: str, document: dict) -> None:
+    path = secrets_file(keys_dir, kind, project_id)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(document, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(partial, path)
+
+
+def read_secrets(keys_dir: Path, kind: str, project_id: str) -> dict:
+    """The document as it is now ({} when there is none); for the CLI, which merges."""
+    try:
+        document = json.loads(secrets_file(keys_dir, kind, project_id).read_text())
+    except (OSError, ValueError):
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+class ProjectSecrets:
+    """Reads one kind's files, cached until a file changes."""
+
+    def __init__(self, keys_dir: Path, kind: str) -> None:
+        self.keys_dir = keys_dir
+        self.kind = kind
+        self._cache: dict[str, tuple[float, dict | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, project_id: str) -> dict | None:
+        try:
+            path = secrets_file(self.keys_dir, self.kind, project_id)
+            mtime = path.stat().st_mtime
+        except (ValueError, OSError):
+            return None
+        with self._lock:
+            cached = self._cache.get(project_id)
+        if cached is not None and cached[0] == mtime:
+            return cached[1]
+        try:
+            document = json.loads(path.read_text())
+        except (OSError, ValueError):
+            document = None
+        if not isinstance(document, dict):
+            document = None
+        with self._lock:
+            self._cache[project_id] = (mtime, document)
+        return document
