@@ -123,7 +123,7 @@ def _sign_in_operation(operation_id: str, summary: str, description: str, failur
         "requestBody": {"$ref": "#/components/requestBodies/SignInForm"},
         "responses": {
             **({"200": check_inbox} if check_inbox else {}),
-            "303": {"$ref": "#/components/responses/AuthorizationResponse"},
+            "303": {"$ref": "#/components/responses/SignInFormRedirect"},
             "400": {"$ref": "#/components/responses/InvalidAuthorizationPage"},
             "403": _form_page(
                 "CSRF check failed (no or wrong `csrf_token`, no CSRF cookie, or `Origin` / "
@@ -476,6 +476,8 @@ SPEC: dict = {
             "This document describes its HTTP API as it exists now: health, discovery "
             "(RFC 8414 / OpenID Connect), the JWK Set, the authorization endpoint and the "
             "hosted sign-in, sign-up and sign-out pages (RFC 6749 §4.1 with PKCE, RFC 7636), "
+            "sign-in with Google or GitHub (the hosted forms' \"Continue with\" buttons and "
+            "the page the provider sends the browser back to), "
             "the pages that ask for and open mailed links (password reset, sign-in links, "
             "email verification), "
             "the token endpoint (authorization_code, refresh_token and client_credentials "
@@ -508,9 +510,9 @@ SPEC: dict = {
             "name": "pages",
             "description": (
                 "Hosted HTML pages for browsers: the authorization endpoint, sign-in, sign-up "
-                "and sign-out forms, the pages that ask for and open mailed links (password "
-                "reset, sign-in links, email verification) (no JavaScript), and their "
-                "stylesheet."
+                "and sign-out forms, the return from Google and GitHub sign-in, the pages that "
+                "ask for and open mailed links (password reset, sign-in links, email "
+                "verification) (no JavaScript), and their stylesheet."
             ),
         },
         {
@@ -790,6 +792,18 @@ SPEC: dict = {
                 "`GET /auth/magic-link` is mailed (single use, valid 15 minutes), within the "
                 "per-address limit of action mails (default 5 an hour; past it nothing is sent "
                 "and the answer is the same). Link requests are counted per client IP (429).\n\n"
+                "`action=google` or `action=github` (the \"Continue with Google\" and \"Continue "
+                "with GitHub\" buttons, shown for the providers turned on for the project with "
+                "`astapa project providers`) starts sign-in with that provider; no password is "
+                "read (`email` only refills the form on an error). The answer is a 303 to the "
+                "provider's authorization page with a fresh `state`, PKCE S256, for Google a "
+                "`nonce`, the authorization request's `login_hint` (Google's `login_hint`, "
+                "GitHub's `login`) and `redirect_uri` `<issuer>/auth/callback/<provider>`, and it "
+                "sets the binding cookie `astapa_external`: the provider must send the browser "
+                "back to `GET /auth/callback/{provider}`, in this browser, within 10 minutes. A "
+                "provider not turned on for the project, or whose client secret is missing on "
+                "this server, is the form again (400); Google not answering (its discovery "
+                "document) is the form again (502).\n\n"
                 "Otherwise the password is checked (bcrypt, once, also for an unknown email). On "
                 "success a new session starts (cookie `astapa_session`, or "
                 "`__Host-astapa_session` when the issuer is https) and the user goes back to "
@@ -800,12 +814,29 @@ SPEC: dict = {
                 "/auth/verify-email`) is mailed again, within the per-address limit; sign-in "
                 "waits until the address is verified. Failures are counted per account and per "
                 "client IP (defaults: 10 and 100 in 15 minutes); past the limit every attempt is "
-                "refused with 429 until the window moves on, a correct password included.",
+                "refused with 429 until the window moves on, a correct password included.\n\n"
+                "`link_offer` (a hidden field, only in the form `GET /auth/callback/{provider}` "
+                "shows when the provider's address belongs to an account that must sign in to "
+                "link) is the `state` of that Google or GitHub sign-in. When the password is "
+                "right and the offer is for this very account, was made in this browser (cookie "
+                "`astapa_external`) less than 10 minutes ago and was not used yet, the identity "
+                "is linked in the same save as the sign-in (`User.IdentityLinked`, `how` "
+                "`signed_in`): from then on Continue with that provider signs this user in. An "
+                "account whose address is not verified is linked only when the provider vouched "
+                "for that same address, which verifies it and ends every refresh token and "
+                "session the account had before (`User.TokensRevoked`, reason `email "
+                "verified`). Any other offer (expired, used, made for another account or in "
+                "another browser, unknown, or an identity already linked) is ignored: a plain "
+                "sign-in that links nothing. A wrong password is the form again (401), without "
+                "the offer.",
                 {
                     "400": _form_page(
                         "Either, with `action=magic_link`, the \"Sign in with a link\" form (it "
                         "posts back here with `action=magic_link`) with \"Enter a valid email "
-                        "address.\", or, when `authorization` names an unknown client or an "
+                        "address.\", or, with `action=google` or `action=github`, the form with "
+                        "\"<Provider> sign-in isn't set up for this app. Sign in another way.\" "
+                        "(the provider is not turned on for the project, or its client secret is "
+                        "missing), or, when `authorization` names an unknown client or an "
                         "unregistered, missing or repeated redirect_uri, the error page of "
                         "`GET /oauth/authorize`."
                     ),
@@ -822,6 +853,7 @@ SPEC: dict = {
                         "nothing is mailed.",
                         {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}},
                     ),
+                    "502": {"$ref": "#/components/responses/ProviderUnavailableForm"},
                 },
                 check_inbox=_form_page(
                     "\"Check your inbox\", with a link back to the sign-in page. After "
@@ -849,7 +881,10 @@ SPEC: dict = {
                 "submitSignup",
                 "Submit the sign-up form",
                 "Checks `authorization`, the CSRF token and `action` as `POST /auth/login` "
-                "does, then the email (normalised: NFC, domain lower-cased and IDNA-encoded; "
+                "does (`action=google` or `action=github` starts sign-in with that provider "
+                "exactly as there, with the same answers; on the way back a new account is made "
+                "only when the provider's address has none, see "
+                "`GET /auth/callback/{provider}`), then the email (normalised: NFC, domain lower-cased and IDNA-encoded; "
                 "unique per project, case-insensitively) and the password (8 to 1024 "
                 "characters, not one of the most common passwords). Creates the account and "
                 "mails it a link to verify its address (`GET /auth/verify-email`, single use, "
@@ -869,7 +904,9 @@ SPEC: dict = {
                         "Either the sign-up form again with the problem (\"Enter a valid email "
                         "address.\", \"Use at least 8 characters.\", \"Use at most 1024 "
                         "characters.\", \"This password is one of the most common ones. Choose "
-                        "another.\"), or, when `authorization` names an unknown client or an "
+                        "another.\"), or, with `action=google` or `action=github`, the form "
+                        "with \"<Provider> sign-in isn't set up for this app. Sign in another "
+                        "way.\", or, when `authorization` names an unknown client or an "
                         "unregistered, missing or repeated redirect_uri, the error page of "
                         "`GET /oauth/authorize`."
                     ),
@@ -878,6 +915,7 @@ SPEC: dict = {
                         "not require a verified email address): the form again, suggesting to "
                         "sign in instead."
                     ),
+                    "502": {"$ref": "#/components/responses/ProviderUnavailableForm"},
                 },
                 check_inbox=_form_page(
                     "Only when the project requires a verified email address: \"Check your "
