@@ -359,6 +359,8 @@ _USER = {
     "custom_claims": {"max_projects": 20, "support": "priority", "plan": "pro", "team": "research"},
     "created_at": "2026-01-01T09:30:00.123456+00:00",
     "disabled": False,
+    "identities": [{"provider": "github", "subject": "583231", "email": "ada@example.org",
+                    "linked_at": "2026-01-20T16:42:07.318250+00:00"}],
     "plan_expires_at": "2026-07-01T00:00:00Z",
 }
 _OTHER_USER = {
@@ -368,6 +370,7 @@ _OTHER_USER = {
     "custom_claims": {"plan": "free"},
     "created_at": "2026-01-02T14:05:11.004210+00:00",
     "disabled": False,
+    "identities": [],
 }
 
 # Examples of payments (see `Payment`), their fields in the order the server writes them.
@@ -882,10 +885,10 @@ SPEC: dict = {
                 "Submit the sign-up form",
                 "Checks `authorization`, the CSRF token and `action` as `POST /auth/login` "
                 "does (`action=google` or `action=github` starts sign-in with that provider "
-                "exactly as there, with the same answers; on the way back a new account is made "
-                "only when the provider's address has none, see "
-                "`GET /auth/callback/{provider}`), then the email (normalised: NFC, domain lower-cased and IDNA-encoded; "
-                "unique per project, case-insensitively) and the password (8 to 1024 "
+                "exactly as there, with the same answers; on the way back the provider's account "
+                "signs in, is linked or makes a new account as `GET /auth/callback/{provider}` "
+                "describes), then the email (normalised: NFC, domain lower-cased and "
+                "IDNA-encoded; unique per project, case-insensitively) and the password (8 to 1024 "
                 "characters, not one of the most common passwords). Creates the account and "
                 "mails it a link to verify its address (`GET /auth/verify-email`, single use, "
                 "valid 24 hours).\n\n"
@@ -1024,7 +1027,10 @@ SPEC: dict = {
                 "(expired, already used, replaced by a newer sign-in link, unknown, or of a "
                 "disabled account: the 400 page), then its authorization request, then the "
                 "CSRF token (403). In one save the link is used up, the address is marked "
-                "verified (the link proved the mailbox) and a new session starts (cookie "
+                "verified (the link proved the mailbox; when it was not verified yet, every "
+                "refresh token and browser session the user had before stops working, as "
+                "whoever signed in before may not own the mailbox) and a new session starts "
+                "(cookie "
                 "`astapa_session`, or `__Host-astapa_session` when the issuer is https); the "
                 "user goes back to the `redirect_uri` of the authorization request the link was "
                 "asked from, with `code`, `state` and `iss` (303). Sign-in links are single use "
@@ -1053,7 +1059,10 @@ SPEC: dict = {
                 "of a disabled account: the 400 page), then its authorization request, then the "
                 "CSRF token (403). In one save the link is used up, the address is verified "
                 "(tokens issued from now on carry `email_verified: true`, and a project that "
-                "requires a verified address lets the user sign in) and a new session starts "
+                "requires a verified address lets the user sign in), every refresh token and "
+                "browser session the user had before stops working (`User.TokensRevoked`, "
+                "reason `email verified`: whoever signed in before the mailbox was proved may "
+                "not own it) and a new session starts "
                 "(cookie `astapa_session`, or `__Host-astapa_session` when the issuer is https); "
                 "the user goes back to the `redirect_uri` of the authorization request the link "
                 "was asked from, with `code`, `state` and `iss` (303). Verification links are "
@@ -1081,6 +1090,204 @@ SPEC: dict = {
                 "the per-address limit of action mails (default 5 an hour). The \"check your "
                 "inbox\" page of sign-up and sign-in posts here (\"Send the link again\").",
             ),
+        },
+        "/auth/callback/{provider}": {
+            "get": {
+                "operationId": "providerCallback",
+                "summary": "Return from Google or GitHub sign-in",
+                "description": (
+                    "Where Google and GitHub send the browser back after `action=google` or "
+                    "`action=github` of `POST /auth/login` or `POST /auth/signup`. Register "
+                    "exactly `<issuer>/auth/callback/google` as an authorized redirect URI of "
+                    "the project's Google OAuth client (a web application client, scopes "
+                    "`openid email profile`) and `<issuer>/auth/callback/github` as the "
+                    "authorization callback URL of its GitHub OAuth app (scopes `read:user "
+                    "user:email`); give their client ids and secrets to `astapa project "
+                    "providers` (the secrets are kept in `DATA_DIR/keys`, never in events).\n\n"
+                    "The `state` must be one this server issued, unused, less than 10 minutes old, "
+                    "for this provider, and started in this browser (the binding cookie "
+                    "`astapa_external`, compared by hash): otherwise the answer is a 400 page that "
+                    "never redirects, since nothing says where the user came from. A state is "
+                    "accepted once. The authorization request it was "
+                    "started for is then validated again as in `GET /oauth/authorize` (a client or "
+                    "redirect_uri no longer valid is the 400 page, other errors go back to the "
+                    "client). With `error` (the user said no, or the provider refused) the sign-in "
+                    "form says so (400). Otherwise the code is exchanged server-side with the "
+                    "project's client secret and the PKCE verifier: at Google for an ID token, "
+                    "checked here (RS256 signature by a key of Google's JWKS, `iss`, `aud`/`azp`, "
+                    "`exp`, `iat`, `nonce`), whose `sub` and `email` name the account; at GitHub "
+                    "for an access token, with which `GET /user` gives the account id and "
+                    "`GET /user/emails` the primary address. A refused code or ID token, or no "
+                    "address, is the form with an error (400); a provider that is down, slow "
+                    "(10 seconds a call) or answers garbage is the form with an error (502).\n\n"
+                    "The account the provider proves then goes through the linking rules "
+                    "(checklist C-96 to C-101):\n\n"
+                    "- An identity is the provider's user id (Google's `sub`, GitHub's numeric "
+                    "id) in the project, never the address: one already linked signs its user in, "
+                    "whatever the address is now (C-96).\n"
+                    "- An address the provider does not call verified makes no account and no "
+                    "link (400). The provider vouches for an address (C-97) only when Google "
+                    "marks it verified and it is a `gmail.com` / `googlemail.com` address or the "
+                    "ID token has `hd` (a Google Workspace domain), or when it is GitHub's "
+                    "verified primary address.\n"
+                    "- When the address belongs to an account, the identity is linked silently "
+                    "(`User.IdentityLinked`, `how` `verified_email`) and the user signed in only "
+                    "when the provider vouches for the address and the account's address is "
+                    "verified too. Otherwise (the provider does not speak for the address, or the "
+                    "account's address is unverified and may have been registered by someone "
+                    "else: C-98) nothing is linked: the sign-in form offers the link, and "
+                    "the account's owner accepts it by signing in with the account's password on "
+                    "that form, in this browser, within 10 minutes (`link_offer` of "
+                    "`POST /auth/login`, once, for that account only: C-101). An unverified "
+                    "account is linked that way only when the provider vouched for its very "
+                    "address, which verifies it and ends every refresh token and session it had "
+                    "before (C-99).\n"
+                    "- Otherwise a new account is made (`User.Registered`, then "
+                    "`User.IdentityLinked` with `how` `registered`), without a password (\"Forgot "
+                    "password?\" sets one). Its address is verified when the provider vouches for "
+                    "it; if not, the verification link (`GET /auth/verify-email`) is mailed.\n\n"
+                    "A new session starts (cookie `astapa_session`, or `__Host-astapa_session` "
+                    "when the issuer is https) and the user goes back to the client's "
+                    "`redirect_uri` with `code`, `state` and `iss` (303), unless the project "
+                    "requires a verified email address and the user's is not verified (the "
+                    "provider did not vouch for it): then the \"check your inbox\" page (200). A "
+                    "disabled account is refused (403)."
+                ),
+                "tags": ["pages"],
+                "parameters": [
+                    {
+                        "name": "provider",
+                        "in": "path",
+                        "required": True,
+                        "description": "The provider; any other value is 404.",
+                        "schema": {"type": "string", "enum": ["google", "github"]},
+                    },
+                    {
+                        "name": "state",
+                        "in": "query",
+                        "required": True,
+                        "description": (
+                            "The `state` this server sent to the provider, returned as is. "
+                            "Missing, malformed, unknown, already used, expired (10 minutes), of "
+                            "the other provider or started in another browser: the 400 page that "
+                            "never redirects."
+                        ),
+                        "schema": {"type": "string", "maxLength": 200},
+                    },
+                    {
+                        "name": "code",
+                        "in": "query",
+                        "required": False,
+                        "description": (
+                            "The provider's authorization code, exchanged once, server-side. "
+                            "Missing (without `error`) or over 2048 characters: the form with "
+                            "\"We couldn't confirm your <Provider> sign-in.\" (400)."
+                        ),
+                        "schema": {"type": "string", "maxLength": 2048},
+                    },
+                    {
+                        "name": "error",
+                        "in": "query",
+                        "required": False,
+                        "description": (
+                            "The provider's error (RFC 6749 §4.1.2.1): `access_denied` (the user "
+                            "said no at the provider) is \"You cancelled signing in with "
+                            "<Provider>.\", any other \"We couldn't confirm your <Provider> "
+                            "sign-in.\"; both on the sign-in form (400), the state spent."
+                        ),
+                        "schema": {"type": "string"},
+                        "example": "access_denied",
+                    },
+                    {
+                        "name": "error_description",
+                        "in": "query",
+                        "required": False,
+                        "description": "Sent by the provider with `error`; not shown (only logged as the reason).",
+                        "schema": {"type": "string"},
+                    },
+                    {"$ref": "#/components/parameters/ExternalSignInCookie"},
+                ],
+                "responses": {
+                    "200": _form_page(
+                        "Either the sign-in form with a notice and a link offer, when the "
+                        "provider's address belongs to an account that must sign in to link "
+                        "(not both sides verified): \"You already have an account with <email>. "
+                        "Sign in to it to link your <Provider> account; after that, Continue with "
+                        "<Provider> signs you in.\", the email filled in, the hidden field "
+                        "`link_offer` and no Continue with buttons; nothing is linked and no "
+                        "session starts yet (see `link_offer` of `POST /auth/login`). Or, when the "
+                        "project requires a verified email address and the provider does not "
+                        "vouch for the address (a new account, or a linked one whose address is "
+                        "still unverified), \"Check your inbox\" (\"We have sent a link to "
+                        "<email>. Open it to verify your address and continue.\") with a \"Send "
+                        "the link again\" button that posts to `POST /auth/resend-verification`; "
+                        "the verification link is mailed (for an account that existed before, "
+                        "within the per-address limit of action mails) and no session starts."
+                    ),
+                    "303": {
+                        "description": (
+                            "Back to the client (RFC 6749 §4.1.2), see `Location`: with `code`, "
+                            "`state` and `iss` when the user is signed in (an identity already "
+                            "linked, one linked now because both sides verified the address, or "
+                            "a new account); a new session starts. With an error (§4.1.2.1) when "
+                            "the authorization request the sign-in was started for is no longer "
+                            "valid for another reason than its client or redirect_uri."
+                        ),
+                        "headers": {
+                            "Location": {"$ref": "#/components/headers/AuthorizationLocation"},
+                            "Set-Cookie": {
+                                "description": (
+                                    "With a code: the session cookie (see `SetSessionCookie`), and "
+                                    "`astapa_external` expired."
+                                ),
+                                "schema": {"type": "string"},
+                            },
+                            "Content-Security-Policy": {"$ref": "#/components/headers/ContentSecurityPolicyPage"},
+                            "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+                            "Pragma": {"$ref": "#/components/headers/PragmaNoCache"},
+                        },
+                    },
+                    "400": _form_page(
+                        "One of:\n\n"
+                        "- \"This sign-in can't continue\" (\"This <Provider> sign-in has "
+                        "expired, was already used, or was started in another browser. Go back to "
+                        "the app and sign in again.\"): the `state` is missing, unknown, used, "
+                        "expired, of the other provider, or the browser lacks the "
+                        "`astapa_external` cookie it was started with. A page without a form that "
+                        "never redirects.\n"
+                        "- The sign-in form with an error, the state spent: \"You cancelled "
+                        "signing in with <Provider>.\" (`error=access_denied`); \"We couldn't "
+                        "confirm your <Provider> sign-in. Try again, or sign in another way.\" "
+                        "(another `error`, no `code`, or a code or ID token refused: a spent code, "
+                        "a bad signature, `iss`, `aud`, `azp`, `exp`, `iat`, `nonce` or `sub`, a "
+                        "key Google does not list, no address from Google); \"Your <Provider> "
+                        "account has no verified email address. Verify it at <Provider>, or sign "
+                        "up with your email.\" (the provider does not call the address verified, "
+                        "GitHub has no primary address, or the address is not usable); "
+                        "\"<Provider> sign-in isn't set up for this app. Sign in another way.\" "
+                        "(the provider was turned off for the project meanwhile).\n"
+                        "- The error page of `GET /oauth/authorize`, when the authorization "
+                        "request the sign-in was started for no longer names a valid client and "
+                        "redirect_uri."
+                    ),
+                    "403": _form_page(
+                        "The account that would be signed in (an identity already linked, or an "
+                        "address verified on both sides) is disabled: the sign-in form with \"This "
+                        "account can't sign in.\" Nothing is linked; the state is spent."
+                    ),
+                    "404": {
+                        "description": "`provider` is neither `google` nor `github`: `{\"error\": \"not_found\"}`.",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/OAuthError"},
+                                "example": {"error": "not_found"},
+                            }
+                        },
+                    },
+                    "502": {"$ref": "#/components/responses/ProviderUnavailableForm"},
+                    "503": {"$ref": "#/components/responses/PageUnavailable"},
+                },
+            },
         },
         "/auth/logout": {
             "get": {
@@ -2133,6 +2340,19 @@ SPEC: dict = {
                 ),
                 "schema": {"type": "string"},
             },
+            "ExternalSignInCookie": {
+                "name": "astapa_external",
+                "in": "cookie",
+                "required": True,
+                "description": (
+                    "The binding cookie set when `POST /auth/login` or `POST /auth/signup` "
+                    "started the Google or GitHub sign-in (named `__Host-astapa_external` when "
+                    "the issuer is https): the sign-in continues only in the browser that "
+                    "started it. Without it, or with another browser's, the 400 page that never "
+                    "redirects."
+                ),
+                "schema": {"type": "string", "minLength": 20, "maxLength": 100},
+            },
             "LinkToken": {
                 "name": "token",
                 "in": "query",
@@ -2295,6 +2515,21 @@ SPEC: dict = {
                 "schema": {"type": "string"},
                 "example": "astapa_session=9987786c6de6458eabfa1aebf4bf6bb8.E8ZMK04y...; HttpOnly; "
                            "Max-Age=36000; Path=/; SameSite=Lax",
+            },
+            "SetExternalSignInCookie": {
+                "description": (
+                    "Sent when a Google or GitHub sign-in starts: `astapa_external`, a random "
+                    "value binding the sign-in to this browser (the server keeps only its hash; "
+                    "one the browser has already is kept), HttpOnly, SameSite=Lax (the "
+                    "provider's redirect back is a top-level GET, which carries it), Path=/, "
+                    "Max-Age 1200 (the 10 minutes of the trip to the provider plus the 10 "
+                    "minutes of a link offer, defaults); named `__Host-astapa_external` and "
+                    "Secure when the issuer is https. Expired when the callback signs the user "
+                    "in."
+                ),
+                "schema": {"type": "string"},
+                "example": "astapa_external=Yx3kq0S5b8Zr1Wc9mUeT2hLpNfD7vA4jGiOoQs6RtXw; HttpOnly; "
+                           "Max-Age=1200; Path=/; SameSite=Lax",
             },
             "SetCsrfCookie": {
                 "description": (
@@ -2481,13 +2716,16 @@ SPEC: dict = {
                 },
             },
             "SignInPage": _form_page(
-                "The sign-in form (email, password, Sign in, Email me a sign-in link and Cancel), "
-                "naming the client, with links to the sign-up form and to \"Forgot password?\" "
-                "(`GET /auth/forgot-password`); `login_hint` pre-fills the email."
+                "The sign-in form (email, password, Sign in, Email me a sign-in link, Continue "
+                "with Google and Continue with GitHub for the providers turned on for the "
+                "project, and Cancel), naming the client, with links to the sign-up form and to "
+                "\"Forgot password?\" (`GET /auth/forgot-password`); `login_hint` pre-fills the "
+                "email."
             ),
             "SignUpPage": _form_page(
-                "The sign-up form (email, password of at least 8 characters, Sign up and "
-                "Cancel), naming the client, with a link to the sign-in form."
+                "The sign-up form (email, password of at least 8 characters, Sign up, Continue "
+                "with Google and Continue with GitHub for the providers turned on for the "
+                "project, and Cancel), naming the client, with a link to the sign-in form."
             ),
             "EmailFormPage": _form_page(
                 "The form that asks for an email address to mail a link to (\"Reset your "
@@ -2543,6 +2781,56 @@ SPEC: dict = {
                 "`invalid_scope` or `invalid_target`.",
                 starts_session=False,
             ),
+            "SignInFormRedirect": {
+                "description": (
+                    "Either back to the client, as `AuthorizationResponse`: with a code after a "
+                    "sign-in or sign-up (a new session sets the session cookie), with "
+                    "`access_denied` after Cancel, or with another error of the authorization "
+                    "request. Or, after `action=google` or `action=github`, to the provider's "
+                    "authorization page (Google's `authorization_endpoint` from its discovery "
+                    "document, GitHub's `/login/oauth/authorize`) with `client_id`, "
+                    "`redirect_uri` (`<issuer>/auth/callback/<provider>`), `scope`, a fresh "
+                    "`state`, `code_challenge` with `code_challenge_method=S256`, for Google "
+                    "`response_type=code` and a `nonce`, and the request's `login_hint` "
+                    "(Google's `login_hint`, GitHub's `login`); this answer sets the binding "
+                    "cookie `astapa_external` and starts no session."
+                ),
+                "headers": {
+                    "Location": {
+                        "description": (
+                            "The client's `redirect_uri` with the response parameters (see "
+                            "`AuthorizationLocation`), or the provider's authorization URL."
+                        ),
+                        "schema": {"type": "string", "format": "uri"},
+                        "example": (
+                            "https://github.com/login/oauth/authorize?client_id=Iv1.8a61f9b3a7aba766"
+                            "&redirect_uri=https%3A%2F%2Fauth.example.com%2Fauth%2Fcallback%2Fgithub"
+                            "&scope=read%3Auser+user%3Aemail&state=k7Hq2Vx9.Zp4rT8mWc1yB6nLs0dFjE3uQaGhKo5iXvR"
+                            "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+                            "&code_challenge_method=S256"
+                        ),
+                    },
+                    "Set-Cookie": {
+                        "description": (
+                            "The session cookie when a new session starts (see "
+                            "`SetSessionCookie`), or `astapa_external` when a Google or GitHub "
+                            "sign-in starts (see `SetExternalSignInCookie`)."
+                        ),
+                        "schema": {"type": "string"},
+                    },
+                    "Content-Security-Policy": {"$ref": "#/components/headers/ContentSecurityPolicyPage"},
+                    "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+                    "Pragma": {"$ref": "#/components/headers/PragmaNoCache"},
+                },
+            },
+            "ProviderUnavailableForm": _form_page(
+                "Google or GitHub could not be used: unreachable, slower than 10 seconds a call, "
+                "an error status, an answer that is not JSON or over 1 MiB, or a discovery "
+                "document or key set that is not what Google documents. The sign-in form (the "
+                "sign-up form when starting from it) with \"<Provider> isn't answering right "
+                "now. Try again in a moment, or sign in another way.\" On the way back the "
+                "state is spent: the user starts again."
+            ),
             "InvalidAuthorizationPage": _html_response(
                 "\"This sign-in link is not valid\": the client is unknown, or `client_id` or "
                 "`redirect_uri` is missing, repeated or (for redirect_uri) not registered, or "
@@ -2568,6 +2856,7 @@ SPEC: dict = {
                             "custom_claims": {"plan": "free"},
                             "created_at": "2026-01-01T09:30:00.123456+00:00",
                             "disabled": False,
+                            "identities": [],
                         },
                     }
                 },
@@ -2915,7 +3204,8 @@ SPEC: dict = {
                             "`unauthorized_client`, `unsupported_grant_type`, `invalid_scope`, "
                             "`invalid_target`, `invalid_token` (RFC 6750), "
                             "`temporarily_unavailable`, `not_found` (`POST "
-                            "/api/platform/revoke` and the management API: no such user), "
+                            "/api/platform/revoke` and the management API: no such user; "
+                            "`GET /auth/callback/{provider}`: no such provider), "
                             "`access_denied` (the management API: not the project's own "
                             "client), `conflict` (the management API: it exists already) or "
                             "`payment_provider_error` (creating a payment: Xendit failed or "
@@ -3196,7 +3486,8 @@ SPEC: dict = {
                         "type": "string",
                         "description": (
                             "The password; sign-up requires 8 to 1024 characters and not one of "
-                            "the most common passwords. Ignored with `action=magic_link`."
+                            "the most common passwords. Ignored with `action=magic_link`, "
+                            "`google` or `github`."
                         ),
                     },
                     "csrf_token": {
@@ -3216,12 +3507,26 @@ SPEC: dict = {
                     },
                     "action": {
                         "type": "string",
-                        "enum": ["login", "signup", "magic_link", "cancel"],
+                        "enum": ["login", "signup", "magic_link", "google", "github", "cancel"],
                         "description": (
                             "The button pressed: `cancel` sends the user back with "
                             "`access_denied`; on the sign-in form, `magic_link` (\"Email me a "
                             "sign-in link\") mails a sign-in link instead of checking the "
-                            "password; `login` or `signup` (any other value) submits."
+                            "password; on either form, `google` or `github` (\"Continue with "
+                            "Google\" / \"Continue with GitHub\") starts sign-in with that "
+                            "provider: 303 to its authorization URL, with the binding cookie "
+                            "`astapa_external` set; `login` or `signup` (any other value) submits."
+                        ),
+                    },
+                    "link_offer": {
+                        "type": "string",
+                        "maxLength": 200,
+                        "description": (
+                            "Sign-in form only, a hidden field present when "
+                            "`GET /auth/callback/{provider}` offered a link: the `state` of the "
+                            "Google or GitHub sign-in whose identity a successful password "
+                            "sign-in to the offered account, in the same browser, within 10 "
+                            "minutes, links (once). Ignored when it cannot be used."
                         ),
                     },
                 },
@@ -3473,7 +3778,8 @@ SPEC: dict = {
                     "A user as the management API and UserInfo show them, read when the request "
                     "is made."
                 ),
-                "required": ["sub", "email", "email_verified", "custom_claims", "created_at", "disabled"],
+                "required": ["sub", "email", "email_verified", "custom_claims", "created_at", "disabled",
+                             "identities"],
                 "properties": {
                     "sub": {
                         "type": "string",
@@ -3499,6 +3805,15 @@ SPEC: dict = {
                         "description": "When the account was created (ISO 8601, UTC).",
                     },
                     "disabled": {"type": "boolean", "description": "Whether the account is disabled."},
+                    "identities": {
+                        "type": "array",
+                        "description": (
+                            "The Google and GitHub accounts linked to the user, oldest first "
+                            "(empty when none): each signs in as this user (see "
+                            "`GET /auth/callback/{provider}`)."
+                        ),
+                        "items": {"$ref": "#/components/schemas/Identity"},
+                    },
                     "plan_expires_at": {
                         "type": "string",
                         "format": "date-time",
@@ -3508,6 +3823,32 @@ SPEC: dict = {
                             "payment of a `month` or `year` plan."
                         ),
                         "examples": ["2026-07-01T00:00:00Z"],
+                    },
+                },
+            },
+            "Identity": {
+                "type": "object",
+                "description": "A Google or GitHub account linked to a user.",
+                "required": ["provider", "subject", "email", "linked_at"],
+                "properties": {
+                    "provider": {"type": "string", "enum": ["google", "github"]},
+                    "subject": {
+                        "type": "string",
+                        "description": (
+                            "The provider's id of the account (Google's `sub`, GitHub's numeric "
+                            "user id as a string): what signs in, whatever its address is later."
+                        ),
+                        "examples": ["583231"],
+                    },
+                    "email": {
+                        "type": "string",
+                        "description": "The address the provider gave when the account was linked (normalised).",
+                    },
+                    "linked_at": {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "When it was linked (RFC 3339, UTC).",
+                        "examples": ["2026-01-20T16:42:07.318250+00:00"],
                     },
                 },
             },
@@ -3647,12 +3988,14 @@ SPEC: dict = {
                 "description": (
                     "One event of a user's history. `type` and the fields of `data`:\n\n"
                     "- `User.Registered`: `email`.\n"
-                    "- `User.EmailVerified`: `email` (the address the link was mailed to).\n"
+                    "- `User.EmailVerified`: `email` (the address the link was mailed to, or "
+                    "that Google or GitHub vouched for).\n"
                     "- `User.LinkIssued`: `purpose` (`verify_email`, `reset_password` or "
                     "`magic_link`).\n"
                     "- `User.PasswordChanged`: `reason` (`reset`).\n"
-                    "- `User.TokensRevoked`: `reason` (`revoked by project`, `password reset` or "
-                    "`disabled`).\n"
+                    "- `User.TokensRevoked`: `reason` (`revoked by project`, `password reset`, "
+                    "`email verified` (an unverified address proved by a mailed link or by a "
+                    "Google or GitHub link accepted at sign-in) or `disabled`).\n"
                     "- `User.ClaimsChanged`: `changed` (the claims set, an object), `removed` "
                     "(the names removed), `by` (the client_id that made the change).\n"
                     "- `User.PlanAssigned`: `plan`, `plan_claims` (the plan's claims copied), "
@@ -3662,6 +4005,12 @@ SPEC: dict = {
                     "- `User.PlanExpired`: `plan` (the plan that ended; recorded by the "
                     "scheduler).\n"
                     "- `User.Disabled`, `User.Enabled`: `by`.\n"
+                    "- `User.IdentityLinked` (a Google or GitHub account now signs in as the "
+                    "user): `provider` (`google` or `github`), `subject` (the provider's id of "
+                    "the account), `email` (the address the provider gave), `how` (`registered`: "
+                    "the account was made from it; `verified_email`: linked silently, both sides "
+                    "had the address verified; `signed_in`: the user accepted a link offer by "
+                    "signing in with their password).\n"
                     "- `BrowserSession.Started` (a sign-in on the hosted pages): `auth_time`.\n"
                     "- `RefreshFamily.Started` (tokens issued at sign-in): `client_id`, `scopes`.\n"
                     "- `RefreshFamily.ReuseDetected` (a rotated refresh token was presented "

@@ -198,3 +198,18 @@ def test_a_project_that_waits_for_verified_addresses(social_server, smtp, google
     google.next_account = next(iter(google.accounts))  # ada@gmail.com: vouched for, straight in
     ada = Trip(social_server, project, state="st-2")
     assert access_claims(ada.tokens(ada.sign_in("google")))["email_verified"] is True
+
+
+def test_an_account_made_by_google_has_no_password_until_a_reset_sets_one(social_server, project, smtp):
+    trip = Trip(social_server, project)
+    sub = access_claims(trip.tokens(trip.sign_in("google")))["sub"]
+    url = Trip(social_server, project).url
+    for guess in ("", PASSWORD, "None"):
+        assert Browser(social_server.url).sign_in(url, "ada@gmail.com", guess).status_code in (400, 401)
+    ask(Browser(social_server.url), project, "forgot-password", "ada@gmail.com")
+    reset = link_of(social_server, smtp, "ada@gmail.com", "reset")
+    assert open_link(Browser(social_server.url), reset, password=NEW_PASSWORD).status_code == 303
+    response = Browser(social_server.url).sign_in(url, "ada@gmail.com", NEW_PASSWORD)
+    assert response.status_code == 303
+    again = Trip(social_server, project, state="st-2")  # Google still signs in too
+    assert access_claims(again.tokens(again.sign_in("google")))["sub"] == sub
