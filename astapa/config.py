@@ -90,6 +90,8 @@ class Settings:
     github_url: str = "https://github.com"
     github_api_url: str = "https://api.github.com"
     provider_timeout: float = 10.0
+    # Google and GitHub sign-ins started per client IP per hour (each is an event).
+    external_sign_ins_per_ip: int = 300
 
     @property
     def secure_cookies(self) -> bool:

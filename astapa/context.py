@@ -92,6 +92,7 @@ class Context:
     grant_throttle: Throttle
     mail_throttle: Throttle  # action mails per address
     link_ip_throttle: Throttle  # requests for mailed links per client IP
+    external_ip_throttle: Throttle  # Google and GitHub sign-ins started per client IP
     mailer: Mailer | None = None
     scheduler: Any = None  # apscheduler's AsyncIOScheduler, started with the service
     payments: Any = None  # astapa.payments.Payments

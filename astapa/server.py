@@ -137,6 +137,7 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
             grant_throttle=Throttle(clock, settings.grant_failures, settings.token_failure_window),
             mail_throttle=Throttle(clock, settings.mails_per_address, settings.mail_window),
             link_ip_throttle=Throttle(clock, settings.link_requests_per_ip, settings.mail_window),
+            external_ip_throttle=Throttle(clock, settings.external_sign_ins_per_ip, settings.mail_window),
         )
         ctx.mailer = mailer = build_mailer(ctx, app.link_tokens)
         ctx.payments = Payments(ctx, ProjectKeys(settings.keys_dir))

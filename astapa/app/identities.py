@@ -82,11 +82,21 @@ class IdentityCommands(AccountCommands):
             raise ExternalSignInError("state" if not state_ok else "another browser")
         return trip
 
+    def claim_external_sign_in(self, state: str, binding: str | None, now: float) -> Decision:
+        """The browser is back with a code: this callback goes on to the provider, alone."""
+        trip = self.external_trip(state, binding, read_only=False)
+        trip.check_callback(now)
+        trip.claim()
+        return Decision([trip])
+
     def end_external_sign_in(self, state: str, binding: str | None, outcome: str, reason: str,
                              now: float) -> Decision:
         """The provider said no, or could not be used: the state is spent."""
         trip = self.external_trip(state, binding, read_only=False)
-        trip.check_callback(now)
+        if trip.returned:
+            trip.check_claimed()
+        else:
+            trip.check_callback(now)
         trip.end(outcome, None, reason)
         return Decision([trip])
 
@@ -95,7 +105,7 @@ class IdentityCommands(AccountCommands):
         """The provider's answer, checked: sign in, link, offer a link, or a new account.
         Value: SignedIn (code None: the address must be verified first) or LinkOffer."""
         trip = self.external_trip(state, binding, read_only=False)
-        trip.check_callback(now)
+        trip.check_claimed()
         project_id = trip.project_id
         if not account.email_verified:
             trip.end(REFUSED, None, "email not verified")

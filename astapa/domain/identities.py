@@ -2,7 +2,9 @@
 
 An ExternalSignIn is one trip to a provider. Its id derives from the random key in the
 `state` we send, and it keeps only hashes of the state and of the browser's binding cookie,
-so a callback is accepted once, in the browser that started it, before it expires (C-100).
+so a callback is accepted once, in the browser that started it, before it expires (C-100):
+the first callback records `Returned` before it calls the provider, and any other one for
+the same trip is refused.
 The PKCE verifier and the OIDC nonce are MACs of the state under a server key: nothing
 secret is stored. When the provider's address belongs to an account that may not be linked
 silently, the trip ends with a link offer bound to that upstream identity and that account:
@@ -44,6 +46,7 @@ class ExternalSignIn(Aggregate):
         self.state_hash = state_hash
         self.binding_hash = binding_hash
         self.expires_at = expires_at
+        self.returned = False  # a callback claimed the trip: no other callback may use it
         self.outcome: str | None = None
         self.offer: dict | None = None  # subject, email, email_trusted, sub: what may be linked
         self.offer_expires_at = 0.0
@@ -55,10 +58,20 @@ class ExternalSignIn(Aggregate):
 
     def check_callback(self, now: float) -> None:
         """The state and binding were compared already (in constant time)."""
-        if self.outcome is not None:
+        if self.outcome is not None or self.returned:
             raise ExternalSignInError("used")
         if now >= self.expires_at:
             raise ExternalSignInError("expired")
+
+    @event("Returned")
+    def claim(self) -> None:
+        """The browser came back with a code: this callback, and no other, goes on to the
+        provider (so a duplicate never spends the code or the trip under the first one)."""
+        self.returned = True
+
+    def check_claimed(self) -> None:
+        if self.outcome is not None or not self.returned:
+            raise ExternalSignInError("used")
 
     @event("Ended")
     def end(self, outcome: str, sub: str | None, reason: str | None = None) -> None:

@@ -30,7 +30,7 @@ from astapa.providers import ProviderError
 from astapa.secrets import random_key, random_secret
 from astapa.web.csrf import clear_cookie, cookie_name, set_cookie
 from astapa.web.pages import message, see_other
-from astapa.web.pages.flow import authorization, email_of, form, redirect_errors, to_client
+from astapa.web.pages.flow import authorization, email_of, form, minutes, redirect_errors, to_client
 from astapa.web.pages.links import SIGN_UP_SENT, check_inbox, link_request, send_verification
 
 log = logging.getLogger("astapa.social")
@@ -63,6 +63,14 @@ async def start(request: web.Request, ctx: Context, authz: AuthorizationRequest,
         if provider in authz.client.providers:
             log.warning("project %s has %s sign-in on but no client secret file", authz.client.project_id, name)
         return form(request, ctx, authz, mode, email=email, status=400, error=NOT_SET_UP.format(name=name))
+    ip = request.remote or "-"
+    wait = ctx.external_ip_throttle.retry_after(ip)
+    if wait:
+        response = form(request, ctx, authz, mode, email=email, status=429,
+                        error=f"Too many attempts. Try again in {minutes(wait)}.")
+        response.headers["Retry-After"] = str(wait)
+        return response
+    ctx.external_ip_throttle.fail(ip)
     binding = binding_of(request, ctx) or random_secret()
     state = f"{random_key()}.{random_secret()}"
     now = ctx.clock.now()
@@ -120,6 +128,10 @@ async def callback(request: web.Request) -> web.StreamResponse:
         None, ctx.providers.client, authz.client.project_id, provider)
     if client is None or provider not in authz.client.providers:
         return await give_up(FAILED, "not configured", 400, NOT_SET_UP.format(name=name))
+    try:  # one callback per trip goes on to the provider
+        await ctx.writer.run(ctx.app.claim_external_sign_in, state, binding, now)
+    except ExternalSignInError:
+        return spent(request, name)
     try:
         account = await ctx.providers.by_name[provider].account(
             client, callback_uri(ctx, provider), code, ctx.providers.verifier(state), ctx.providers.nonce(state),
