@@ -853,7 +853,9 @@ SPEC: dict = {
                         "too many link requests from this IP address (see "
                         "`POST /auth/forgot-password`), the \"Sign in with a link\" form with "
                         "\"Too many requests. Try again in N minutes.\" and `Retry-After`; "
-                        "nothing is mailed.",
+                        "nothing is mailed. With `action=google` or `action=github`: more than "
+                        "300 provider sign-ins started from this IP address in an hour, the form "
+                        "with \"Too many attempts. Try again in N minutes.\".",
                         {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}},
                     ),
                     "502": {"$ref": "#/components/responses/ProviderUnavailableForm"},
@@ -917,6 +919,12 @@ SPEC: dict = {
                         "An account with this email already exists in the project (which does "
                         "not require a verified email address): the form again, suggesting to "
                         "sign in instead."
+                    ),
+                    "429": _form_page(
+                        "With `action=google` or `action=github`: more than 300 provider sign-ins "
+                        "started from this IP address in an hour; the form with \"Too many "
+                        "attempts. Try again in N minutes.\" and `Retry-After`.",
+                        {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}},
                     ),
                     "502": {"$ref": "#/components/responses/ProviderUnavailableForm"},
                 },
