@@ -7,8 +7,10 @@ The linking rules (checklist C-96 to C-101):
   only when the provider vouches for the address (`email_trusted`) and the account's
   address is verified too. Any other case ends in a link offer: the account's owner signs
   in here (password) in the same browser, and the identity is linked then.
-- Otherwise a new account is made from it; its address counts as verified only when the
-  provider vouches for it.
+- Otherwise a new account is made from it, with its address verified, when the provider
+  vouches for the address. When it does not (a Google account on a domain Google does not
+  run), no account is made: the person signs up with their address, verifies it, and then
+  accepts the link by signing in.
 - An address the provider does not call verified makes no account and no link.
 """
 
@@ -22,6 +24,7 @@ from astapa.domain.errors import (
     ExternalSignInError,
     InvalidEmailError,
     ProviderEmailUnverifiedError,
+    ProviderEmailUntrustedError,
     UserDisabledError,
 )
 from astapa.domain.identities import (
@@ -32,7 +35,6 @@ from astapa.domain.identities import (
     ExternalSignIn,
     Identity,
 )
-from astapa.domain.links import VERIFY_EMAIL
 from astapa.domain.users import EmailIndex, User, normalise_email
 from astapa.secrets import equals, sha256_hex, split_keyed_secret
 
@@ -103,7 +105,7 @@ class IdentityCommands(AccountCommands):
     def sign_in_external(self, request: CodeRequest, where: LinkRequest, state: str, binding: str | None,
                          account: UpstreamAccount, now: float, require_verified: bool = False) -> Decision:
         """The provider's answer, checked: sign in, link, offer a link, or a new account.
-        Value: SignedIn (code None: the address must be verified first) or LinkOffer."""
+        Value: SignedIn or LinkOffer."""
         trip = self.external_trip(state, binding, read_only=False)
         trip.check_claimed()
         project_id = trip.project_id
@@ -132,24 +134,21 @@ class IdentityCommands(AccountCommands):
                                 sub=user.sub, email=email)
             user.link_identity(account.provider, account.subject, email, how="verified_email")
             return self._external_session(request, trip, user, [user, identity], now, require_verified)
+        if not account.email_trusted:
+            # An account made from it would hold the address with an identity its owner
+            # never approved, and keep it after the owner takes the address back.
+            trip.end(REFUSED, None, "email not vouched for")
+            return Decision([trip], error=ProviderEmailUntrustedError(account.provider))
         user = User(project_id=project_id, sub=new_sub(), email=email, password_hash=None)
         index = EmailIndex(project_id=project_id, email_key=email_key, sub=user.sub)
         identity = Identity(project_id=project_id, provider=account.provider, subject=account.subject,
                             sub=user.sub, email=email)
         user.link_identity(account.provider, account.subject, email, how="registered")
-        made = [user, index, identity]
-        if account.email_trusted:
-            user.verify_email(email)
-        else:
-            _, link, message = self._new_link(user, VERIFY_EMAIL, where, now)
-            made += [link, message]
+        user.verify_email(email)
         trip.end(REGISTERED, user.sub)
-        made.append(trip)
-        if require_verified and not user.email_verified:
-            return Decision(made, SignedIn(None, user.sub, None))
         session, cookie = self._start_session(user, now)
         code, value = self._issue_code(request, user, session, int(now), now)
-        return Decision(made + [session, code], SignedIn(value, user.sub, cookie))
+        return Decision([user, index, identity, trip, session, code], SignedIn(value, user.sub, cookie))
 
     def sign_in_linking(self, request: CodeRequest, sub: str, state: str, binding: str | None, now: float,
                         require_verified: bool = False) -> Decision:

@@ -97,3 +97,8 @@ class ExternalSignInError(DomainError):
 
 class ProviderEmailUnverifiedError(DomainError):
     """The provider does not vouch for the address it gave: no account, no link."""
+
+
+class ProviderEmailUntrustedError(DomainError):
+    """The provider calls the address verified but does not speak for its domain (Google
+    for a non-Google, non-Workspace address): it links only to an account that signs in."""

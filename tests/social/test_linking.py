@@ -180,24 +180,27 @@ def test_a_disabled_user_cannot_sign_in_with_google(social_server, project):
     assert again.status_code == 403 and "can&#39;t sign in" in again.text
 
 
-def test_a_project_that_waits_for_verified_addresses(social_server, smtp, google):
+def test_a_project_that_waits_for_verified_addresses(social_server):
     project = run_cli("project", "create", "--data-dir", str(social_server.data_dir), "--name", "strict",
                       "--redirect-uri", "https://app.example/callback", "--require-verified-email")
     wait_for_client(social_server, project)
     from tests.social.conftest import configure
 
-    configure(social_server, project, "google")
-    google.add_account("300", "bob@corp.example", email_verified=True)  # not vouched for
-    google.next_account = "300"
-    trip = Trip(social_server, project)
-    response = trip.sign_in("google")
-    assert response.status_code == 200 and "Check your inbox" in response.text
-    link = link_of(social_server, smtp, "bob@corp.example", "verify")
-    landed = open_link(Browser(social_server.url), link)
-    assert query_of(landed.headers["Location"])["state"] == "st-1"
-    google.next_account = next(iter(google.accounts))  # ada@gmail.com: vouched for, straight in
-    ada = Trip(social_server, project, state="st-2")
-    assert access_claims(ada.tokens(ada.sign_in("google")))["email_verified"] is True
+    configure(social_server, project, "google", "github")
+    # A password account, never verified: the right password alone gets "Check your inbox" ...
+    trip = Trip(social_server, project, mode="signup")
+    page = trip.browser.get(trip.url)
+    assert "Check your inbox" in trip.browser.submit(page, "signup", email="ada@gmail.com", password=PASSWORD,
+                                                     action="signup").text
+    # ... but with Google vouching for the same address, accepting the link verifies it.
+    google_trip = Trip(social_server, project, state="st-2")
+    offer = offer_page(google_trip, "google")
+    response = google_trip.browser.submit(offer, "login", email="ada@gmail.com", password=PASSWORD,
+                                          action="login")
+    assert access_claims(google_trip.tokens(response))["email_verified"] is True
+    # GitHub's verified primary address: a new account, straight in.
+    github_trip = Trip(social_server, project, state="st-3")
+    assert access_claims(github_trip.tokens(github_trip.sign_in("github")))["email"] == "octo@example.org"
 
 
 def test_an_account_made_by_google_has_no_password_until_a_reset_sets_one(social_server, project, smtp):

@@ -22,6 +22,7 @@ from astapa.domain.errors import (
     EmailNotVerifiedError,
     ExternalSignInError,
     ProviderEmailUnverifiedError,
+    ProviderEmailUntrustedError,
     UserDisabledError,
 )
 from astapa.domain.identities import DENIED, FAILED, PROVIDER_NAMES, PROVIDERS
@@ -31,7 +32,7 @@ from astapa.secrets import random_key, random_secret
 from astapa.web.csrf import clear_cookie, cookie_name, set_cookie
 from astapa.web.pages import message, see_other
 from astapa.web.pages.flow import authorization, email_of, form, minutes, redirect_errors, to_client
-from astapa.web.pages.links import SIGN_UP_SENT, check_inbox, link_request, send_verification
+from astapa.web.pages.links import link_request, send_verification
 
 log = logging.getLogger("astapa.social")
 
@@ -151,6 +152,10 @@ async def callback(request: web.Request) -> web.StreamResponse:
         return form(request, ctx, authz, "login", status=400, error=(
             f"Your {name} account has no verified email address. Verify it at {name}, "
             "or sign up with your email."))
+    except ProviderEmailUntrustedError:
+        return form(request, ctx, authz, "signup", email=account.email, status=400, error=(
+            f"{name} can't confirm that {account.email} is yours. Sign up with your email here; "
+            f"once it is verified, Continue with {name} offers to link."))
     except UserDisabledError:
         return form(request, ctx, authz, "login", status=403, error="This account can't sign in.")
     except EmailNotVerifiedError:
@@ -161,9 +166,6 @@ async def callback(request: web.Request) -> web.StreamResponse:
         return form(request, ctx, authz, "login", email=outcome.email, link_offer=state, notice=(
             f"You already have an account with {outcome.email}. Sign in to it to link your {name} account; "
             f"after that, Continue with {name} signs you in."))
-    if outcome.code is None:
-        return check_inbox(request, ctx, authz, SIGN_UP_SENT.format(email=account.email), account.email,
-                           resend=True)
     response = to_client(ctx, authz, outcome)
     clear_cookie(response, ctx.settings, BINDING_COOKIE)
     return response
