@@ -16,7 +16,7 @@ The linking rules (checklist C-96 to C-101):
 
 from dataclasses import dataclass
 
-from astapa.app.accounts import AccountCommands, LinkRequest, SignedIn, new_sub
+from astapa.app.accounts import AccountCommands, SignedIn, new_sub
 from astapa.app.core import Decision
 from astapa.domain.codes import CodeRequest
 from astapa.domain.errors import (
@@ -102,7 +102,7 @@ class IdentityCommands(AccountCommands):
         trip.end(outcome, None, reason)
         return Decision([trip])
 
-    def sign_in_external(self, request: CodeRequest, where: LinkRequest, state: str, binding: str | None,
+    def sign_in_external(self, request: CodeRequest, state: str, binding: str | None,
                          account: UpstreamAccount, now: float, require_verified: bool = False) -> Decision:
         """The provider's answer, checked: sign in, link, offer a link, or a new account.
         Value: SignedIn or LinkOffer."""

@@ -9,7 +9,7 @@ import concurrent.futures
 import requests
 
 from tests.conftest import Server, run_cli, wait_for_client
-from tests.flows import PASSWORD, Browser, hidden_fields, open_link, query_of, refresh
+from tests.flows import PASSWORD, Browser, hidden_fields, open_link, refresh
 from tests.mail_flows.test_links import ask, link_of
 from tests.social.conftest import Trip, access_claims
 from tests.social.test_google import user_view

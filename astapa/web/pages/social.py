@@ -32,7 +32,7 @@ from astapa.secrets import random_key, random_secret
 from astapa.web.csrf import clear_cookie, cookie_name, set_cookie
 from astapa.web.pages import message, see_other
 from astapa.web.pages.flow import authorization, email_of, form, minutes, redirect_errors, to_client
-from astapa.web.pages.links import link_request, send_verification
+from astapa.web.pages.links import send_verification
 
 log = logging.getLogger("astapa.social")
 
@@ -144,7 +144,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
         return await give_up(FAILED, str(e), 400, NOT_CONFIRMED.format(name=name))
     try:
         outcome, position = await ctx.writer.run(
-            ctx.app.sign_in_external, authz.code_request(), link_request(authz), state, binding, account,
+            ctx.app.sign_in_external, authz.code_request(), state, binding, account,
             now, authz.client.require_verified_email)
     except ExternalSignInError:
         return spent(request, name)
