@@ -27,23 +27,21 @@ next_account, redirect_uris, api_versions, fail_next(), garbage_next(), hang_nex
 Where the docs leave things open, the choice made is marked GUESS in a comment.
 """
 
-import asyncio
 import base64
 import copy
 import hashlib
 import html
 import json
 import secrets
-import socket
 import string
-import threading
 import time
 from typing import Any, Callable, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from aiohttp import web
 
-HOST = "127.0.0.1"
+from tests.fakes.base import FaultyFakeServer
+
 CODE_LIFETIME = 600  # "authorization codes expire after 10 minutes" (Authorizing OAuth apps)
 DEFAULT_API_VERSION = "2022-11-28"
 WHICH = ("token", "user", "emails", "any")
@@ -82,10 +80,6 @@ class SeenRequest(NamedTuple):
         return self.headers.get("x-github-api-version")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def s256(verifier: str) -> str:
@@ -123,10 +117,14 @@ def _callback_allows(callback: str, redirect_uri: str) -> bool:
     return ru.path == cb.path or ru.path.startswith(base + "/")
 
 
-class GitHubServer:
+class GitHubServer(FaultyFakeServer):
+    NAME = "GitHub"
+    WHICH = WHICH
+    GARBAGE = ("<!DOCTYPE html><html><head><title>Unicorn! · GitHub</title></head>"
+               "<body><p>No server is currently available to service your request.</p></body></html>")
     def __init__(self, client_id: str = "Iv1.github-client-id", client_secret: str = "github-client-secret",
                  now: Callable[[], float] = time.time, port: int | None = None) -> None:
-        self.port = free_port() if port is None else port
+        super().__init__(port)
         self.client_id = client_id
         self.client_secret = client_secret
         self.now = now
@@ -134,83 +132,23 @@ class GitHubServer:
         self.api_versions: set[str] = {DEFAULT_API_VERSION}  # accepted X-GitHub-Api-Version values
         self.deny_next = False
         self.next_account: int | None = None  # an id; None: the first account added. Not reset after use.
-        self._lock = threading.Lock()
         self._accounts: dict[int, dict] = {}
         self._codes: dict[str, dict] = {}
         self._tokens: dict[str, dict] = {}
         self._seen: list[SeenRequest] = []
         self._authorizations: list[dict] = []
-        self._faults: list[tuple[str, str, int, Any]] = []  # (which, "fail"|"garbage", status, body)
-        self._hangs: list[tuple[str, float]] = []  # (which, seconds)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
 
     # ----------------------------------------------------------------- lifecycle
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
 
     @property
     def api_url(self) -> str:
         return f"{self.url}/api/v3"
 
-    def start(self) -> None:
-        assert self._thread is None, "GitHub server already running"
-        ready = threading.Event()
-        failure: list[BaseException] = []
-        loop = asyncio.new_event_loop()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._serve())
-            except BaseException as exc:  # noqa: BLE001 (reported to start())
-                failure.append(exc)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-
-        thread = threading.Thread(target=run, name=f"fake-github-{self.port}", daemon=True)
-        thread.start()
-        if not ready.wait(10) or failure:
-            raise RuntimeError(f"fake GitHub did not start on {self.url}") from (failure[0] if failure else None)
-        self._loop, self._thread = loop, thread
-
-    async def _serve(self) -> None:
-        app = web.Application(middlewares=[self._middleware])
-        app.router.add_get("/login/oauth/authorize", self._authorize)
-        app.router.add_post("/login/oauth/access_token", self._access_token)
-        app.router.add_get("/api/v3/user", self._user)
-        app.router.add_get("/api/v3/user/emails", self._emails)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        await web.TCPSite(runner, HOST, self.port, reuse_address=True).start()
-        self._runner = runner
-
-    def stop(self) -> None:
-        if self._thread is None:
-            return
-        loop, runner = self._loop, self._runner
-        assert loop is not None
-        if runner is not None:
-            try:
-                asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
-            except Exception:  # noqa: BLE001 (a hung handler must not wedge the test run)
-                pass
-        loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(timeout=10)
-        loop.close()
-        self._loop = self._thread = self._runner = None
-
-    def __enter__(self) -> "GitHubServer":
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/login/oauth/authorize", self._authorize)
+        router.add_post("/login/oauth/access_token", self._access_token)
+        router.add_get("/api/v3/user", self._user)
+        router.add_get("/api/v3/user/emails", self._emails)
 
     # ----------------------------------------------------------------- accounts
 
@@ -249,28 +187,6 @@ class GitHubServer:
 
     # ----------------------------------------------------------------- fault injection
 
-    def fail_next(self, status: int = 500, body: Any = None, *, which: str = "token", times: int = 1) -> None:
-        """The next `times` matching requests answer `status` with `body` (a dict/list is sent as
-        JSON, str as text/html, bytes raw; default GitHub's JSON error shape). `which`: "token",
-        "user", "emails" or "any" (any of those three). Nothing else happens: a code sent to a
-        failed token request is still unused."""
-        assert which in WHICH, which
-        with self._lock:
-            self._faults.extend([(which, "fail", status, body)] * times)
-
-    def garbage_next(self, *, which: str = "token", times: int = 1) -> None:
-        """The next `times` matching requests answer 200 with an HTML (non-JSON) body."""
-        assert which in WHICH, which
-        with self._lock:
-            self._faults.extend([(which, "garbage", 200, None)] * times)
-
-    def hang_next(self, seconds: float, *, which: str = "any", times: int = 1) -> None:
-        """The next `times` matching requests wait `seconds` before being handled; then they are
-        processed normally (a token request still uses up its code, like a lost answer)."""
-        assert which in WHICH, which
-        with self._lock:
-            self._hangs.extend([(which, seconds)] * times)
-
     # ----------------------------------------------------------------- internals: HTTP
 
     @web.middleware
@@ -291,14 +207,9 @@ class GitHubServer:
         with self._lock:
             self._seen.append(SeenRequest(request.method, request.path,
                                           {k.lower(): v for k, v in request.headers.items()}, query, form))
-            hang = self._take(self._hangs, which) if which != "other" else None
-        if hang is not None:
-            await asyncio.sleep(hang[1])
-        if which != "other":
-            with self._lock:
-                fault = self._take(self._faults, which)
-            if fault is not None:
-                return self._fault_response(fault)
+        injected = await self._injected(which)
+        if injected is not None:
+            return injected
         return await handler(request)
 
     @staticmethod
@@ -306,29 +217,9 @@ class GitHubServer:
         return {"/login/oauth/access_token": "token", "/api/v3/user": "user",
                 "/api/v3/user/emails": "emails"}.get(request.path.rstrip("/"), "other")
 
-    @staticmethod
-    def _take(queue: list, which: str):
-        for index, item in enumerate(queue):
-            if item[0] in ("any", which):
-                return queue.pop(index)
-        return None
-
-    @staticmethod
-    def _fault_response(fault: tuple[str, str, int, Any]) -> web.Response:
-        _, kind, status, body = fault
-        if kind == "garbage":
-            return web.Response(status=200, content_type="text/html",
-                                text="<!DOCTYPE html><html><head><title>Unicorn! · GitHub</title></head>"
-                                     "<body><p>No server is currently available to service your request."
-                                     "</p></body></html>")
-        if body is None:
-            # GUESS: GitHub's 5xx bodies are not documented; the API's error shape is used.
-            return _api_error(status, "Server Error" if status >= 500 else "Error")
-        if isinstance(body, (dict, list)):
-            return web.json_response(body, status=status)
-        if isinstance(body, str):
-            return web.Response(status=status, text=body, content_type="text/html")
-        return web.Response(status=status, body=body, content_type="application/octet-stream")
+    def _default_error(self, status: int) -> web.Response:
+        # GUESS: GitHub's 5xx bodies are not documented; the API's error shape is used.
+        return _api_error(status, "Server Error" if status >= 500 else "Error")
 
     # ----------------------------------------------------------------- web flow
 

@@ -31,24 +31,22 @@ endpoints only (discovery, jwks, token, userinfo), never to the browser-facing /
 Where the docs leave things open, the choice made is marked GUESS in a comment.
 """
 
-import asyncio
 import base64
 import binascii
 import copy
 import hashlib
 import html
 import secrets
-import socket
-import threading
 import time
 from typing import Any, Callable, NamedTuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from aiohttp import web
+
+from tests.fakes.base import FaultyFakeServer
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-HOST = "127.0.0.1"
 CODE_LIFETIME = 600  # seconds; Google does not document it, RFC 6749 recommends at most 10 minutes
 ACCESS_TOKEN_LIFETIME = 3599
 ID_TOKEN_LIFETIME = 3600
@@ -67,10 +65,6 @@ class SeenRequest(NamedTuple):
     form: dict[str, str]  # the url-encoded body, {} if none
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def _b64url(data: bytes) -> str:
@@ -114,11 +108,13 @@ class _OAuthError(Exception):
         self.status, self.error, self.description, self.headers = status, error, description, headers or {}
 
 
-class GoogleServer:
+class GoogleServer(FaultyFakeServer):
+    NAME = "Google"
+    WHICH = WHICH
     def __init__(self, client_id: str = "google-client-id.apps.googleusercontent.com",
                  client_secret: str = "google-client-secret", now: Callable[[], float] = time.time,
                  port: int | None = None) -> None:
-        self.port = free_port() if port is None else port
+        super().__init__(port)
         self.client_id = client_id
         self.client_secret = client_secret
         self.now = now
@@ -127,7 +123,6 @@ class GoogleServer:
         self.next_account: str | None = None  # a sub; None: the first account added. Not reset after use.
         self.id_token_overrides: dict[str, Any] = {}
         self._issuer: str | None = None
-        self._lock = threading.Lock()
         self._accounts: dict[str, dict] = {}
         self._keys: list[RSAKey] = [_new_key()]  # published; the last one signs
         self._unpublished_next = False
@@ -136,17 +131,8 @@ class GoogleServer:
         self._seen: list[SeenRequest] = []
         self._authorizations: list[dict] = []
         self._jwks_fetches = 0
-        self._faults: list[tuple[str, str, int, Any]] = []  # (which, "fail"|"garbage", status, body)
-        self._hangs: list[tuple[str, float]] = []  # (which, seconds)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
 
     # ----------------------------------------------------------------- lifecycle
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
 
     @property
     def discovery_url(self) -> str:
@@ -162,63 +148,13 @@ class GoogleServer:
     def issuer(self, value: str | None) -> None:
         self._issuer = value
 
-    def start(self) -> None:
-        assert self._thread is None, "Google server already running"
-        ready = threading.Event()
-        failure: list[BaseException] = []
-        loop = asyncio.new_event_loop()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._serve())
-            except BaseException as exc:  # noqa: BLE001 (reported to start())
-                failure.append(exc)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-
-        thread = threading.Thread(target=run, name=f"fake-google-{self.port}", daemon=True)
-        thread.start()
-        if not ready.wait(10) or failure:
-            raise RuntimeError(f"fake Google did not start on {self.url}") from (failure[0] if failure else None)
-        self._loop, self._thread = loop, thread
-
-    async def _serve(self) -> None:
-        app = web.Application(middlewares=[self._middleware])
-        app.router.add_get("/.well-known/openid-configuration", self._discovery)
-        app.router.add_get("/oauth2/v3/certs", self._jwks)
-        app.router.add_get("/o/oauth2/v2/auth", self._authorize)
-        app.router.add_post("/token", self._token)
-        app.router.add_get("/v1/userinfo", self._userinfo)
-        app.router.add_post("/v1/userinfo", self._userinfo)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        await web.TCPSite(runner, HOST, self.port, reuse_address=True).start()
-        self._runner = runner
-
-    def stop(self) -> None:
-        if self._thread is None:
-            return
-        loop, runner = self._loop, self._runner
-        assert loop is not None
-        if runner is not None:
-            try:
-                asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
-            except Exception:  # noqa: BLE001 (a hung handler must not wedge the test run)
-                pass
-        loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(timeout=10)
-        loop.close()
-        self._loop = self._thread = self._runner = None
-
-    def __enter__(self) -> "GoogleServer":
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/.well-known/openid-configuration", self._discovery)
+        router.add_get("/oauth2/v3/certs", self._jwks)
+        router.add_get("/o/oauth2/v2/auth", self._authorize)
+        router.add_post("/token", self._token)
+        router.add_get("/v1/userinfo", self._userinfo)
+        router.add_post("/v1/userinfo", self._userinfo)
 
     # ----------------------------------------------------------------- accounts
 
@@ -297,28 +233,6 @@ class GoogleServer:
 
     # ----------------------------------------------------------------- fault injection
 
-    def fail_next(self, status: int = 500, body: Any = None, *, which: str = "token", times: int = 1) -> None:
-        """The next `times` matching requests answer `status` with `body` (a dict/list is sent as
-        JSON, str as text/html, bytes raw; default a Google-style JSON error). `which`: "token",
-        "discovery", "jwks", "userinfo" or "any" (any of those four). Nothing else happens: a
-        code sent to a failed token request is still unused."""
-        assert which in WHICH, which
-        with self._lock:
-            self._faults.extend([(which, "fail", status, body)] * times)
-
-    def garbage_next(self, *, which: str = "token", times: int = 1) -> None:
-        """The next `times` matching requests answer 200 with an HTML (non-JSON) body."""
-        assert which in WHICH, which
-        with self._lock:
-            self._faults.extend([(which, "garbage", 200, None)] * times)
-
-    def hang_next(self, seconds: float, *, which: str = "any", times: int = 1) -> None:
-        """The next `times` matching requests wait `seconds` before being handled; then they are
-        processed normally (a token request still uses up its code, like a lost answer)."""
-        assert which in WHICH, which
-        with self._lock:
-            self._hangs.extend([(which, seconds)] * times)
-
     # ----------------------------------------------------------------- internals: HTTP
 
     @web.middleware
@@ -335,14 +249,9 @@ class GoogleServer:
                                           {k: request.query[k] for k in request.query}, form))
             if which == "jwks":
                 self._jwks_fetches += 1
-            hang = self._take(self._hangs, which) if which != "other" else None
-        if hang is not None:
-            await asyncio.sleep(hang[1])
-        if which != "other":
-            with self._lock:
-                fault = self._take(self._faults, which)
-            if fault is not None:
-                return self._fault_response(fault)
+        injected = await self._injected(which)
+        if injected is not None:
+            return injected
         try:
             return await handler(request)
         except _OAuthError as error:
@@ -354,29 +263,11 @@ class GoogleServer:
         return {"/token": "token", "/.well-known/openid-configuration": "discovery", "/oauth2/v3/certs": "jwks",
                 "/v1/userinfo": "userinfo"}.get(request.path, "other")
 
-    @staticmethod
-    def _take(queue: list, which: str):
-        for index, item in enumerate(queue):
-            if item[0] in ("any", which):
-                return queue.pop(index)
-        return None
-
-    @staticmethod
-    def _fault_response(fault: tuple[str, str, int, Any]) -> web.Response:
-        _, kind, status, body = fault
-        if kind == "garbage":
-            return web.Response(status=200, content_type="text/html",
-                                text="<!DOCTYPE html><html><head><title>Error</title></head>"
-                                     "<body><p>Something went wrong.</p></body></html>")
-        if body is None:
-            # GUESS: Google's 5xx bodies on these endpoints are not documented.
-            body = {"error": "internal_failure" if status >= 500 else "invalid_request",
-                    "error_description": "Backend Error" if status >= 500 else "Bad Request"}
-        if isinstance(body, (dict, list)):
-            return web.json_response(body, status=status)
-        if isinstance(body, str):
-            return web.Response(status=status, text=body, content_type="text/html")
-        return web.Response(status=status, body=body, content_type="application/octet-stream")
+    def _default_error(self, status: int) -> web.Response:
+        # GUESS: Google's 5xx bodies on these endpoints are not documented.
+        return web.json_response({"error": "internal_failure" if status >= 500 else "invalid_request",
+                                  "error_description": "Backend Error" if status >= 500 else "Bad Request"},
+                                 status=status)
 
     # ----------------------------------------------------------------- endpoints
 

@@ -11,7 +11,6 @@ answer with an error, to exercise permanent failures.
 
 import email
 import email.policy
-import socket
 import ssl  # noqa: F401 (annotations)
 import threading
 import time
@@ -23,7 +22,8 @@ from urllib.parse import quote
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
-HOST = "127.0.0.1"
+from tests.fakes.base import HOST, free_port
+
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,6 @@ class Received:
     raw: bytes
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 class SmtpServer:

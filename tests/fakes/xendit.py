@@ -33,7 +33,6 @@ import json
 import random
 import re
 import secrets
-import socket
 import threading
 import time
 import uuid
@@ -45,7 +44,8 @@ from urllib.parse import urlsplit
 import requests as http
 from aiohttp import web
 
-HOST = "127.0.0.1"
+from tests.fakes.base import FakeServer
+
 API_VERSION = "2024-11-11"
 
 # Event names (docs/payments-api-webhooks).
@@ -137,10 +137,6 @@ class _ApiError(Exception):
         self.status, self.error_code, self.message = status, error_code, message
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def _now() -> datetime:
@@ -156,20 +152,20 @@ def _error_body(status: int, error_code: str | None = None, message: str | None 
     return {"error_code": error_code or default_code, "message": message or default_message}
 
 
-class XenditServer:
+class XenditServer(FakeServer):
+    NAME = "Xendit"
     NO_TOKEN = NO_TOKEN
 
     def __init__(self, secret_key: str = "xnd_development_astapa_tests", callback_token: str = "test-callback-token",
                  webhook_url: str | None = None, port: int | None = None, business_id: str | None = None,
                  require_api_version: bool = True) -> None:
-        self.port = free_port() if port is None else port
+        super().__init__(port)
         self.secret_key = secret_key
         self.callback_token = callback_token
         self.webhook_url = webhook_url
         self.business_id = business_id or secrets.token_hex(12)
         self.require_api_version = require_api_version
         self.webhook_timeout = 30.0  # Xendit gives up on a webhook after 30 s (apidocs/payout-webhook-notification)
-        self._lock = threading.Lock()
         self._prs: dict[str, dict] = {}
         self._internal: dict[str, dict] = {}  # per PR: idempotency key, payments
         self._idempotency: dict[str, str] = {}  # idempotency-key -> payment_request_id
@@ -178,72 +174,15 @@ class XenditServer:
         self._failures: list[tuple[str, int, Any]] = []  # (which, status, body)
         self._hangs: list[tuple[str, float]] = []  # (which, seconds)
         self._background: list[threading.Thread] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
 
     # ----------------------------------------------------------------- lifecycle
 
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    def start(self) -> None:
-        assert self._thread is None, "Xendit server already running"
-        ready = threading.Event()
-        failure: list[BaseException] = []
-        loop = asyncio.new_event_loop()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._serve())
-            except BaseException as exc:  # noqa: BLE001 (reported to start())
-                failure.append(exc)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-
-        thread = threading.Thread(target=run, name=f"fake-xendit-{self.port}", daemon=True)
-        thread.start()
-        if not ready.wait(10) or failure:
-            raise RuntimeError(f"fake Xendit did not start on {self.url}") from (failure[0] if failure else None)
-        self._loop, self._thread = loop, thread
-
-    async def _serve(self) -> None:
-        app = web.Application(middlewares=[self._middleware])
-        app.router.add_post("/v3/payment_requests", self._create)
-        app.router.add_get("/v3/payment_requests/{id}", self._get)
-        app.router.add_post("/v3/payment_requests/{id}/simulate", self._simulate)
-        app.router.add_post("/v3/payment_requests/{id}/cancel", self._cancel)
-        app.router.add_get("/web/{id}", self._checkout_page)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        await web.TCPSite(runner, HOST, self.port, reuse_address=True).start()
-        self._runner = runner
-
-    def stop(self) -> None:
-        if self._thread is None:
-            return
-        loop, runner = self._loop, self._runner
-        assert loop is not None
-        if runner is not None:
-            try:
-                asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
-            except Exception:  # noqa: BLE001 (a hung handler must not wedge the test run)
-                pass
-        loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(timeout=10)
-        loop.close()
-        self._loop = self._thread = self._runner = None
-
-    def __enter__(self) -> "XenditServer":
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post("/v3/payment_requests", self._create)
+        router.add_get("/v3/payment_requests/{id}", self._get)
+        router.add_post("/v3/payment_requests/{id}/simulate", self._simulate)
+        router.add_post("/v3/payment_requests/{id}/cancel", self._cancel)
+        router.add_get("/web/{id}", self._checkout_page)
 
     # ----------------------------------------------------------------- inspection
 
