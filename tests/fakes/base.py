@@ -12,13 +12,39 @@ of those names (`_which`), answers a failure in its service's error shape
 """
 
 import asyncio
+import base64
+import copy
+import hashlib
 import socket
 import threading
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
+from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
 HOST = "127.0.0.1"
+
+
+class SeenRequest(NamedTuple):
+    method: str
+    path: str
+    headers: dict[str, str]  # names lower-cased
+    query: dict[str, str]
+    form: dict[str, str]  # the request body's parameters, {} if none
+
+
+def s256(verifier: str) -> str:
+    """RFC 7636 §4.2."""
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def redirect(location: str) -> web.Response:
+    return web.Response(status=302, headers={"Location": location})
+
+
+def with_query(url: str, params: list[tuple[str, str]], **encoding: Any) -> str:
+    """`url` with `params` added to its query (`encoding`: urlencode's quote_via, safe)."""
+    return f"{url}{'&' if urlsplit(url).query else '?'}{urlencode(params, **encoding)}"
 
 
 def free_port() -> int:
@@ -103,6 +129,9 @@ class FakeServer:
 
 
 class FaultyFakeServer(FakeServer):
+    """An identity provider's fake: its accounts, the requests it saw, the authorizations it
+    granted or refused, and faults on its back-channel endpoints."""
+
     WHICH: tuple[str, ...] = ("any",)  # the endpoints faults can name; "any" is any of them
     GARBAGE = "<!DOCTYPE html><html><head><title>Error</title></head><body><p>Something went wrong.</p></body></html>"
 
@@ -110,6 +139,28 @@ class FaultyFakeServer(FakeServer):
         super().__init__(port)
         self._faults: list[tuple[str, str, int, Any]] = []  # (which, "fail"|"garbage", status, body)
         self._hangs: list[tuple[str, float]] = []  # (which, seconds)
+        self._accounts: dict = {}
+        self._seen: list = []  # SeenRequest, as the subclass records them
+        self._authorizations: list[dict] = []
+
+    @property
+    def accounts(self) -> dict:
+        with self._lock:
+            return copy.deepcopy(self._accounts)
+
+    @property
+    def requests(self) -> list:
+        """Every HTTP request seen, in order (failed and hung ones too)."""
+        with self._lock:
+            return list(self._seen)
+
+    @property
+    def authorizations(self) -> list[dict]:
+        """One dict per authorize request that got past client and redirect_uri validation,
+        with the parameters sent, `params` (the whole query), `account` (None if denied),
+        `denied` and `code`."""
+        with self._lock:
+            return copy.deepcopy(self._authorizations)
 
     def fail_next(self, status: int = 500, body: Any = None, *, which: str = "token", times: int = 1) -> None:
         """The next `times` requests to `which` (one of WHICH) answer `status` with `body` (a

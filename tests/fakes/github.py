@@ -29,18 +29,18 @@ Where the docs leave things open, the choice made is marked GUESS in a comment.
 
 import base64
 import copy
-import hashlib
 import html
 import json
 import secrets
 import string
 import time
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from aiohttp import web
 
-from tests.fakes.base import FaultyFakeServer
+from tests.fakes.base import FaultyFakeServer, redirect, s256, with_query
+from tests.fakes.base import SeenRequest as BaseSeenRequest
 
 CODE_LIFETIME = 600  # "authorization codes expire after 10 minutes" (Authorizing OAuth apps)
 DEFAULT_API_VERSION = "2022-11-28"
@@ -62,12 +62,8 @@ TOKEN_ERRORS = {
 _PARAMS = web.RequestKey("params", dict)
 
 
-class SeenRequest(NamedTuple):
-    method: str
-    path: str
-    headers: dict[str, str]  # names lower-cased
-    query: dict[str, str]
-    form: dict[str, str]  # the url-encoded (or JSON object) body, {} if none
+class SeenRequest(BaseSeenRequest):
+    """`form` is the url-encoded (or JSON object) body."""
 
     @property
     def accept(self) -> str | None:
@@ -78,20 +74,6 @@ class SeenRequest(NamedTuple):
     def api_version(self) -> str | None:
         """The X-GitHub-Api-Version header, None if not sent."""
         return self.headers.get("x-github-api-version")
-
-
-
-
-def s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-
-
-def _redirect(location: str) -> web.Response:
-    return web.Response(status=302, headers={"Location": location})
-
-
-def _with_query(url: str, params: list[tuple[str, str]]) -> str:
-    return f"{url}{'&' if urlsplit(url).query else '?'}{urlencode(params)}"
 
 
 def _page(status: int, title: str, detail: str) -> web.Response:
@@ -132,11 +114,8 @@ class GitHubServer(FaultyFakeServer):
         self.api_versions: set[str] = {DEFAULT_API_VERSION}  # accepted X-GitHub-Api-Version values
         self.deny_next = False
         self.next_account: int | None = None  # an id; None: the first account added. Not reset after use.
-        self._accounts: dict[int, dict] = {}
         self._codes: dict[str, dict] = {}
         self._tokens: dict[str, dict] = {}
-        self._seen: list[SeenRequest] = []
-        self._authorizations: list[dict] = []
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -162,30 +141,6 @@ class GitHubServer(FaultyFakeServer):
         with self._lock:
             self._accounts[int(id)] = account
             return copy.deepcopy(account)
-
-    @property
-    def accounts(self) -> dict[int, dict]:
-        with self._lock:
-            return copy.deepcopy(self._accounts)
-
-    # ----------------------------------------------------------------- inspection
-
-    @property
-    def requests(self) -> list[SeenRequest]:
-        """Every HTTP request seen, in order (failed and hung ones too)."""
-        with self._lock:
-            return list(self._seen)
-
-    @property
-    def authorizations(self) -> list[dict]:
-        """One dict per authorize request that got past client and redirect_uri validation:
-        client_id, redirect_uri (as sent, None if omitted), scope, state, code_challenge,
-        code_challenge_method, allow_signup, params (the whole query), account (id, None if
-        denied), denied, code."""
-        with self._lock:
-            return copy.deepcopy(self._authorizations)
-
-    # ----------------------------------------------------------------- fault injection
 
     # ----------------------------------------------------------------- internals: HTTP
 
@@ -248,7 +203,7 @@ class GitHubServer(FaultyFakeServer):
             # GUESS: how GitHub refuses plain (or a half-given) PKCE is not documented.
             back = [("error", "invalid_request"),
                     ("error_description", "Only the S256 code challenge method is supported.")]
-            return _redirect(_with_query(redirect_uri, back + ([("state", state)] if state is not None else [])))
+            return redirect(with_query(redirect_uri, back + ([("state", state)] if state is not None else [])))
         scopes: list[str] = []
         for scope in params.get("scope", "").replace(",", " ").split():
             if scope not in scopes:
@@ -267,7 +222,7 @@ class GitHubServer(FaultyFakeServer):
                         ("error_uri", f"{AUTH_ERRORS_URI}#access-denied")]
                 if state is not None:
                     back.append(("state", state))
-                return _redirect(_with_query(redirect_uri, back))
+                return redirect(with_query(redirect_uri, back))
             account_id = self.next_account if self.next_account is not None else next(iter(self._accounts), None)
             if account_id is None or int(account_id) not in self._accounts:
                 return web.Response(status=500, content_type="text/plain",
@@ -279,7 +234,7 @@ class GitHubServer(FaultyFakeServer):
             record["account"], record["code"] = int(account_id), code
             self._authorizations.append(record)
         back = [("code", code)] + ([("state", state)] if state is not None else [])
-        return _redirect(_with_query(redirect_uri, back))
+        return redirect(with_query(redirect_uri, back))
 
     @staticmethod
     def _token_answer(request: web.Request, body: dict[str, str]) -> web.Response:

@@ -33,17 +33,16 @@ Where the docs leave things open, the choice made is marked GUESS in a comment.
 
 import base64
 import binascii
-import copy
 import hashlib
 import html
 import secrets
 import time
-from typing import Any, Callable, NamedTuple
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+from typing import Any, Callable
+from urllib.parse import parse_qsl, quote, unquote
 
 from aiohttp import web
 
-from tests.fakes.base import FaultyFakeServer
+from tests.fakes.base import FaultyFakeServer, SeenRequest, redirect, s256, with_query
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
@@ -57,16 +56,6 @@ WHICH = ("token", "discovery", "jwks", "userinfo", "any")
 _FORM = web.RequestKey("form", dict)
 
 
-class SeenRequest(NamedTuple):
-    method: str
-    path: str
-    headers: dict[str, str]  # names lower-cased
-    query: dict[str, str]
-    form: dict[str, str]  # the url-encoded body, {} if none
-
-
-
-
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -76,22 +65,9 @@ def at_hash(access_token: str) -> str:
     return _b64url(hashlib.sha256(access_token.encode()).digest()[:16])
 
 
-def s256(verifier: str) -> str:
-    return _b64url(hashlib.sha256(verifier.encode()).digest())
-
-
 def _new_key() -> RSAKey:
     # GUESS: Google's kids are 40 hex digits (they look like SHA-1 thumbprints).
     return RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(20), "alg": "RS256", "use": "sig"})
-
-
-def _redirect(location: str) -> web.Response:
-    return web.Response(status=302, headers={"Location": location})
-
-
-def _with_query(url: str, params: list[tuple[str, str]]) -> str:
-    query = urlencode(params, quote_via=quote, safe="/:")
-    return f"{url}{'&' if urlsplit(url).query else '?'}{query}"
 
 
 def _error_page(title: str, detail: str, status: int = 400) -> web.Response:
@@ -123,13 +99,10 @@ class GoogleServer(FaultyFakeServer):
         self.next_account: str | None = None  # a sub; None: the first account added. Not reset after use.
         self.id_token_overrides: dict[str, Any] = {}
         self._issuer: str | None = None
-        self._accounts: dict[str, dict] = {}
         self._keys: list[RSAKey] = [_new_key()]  # published; the last one signs
         self._unpublished_next = False
         self._codes: dict[str, dict] = {}
         self._tokens: dict[str, dict] = {}
-        self._seen: list[SeenRequest] = []
-        self._authorizations: list[dict] = []
         self._jwks_fetches = 0
 
     # ----------------------------------------------------------------- lifecycle
@@ -171,26 +144,8 @@ class GoogleServer(FaultyFakeServer):
             self._accounts[sub] = account
             return dict(account)
 
-    @property
-    def accounts(self) -> dict[str, dict]:
-        with self._lock:
-            return copy.deepcopy(self._accounts)
-
     # ----------------------------------------------------------------- inspection
 
-    @property
-    def requests(self) -> list[SeenRequest]:
-        """Every HTTP request seen, in order (failed and hung ones too)."""
-        with self._lock:
-            return list(self._seen)
-
-    @property
-    def authorizations(self) -> list[dict]:
-        """One dict per authorize request that got past client and redirect_uri validation:
-        client_id, redirect_uri, response_type, scope, state, nonce, code_challenge,
-        code_challenge_method, params (the whole query), account (sub, None if denied), denied, code."""
-        with self._lock:
-            return copy.deepcopy(self._authorizations)
 
     @property
     def jwks_fetches(self) -> int:
@@ -230,8 +185,6 @@ class GoogleServer(FaultyFakeServer):
         with self._lock:
             self._keys = [*self._keys, key] if keep_old else [key]
             return key.kid
-
-    # ----------------------------------------------------------------- fault injection
 
     # ----------------------------------------------------------------- internals: HTTP
 
@@ -333,7 +286,7 @@ class GoogleServer(FaultyFakeServer):
                 record["denied"] = True
                 self._authorizations.append(record)
                 back = [("error", "access_denied")] + ([("state", state)] if state is not None else [])
-                return _redirect(_with_query(redirect_uri, back))
+                return redirect(with_query(redirect_uri, back, quote_via=quote, safe="/:"))
             sub = self.next_account if self.next_account is not None else next(iter(self._accounts), None)
             if sub is None or sub not in self._accounts:
                 return web.Response(status=500, content_type="text/plain",
@@ -347,7 +300,7 @@ class GoogleServer(FaultyFakeServer):
             self._authorizations.append(record)
         back = ([("state", state)] if state is not None else []) + [
             ("code", code), ("scope", granted), ("authuser", "0"), ("prompt", "consent")]
-        return _redirect(_with_query(redirect_uri, back))
+        return redirect(with_query(redirect_uri, back, quote_via=quote, safe="/:"))
 
     @staticmethod
     def _granted_scope(requested: list[str]) -> str:
