@@ -57,6 +57,30 @@ def redirect_uri(value: str) -> str:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def jwks_uri(value: str) -> str:
+    if not value.startswith("https://") and not value.startswith("http://"):
+        raise argparse.ArgumentTypeError("--jwks-uri must be an https URL")
+    return value
+
+
+def jwk_file(value: str) -> dict:
+    from astapa.oauth.client_keys import load_key_file
+
+    try:
+        return load_key_file(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def resource_uri(value: str) -> str:
+    from astapa.oauth.resources import check_resource_uri
+
+    try:
+        return check_resource_uri(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="astapa", description="Self-hostable, event-sourced authentication backend")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -82,10 +106,14 @@ def build_parser() -> Parser:
     create.add_argument("--scope", action="append", default=[], type=scope_value)
     create.add_argument("--require-verified-email", action="store_true",
                         help="sign-in waits until the user's email address is verified")
+    create.add_argument("--allow-registration", action="store_true",
+                        help="the project's authorization server takes RFC 7591 registrations")
     update = with_data_dir(project_commands.add_parser("update", help="change a project's settings"))
     update.add_argument("--project", required=True)
     update.add_argument("--require-verified-email", action=argparse.BooleanOptionalAction,
-                        required=True, help="sign-in waits (or not) until the address is verified")
+                        help="sign-in waits (or not) until the address is verified")
+    update.add_argument("--allow-registration", action=argparse.BooleanOptionalAction,
+                        help="the project's authorization server takes (or not) RFC 7591 registrations")
 
     payments = with_data_dir(project_commands.add_parser(
         "payments", help="the project's own Xendit key and webhook token (secrets kept in DATA_DIR/keys)"))
@@ -108,6 +136,23 @@ def build_parser() -> Parser:
     client_create.add_argument("--name", required=True)
     client_create.add_argument("--scope", action="append", default=[], type=scope_value)
     client_create.add_argument("--token-ttl", type=token_ttl, default=None)
+    client_create.add_argument("--redirect-uri", action="append", default=[], type=redirect_uri,
+                               help="a client of the code flow (with refresh) rather than client_credentials")
+    client_keys = client_create.add_mutually_exclusive_group()
+    client_keys.add_argument("--public", action="store_true",
+                             help="no secret: a native or browser app (PKCE required; needs --redirect-uri)")
+    client_keys.add_argument("--jwks-uri", type=jwks_uri,
+                             help="private_key_jwt: where the client publishes its public keys (https)")
+    client_keys.add_argument("--jwk-file", type=jwk_file,
+                             help="private_key_jwt: a file holding the client's public JWK or JWK Set")
+
+    resource = commands.add_parser("resource", help="manage protected resources (RFC 8707)")
+    resource_commands = resource.add_subparsers(dest="action", required=True, parser_class=Parser)
+    resource_add = with_data_dir(resource_commands.add_parser(
+        "add", help="register a resource (an API, an MCP server) tokens may be issued for"))
+    resource_add.add_argument("--project", required=True)
+    resource_add.add_argument("--uri", required=True, type=resource_uri)
+    resource_add.add_argument("--scope", action="append", default=[], type=scope_value)
 
     keys = commands.add_parser("keys", help="manage signing keys")
     keys_commands = keys.add_subparsers(dest="action", required=True, parser_class=Parser)
@@ -148,21 +193,41 @@ def dispatch(args: argparse.Namespace) -> int:
         elif args.command == "project" and args.action == "providers":
             value = configure_providers(app, args)
         elif args.command == "project" and args.action == "update":
-            value, _ = app.execute(app.set_sign_in_policy, args.project, args.require_verified_email)
+            value = update_project(app, args)
         elif args.command == "project":
             mode = "live" if args.live else "sandbox"
             value, _ = app.execute(app.create_project, args.name, args.redirect_uri, mode,
                                    list(dict.fromkeys(args.scope)),
-                                   require_verified_email=args.require_verified_email)
+                                   require_verified_email=args.require_verified_email,
+                                   allow_registration=args.allow_registration)
         elif args.command == "client":
+            if args.public and not args.redirect_uri:
+                raise ConfigError("--public needs --redirect-uri")
             value, _ = app.execute(app.create_client, args.project, args.name,
-                                   list(dict.fromkeys(args.scope)), args.token_ttl)
+                                   list(dict.fromkeys(args.scope)), args.token_ttl,
+                                   jwks=args.jwk_file, jwks_uri=args.jwks_uri, public=args.public,
+                                   redirect_uris=list(dict.fromkeys(args.redirect_uri)))
+        elif args.command == "resource":
+            value, _ = app.execute(app.add_resource, args.project, args.uri, list(dict.fromkeys(args.scope)))
         else:
             value = rotate_keys(app, args.data_dir)
     finally:
         app.close()
     print(json.dumps(value))
     return 0
+
+
+def update_project(app, args: argparse.Namespace) -> dict:
+    if args.require_verified_email is None and args.allow_registration is None:
+        raise ConfigError("give --[no-]require-verified-email or --[no-]allow-registration")
+    value: dict = {"project_id": args.project}
+    if args.require_verified_email is not None:
+        changed, _ = app.execute(app.set_sign_in_policy, args.project, args.require_verified_email)
+        value.update(changed)
+    if args.allow_registration is not None:
+        changed, _ = app.execute(app.set_registration_policy, args.project, args.allow_registration)
+        value.update(changed)
+    return value
 
 
 def configure_payments(app, args: argparse.Namespace) -> dict:

@@ -92,6 +92,15 @@ class Settings:
     provider_timeout: float = 10.0
     # Google and GitHub sign-ins started per client IP per hour (each is an event).
     external_sign_ins_per_ip: int = 300
+    # Client ID Metadata Documents and private_key_jwt clients' jwks_uri are fetched over
+    # https from public addresses only; ASTAPA_CIMD_ALLOW_HTTP_LOOPBACK=1 also allows http
+    # and https to loopback addresses (for tests). Each fetch gives up after
+    # client_document_timeout seconds or client_document_max_bytes bytes.
+    cimd_allow_http_loopback: bool = False
+    client_document_timeout: float = 5.0
+    client_document_max_bytes: int = 64 * 1024
+    # RFC 7591 registrations per client IP per hour, at projects that take them.
+    registrations_per_ip: int = 10
 
     @property
     def secure_cookies(self) -> bool:
@@ -196,7 +205,17 @@ def load_settings(
         github_url=parse_api_url("ASTAPA_GITHUB_URL", env_default("ASTAPA_GITHUB_URL", Settings.github_url)),
         github_api_url=parse_api_url("ASTAPA_GITHUB_API_URL",
                                      env_default("ASTAPA_GITHUB_API_URL", Settings.github_api_url)),
+        cimd_allow_http_loopback=parse_flag("ASTAPA_CIMD_ALLOW_HTTP_LOOPBACK",
+                                            env_default("ASTAPA_CIMD_ALLOW_HTTP_LOOPBACK", "0")),
     )
+
+
+def parse_flag(name: str, value: str | None) -> bool:
+    if value in ("1", "true", "yes"):
+        return True
+    if value in (None, "0", "false", "no"):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, got {value!r}")
 
 
 def parse_api_url(name: str, value: str, query_allowed: bool = False) -> str:

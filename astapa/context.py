@@ -15,7 +15,14 @@ from astapa.config import Settings
 from astapa.keys import KeySnapshot
 from astapa.mail import Mailer
 from astapa.passwords import Passwords
-from astapa.queries import ClientRecord, client_by_id
+from astapa.oauth.client_metadata import (
+    check_metadata_url,
+    is_metadata_url,
+    metadata_client,
+    metadata_document,
+)
+from astapa.oauth.documents import Documents
+from astapa.queries import ClientRecord, ProjectRecord, client_by_id, project_by_id
 from astapa.throttle import Throttle
 from astapa.tokens import TokenIssuer
 from astapa.writer import Writer
@@ -50,19 +57,23 @@ class ReadModels:
 
 
 class ClientCache:
-    """Client records by client_id, dropped whenever the clients read model changes.
+    """Client and project records by id, dropped whenever the clients read model changes;
+    clients known by their metadata document (a URL), from the fetched document.
 
-    A change replaces the dict; a lookup that started before it stores its row in the dict
-    it started with, which is already discarded, so a stale row never outlives a change.
+    A change replaces the dicts; a lookup that started before it stores its row in the
+    dict it started with, which is already discarded, so a stale row never outlives a change.
     """
 
-    def __init__(self, reads: ReadModels) -> None:
+    def __init__(self, reads: ReadModels, documents: Documents | None = None) -> None:
         self.reads = reads
+        self.documents = documents
         self._records: dict[str, ClientRecord] = {}
+        self._projects: dict[str, ProjectRecord] = {}
 
     def invalidate(self, changed: set[str]) -> None:
         if "clients" in changed:
             self._records = {}
+            self._projects = {}
 
     async def get(self, client_id: str) -> ClientRecord | None:
         records = self._records
@@ -71,6 +82,33 @@ class ClientCache:
             record = await self.reads.query(client_by_id, client_id)
             if record is not None:
                 records[client_id] = record
+        return record
+
+    async def project(self, project_id: str) -> ProjectRecord | None:
+        projects = self._projects
+        record = projects.get(project_id)
+        if record is None:
+            record = await self.reads.query(project_by_id, project_id)
+            if record is not None:
+                projects[project_id] = record
+        return record
+
+    async def lookup(self, client_id: str, project_id: str | None) -> ClientRecord | None:
+        """The client as the authorization server answering knows it: `project_id` names
+        a project's own server (None: the service-wide one), which knows only the
+        project's clients, and also clients whose client_id is their metadata document's
+        URL. DocumentError when such a document cannot be used."""
+        if project_id is not None and self.documents is not None and is_metadata_url(client_id):
+            project = await self.project(project_id)
+            if project is None:
+                return None
+            check_metadata_url(client_id)
+            metadata = await self.documents.get("client", client_id,
+                                                lambda document: metadata_document(client_id, document))
+            return metadata_client(client_id, project, metadata)
+        record = await self.get(client_id)
+        if record is not None and project_id is not None and record.project_id != project_id:
+            return None
         return record
 
 
@@ -93,6 +131,7 @@ class Context:
     mail_throttle: Throttle  # action mails per address
     link_ip_throttle: Throttle  # requests for mailed links per client IP
     external_ip_throttle: Throttle  # Google and GitHub sign-ins started per client IP
+    registration_throttle: Throttle  # RFC 7591 registrations per client IP
     mailer: Mailer | None = None
     scheduler: Any = None  # apscheduler's AsyncIOScheduler, started with the service
     payments: Any = None  # astapa.payments.Payments

@@ -2,7 +2,7 @@
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from astapa.domain.plans import FREE
@@ -11,9 +11,10 @@ from astapa.domain.plans import FREE
 @dataclass(frozen=True)
 class ClientRecord:
     client_id: str
-    kind: str  # "project" (the project's own client) or "machine"
+    kind: str  # "project" (the project's own client), "machine", "registered" (RFC 7591)
+    # or "metadata" (a Client ID Metadata Document)
     project_id: str
-    secret_hash: str
+    secret_hash: str | None
     scopes: tuple[str, ...]
     token_ttl: int | None
     grant_types: tuple[str, ...]
@@ -22,38 +23,106 @@ class ClientRecord:
     require_verified_email: bool = False  # the project's sign-in policy
     mode: str = "sandbox"  # or "live": which Xendit key its payments use
     providers: tuple[str, ...] = ()  # sign-in providers the project has configured
+    # client_secret_basic / client_secret_post (either works), private_key_jwt, or none
+    auth_method: str = "client_secret_basic"
+    jwks: dict | None = None  # private_key_jwt: the registered public keys ...
+    jwks_uri: str | None = None  # ... or where they are published
+    resources: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the project's (RFC 8707)
+    allow_registration: bool = False  # the project takes RFC 7591 registrations
+
+    @property
+    def is_public(self) -> bool:
+        return self.auth_method == "none"
+
+    @property
+    def third_party(self) -> bool:
+        """Registered itself (RFC 7591) or described by its own metadata document: the user
+        is asked before it gets anything."""
+        return self.kind in ("registered", "metadata")
 
 
-GRANT_TYPES = {
-    "project": ("authorization_code", "refresh_token", "client_credentials"),
-    "machine": ("client_credentials",),
-}
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+
+
+def project_scopes(own: list[str], resources: dict[str, list[str]]) -> tuple[str, ...]:
+    """What a third-party client may ask a project's users for, besides OpenID's scopes:
+    the project's own scopes and those of its resources."""
+    return tuple(dict.fromkeys([*own, *(s for scopes in resources.values() for s in scopes)]))
 
 
 def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | None:
     row = conn.execute(
         "SELECT c.client_id, c.kind, c.project_id, c.secret_hash, c.scopes, c.token_ttl, c.name,"
-        " c.redirect_uris, p.require_verified_email, c.mode, p.providers"
+        " c.redirect_uris, p.require_verified_email, c.mode, p.providers, c.auth_method, c.jwks,"
+        " c.jwks_uri, c.grant_types, p.scopes AS project_scopes, p.resources, p.allow_registration"
         " FROM clients c LEFT JOIN projects p ON p.project_id = c.project_id"
         " WHERE c.client_id = ?",
         (client_id,),
     ).fetchone()
     if row is None:
         return None
+    resources = json.loads(row["resources"] or "{}")
+    scopes = json.loads(row["scopes"])
+    if row["kind"] == "registered":  # the scopes it registered with, of those the project has
+        offered = project_scopes(json.loads(row["project_scopes"] or "[]"), resources)
+        scopes = [s for s in offered if s in scopes] if scopes else list(offered)
     return ClientRecord(
         client_id=row["client_id"],
         kind=row["kind"],
         project_id=row["project_id"],
         secret_hash=row["secret_hash"],
-        scopes=tuple(json.loads(row["scopes"])),
+        scopes=tuple(scopes),
         token_ttl=row["token_ttl"],
-        grant_types=GRANT_TYPES[row["kind"]],
+        grant_types=tuple(json.loads(row["grant_types"] or "[]")) or GRANT_TYPES[row["kind"]],
         name=row["name"],
         redirect_uris=tuple(json.loads(row["redirect_uris"] or "[]")),
         require_verified_email=bool(row["require_verified_email"]),
         mode=row["mode"] or "sandbox",
         providers=tuple(sorted(json.loads(row["providers"] or "{}"))),
+        auth_method=row["auth_method"] or "client_secret_basic",
+        jwks=json.loads(row["jwks"]) if row["jwks"] else None,
+        jwks_uri=row["jwks_uri"],
+        resources={uri: tuple(s) for uri, s in resources.items()},
+        allow_registration=bool(row["allow_registration"]),
     )
+
+
+@dataclass(frozen=True)
+class ProjectRecord:
+    """What a project's own authorization server needs to know about it."""
+
+    project_id: str
+    name: str
+    require_verified_email: bool
+    mode: str
+    providers: tuple[str, ...]
+    scopes: tuple[str, ...]  # its own and its resources' (what third-party clients may ask)
+    resources: dict[str, tuple[str, ...]]
+    allow_registration: bool
+
+
+def project_by_id(conn: sqlite3.Connection, project_id: str) -> ProjectRecord | None:
+    row = conn.execute(
+        "SELECT project_id, name, require_verified_email, mode, providers, scopes, resources,"
+        " allow_registration FROM projects WHERE project_id = ?", (project_id,)).fetchone()
+    if row is None:
+        return None
+    resources = json.loads(row["resources"] or "{}")
+    return ProjectRecord(
+        project_id=row["project_id"], name=row["name"],
+        require_verified_email=bool(row["require_verified_email"]), mode=row["mode"],
+        providers=tuple(sorted(json.loads(row["providers"] or "{}"))),
+        scopes=project_scopes(json.loads(row["scopes"] or "[]"), resources),
+        resources={uri: tuple(s) for uri, s in resources.items()},
+        allow_registration=bool(row["allow_registration"]),
+    )
+
+
+GRANT_TYPES = {
+    "project": ("authorization_code", "refresh_token", "client_credentials"),
+    "machine": ("client_credentials",),
+    "registered": ("authorization_code", "refresh_token"),
+}
 
 
 def is_access_token_revoked(conn: sqlite3.Connection, jti: str, sid: str | None = None) -> bool:

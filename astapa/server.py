@@ -26,6 +26,7 @@ from astapa.domain.errors import KeyRingMissingError
 from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL
 from astapa.keys import build_snapshot, generate_key
 from astapa.mail import Composer, Mailer, OutboxTransport, SmtpTransport, default_sender, parse_smtp_url
+from astapa.oauth.documents import Documents
 from astapa.oauth.discovery import authorization_server_metadata, openid_configuration
 from astapa.passwords import Passwords
 from astapa.payment_keys import ProjectKeys
@@ -127,7 +128,10 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
         writer = Writer(app, on_commit=runner.nudge)
         ctx = Context(
             settings=settings, clock=clock, app=app, writer=writer, runner=runner, reads=reads,
-            clients=ClientCache(reads), issuer=None,  # type: ignore[arg-type]
+            clients=ClientCache(reads, Documents(
+                clock, settings.cimd_allow_http_loopback, settings.client_document_timeout,
+                settings.client_document_max_bytes)),
+            issuer=None,  # type: ignore[arg-type]
             passwords=passwords, csrf=Csrf(page_key, settings),
             account_throttle=Throttle(clock, settings.login_failures_per_account,
                                       settings.login_failure_window),
@@ -138,6 +142,7 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
             mail_throttle=Throttle(clock, settings.mails_per_address, settings.mail_window),
             link_ip_throttle=Throttle(clock, settings.link_requests_per_ip, settings.mail_window),
             external_ip_throttle=Throttle(clock, settings.external_sign_ins_per_ip, settings.mail_window),
+            registration_throttle=Throttle(clock, settings.registrations_per_ip, settings.mail_window),
         )
         ctx.mailer = mailer = build_mailer(ctx, app.link_tokens)
         ctx.payments = Payments(ctx, ProjectKeys(settings.keys_dir))
@@ -178,6 +183,7 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
             await mailer.stop()
             await ctx.payments.close()
             await ctx.providers.close()
+            await ctx.clients.documents.close()
 
 
 def lifetimes(settings: Settings) -> Lifetimes:

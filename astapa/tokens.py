@@ -52,13 +52,14 @@ class TokenIssuer:
 
     async def access_token(
         self, client_id: str, project_id: str, subject: str, scopes: list[str],
-        audience: str, ttl: int,
+        audience: str, ttl: int, iss: str | None = None,
     ) -> str:
-        """A signed JWT, returned once its Issued event has committed."""
+        """A signed JWT, returned once its Issued event has committed. `iss`: the
+        authorization server answering (default the service's)."""
         now = int(self.clock.now())
         jti = self.token_ids.next()
         claims = access_token_claims(
-            self.issuer, client_id, project_id, subject, scopes, audience, now, now + ttl, jti
+            iss or self.issuer, client_id, project_id, subject, scopes, audience, now, now + ttl, jti
         )
         token, _ = await self.writer.run(self._issue, claims, scopes)
         return token
@@ -76,37 +77,40 @@ class TokenIssuer:
 
     async def redeem_code(
         self, client_id: str, code: str, redirect_uri: str | None,
-        verifier_challenge: str | None, ttl: int,
+        verifier_challenge: str | None, ttl: int, resource: str | None = None, iss: str | None = None,
     ) -> dict:
         """RFC 6749 §4.1.3: the token response, once code, family and token are saved."""
         now = self.clock.now()
         unsigned, _ = await self.writer.run(
             self._redeem, code, client_id, redirect_uri, verifier_challenge, now,
-            self.token_ids.next(), ttl,
+            self.token_ids.next(), ttl, resource, iss or self.issuer,
         )
         return await self._signed(unsigned)
 
     def _redeem(self, code: str, client_id: str, redirect_uri: str | None,
-                verifier_challenge: str | None, now: float, jti: str, ttl: int) -> Decision:
-        decision = self.app.redeem_code(code, client_id, redirect_uri, verifier_challenge, now)
-        return self._with_tokens(decision, now, jti, ttl)
+                verifier_challenge: str | None, now: float, jti: str, ttl: int,
+                resource: str | None, iss: str) -> Decision:
+        decision = self.app.redeem_code(code, client_id, redirect_uri, verifier_challenge, now, resource)
+        return self._with_tokens(decision, now, jti, ttl, iss)
 
     async def refresh(
-        self, client_id: str, family_key: str, secret: str, scopes: list[str] | None, ttl: int
+        self, client_id: str, family_key: str, secret: str, scopes: list[str] | None, ttl: int,
+        resource: str | None = None, iss: str | None = None,
     ) -> dict:
         """RFC 6749 §6 with rotation: new refresh and access tokens, the claims as they are now."""
         now = self.clock.now()
         unsigned, _ = await self.writer.run(
-            self._refresh, family_key, secret, client_id, scopes, now, self.token_ids.next(), ttl
+            self._refresh, family_key, secret, client_id, scopes, now, self.token_ids.next(), ttl,
+            resource, iss or self.issuer,
         )
         return await self._signed(unsigned)
 
     def _refresh(self, family_key: str, secret: str, client_id: str, scopes: list[str] | None,
-                 now: float, jti: str, ttl: int) -> Decision:
-        decision = self.app.rotate_refresh(family_key, secret, client_id, scopes, now)
-        return self._with_tokens(decision, now, jti, ttl)
+                 now: float, jti: str, ttl: int, resource: str | None, iss: str) -> Decision:
+        decision = self.app.rotate_refresh(family_key, secret, client_id, scopes, now, resource)
+        return self._with_tokens(decision, now, jti, ttl, iss)
 
-    def _with_tokens(self, decision: Decision, now: float, jti: str, ttl: int) -> Decision:
+    def _with_tokens(self, decision: Decision, now: float, jti: str, ttl: int, iss: str) -> Decision:
         """Add the access token's Issued event to the decision; its value becomes the
         response body with the claims still to sign."""
         if decision.error is not None:
@@ -115,7 +119,7 @@ class TokenIssuer:
         issued_at = int(now)
         scopes = list(grant.scopes)
         claims = user_access_token_claims(
-            self.issuer, grant.client_id, grant.project_id, grant.sub, grant.user_claims, scopes,
+            iss, grant.client_id, grant.project_id, grant.sub, grant.user_claims, scopes,
             grant.resource or grant.client_id, issued_at, issued_at + ttl, jti, grant.family_key,
         )
         decision.aggregates += self.app.issue_access_token(
@@ -128,7 +132,7 @@ class TokenIssuer:
             body["scope"] = " ".join(scopes)
         if "openid" in scopes:
             body["id_token"] = id_token_claims(
-                self.issuer, grant.client_id, grant.sub, grant.user_claims, scopes, issued_at,
+                iss, grant.client_id, grant.sub, grant.user_claims, scopes, issued_at,
                 issued_at + ttl, grant.auth_time, grant.nonce,
             )  # at_hash is added when the access token is signed
         decision.value = body

@@ -12,7 +12,8 @@ NAME = "clients"
 def create_tables(db: Database) -> None:
     db["projects"].create(
         {"project_id": str, "name": str, "client_id": str, "mode": str, "created_at": str,
-         "require_verified_email": int, "providers": str},  # providers: JSON {provider: client id}
+         "require_verified_email": int, "providers": str,  # providers: JSON {provider: client id}
+         "scopes": str, "allow_registration": int, "resources": str},  # resources: JSON {uri: [scope]}
         pk="project_id",
         if_not_exists=True,
     )
@@ -28,6 +29,11 @@ def create_tables(db: Database) -> None:
             "redirect_uris": str,
             "mode": str,
             "created_at": str,
+            "auth_method": str,
+            "jwks": str,  # JSON JWK Set (public keys) or NULL
+            "jwks_uri": str,
+            "grant_types": str,  # JSON list
+            "registered": int,
         },
         pk="client_id",
         if_not_exists=True,
@@ -39,26 +45,48 @@ def project_created(db: Database, e: Project.Created) -> None:
     created = e.timestamp.isoformat()
     db.execute(
         "INSERT INTO projects (project_id, name, client_id, mode, created_at, require_verified_email,"
-        " providers) VALUES (?, ?, ?, ?, ?, ?, '{}')",
+        " providers, scopes, allow_registration, resources) VALUES (?, ?, ?, ?, ?, ?, '{}', ?, ?, '{}')",
         [e.project_id, e.name, e.client_id, e.mode, created,
-         int(getattr(e, "require_verified_email", False))],
+         int(getattr(e, "require_verified_email", False)), json.dumps(e.scopes),
+         int(getattr(e, "allow_registration", False))],
     )
     db.execute(
         "INSERT INTO clients (client_id, kind, project_id, name, secret_hash, scopes, token_ttl,"
-        " redirect_uris, mode, created_at) VALUES (?, 'project', ?, ?, ?, ?, NULL, ?, ?, ?)",
+        " redirect_uris, mode, created_at, auth_method, grant_types, registered)"
+        " VALUES (?, 'project', ?, ?, ?, ?, NULL, ?, ?, ?, 'client_secret_basic', ?, 0)",
         [e.client_id, e.project_id, e.name, e.secret_hash, json.dumps(e.scopes),
-         json.dumps(e.redirect_uris), e.mode, created],
+         json.dumps(e.redirect_uris), e.mode, created,
+         json.dumps(["authorization_code", "refresh_token", "client_credentials"])],
     )
 
 
 def client_created(db: Database, e: Client.Created) -> None:
+    registered = bool(getattr(e, "registered", False))
+    jwks = getattr(e, "jwks", None)
     db.execute(
         "INSERT INTO clients (client_id, kind, project_id, name, secret_hash, scopes, token_ttl,"
-        " redirect_uris, mode, created_at)"
-        " SELECT ?, 'machine', ?, ?, ?, ?, ?, '[]', mode, ? FROM projects WHERE project_id = ?",
-        [e.client_id, e.project_id, e.name, e.secret_hash, json.dumps(e.scopes), e.token_ttl,
-         e.timestamp.isoformat(), e.project_id],
+        " redirect_uris, mode, created_at, auth_method, jwks, jwks_uri, grant_types, registered)"
+        " SELECT ?, ?, ?, ?, ?, ?, ?, ?, mode, ?, ?, ?, ?, ?, ? FROM projects WHERE project_id = ?",
+        [e.client_id, "registered" if registered else "machine", e.project_id, e.name, e.secret_hash,
+         json.dumps(e.scopes), e.token_ttl, json.dumps(getattr(e, "redirect_uris", None) or []),
+         e.timestamp.isoformat(), getattr(e, "auth_method", "client_secret_basic"),
+         None if jwks is None else json.dumps(jwks), getattr(e, "jwks_uri", None),
+         json.dumps(getattr(e, "grant_types", None) or ["client_credentials"]), int(registered),
+         e.project_id],
     )
+
+
+def registration_policy_changed(db: Database, e: Project.RegistrationPolicyChanged) -> None:
+    db.execute("UPDATE projects SET allow_registration = ? WHERE project_id = ?",
+               [int(e.allow_registration), e.project_id])
+
+
+def resource_added(db: Database, e: Project.ResourceAdded) -> None:
+    row = db.execute("SELECT resources FROM projects WHERE project_id = ?", [e.project_id]).fetchone()
+    if row is not None:
+        resources = {**json.loads(row[0] or "{}"), e.uri: list(e.scopes)}
+        db.execute("UPDATE projects SET resources = ? WHERE project_id = ?",
+                   [json.dumps(resources), e.project_id])
 
 
 def redirect_uri_added(db: Database, e: Project.RedirectUriAdded) -> None:
@@ -90,5 +118,7 @@ HANDLERS = {
     Project.ProviderConfigured: provider_configured,
     Project.ProviderRemoved: provider_removed,
     Project.RedirectUriAdded: redirect_uri_added,
+    Project.RegistrationPolicyChanged: registration_policy_changed,
+    Project.ResourceAdded: resource_added,
     Client.Created: client_created,
 }

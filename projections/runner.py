@@ -32,7 +32,7 @@ TRACKING_NAME = "read_models"
 # The version of the read models' tables; raise it when a table changes shape, and read.db
 # is rebuilt from the log at the next start.
 SCHEMA_NAME = "schema_version"
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 def connect(path: Path | str, readonly: bool = False) -> sqlite3.Connection:

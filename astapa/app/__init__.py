@@ -19,6 +19,7 @@ from astapa.domain.links import ActionLink
 from astapa.domain.mail import Message
 from astapa.domain.payments import Payment
 from astapa.domain.plans import Plan
+from astapa.domain.projects import ClientAssertion, Consent
 from astapa.domain.refresh import RefreshFamily
 from astapa.domain.sessions import BrowserSession
 from astapa.domain.tokens import AccessToken
@@ -31,7 +32,7 @@ class AstapaApplication(IdentityCommands, LinkCommands, PaymentCommands, MailCom
     snapshotting_intervals = {RefreshFamily: 100, User: 100}
     # Written only by the server process (see EventStore.OWNED).
     OWNED = (User, EmailIndex, BrowserSession, AuthorizationCode, RefreshFamily, AccessToken,
-             ActionLink, Message, Plan, Payment, ExternalSignIn, Identity)
+             ActionLink, Message, Plan, Payment, ExternalSignIn, Identity, Consent, ClientAssertion)
 
 
 __all__ = [

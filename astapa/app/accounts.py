@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from astapa.app.core import Decision
 from astapa.app.tokens import TokenCommands
 from astapa.domain.codes import AuthorizationCode, CodeRequest
-from astapa.domain.errors import EmailTakenError, SessionEndedError, UserNotFoundError
+from astapa.domain.errors import DomainError, EmailTakenError, SessionEndedError, UserNotFoundError
 from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL, ActionLink
 from astapa.domain.mail import Message
+from astapa.domain.projects import Consent
 from astapa.domain.sessions import BrowserSession
 from astapa.domain.users import EmailIndex, User
 from astapa.secrets import LinkTokens, equals, random_key, random_secret, sha256_hex, split_keyed_secret
@@ -27,6 +28,7 @@ class SignedIn:
     code: str | None  # None: signed up, but the address must be verified first
     sub: str
     session_cookie: str | None  # set when a new browser session started
+    consent: bool = False  # no code yet: a third-party client waits for the user's consent
 
 
 def new_sub() -> str:
@@ -69,8 +71,9 @@ class AccountCommands(TokenCommands):
         if not sign_in:
             return Decision([user, index, link, message], SignedIn(None, sub, None))
         session, cookie = self._start_session(user, now)
-        code, value = self._issue_code(request, user, session, int(now), now)
-        return Decision([user, index, link, message, session, code], SignedIn(value, sub, cookie))
+        codes, value = self._issue_code(request, user, session, int(now), now)
+        return Decision([user, index, link, message, session, *codes],
+                        SignedIn(value, sub, cookie, consent=value is None))
 
     def sign_in(self, request: CodeRequest, sub: str, now: float, require_verified: bool = False) -> Decision:
         """The password was checked; a new session (never the old one: no fixation)."""
@@ -79,8 +82,8 @@ class AccountCommands(TokenCommands):
         if require_verified:
             user.check_verified()
         session, cookie = self._start_session(user, now)
-        code, value = self._issue_code(request, user, session, int(now), now)
-        return Decision([session, code], SignedIn(value, sub, cookie))
+        codes, value = self._issue_code(request, user, session, int(now), now)
+        return Decision([session, *codes], SignedIn(value, sub, cookie, consent=value is None))
 
     def resume_session(
         self, request: CodeRequest, cookie: str, now: float, max_age: int | None,
@@ -99,8 +102,35 @@ class AccountCommands(TokenCommands):
         if session.tokens_epoch != user.tokens_epoch:
             raise SessionEndedError("user tokens revoked")
         session.use(idle_expires_at=now + self.lifetimes.session_idle)
-        code, value = self._issue_code(request, user, session, session.auth_time, now)
-        return Decision([session, code], SignedIn(value, session.sub, None))
+        codes, value = self._issue_code(request, user, session, session.auth_time, now)
+        return Decision([session, *codes],
+                        SignedIn(value, session.sub, None, consent=value is None))
+
+    def grant_consent(
+        self, request: CodeRequest, cookie: str, now: float, require_verified: bool = False,
+    ) -> Decision:
+        """The signed-in user allowed a third-party client the scopes asked for: remembered
+        (per user and client), and the code issued, in one save."""
+        session = self._live_session(cookie, now)
+        if session.project_id != request.project_id:
+            raise SessionEndedError("another project")
+        user = self._user(session.project_id, session.sub, read_only=True)
+        user.check_can_sign_in()
+        if require_verified:
+            user.check_verified()
+        if session.tokens_epoch != user.tokens_epoch:
+            raise SessionEndedError("user tokens revoked")
+        consent_id = Consent.create_id(request.project_id, user.sub, request.client_id)
+        if self.exists(consent_id):
+            consent: Consent = self.load(consent_id, _NoConsent)
+            if not consent.covers(request.scopes):
+                consent.extend(scopes=sorted(request.scopes))
+        else:
+            consent = Consent(project_id=request.project_id, sub=user.sub, client_id=request.client_id,
+                              scopes=sorted(request.scopes))
+        session.use(idle_expires_at=now + self.lifetimes.session_idle)
+        code, value = self._new_code(request, user, session, session.auth_time, now)
+        return Decision([consent, session, code], SignedIn(value, user.sub, None))
 
     def end_session(self, cookie: str, now: float) -> Decision:
         try:
@@ -165,6 +195,23 @@ class AccountCommands(TokenCommands):
 
     def _issue_code(
         self, request: CodeRequest, user: User, session: BrowserSession, auth_time: int, now: float
+    ) -> tuple[list[AuthorizationCode], str | None]:
+        """The code, or none while a third-party client still needs the user's consent."""
+        if request.consent and (request.prompt_consent or not self._consented(request, user.sub)):
+            return [], None
+        code, value = self._new_code(request, user, session, auth_time, now)
+        return [code], value
+
+    def _consented(self, request: CodeRequest, sub: str) -> bool:
+        try:
+            consent: Consent = self.load(Consent.create_id(request.project_id, sub, request.client_id),
+                                         _NoConsent, read_only=True)
+        except _NoConsent:
+            return False
+        return consent.covers(request.scopes)
+
+    def _new_code(
+        self, request: CodeRequest, user: User, session: BrowserSession, auth_time: int, now: float
     ) -> tuple[AuthorizationCode, str]:
         value = random_secret()
         code = AuthorizationCode(
@@ -174,3 +221,7 @@ class AccountCommands(TokenCommands):
             auth_time=auth_time, session_key=session.id.hex, expires_at=now + self.lifetimes.code,
         )
         return code, value
+
+
+class _NoConsent(DomainError):
+    """The user has not consented to this client yet."""

@@ -147,8 +147,9 @@ class IdentityCommands(AccountCommands):
         user.verify_email(email)
         trip.end(REGISTERED, user.sub)
         session, cookie = self._start_session(user, now)
-        code, value = self._issue_code(request, user, session, int(now), now)
-        return Decision([user, index, identity, trip, session, code], SignedIn(value, user.sub, cookie))
+        codes, value = self._issue_code(request, user, session, int(now), now)
+        return Decision([user, index, identity, trip, session, *codes],
+                        SignedIn(value, user.sub, cookie, consent=value is None))
 
     def sign_in_linking(self, request: CodeRequest, sub: str, state: str, binding: str | None, now: float,
                         require_verified: bool = False) -> Decision:
@@ -180,8 +181,9 @@ class IdentityCommands(AccountCommands):
         user.link_identity(trip.provider, offer["subject"], offer["email"], how="signed_in")
         trip.accept_offer()
         session, cookie = self._start_session(user, now)
-        code, value = self._issue_code(request, user, session, int(now), now)
-        return Decision([user, identity, trip, session, code], SignedIn(value, sub, cookie))
+        codes, value = self._issue_code(request, user, session, int(now), now)
+        return Decision([user, identity, trip, session, *codes],
+                        SignedIn(value, sub, cookie, consent=value is None))
 
     def _external_session(self, request: CodeRequest, trip: ExternalSignIn, user: User, changed: list,
                           now: float, require_verified: bool) -> Decision:
@@ -195,8 +197,9 @@ class IdentityCommands(AccountCommands):
             return Decision([trip], error=e)
         trip.end(SIGNED_IN, user.sub)
         session, cookie = self._start_session(user, now)
-        code, value = self._issue_code(request, user, session, int(now), now)
-        return Decision([*changed, trip, session, code], SignedIn(value, user.sub, cookie))
+        codes, value = self._issue_code(request, user, session, int(now), now)
+        return Decision([*changed, trip, session, *codes],
+                        SignedIn(value, user.sub, cookie, consent=value is None))
 
 
 def _email_key(email: str) -> str | None:

@@ -99,5 +99,6 @@ class LinkCommands(AccountCommands):
             # belongs to the new epoch.
             user.revoke_tokens(reason=revoke)
         session, cookie = self._start_session(user, now)
-        code, value = self._issue_code(request, user, session, int(now), now)
-        return Decision(changed + [session, code], SignedIn(value, user.sub, cookie))
+        codes, value = self._issue_code(request, user, session, int(now), now)
+        return Decision(changed + [session, *codes],
+                        SignedIn(value, user.sub, cookie, consent=value is None))

@@ -9,15 +9,19 @@ from dataclasses import dataclass
 from astapa.app.core import Decision, EventStore
 from astapa.domain.codes import AuthorizationCode
 from astapa.domain.errors import (
+    ClientAssertionReusedError,
     CodeRejectedError,
     DomainError,
     RefreshRejectedError,
+    ResourceMismatchError,
     ScopeNotGrantedError,
     UserNotFoundError,
 )
+from astapa.domain.projects import ClientAssertion
 from astapa.domain.refresh import RefreshFamily
 from astapa.domain.tokens import AccessToken
 from astapa.domain.users import User
+from astapa.domain.resources import same_resource
 from astapa.secrets import equals, random_key, random_secret, sha256_hex, split_keyed_secret
 
 
@@ -95,10 +99,12 @@ class TokenCommands(EventStore):
 
     def redeem_code(
         self, code: str, client_id: str, redirect_uri: str | None, verifier_challenge: str | None,
-        now: float,
+        now: float, resource: str | None = None,
     ) -> Decision:
         """Single use by the code's version. A second redemption revokes the family the
-        first one started (RFC 6749 §4.1.2); a binding failure burns the code."""
+        first one started (RFC 6749 §4.1.2); a binding failure burns the code. A token
+        request naming a resource must name the code's (RFC 8707 §2.2; already matched
+        against the project's resources, so compared as registered)."""
         record: AuthorizationCode = self.load(
             AuthorizationCode.create_id(sha256_hex(code)), lambda: CodeRejectedError("unknown")
         )
@@ -107,6 +113,8 @@ class TokenCommands(EventStore):
             _check_pkce(record.code_challenge, verifier_challenge)
         except CodeRejectedError as e:
             return self._refuse_code(record, e)
+        if resource is not None and not same_resource(resource, record.resource):
+            raise ResourceMismatchError(resource, record.resource)
         user = self._user(record.project_id, record.sub, read_only=True)
         try:
             user.check_can_sign_in()
@@ -148,6 +156,7 @@ class TokenCommands(EventStore):
 
     def rotate_refresh(
         self, family_key: str, secret: str, client_id: str, scopes: list[str] | None, now: float,
+        resource: str | None = None,
     ) -> Decision:
         """One use per generation: the version of the family decides which of two
         concurrent refreshes wins; the loser presents a rotated token, which is reuse."""
@@ -162,6 +171,8 @@ class TokenCommands(EventStore):
             return Decision([family], error=RefreshRejectedError("reuse"))
         if scopes is not None and not set(scopes) <= set(family.scopes):
             raise ScopeNotGrantedError(sorted(set(scopes) - set(family.scopes)))
+        if resource is not None and not same_resource(resource, family.resource):
+            raise ResourceMismatchError(resource, family.resource)
         new_secret = random_secret()
         family.rotate(token_hash=sha256_hex(new_secret), idle_expires_at=now + self.lifetimes.refresh_idle)
         grant = UserGrant(
@@ -182,6 +193,16 @@ class TokenCommands(EventStore):
             return Decision([])
         family.revoke("revoked by client")
         return Decision([family])
+
+    # -- private_key_jwt assertions (RFC 7523 §3) -------------------------------------------
+
+    def use_client_assertion(self, client_id: str, jti_hash: str, expires_at: float) -> Decision:
+        """Each jti once per client: a second use (or a concurrent one, which collides on
+        the aggregate's version and is retried into this check) is refused."""
+        aggregate_id = ClientAssertion.create_id(client_id, jti_hash)
+        if self.exists(aggregate_id):
+            raise ClientAssertionReusedError(client_id)
+        return Decision([ClientAssertion(client_id=client_id, jti_hash=jti_hash, expires_at=expires_at)])
 
     def _user(self, project_id: str, sub: str, read_only: bool = False) -> User:
         return self.load(User.create_id(project_id, sub), lambda: UserNotFoundError(project_id, sub),

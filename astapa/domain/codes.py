@@ -84,3 +84,5 @@ class CodeRequest:
     code_challenge: str | None
     nonce: str | None
     resource: str | None
+    consent: bool = False  # a third-party client: the user's consent comes first
+    prompt_consent: bool = False  # prompt=consent: ask even if already granted

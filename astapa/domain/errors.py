@@ -102,3 +102,19 @@ class ProviderEmailUnverifiedError(DomainError):
 class ProviderEmailUntrustedError(DomainError):
     """The provider calls the address verified but does not speak for its domain (Google
     for a non-Google, non-Workspace address): it links only to an account that signs in."""
+
+
+class ClientAssertionReusedError(DomainError):
+    """A private_key_jwt assertion whose jti was already used by this client."""
+
+
+class ResourceMismatchError(DomainError):
+    """A token request named another resource than its grant (RFC 8707 §2.2)."""
+
+
+class ConsentRequiredError(DomainError):
+    """A third-party client asked for scopes the user has not granted it."""
+
+
+class RegistrationClosedError(DomainError):
+    """The project does not take dynamic client registrations (RFC 7591)."""

@@ -14,6 +14,10 @@ class Project(Aggregate):
     # Sign-in providers configured: provider -> OAuth client id. Replaced, never changed in
     # place; the class-level default serves projects created before providers existed.
     providers = MappingProxyType({})
+    # Protected resources (RFC 8707): URI -> the scopes it defines. Replaced, never changed
+    # in place. Dynamic client registration (RFC 7591) is off unless turned on.
+    resources = MappingProxyType({})
+    allow_registration = False
 
     @event("Created")
     def __init__(
@@ -26,6 +30,7 @@ class Project(Aggregate):
         mode: str,
         scopes: list[str],
         require_verified_email: bool = False,  # absent from events older than the setting
+        allow_registration: bool = False,  # likewise
     ) -> None:
         self.project_id = project_id
         self.name = name
@@ -35,10 +40,22 @@ class Project(Aggregate):
         self.mode = mode
         self.scopes = list(scopes)
         self.require_verified_email = require_verified_email
+        self.allow_registration = allow_registration
 
     @staticmethod
     def create_id(project_id: str) -> UUID:
         return index_id("project", project_id)
+
+    @event("RegistrationPolicyChanged")
+    def change_registration_policy(self, project_id: str, allow_registration: bool) -> None:
+        """Whether the project's authorization server takes RFC 7591 registrations."""
+        self.allow_registration = allow_registration
+
+    @event("ResourceAdded")
+    def add_resource(self, project_id: str, uri: str, scopes: list[str]) -> None:
+        """A protected resource (an API, an MCP server) tokens may be issued for (RFC 8707);
+        adding a known URI again replaces its scopes."""
+        self.resources = {**self.resources, uri: list(scopes)}
 
     @event("RedirectUriAdded")
     def add_redirect_uri(self, project_id: str, redirect_uri: str) -> None:
@@ -68,7 +85,14 @@ class Project(Aggregate):
 
 
 class Client(Aggregate):
-    """A machine client of a project: a backend, an AI agent or an MCP server."""
+    """A client of a project besides its own: a machine client (a backend, an AI agent, an
+    MCP server) made with the CLI, or a client that registered itself (RFC 7591).
+
+    `auth_method` is how it authenticates at the token endpoint (RFC 7591 §2 names):
+    `client_secret_basic`/`client_secret_post` (a secret; only its hash is kept),
+    `private_key_jwt` (RFC 7523: public keys inline or at `jwks_uri`), or `none` (a public
+    client). Fields after `token_ttl` are absent from events older than them.
+    """
 
     @event("Created")
     def __init__(
@@ -76,9 +100,15 @@ class Client(Aggregate):
         client_id: str,
         project_id: str,
         name: str,
-        secret_hash: str,
+        secret_hash: str | None,
         scopes: list[str],
-        token_ttl: int,
+        token_ttl: int | None,
+        auth_method: str = "client_secret_basic",
+        jwks: dict | None = None,
+        jwks_uri: str | None = None,
+        redirect_uris: list[str] | None = None,
+        grant_types: list[str] | None = None,
+        registered: bool = False,
     ) -> None:
         self.client_id = client_id
         self.project_id = project_id
@@ -86,6 +116,12 @@ class Client(Aggregate):
         self.secret_hash = secret_hash
         self.scopes = list(scopes)
         self.token_ttl = token_ttl
+        self.auth_method = auth_method
+        self.jwks = jwks
+        self.jwks_uri = jwks_uri
+        self.redirect_uris = list(redirect_uris or [])
+        self.grant_types = list(grant_types or ["client_credentials"])
+        self.registered = registered
 
     @staticmethod
     def create_id(client_id: str) -> UUID:
@@ -104,3 +140,40 @@ class ClientIndex(Aggregate):
     @staticmethod
     def create_id(client_id: str) -> UUID:
         return index_id("client", client_id)
+
+
+class ClientAssertion(Aggregate):
+    """A private_key_jwt assertion's `jti`, used once (RFC 7523 §3 item 7): a second use
+    collides with this aggregate. Only the jti's SHA-256 is kept."""
+
+    @event("Used")
+    def __init__(self, client_id: str, jti_hash: str, expires_at: float) -> None:
+        self.client_id = client_id
+        self.expires_at = expires_at
+
+    @staticmethod
+    def create_id(client_id: str, jti_hash: str) -> UUID:
+        return index_id("client-assertion", f"{client_id}/{jti_hash}")
+
+
+class Consent(Aggregate):
+    """What a user let a third-party client have: the scopes, per project, user and client.
+    Asking again for scopes already granted skips the consent page."""
+
+    @event("Granted")
+    def __init__(self, project_id: str, sub: str, client_id: str, scopes: list[str]) -> None:
+        self.project_id = project_id
+        self.sub = sub
+        self.client_id = client_id
+        self.scopes = list(scopes)
+
+    @staticmethod
+    def create_id(project_id: str, sub: str, client_id: str) -> UUID:
+        return index_id("consent", f"{project_id}/{sub}/{client_id}")
+
+    def covers(self, scopes: tuple[str, ...] | list[str]) -> bool:
+        return set(scopes) <= set(self.scopes)
+
+    @event("Extended")
+    def extend(self, scopes: list[str]) -> None:
+        self.scopes = sorted(set(self.scopes) | set(scopes))

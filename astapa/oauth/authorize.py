@@ -18,7 +18,9 @@ from astapa.oauth.errors import (
     UnauthorizedClientError,
     UnsupportedResponseTypeError,
 )
+from astapa.oauth.resources import resolve
 from astapa.oauth.scopes import is_absolute_uri, parse_resource, parse_scope
+from astapa.oauth.servers import AuthServer
 from astapa.queries import ClientRecord
 
 # Scopes every project's users may be asked for, besides the project's own.
@@ -40,14 +42,43 @@ class AuthorizationRequest:
     prompt: frozenset[str]
     max_age: int | None
     login_hint: str | None
-    query: str  # the request as received, carried through the sign-in form
+    # The request as received, carried through the sign-in form and mailed links; for a
+    # project's own authorization server prefixed with `/projects/{id}` (see carry()).
+    query: str
+    issuer: str  # the authorization server answering: `iss` in the response (RFC 9207)
 
     def code_request(self) -> CodeRequest:
         return CodeRequest(
             project_id=self.client.project_id, client_id=self.client.client_id,
             redirect_uri=self.redirect_uri, scopes=self.scopes, code_challenge=self.code_challenge,
-            nonce=self.nonce, resource=self.resource,
+            nonce=self.nonce, resource=self.resource, consent=self.client.third_party,
+            prompt_consent="consent" in self.prompt,
         )
+
+    def refuse(self, error: OAuthError) -> OAuthError:
+        """An error that goes back to the client (§4.1.2.1)."""
+        return error.via(self.redirect_uri, self.state, self.issuer)
+
+
+PROJECT_PREFIX = "/projects/"
+
+
+def carry(server: AuthServer, query: str) -> str:
+    """The request as the pages carry it (a hidden field, the query of their links, mailed
+    links): the raw query, prefixed with `/projects/{id}?` when it came to a project's own
+    server. A query may hold "/" and "?", so `/auth/signup?/projects/p1?client_id=...` is
+    a URL, and the pages' routes serve both servers."""
+    if server.project_id is not None:
+        return f"{PROJECT_PREFIX}{server.project_id}?{query}"
+    return query
+
+
+def uncarry(carried: str) -> tuple[str | None, str]:
+    """(project id of the server or None, raw query) of a carried request."""
+    if carried.startswith(PROJECT_PREFIX):
+        head, _, query = carried.partition("?")
+        return head[len(PROJECT_PREFIX):], query
+    return None, carried
 
 
 class PageError(OAuthError):
@@ -81,7 +112,8 @@ def client_id_of(params: dict[str, str], repeated: set[str]) -> str:
     return client_id
 
 
-def validate(query: str, client: ClientRecord | None) -> AuthorizationRequest:
+def validate(query: str, client: ClientRecord | None, server: AuthServer) -> AuthorizationRequest:
+    """The request `query` to `server` (carried: carry(server, query))."""
     params, repeated = parse_query(query)
     client_id = client_id_of(params, repeated)
     if client is None or client.client_id != client_id:
@@ -91,18 +123,43 @@ def validate(query: str, client: ClientRecord | None) -> AuthorizationRequest:
     redirect_uri = params.get("redirect_uri")
     if redirect_uri is None:
         raise PageError("redirect_uri is missing")
-    if redirect_uri not in client.redirect_uris:  # byte for byte (RFC 9700 §2.1)
+    if not redirect_uri_matches(redirect_uri, client):
         raise PageError("this redirect_uri is not registered for the application",
                         detail=f"unregistered redirect_uri {redirect_uri!r}")
     state = params.get("state")
     try:
-        return _validate_rest(params, repeated, client, redirect_uri, state, query)
+        return _validate_rest(params, repeated, client, redirect_uri, state, query, server)
     except OAuthError as e:
-        raise e.via(redirect_uri, state) from None
+        raise e.via(redirect_uri, state, server.issuer) from None
+
+
+def redirect_uri_matches(uri: str, client: ClientRecord) -> bool:
+    """Byte for byte (RFC 9700 §2.1); for a public client a loopback IP redirect URI also
+    with any port (RFC 8252 §7.3): same scheme, host, path and query. `localhost`,
+    127.0.0.1 and [::1] never stand for each other."""
+    if uri in client.redirect_uris:
+        return True
+    if not client.is_public:
+        return False
+    given = urlsplit(uri)
+    if given.scheme != "http" or given.hostname not in LOOPBACK_HOSTS or given.fragment:
+        return False
+    try:
+        given.port
+    except ValueError:
+        return False
+    for registered in client.redirect_uris:
+        known = urlsplit(registered)
+        if (known.scheme, known.hostname, known.path, known.query) == \
+                (given.scheme, given.hostname, given.path, given.query) \
+                and "@" not in known.netloc + given.netloc:
+            return True
+    return False
 
 
 def _validate_rest(params: dict[str, str], repeated: set[str], client: ClientRecord,
-                   redirect_uri: str, state: str | None, query: str) -> AuthorizationRequest:
+                   redirect_uri: str, state: str | None, query: str,
+                   server: AuthServer) -> AuthorizationRequest:
     if repeated - {"resource"}:
         raise InvalidRequestError(f"parameter {sorted(repeated)[0]!r} is repeated")
     response_type = params.get("response_type", "code")
@@ -115,6 +172,8 @@ def _validate_rest(params: dict[str, str], repeated: set[str], client: ClientRec
     if not set(scopes) <= allowed:
         raise InvalidScopeError(detail=f"not allowed: {sorted(set(scopes) - allowed)}")
     challenge = pkce.check_challenge(params.get("code_challenge"), params.get("code_challenge_method"))
+    if challenge is None and (client.is_public or client.third_party):
+        raise InvalidRequestError("code_challenge is required (PKCE with S256)")
     prompt = frozenset((params.get("prompt") or "").split())
     if not prompt <= PROMPTS or ("none" in prompt and len(prompt) > 1):
         raise InvalidRequestError("prompt is not valid")
@@ -122,10 +181,12 @@ def _validate_rest(params: dict[str, str], repeated: set[str], client: ClientRec
     if nonce is not None and len(nonce) > MAX_NONCE:
         raise InvalidRequestError("nonce is too long")
     resources = tuple(v for k, v in parse_qsl(query, keep_blank_values=False) if k == "resource")
+    resource = resolve(parse_resource(resources), client.resources)
     return AuthorizationRequest(
         client=client, redirect_uri=redirect_uri, state=state, scopes=tuple(scopes),
-        code_challenge=challenge, nonce=nonce, resource=parse_resource(resources), prompt=prompt,
-        max_age=_max_age(params.get("max_age")), login_hint=params.get("login_hint"), query=query,
+        code_challenge=challenge, nonce=nonce, resource=resource, prompt=prompt,
+        max_age=_max_age(params.get("max_age")), login_hint=params.get("login_hint"),
+        query=carry(server, query), issuer=server.issuer,
     )
 
 
@@ -145,10 +206,11 @@ def response_url(redirect_uri: str, params: dict[str, str | None]) -> str:
 
 
 def error_url(error: OAuthError, issuer: str) -> str:
+    """`issuer`: the service's, for an error that does not name its server."""
     assert error.redirect_uri is not None
     return response_url(error.redirect_uri, {
         "error": error.error, "error_description": error.description or None,
-        "state": error.state, "iss": issuer,
+        "state": error.state, "iss": error.issuer or issuer,
     })
 
 

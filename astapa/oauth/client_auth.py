@@ -1,4 +1,6 @@
-"""RFC 6749 §2.3.1 client authentication: client_secret_basic and client_secret_post.
+"""Client authentication: RFC 6749 §2.3.1 client_secret_basic and client_secret_post,
+RFC 7523 §2.2 private_key_jwt (checked in web/oauth.py, which can fetch keys and record
+the jti), and public clients, which only name themselves (`none`).
 
 "The client MUST NOT use more than one authentication method in each request." Secrets are
 compared as SHA-256 digests in constant time, and an unknown client_id costs the same
@@ -10,9 +12,10 @@ import binascii
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
+from astapa.oauth.client_keys import JWT_BEARER, AssertionRefused, claimed_client_id
 from astapa.oauth.errors import InvalidClientError, InvalidRequestError
 from astapa.oauth.request import OAuthRequest
-from astapa.queries import ClientRecord
+from astapa.queries import SECRET_METHODS, ClientRecord
 from astapa.secrets import equals, sha256_hex
 
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="astapa"'}
@@ -22,8 +25,9 @@ _NO_SUCH_CLIENT = sha256_hex("no such client")
 @dataclass(frozen=True)
 class Credentials:
     client_id: str
-    client_secret: str
-    method: str  # "client_secret_basic" | "client_secret_post"
+    client_secret: str | None
+    method: str  # "client_secret_basic" | "client_secret_post" | "private_key_jwt" | "none"
+    assertion: str | None = None
 
 
 def invalid_client(detail: str) -> InvalidClientError:
@@ -34,6 +38,21 @@ def invalid_client(detail: str) -> InvalidClientError:
 def credentials(request: OAuthRequest) -> Credentials:
     body_id, body_secret = request.get("client_id"), request.get("client_secret")
     header = request.authorization
+    assertion_type, assertion = request.get("client_assertion_type"), request.get("client_assertion")
+    if assertion_type is not None or assertion is not None:
+        if assertion_type != JWT_BEARER:
+            raise InvalidRequestError(f"client_assertion_type must be {JWT_BEARER}")
+        if assertion is None:
+            raise InvalidRequestError("client_assertion is required")
+        if body_secret is not None or (header is not None and header[:6].lower() == "basic "):
+            raise InvalidRequestError("use one client authentication method, not two")
+        try:
+            client_id = claimed_client_id(assertion)
+        except AssertionRefused as e:
+            raise invalid_client(str(e)) from None
+        if body_id is not None and body_id != client_id:
+            raise invalid_client("client_id differs from the assertion's sub")
+        return Credentials(client_id, None, "private_key_jwt", assertion)
     if header is not None and header[:6].lower() == "basic ":
         if body_secret is not None:
             raise InvalidRequestError("use one client authentication method, not two")
@@ -44,7 +63,7 @@ def credentials(request: OAuthRequest) -> Credentials:
     if body_id is None:
         raise invalid_client("no client credentials")
     if body_secret is None:
-        raise invalid_client("no client secret")  # TODO(issue-9): public clients
+        return Credentials(body_id, None, "none")  # a public client, if it is one
     return Credentials(body_id, body_secret, "client_secret_post")
 
 
@@ -64,10 +83,22 @@ def _parse_basic(encoded: str) -> tuple[str, str]:
 
 
 def authenticate(client: ClientRecord | None, creds: Credentials) -> ClientRecord:
-    expected = client.secret_hash if client is not None else _NO_SUCH_CLIENT
+    """Secrets and public clients; private_key_jwt is checked by the caller."""
+    if creds.method == "none":
+        if client is None:
+            raise invalid_client("unknown client_id")
+        if not client.is_public:
+            raise invalid_client("client authentication is required")
+        return client
+    if creds.method not in SECRET_METHODS or creds.client_secret is None:
+        raise invalid_client(f"{creds.method} is not checked here")
+    uses_secret = client is not None and client.auth_method in SECRET_METHODS and client.secret_hash
+    expected = client.secret_hash if uses_secret else _NO_SUCH_CLIENT
     matches = equals(sha256_hex(creds.client_secret), expected)
     if client is None:
         raise invalid_client("unknown client_id")
+    if not uses_secret:
+        raise invalid_client(f"the client authenticates with {client.auth_method}")
     if not matches:
         raise invalid_client("wrong client secret")
     return client

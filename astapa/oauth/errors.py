@@ -5,10 +5,12 @@ that is safe to send, and an optional private `detail` that is logged, never sen
 """
 
 from astapa.domain.errors import (
+    ClientAssertionReusedError,
     CodeRejectedError,
     ConflictError,
     DomainError,
     RefreshRejectedError,
+    ResourceMismatchError,
     ScopeNotGrantedError,
     StoreBusyError,
     UserDisabledError,
@@ -24,6 +26,7 @@ class OAuthError(Exception):
     # (RFC 6749 §4.1.2.1) instead of an error page.
     redirect_uri: str | None = None
     state: str | None = None
+    issuer: str | None = None  # the authorization server answering (RFC 9207 `iss`)
 
     def __init__(self, description: str | None = None, detail: str | None = None,
                  headers: dict[str, str] | None = None) -> None:
@@ -33,8 +36,8 @@ class OAuthError(Exception):
         self.detail = detail
         self.headers = dict(headers or {})
 
-    def via(self, redirect_uri: str, state: str | None) -> "OAuthError":
-        self.redirect_uri, self.state = redirect_uri, state
+    def via(self, redirect_uri: str, state: str | None, issuer: str | None = None) -> "OAuthError":
+        self.redirect_uri, self.state, self.issuer = redirect_uri, state, issuer
         return self
 
     def body(self) -> dict:
@@ -157,6 +160,11 @@ def from_domain(error: DomainError) -> OAuthError:
         return InvalidGrantError(detail=repr(error))
     if isinstance(error, ScopeNotGrantedError):
         return InvalidScopeError(detail=repr(error))
+    if isinstance(error, ResourceMismatchError):
+        return InvalidTargetError("resource differs from the one the grant was issued for",
+                                  detail=repr(error))
+    if isinstance(error, ClientAssertionReusedError):
+        return InvalidClientError("client assertion was already used", detail=repr(error))
     return InvalidRequestError("request cannot be performed", detail=repr(error))
 
 
@@ -178,3 +186,20 @@ class ResourceConflictError(OAuthError):
     """The thing to create exists already."""
     error = "conflict"
     status = 409
+
+
+# -- RFC 7591 §3.2.2 dynamic registration errors --
+
+class InvalidClientMetadataError(OAuthError):
+    error = "invalid_client_metadata"
+    description = "client metadata is invalid"
+
+
+class InvalidRedirectUriError(OAuthError):
+    error = "invalid_redirect_uri"
+    description = "a redirect URI is invalid"
+
+
+def registration_error(error: str, description: str) -> OAuthError:
+    kind = InvalidRedirectUriError if error == "invalid_redirect_uri" else InvalidClientMetadataError
+    return kind(description)

@@ -8,6 +8,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from astapa.oauth.servers import accepts_issuer
+
 
 def access_token_claims(
     issuer: str, client_id: str, project_id: str, subject: str, scopes: list[str],
@@ -75,7 +77,8 @@ def at_hash(access_token: str) -> str:
 def verify_access_token(token: str, keys: KeySet, issuer: str, now: float) -> dict | None:
     """The claims of a genuine, unexpired access token of ours; None for anything else.
 
-    Only RS256 is accepted and keys come only from our own key set, so `alg: none`, HMAC
+    Its issuer is the service's or, for a token from a project's own authorization
+    server, that project's. Only RS256 is accepted and keys come only from our own key set, so `alg: none`, HMAC
     with the public key as secret, and `jku`/`jwk` header tricks all fail here.
     """
     if not isinstance(token, str) or token.count(".") != 2 or len(token) > 8192:
@@ -87,7 +90,8 @@ def verify_access_token(token: str, keys: KeySet, issuer: str, now: float) -> di
     if decoded.header.get("typ") != "at+jwt":
         return None
     claims = decoded.claims
-    exp, iss, jti = claims.get("exp"), claims.get("iss"), claims.get("jti")
-    if not isinstance(exp, int) or now >= exp or iss != issuer or not isinstance(jti, str):
+    exp, jti = claims.get("exp"), claims.get("jti")
+    if not isinstance(exp, int) or now >= exp or not accepts_issuer(issuer, claims) \
+            or not isinstance(jti, str):
         return None
     return claims

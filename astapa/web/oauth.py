@@ -12,21 +12,27 @@ from astapa.appkeys import context_key
 from astapa.context import Context
 from astapa.keys import etag_of
 from astapa.oauth import client_auth
-from astapa.domain.errors import DomainError
+from astapa.domain.errors import ClientAssertionReusedError, DomainError
 from astapa.oauth.errors import (
     InvalidClientError,
     InvalidGrantError,
     InvalidRequestError,
+    NotFoundError,
     TooManyAttemptsError,
     TemporarilyUnavailableError,
     UnauthorizedClientError,
     UnsupportedGrantTypeError,
     from_domain,
 )
+from astapa.oauth.client_keys import AssertionRefused, public_key_set, verify_assertion
+from astapa.oauth.discovery import project_metadata
+from astapa.oauth.documents import DocumentError
 from astapa.oauth.grants import GRANTS
+from astapa.oauth.servers import AuthServer, server_for
 from astapa.oauth.jwt import verify_access_token
 from astapa.oauth.request import OAuthRequest, parse
 from astapa.queries import ClientRecord, is_access_token_revoked
+from astapa.secrets import sha256_hex
 from astapa.throttle import Throttle
 from astapa.web.middleware import NO_STORE
 
@@ -52,35 +58,99 @@ async def read_request(request: web.Request, body: bytes | None = None) -> OAuth
     )
 
 
-async def authenticate_client(ctx: Context, oauth_request: OAuthRequest) -> ClientRecord:
+def auth_server(request: web.Request) -> AuthServer:
+    """The authorization server a request is for: the service's, or the project's whose
+    id the path names (`/projects/{project_id}/...`)."""
+    server = server_for(request.app[context_key].settings.issuer, request.match_info.get("project_id"))
+    if server is None:
+        raise web.HTTPNotFound()
+    return server
+
+
+async def authenticate_client(ctx: Context, request: web.Request, oauth_request: OAuthRequest,
+                              *throttles: Throttle) -> ClientRecord:
+    """The client, authenticated as it registered to: a secret, a private_key_jwt
+    assertion, or (a public client) its client_id alone. Refused at once (429) while the
+    client-auth throttle or any of `throttles` holds the source; a failure counts."""
     creds = client_auth.credentials(oauth_request)
-    return client_auth.authenticate(await ctx.clients.get(creds.client_id), creds)
+    source = f"{creds.client_id}|{request.remote}"
+    return await authenticate_counted(ctx, creds, source, *throttles, request=request)
 
 
 async def authenticate_counted(ctx: Context, creds: client_auth.Credentials, source: str,
-                               *throttles: Throttle) -> ClientRecord:
-    """Client authentication, refused at once (429) while the client-auth throttle or any of
-    `throttles` holds `source`; a wrong secret counts against it."""
+                               *throttles: Throttle, request: web.Request | None = None) -> ClientRecord:
     wait = max(t.retry_after(source) for t in (ctx.client_auth_throttle, *throttles))
     if wait:
         raise TooManyAttemptsError(wait, detail=f"throttled {source}")
+    server = auth_server(request) if request is not None else AuthServer(ctx.settings.issuer)
     try:
-        return client_auth.authenticate(await ctx.clients.get(creds.client_id), creds)
+        try:
+            client = await ctx.clients.lookup(creds.client_id, server.project_id)
+        except DocumentError as e:
+            raise client_auth.invalid_client(f"client metadata document: {e}") from None
+        if creds.method != "private_key_jwt":
+            return client_auth.authenticate(client, creds)
+        return await _check_assertion(ctx, client, creds, server, request)
     except InvalidClientError:
         ctx.client_auth_throttle.fail(source)
         raise
+
+
+async def _check_assertion(ctx: Context, client: ClientRecord | None, creds: client_auth.Credentials,
+                           server: AuthServer, request: web.Request | None) -> ClientRecord:
+    """RFC 7523 §3 against the client's registered keys (fetched again once when a key id
+    is unknown, at most every ten seconds), then its jti recorded as used."""
+    if client is None or client.auth_method != "private_key_jwt" or creds.assertion is None:
+        raise client_auth.invalid_client("not a private_key_jwt client")
+    audiences = {server.issuer, server.token_endpoint}
+    if request is not None:
+        audiences.add(ctx.settings.issuer + request.path)
+    now = ctx.clock.now()
+    try:
+        try:
+            verified = verify_assertion(creds.assertion, await _client_keys(ctx, client), client.client_id,
+                                        audiences, now)
+        except AssertionRefused:
+            if client.jwks_uri is None or not ctx.clients.documents.age_ok("jwks", client.jwks_uri, 10):
+                raise
+            ctx.clients.documents.forget("jwks", client.jwks_uri)
+            verified = verify_assertion(creds.assertion, await _client_keys(ctx, client), client.client_id,
+                                        audiences, now)
+    except (AssertionRefused, DocumentError) as e:
+        raise client_auth.invalid_client(f"client assertion: {e}") from None
+    try:
+        await ctx.writer.run(ctx.app.use_client_assertion, client.client_id, sha256_hex(verified.jti),
+                             verified.expires_at)
+    except ClientAssertionReusedError:
+        raise client_auth.invalid_client("client assertion was already used") from None
+    return client
+
+
+async def _client_keys(ctx: Context, client: ClientRecord) -> dict:
+    if client.jwks is not None:
+        return client.jwks
+    assert client.jwks_uri is not None
+    return await ctx.clients.documents.get("jwks", client.jwks_uri, _key_set)
+
+
+def _key_set(document: object) -> dict:
+    try:
+        return public_key_set(document)
+    except ValueError as e:
+        raise DocumentError(f"jwks_uri: {e}") from None
 
 
 async def token(request: web.Request) -> web.Response:
     """RFC 6749 §3.2. Repeated failures from one source for one client are throttled
     (RFC 6819 §5.2.3.6 / §4.4.1.3): bad secrets, and refused codes or refresh tokens."""
     ctx = request.app[context_key]
+    server = auth_server(request)
     oauth_request = await read_request(request)
     creds = client_auth.credentials(oauth_request)
     source = f"{creds.client_id}|{request.remote}"
-    client = await authenticate_counted(ctx, creds, source, ctx.grant_throttle)
+    client = await authenticate_counted(ctx, creds, source, ctx.grant_throttle, request=request)
     try:
-        return await _grant(ctx, client, oauth_request)
+        return await _grant(ctx, client, oauth_request, server)
     except InvalidGrantError:
         ctx.grant_throttle.fail(source)
         raise
@@ -90,7 +160,8 @@ async def token(request: web.Request) -> web.Response:
         raise
 
 
-async def _grant(ctx: Context, client: ClientRecord, oauth_request: OAuthRequest) -> web.Response:
+async def _grant(ctx: Context, client: ClientRecord, oauth_request: OAuthRequest,
+                 server: AuthServer) -> web.Response:
     grant_type = oauth_request.get("grant_type")
     if grant_type is None:
         raise InvalidRequestError("grant_type is required")
@@ -99,7 +170,7 @@ async def _grant(ctx: Context, client: ClientRecord, oauth_request: OAuthRequest
         raise UnsupportedGrantTypeError()
     if grant_type not in client.grant_types:
         raise UnauthorizedClientError()
-    body = await grant.handle(ctx.issuer, client, oauth_request, ctx.settings.access_token_ttl)
+    body = await grant.handle(ctx.issuer, client, oauth_request, ctx.settings.access_token_ttl, server)
     return web.json_response(body, headers=NO_STORE)
 
 
@@ -114,7 +185,9 @@ async def introspect(request: web.Request) -> web.Response:
     """RFC 7662: any client of the same project may ask; everything else is inactive."""
     ctx = request.app[context_key]
     oauth_request = await read_request(request)
-    caller = await authenticate_client(ctx, oauth_request)
+    caller = await authenticate_client(ctx, request, oauth_request)
+    if caller.is_public:
+        raise client_auth.invalid_client("a public client cannot introspect tokens")
     claims = _token_claims(ctx, oauth_request)
     active = (
         claims is not None
@@ -138,7 +211,7 @@ async def revoke(request: web.Request) -> web.Response:
     """
     ctx = request.app[context_key]
     oauth_request = await read_request(request)
-    caller = await authenticate_client(ctx, oauth_request)
+    caller = await authenticate_client(ctx, request, oauth_request)
     value = oauth_request.get("token")
     if value is None:
         raise InvalidRequestError("token is required")
@@ -171,13 +244,26 @@ async def jwks(request: web.Request) -> web.Response:
 
 
 async def openid_configuration(request: web.Request) -> web.Response:
-    body, etag = request.app[context_key].discovery["openid-configuration"]
-    return cached_json(request, body, etag, 3600)
+    return await _metadata(request, "openid-configuration")
 
 
 async def authorization_server_metadata(request: web.Request) -> web.Response:
-    body, etag = request.app[context_key].discovery["oauth-authorization-server"]
-    return cached_json(request, body, etag, 3600)
+    return await _metadata(request, "oauth-authorization-server")
+
+
+async def _metadata(request: web.Request, kind: str) -> web.Response:
+    """The service's documents are built once; a project's from its settings (whether it
+    takes registrations), cached with the client records."""
+    ctx = request.app[context_key]
+    server = auth_server(request)
+    if server.project_id is None:
+        body, etag = ctx.discovery[kind]
+    else:
+        project = await ctx.clients.project(server.project_id)
+        if project is None:
+            raise NotFoundError("no such project")
+        body, etag = document(project_metadata(server.issuer, project.allow_registration, project.scopes))
+    return cached_json(request, body, etag, 3600 if server.project_id is None else 60)
 
 
 def document(data: dict) -> tuple[bytes, str]:

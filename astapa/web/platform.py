@@ -57,7 +57,7 @@ async def revoke_user(request: web.Request) -> web.Response:
     ctx = request.app[context_key]
     body = await read_body(request)
     sub, email = _user_reference(request.headers.get("Content-Type", ""), body)
-    client = await authenticate_client(ctx, await read_request(request, body=_without_user(request, body)))
+    client = await authenticate_client(ctx, request, await read_request(request, body=_without_user(request, body)))
     if client.kind != "project":
         raise InvalidClientError("only the project's own client may revoke a user's tokens",
                                  headers={"WWW-Authenticate": 'Basic realm="astapa"'})

@@ -2,8 +2,10 @@
 
 from aiohttp import web
 
-from astapa.web import management, oauth, payments, platform, service
-from astapa.web.pages import authorize, demo, links, social
+from astapa.web import management, oauth, payments, platform, registration, service
+from astapa.web.pages import authorize, consent, demo, links, social
+
+PROJECT = "/projects/{project_id}"
 
 
 def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
@@ -55,7 +57,25 @@ def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
         web.get("/auth/callback/{provider}", social.callback, name="pages.provider_callback"),
         web.get("/auth/logout", authorize.show_logout, name="pages.logout"),
         web.post("/auth/logout", authorize.logout, name="pages.logout_submit"),
+        web.post("/auth/consent", consent.consent, name="pages.consent_submit"),
         web.get("/static/astapa.css", service.stylesheet, name="pages.stylesheet"),
+        # Each project's own authorization server (RFC 8414 §3.1 puts the issuer's path
+        # after the well-known part; OIDC Discovery appends it to the issuer).
+        web.get("/.well-known/oauth-authorization-server" + PROJECT, oauth.authorization_server_metadata,
+                name="project.metadata"),
+        web.get("/.well-known/openid-configuration" + PROJECT, oauth.openid_configuration,
+                name="project.openid_configuration_inserted"),
+        web.get(PROJECT + "/.well-known/openid-configuration", oauth.openid_configuration,
+                name="project.openid_configuration"),
+        web.get(PROJECT + "/.well-known/oauth-authorization-server", oauth.authorization_server_metadata,
+                name="project.metadata_appended"),
+        web.get(PROJECT + "/.well-known/jwks.json", oauth.jwks, name="project.jwks"),
+        web.get(PROJECT + "/oauth/authorize", authorize.show_login, name="project.authorize"),
+        web.post(PROJECT + "/oauth/token", oauth.token, name="project.token"),
+        web.post(PROJECT + "/oauth/introspect", oauth.introspect, name="project.introspect"),
+        web.post(PROJECT + "/oauth/revoke", oauth.revoke, name="project.revoke"),
+        web.get(PROJECT + "/oauth/userinfo", platform.userinfo, name="project.userinfo"),
+        web.post(PROJECT + "/oauth/register", registration.register, name="project.register"),
     ])
     if demo_pages:
         app.router.add_routes([

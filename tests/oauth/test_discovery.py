@@ -17,7 +17,12 @@ def test_metadata_lists_exactly_what_exists(server: Server):
         assert metadata["response_types_supported"] == ["code"]
         assert metadata["code_challenge_methods_supported"] == ["S256"]  # C-17: never plain
         assert metadata["authorization_response_iss_parameter_supported"] is True  # RFC 9207
-        assert metadata["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
+        assert metadata["token_endpoint_auth_methods_supported"] == [
+            "client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+        assert "RS256" in metadata["token_endpoint_auth_signing_alg_values_supported"]
+        assert "HS256" not in metadata["token_endpoint_auth_signing_alg_values_supported"]  # no shared keys
+        assert "none" not in metadata["introspection_endpoint_auth_methods_supported"]
+        assert "registration_endpoint" not in metadata  # only a project's server may take them
         assert metadata["id_token_signing_alg_values_supported"] == ["RS256"]
         for name in ("token_endpoint", "jwks_uri", "introspection_endpoint", "revocation_endpoint",
                      "authorization_endpoint", "userinfo_endpoint"):

@@ -9,7 +9,7 @@ import time
 import jwt
 import requests
 
-from tests.conftest import Server
+from tests.conftest import Server, run_cli, wait_for_client
 
 
 def claims_of(token: str) -> dict:
@@ -166,13 +166,16 @@ def test_unknown_grant_type_is_unsupported_grant_type(server: Server, make_clien
         error_of(server.token(client, grant_type=grant), 400, "unsupported_grant_type")
 
 
-def test_grant_not_allowed_for_the_client_is_unauthorized_client(server: Server, make_client, monkeypatch):
-    from astapa import queries
-
-    client = make_client()
-    monkeypatch.setitem(queries.GRANT_TYPES, "machine", ())
-    server.ctx.clients.invalidate({"clients"})
-    error_of(server.token(client), 400, "unauthorized_client")
+def test_grant_not_allowed_for_the_client_is_unauthorized_client(server: Server, make_project):
+    """C-12: a client registered for the code flow (RFC 7591) may not use client_credentials."""
+    project = make_project()
+    run_cli("project", "update", "--data-dir", str(server.data_dir), "--project", project["project_id"],
+            "--allow-registration")
+    wait_for_client(server, project)
+    registered = requests.post(f"{server.url}/projects/{project['project_id']}/oauth/register", json={
+        "redirect_uris": ["https://app.example/cb"], "token_endpoint_auth_method": "client_secret_basic"})
+    assert registered.status_code == 201, registered.text
+    error_of(server.token(registered.json()), 400, "unauthorized_client")
 
 
 def test_repeated_parameter_is_invalid_request(server: Server, make_client):

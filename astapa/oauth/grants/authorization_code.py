@@ -8,21 +8,27 @@ time also revokes the refresh family the first redemption started (§4.1.2).
 from astapa.oauth import pkce
 from astapa.oauth.errors import InvalidGrantError, InvalidRequestError
 from astapa.oauth.request import OAuthRequest
+from astapa.oauth.resources import resolve
+from astapa.oauth.scopes import parse_resource
+from astapa.oauth.servers import AuthServer
 from astapa.queries import ClientRecord
 from astapa.tokens import TokenIssuer
 
 GRANT_TYPE = "authorization_code"
-PARAMETERS = ("code", "redirect_uri", "code_verifier")
+PARAMETERS = ("code", "redirect_uri", "code_verifier", "resource")
 MAX_CODE = 512
 
 
-async def handle(issuer: TokenIssuer, client: ClientRecord, request: OAuthRequest, default_ttl: int) -> dict:
+async def handle(issuer: TokenIssuer, client: ClientRecord, request: OAuthRequest, default_ttl: int,
+                 server: AuthServer) -> dict:
     code = request.get("code")
     if code is None:
         raise InvalidRequestError("code is required")
     if len(code) > MAX_CODE:
         raise InvalidGrantError(detail="code too long")
     verifier = pkce.verifier_challenge(request.get("code_verifier"))
+    resource = resolve(parse_resource(request.resources), client.resources)
     return await issuer.redeem_code(
-        client.client_id, code, request.get("redirect_uri"), verifier, client.token_ttl or default_ttl
+        client.client_id, code, request.get("redirect_uri"), verifier, client.token_ttl or default_ttl,
+        resource, server.issuer,
     )

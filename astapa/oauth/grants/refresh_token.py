@@ -10,15 +10,18 @@ shrink (§6), never grow.
 from astapa.app import split_refresh_token
 from astapa.oauth.errors import InvalidGrantError, InvalidRequestError
 from astapa.oauth.request import OAuthRequest
-from astapa.oauth.scopes import parse_scope
+from astapa.oauth.resources import resolve
+from astapa.oauth.scopes import parse_resource, parse_scope
+from astapa.oauth.servers import AuthServer
 from astapa.queries import ClientRecord
 from astapa.tokens import TokenIssuer
 
 GRANT_TYPE = "refresh_token"
-PARAMETERS = ("refresh_token", "scope")
+PARAMETERS = ("refresh_token", "scope", "resource")
 
 
-async def handle(issuer: TokenIssuer, client: ClientRecord, request: OAuthRequest, default_ttl: int) -> dict:
+async def handle(issuer: TokenIssuer, client: ClientRecord, request: OAuthRequest, default_ttl: int,
+                 server: AuthServer) -> dict:
     token = request.get("refresh_token")
     if token is None:
         raise InvalidRequestError("refresh_token is required")
@@ -26,4 +29,6 @@ async def handle(issuer: TokenIssuer, client: ClientRecord, request: OAuthReques
     if parts is None:
         raise InvalidGrantError(detail="not a refresh token of ours")
     scopes = parse_scope(request.get("scope"))
-    return await issuer.refresh(client.client_id, *parts, scopes, client.token_ttl or default_ttl)
+    resource = resolve(parse_resource(request.resources), client.resources)
+    return await issuer.refresh(client.client_id, *parts, scopes, client.token_ttl or default_ttl,
+                                resource, server.issuer)

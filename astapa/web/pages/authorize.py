@@ -30,6 +30,7 @@ from astapa.web.pages.flow import (
     email_of,
     form,
     minutes,
+    received,
     redirect_errors,
     to_client,
 )
@@ -49,7 +50,7 @@ WRONG_CREDENTIALS = "Email or password is incorrect."
 async def show_login(request: web.Request) -> web.StreamResponse:
     """GET /auth/login and /oauth/authorize."""
     ctx = request.app[context_key]
-    authz = await authorization(ctx, request.rel_url.raw_query_string)
+    authz = await authorization(ctx, received(request))
     cookie = request.cookies.get(cookie_name(ctx.settings, SESSION_COOKIE))
     if cookie and "login" not in authz.prompt and authz.max_age != 0:
         try:
@@ -59,9 +60,9 @@ async def show_login(request: web.Request) -> web.StreamResponse:
         except (SessionEndedError, UserDisabledError, UserNotFoundError, EmailNotVerifiedError):
             pass
         else:
-            return to_client(ctx, authz, signed_in)
+            return to_client(request, ctx, authz, signed_in)
     if "none" in authz.prompt:
-        raise LoginRequiredError().via(authz.redirect_uri, authz.state)
+        raise authz.refuse(LoginRequiredError())
     return form(request, ctx, authz, "login", email=authz.login_hint or "")
 
 
@@ -69,7 +70,7 @@ async def show_login(request: web.Request) -> web.StreamResponse:
 async def show_signup(request: web.Request) -> web.StreamResponse:
     """GET /auth/signup."""
     ctx = request.app[context_key]
-    authz = await authorization(ctx, request.rel_url.raw_query_string)
+    authz = await authorization(ctx, received(request))
     return form(request, ctx, authz, "signup", email=authz.login_hint or "")
 
 
@@ -112,7 +113,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return form(request, ctx, authz, "login", email=email, status=401, error=WRONG_CREDENTIALS)
     except EmailNotVerifiedError:
         return await send_verification(request, ctx, authz, email, key)
-    return to_client(ctx, authz, signed_in)
+    return to_client(request, ctx, authz, signed_in)
 
 
 @redirect_errors
@@ -148,9 +149,9 @@ async def signup(request: web.Request) -> web.StreamResponse:
         return check_inbox(request, ctx, authz, SIGN_UP_SENT.format(email=email), email, resend=True)
     # Read your write: the new account can sign in as soon as this page answers.
     await ctx.runner.wait(position, ctx.settings.projection_wait)
-    if signed_in.code is None:
+    if signed_in.code is None and not signed_in.consent:
         return check_inbox(request, ctx, authz, SIGN_UP_SENT.format(email=email), email, resend=True)
-    return to_client(ctx, authz, signed_in)
+    return to_client(request, ctx, authz, signed_in)
 
 
 async def posted_form(request: web.Request, ctx: Context) -> tuple[dict[str, str], AuthorizationRequest]:
@@ -166,7 +167,7 @@ async def posted_form(request: web.Request, ctx: Context) -> tuple[dict[str, str
         raise Respond(form(request, ctx, authz, mode, email=fields.get("email", ""), status=403,
                            error="This form has expired. Please try again.")) from None
     if fields.get("action") == "cancel":
-        raise AccessDeniedError().via(authz.redirect_uri, authz.state)
+        raise authz.refuse(AccessDeniedError())
     return fields, authz
 
 

@@ -1,6 +1,8 @@
 """What every hosted page of the authorization flow shares: the validated request, the
 redirect of errors to the client, and the way back to the client with a code."""
 
+from urllib.parse import urlsplit
+
 from aiohttp import web
 
 from astapa.appkeys import context_key
@@ -9,24 +11,52 @@ from astapa.domain.errors import InvalidEmailError
 from astapa.domain.identities import PROVIDER_NAMES
 from astapa.domain.users import normalise_email
 from astapa.oauth.authorize import (
+    LOOPBACK_HOSTS,
     AuthorizationRequest,
+    PageError,
+    carry,
     client_id_of,
     error_url,
     parse_query,
     response_url,
+    uncarry,
     validate,
 )
+from astapa.oauth.documents import DocumentError
 from astapa.oauth.errors import OAuthError
+from astapa.oauth.servers import server_for
 from astapa.web.csrf import set_cookie
 from astapa.web.pages import page, render, see_other
 
 SESSION_COOKIE = "astapa_session"
 
 
-async def authorization(ctx: Context, query: str) -> AuthorizationRequest:
+async def authorization(ctx: Context, carried: str) -> AuthorizationRequest:
+    """The authorization request a page carries (see authorize.carry), validated."""
+    project_id, query = uncarry(carried)
+    server = server_for(ctx.settings.issuer, project_id)
+    if server is None:
+        raise PageError("this authorization server does not exist")
     params, repeated = parse_query(query)
-    client = await ctx.clients.get(client_id_of(params, repeated))
-    return validate(query, client)
+    try:
+        client = await ctx.clients.lookup(client_id_of(params, repeated), server.project_id)
+    except DocumentError as e:
+        raise PageError("this application's client metadata document cannot be used",
+                        detail=str(e)) from None
+    return validate(query, client, server)
+
+
+def received(request: web.Request) -> str:
+    """The authorization request of a GET, carried as the pages carry it: a project's
+    authorization endpoint gets the prefix; the pages' own query already has it."""
+    project_id = request.match_info.get("project_id")
+    query = request.rel_url.raw_query_string
+    if project_id is None:
+        return query
+    server = server_for(request.app[context_key].settings.issuer, project_id)
+    if server is None:
+        raise PageError("this authorization server does not exist")
+    return carry(server, query)
 
 
 def redirect_errors(handler):
@@ -45,9 +75,14 @@ def redirect_errors(handler):
     return page(wrapped)
 
 
-def to_client(ctx: Context, authz: AuthorizationRequest, signed_in) -> web.Response:
-    response = see_other(response_url(authz.redirect_uri, {
-        "code": signed_in.code, "state": authz.state, "iss": ctx.settings.issuer}))
+def to_client(request: web.Request, ctx: Context, authz: AuthorizationRequest, signed_in) -> web.Response:
+    """Back to the client with the code; or, for a third-party client the user has not
+    yet allowed what it asks for, the consent page first."""
+    if signed_in.consent:
+        response = consent_page(request, ctx, authz)
+    else:
+        response = see_other(response_url(authz.redirect_uri, {
+            "code": signed_in.code, "state": authz.state, "iss": authz.issuer}))
     if signed_in.session_cookie is not None:
         set_cookie(response, ctx.settings, SESSION_COOKIE, signed_in.session_cookie,
                    max_age=ctx.settings.session_absolute_ttl)
@@ -85,3 +120,32 @@ def form(request: web.Request, ctx: Context, authz: AuthorizationRequest, mode: 
     }, status=status)
     ctx.csrf.remember(response, new_cookie)
     return response
+
+
+def consent_page(request: web.Request, ctx: Context, authz: AuthorizationRequest,
+                 status: int = 200, error: str | None = None) -> web.Response:
+    """Names the client, where it sends the user back (the host, plainly) and what it asks
+    for; a client whose redirect URIs are all on this machine gets a warning."""
+    token, new_cookie = ctx.csrf.token(request)
+    redirect = urlsplit(authz.redirect_uri)
+    response = render(request, "consent.html", {
+        "client_name": authz.client.name,
+        "client_id": authz.client.client_id,
+        "redirect_host": redirect.hostname or redirect.scheme,
+        "local_only": all((urlsplit(u).hostname or "") in LOOPBACK_HOSTS for u in authz.client.redirect_uris),
+        "scopes": [(scope, SCOPE_TEXT.get(scope, scope)) for scope in authz.scopes],
+        "resource": authz.resource,
+        "query": authz.query,
+        "csrf_token": token,
+        "error": error,
+    }, status=status)
+    ctx.csrf.remember(response, new_cookie)
+    return response
+
+
+SCOPE_TEXT = {
+    "openid": "Know who you are",
+    "email": "See your email address",
+    "profile": "See your basic profile",
+    "offline_access": "Stay signed in to act for you when you are away",
+}

@@ -22,7 +22,7 @@ from astapa.oauth.authorize import AuthorizationRequest
 from astapa.passwords import PasswordPolicyError, check_policy
 from astapa.web.csrf import CsrfError
 from astapa.web.pages import Respond, message, render
-from astapa.web.pages.flow import authorization, email_of, minutes, redirect_errors, to_client
+from astapa.web.pages.flow import authorization, email_of, minutes, received, redirect_errors, to_client
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def asking(purpose: str):
     @redirect_errors
     async def show(request: web.Request) -> web.StreamResponse:
         ctx = request.app[context_key]
-        authz = await authorization(ctx, request.rel_url.raw_query_string)
+        authz = await authorization(ctx, received(request))
         return asking_form(request, ctx, authz, purpose, authz.login_hint or "")
 
     @redirect_errors
@@ -266,7 +266,7 @@ def landing(purpose: str):
             return await dead_link(request, ctx, purpose, token)
         if purpose == RESET_PASSWORD:  # failed sign-ins before the reset no longer count
             ctx.account_throttle.clear(f"{link.project_id}/{email_of(link.email)[1]}")
-        return to_client(ctx, authz, signed_in)
+        return to_client(request, ctx, authz, signed_in)
 
     show.__name__ = use.__name__ = purpose
     return show, use

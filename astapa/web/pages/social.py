@@ -166,7 +166,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
         return form(request, ctx, authz, "login", email=outcome.email, link_offer=state, notice=(
             f"You already have an account with {outcome.email}. Sign in to it to link your {name} account; "
             f"after that, Continue with {name} signs you in."))
-    response = to_client(ctx, authz, outcome)
+    response = to_client(request, ctx, authz, outcome)
     clear_cookie(response, ctx.settings, BINDING_COOKIE)
     return response
 

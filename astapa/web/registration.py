@@ -1,0 +1,62 @@
+"""RFC 7591 dynamic client registration at a project's own authorization server
+(`POST {issuer}/projects/{project_id}/oauth/register`), for MCP clients and others that
+predate Client ID Metadata Documents. Only projects created or updated with
+`--allow-registration` take it; each client IP may register a few clients an hour.
+
+The client gets a client_id (and a secret for the secret methods), may use only the code
+flow with PKCE and refresh, and is third-party: the user is asked before it gets a code.
+"""
+
+import json
+
+from aiohttp import web
+
+from astapa.appkeys import context_key
+from astapa.domain.errors import RegistrationClosedError
+from astapa.oauth.authorize import OIDC_SCOPES
+from astapa.oauth.client_metadata import AUTH_METHODS, MetadataError, parse_metadata
+from astapa.oauth.errors import (
+    InvalidClientMetadataError,
+    NotFoundError,
+    TooManyAttemptsError,
+    registration_error,
+)
+from astapa.web.middleware import NO_STORE
+from astapa.web.oauth import auth_server, read_body
+
+NOT_OPEN = "this project does not take dynamic client registration"
+
+
+async def register(request: web.Request) -> web.Response:
+    ctx = request.app[context_key]
+    server = auth_server(request)
+    project = await ctx.clients.project(server.project_id) if server.project_id else None
+    if project is None or not project.allow_registration:
+        raise NotFoundError(NOT_OPEN)
+    ip = request.remote or "-"
+    wait = ctx.registration_throttle.retry_after(ip)
+    if wait:
+        raise TooManyAttemptsError(wait, detail=f"registrations from {ip}")
+    ctx.registration_throttle.fail(ip)
+    body = await read_body(request)
+    if request.headers.get("Content-Type", "").split(";")[0].strip().lower() != "application/json":
+        raise InvalidClientMetadataError("send the client metadata as application/json")
+    try:
+        document = json.loads(body or b"null")
+    except (ValueError, RecursionError):
+        raise InvalidClientMetadataError("the body is not valid JSON") from None
+    try:
+        metadata = parse_metadata(document, AUTH_METHODS, "client_secret_basic", "Unnamed application")
+    except MetadataError as e:
+        raise registration_error(e.error, e.description) from None
+    unknown = [s for s in metadata.scopes if s not in project.scopes and s not in OIDC_SCOPES]
+    if unknown:
+        raise InvalidClientMetadataError(f"scope names scopes this project does not have: {' '.join(unknown)}")
+    try:
+        response, position = await ctx.writer.run(ctx.app.register_client, project.project_id, metadata,
+                                                  ctx.clock.now())
+    except RegistrationClosedError:
+        raise NotFoundError(NOT_OPEN) from None
+    # Read your write: the client can start signing in as soon as it has its id.
+    await ctx.runner.wait(position, ctx.settings.projection_wait)
+    return web.json_response(response, status=201, headers=NO_STORE)
