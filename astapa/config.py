@@ -97,6 +97,9 @@ class Settings:
     # and https to loopback addresses (for tests). Each fetch gives up after
     # client_document_timeout seconds or client_document_max_bytes bytes.
     cimd_allow_http_loopback: bool = False
+    # The CA certificates (PEM file) those https fetches trust instead of the system's
+    # (ASTAPA_CIMD_CA_FILE): a private CA, or a test's own.
+    cimd_ca_file: str | None = None
     client_document_timeout: float = 5.0
     client_document_max_bytes: int = 64 * 1024
     # RFC 7591 registrations per client IP per hour, at projects that take them.
@@ -207,7 +210,14 @@ def load_settings(
                                      env_default("ASTAPA_GITHUB_API_URL", Settings.github_api_url)),
         cimd_allow_http_loopback=parse_flag("ASTAPA_CIMD_ALLOW_HTTP_LOOPBACK",
                                             env_default("ASTAPA_CIMD_ALLOW_HTTP_LOOPBACK", "0")),
+        cimd_ca_file=parse_file("ASTAPA_CIMD_CA_FILE", env_default("ASTAPA_CIMD_CA_FILE")),
     )
+
+
+def parse_file(name: str, value: str | None) -> str | None:
+    if value is not None and not os.path.isfile(value):
+        raise ConfigError(f"{name} must name a readable file, got {value!r}")
+    return value
 
 
 def parse_flag(name: str, value: str | None) -> bool:

@@ -130,7 +130,7 @@ async def service(web_app: web.Application, settings: Settings, clock: SystemClo
             settings=settings, clock=clock, app=app, writer=writer, runner=runner, reads=reads,
             clients=ClientCache(reads, Documents(
                 clock, settings.cimd_allow_http_loopback, settings.client_document_timeout,
-                settings.client_document_max_bytes)),
+                settings.client_document_max_bytes, settings.cimd_ca_file)),
             issuer=None,  # type: ignore[arg-type]
             passwords=passwords, csrf=Csrf(page_key, settings),
             account_throttle=Throttle(clock, settings.login_failures_per_account,

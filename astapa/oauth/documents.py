@@ -17,6 +17,7 @@ import asyncio
 import ipaddress
 import json
 import socket
+import ssl
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -121,9 +122,11 @@ class Documents:
     """Fetch JSON documents under the rules above, validated and cached by URL."""
 
     def __init__(self, clock: Any, allow_http_loopback: bool = False, timeout: float = 5.0,
-                 max_bytes: int = 64 * 1024) -> None:
+                 max_bytes: int = 64 * 1024, ca_file: str | None = None) -> None:
         self.clock = clock
         self.allow_http_loopback = allow_http_loopback
+        # Certificates are checked against the system's CAs, or those in `ca_file`.
+        self.ssl: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.max_bytes = max_bytes
         self._session: aiohttp.ClientSession | None = None
@@ -190,7 +193,7 @@ class Documents:
         check_url(url, self.allow_http_loopback)
         self.fetches += 1
         try:
-            async with self.session().get(url, allow_redirects=False) as response:
+            async with self.session().get(url, allow_redirects=False, ssl=self.ssl) as response:
                 body = await response.content.read(self.max_bytes + 1)
                 status, headers = response.status, response.headers
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as e:
