@@ -37,6 +37,9 @@ async def bearer_claims(request: web.Request, ctx: Context) -> dict:
         raise InvalidTokenError("not a valid access token")
     if "sid" not in claims:
         raise InvalidTokenError("a client's own token has no user")
+    project_id = request.match_info.get("project_id")
+    if project_id is not None and claims.get("project_id") != project_id:
+        raise InvalidTokenError("a token of another project")
     if await ctx.reads.query(is_access_token_revoked, claims["jti"], claims["sid"]):
         raise InvalidTokenError("revoked")
     return claims

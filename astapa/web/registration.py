@@ -1,7 +1,8 @@
 """RFC 7591 dynamic client registration at a project's own authorization server
 (`POST {issuer}/projects/{project_id}/oauth/register`), for MCP clients and others that
 predate Client ID Metadata Documents. Only projects created or updated with
-`--allow-registration` take it; each client IP may register a few clients an hour.
+`--allow-registration` take it; each client IP may register a few clients an hour
+(ASTAPA's registrations_per_ip, 10 by default).
 
 The client gets a client_id (and a secret for the secret methods), may use only the code
 flow with PKCE and refresh, and is third-party: the user is asked before it gets a code.
@@ -37,7 +38,6 @@ async def register(request: web.Request) -> web.Response:
     wait = ctx.registration_throttle.retry_after(ip)
     if wait:
         raise TooManyAttemptsError(wait, detail=f"registrations from {ip}")
-    ctx.registration_throttle.fail(ip)
     body = await read_body(request)
     if request.headers.get("Content-Type", "").split(";")[0].strip().lower() != "application/json":
         raise InvalidClientMetadataError("send the client metadata as application/json")
@@ -57,6 +57,7 @@ async def register(request: web.Request) -> web.Response:
                                                   ctx.clock.now())
     except RegistrationClosedError:
         raise NotFoundError(NOT_OPEN) from None
+    ctx.registration_throttle.fail(ip)  # each client made counts; refusals make nothing
     # Read your write: the client can start signing in as soon as it has its id.
     await ctx.runner.wait(position, ctx.settings.projection_wait)
     return web.json_response(response, status=201, headers=NO_STORE)
