@@ -190,3 +190,13 @@ def test_public_client_refreshes_with_rotation_revokes_but_cannot_introspect(ser
     revoked = requests.post(f"{project['issuer']}/oauth/revoke", timeout=10,
                             data={"token": rotated.json()["refresh_token"], "client_id": client["client_id"]})
     assert revoked.status_code == 200
+
+
+def test_consent_page_escapes_what_the_client_chose_to_call_itself(server: Server, project: dict):
+    client = register(project, client_name='<script>alert("x")</script> Tools')
+    browser = ConsentBrowser(server.url)
+    url, _ = browser.authorization(project["issuer"], client["client_id"], client["redirect_uris"][0])
+    page = browser.sign_up_at(url, "esc@example.com")
+    assert page.status_code == 200 and "<script>alert" not in page.text
+    assert "&lt;script&gt;" in page.text
+    assert "runs on your own computer" in page.text  # every redirect URI is loopback
