@@ -27,7 +27,12 @@ SKEW = 60
 
 
 class AssertionRefused(Exception):
-    """The assertion is refused; the message is for the logs."""
+    """The assertion is refused; the message is for the logs. `signature`: no registered
+    key verifies it (the client may have rotated its keys)."""
+
+    def __init__(self, message: str, signature: bool = False) -> None:
+        super().__init__(message)
+        self.signature = signature
 
 
 def public_key_set(value: object) -> dict:
@@ -88,7 +93,7 @@ def verify_assertion(assertion: str, jwks: dict, client_id: str, audiences: set[
     try:
         decoded = jwt.decode(assertion, KeySet.import_key_set(jwks), algorithms=ALGORITHMS)
     except (JoseError, ValueError, TypeError, KeyError) as e:
-        raise AssertionRefused(f"signature: {type(e).__name__}") from None
+        raise AssertionRefused(f"signature: {type(e).__name__}", signature=True) from None
     claims = decoded.claims
     if claims.get("iss") != client_id or claims.get("sub") != client_id:
         raise AssertionRefused("iss and sub must both be the client_id")

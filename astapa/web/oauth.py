@@ -110,8 +110,9 @@ async def _check_assertion(ctx: Context, client: ClientRecord | None, creds: cli
         try:
             verified = verify_assertion(creds.assertion, await _client_keys(ctx, client), client.client_id,
                                         audiences, now)
-        except AssertionRefused:
-            if client.jwks_uri is None or not ctx.clients.documents.age_ok("jwks", client.jwks_uri, 10):
+        except AssertionRefused as e:
+            if not e.signature or client.jwks_uri is None \
+                    or not ctx.clients.documents.age_ok("jwks", client.jwks_uri, 10):
                 raise
             ctx.clients.documents.forget("jwks", client.jwks_uri)
             verified = verify_assertion(creds.assertion, await _client_keys(ctx, client), client.client_id,

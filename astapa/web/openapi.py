@@ -7,24 +7,53 @@ endpoint, parameter, response or header changes.
 """
 
 
-def _metadata_operation(operation_id: str, summary: str, description: str) -> dict:
-    """A discovery document's operation; there are two documents with one content."""
+# The path parameter of every route of a project's own authorization server.
+_PROJECT_ID = {"$ref": "#/components/parameters/ProjectId"}
+
+
+def _metadata_operation(operation_id: str, summary: str, description: str, project: bool = False) -> dict:
+    """A discovery document's operation: the service's (two paths, one content) or a
+    project's own authorization server's (four paths, one content)."""
+    parameters = [{"$ref": "#/components/parameters/IfNoneMatch"}]
+    responses = {
+        "200": {"$ref": "#/components/responses/Metadata"},
+        "304": {"$ref": "#/components/responses/NotModified"},
+    }
+    if project:
+        parameters.insert(0, _PROJECT_ID)
+        responses = {
+            "200": {"$ref": "#/components/responses/ProjectMetadata"},
+            "304": {"$ref": "#/components/responses/NotModified"},
+            "404": {"$ref": "#/components/responses/ProjectNotFound"},
+        }
     return {
         "operationId": operation_id,
         "summary": summary,
         "description": description,
         "tags": ["discovery"],
-        "parameters": [{"$ref": "#/components/parameters/IfNoneMatch"}],
+        "parameters": parameters,
+        "responses": responses,
+    }
+
+
+def _jwks_operation(operation_id: str, summary: str, description: str, project: bool = False) -> dict:
+    """The JWK Set; a project's own authorization server publishes the same keys."""
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": description,
+        "tags": ["discovery"],
+        "parameters": [*([_PROJECT_ID] if project else []), {"$ref": "#/components/parameters/IfNoneMatch"}],
         "responses": {
-            "200": {"$ref": "#/components/responses/Metadata"},
+            "200": {"$ref": "#/components/responses/JWKS"},
             "304": {"$ref": "#/components/responses/NotModified"},
         },
     }
 
 
-def _token_operation(operation_id: str, summary: str, description: str) -> dict:
-    """The token endpoint's operation; it is served at two paths."""
-    return {
+def _token_operation(operation_id: str, summary: str, description: str, project: bool = False) -> dict:
+    """The token endpoint's operation: the service's (two paths) or a project's own."""
+    operation = {
         "operationId": operation_id,
         "summary": summary,
         "description": description,
@@ -35,11 +64,63 @@ def _token_operation(operation_id: str, summary: str, description: str) -> dict:
             "200": {"$ref": "#/components/responses/TokenIssued"},
             "400": {"$ref": "#/components/responses/TokenBadRequest"},
             "401": {"$ref": "#/components/responses/InvalidClient"},
+            **({"404": {"$ref": "#/components/responses/ProjectNotFound"}} if project else {}),
             "413": {"$ref": "#/components/responses/PayloadTooLarge"},
             "429": {"$ref": "#/components/responses/Throttled"},
             "503": {"$ref": "#/components/responses/TemporarilyUnavailable"},
         },
     }
+    if project:
+        operation["parameters"] = [_PROJECT_ID]
+    return operation
+
+
+def _introspect_operation(operation_id: str, summary: str, description: str, project: bool = False) -> dict:
+    """Token introspection (RFC 7662): the service's or a project's own."""
+    operation = {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": description,
+        "tags": ["oauth"],
+        "security": [{"clientBasic": []}, {}],
+        "requestBody": {"$ref": "#/components/requestBodies/TokenOperationRequest"},
+        "responses": {
+            "200": {"$ref": "#/components/responses/Introspection"},
+            "400": {"$ref": "#/components/responses/BadRequest"},
+            "401": {"$ref": "#/components/responses/InvalidClient"},
+            **({"404": {"$ref": "#/components/responses/ProjectNotFound"}} if project else {}),
+            "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+            "429": {"$ref": "#/components/responses/Throttled"},
+            "503": {"$ref": "#/components/responses/TemporarilyUnavailable"},
+        },
+    }
+    if project:
+        operation["parameters"] = [_PROJECT_ID]
+    return operation
+
+
+def _revoke_operation(operation_id: str, summary: str, description: str, project: bool = False) -> dict:
+    """Token revocation (RFC 7009): the service's or a project's own."""
+    operation = {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": description,
+        "tags": ["oauth"],
+        "security": [{"clientBasic": []}, {}],
+        "requestBody": {"$ref": "#/components/requestBodies/TokenOperationRequest"},
+        "responses": {
+            "200": {"description": "Processed (empty body)."},
+            "400": {"$ref": "#/components/responses/BadRequest"},
+            "401": {"$ref": "#/components/responses/InvalidClient"},
+            **({"404": {"$ref": "#/components/responses/ProjectNotFound"}} if project else {}),
+            "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+            "429": {"$ref": "#/components/responses/Throttled"},
+            "503": {"$ref": "#/components/responses/TemporarilyUnavailable"},
+        },
+    }
+    if project:
+        operation["parameters"] = [_PROJECT_ID]
+    return operation
 
 
 def _html_response(description: str, headers: dict | None = None) -> dict:
@@ -88,9 +169,14 @@ _AUTHORIZATION_PARAMETERS = [
 ]
 
 
-def _authorize_operation(operation_id: str, summary: str, description: str, signs_in: bool) -> dict:
-    """GET of a page that takes an authorization request: sign-in (three paths) or sign-up."""
+def _authorize_operation(operation_id: str, summary: str, description: str, signs_in: bool,
+                         project: bool = False) -> dict:
+    """GET of a page that takes an authorization request: sign-in (three paths, and a
+    project's own authorization endpoint, whose client_id may be a metadata document's
+    URL) or sign-up."""
     parameters = list(_AUTHORIZATION_PARAMETERS)
+    if project:
+        parameters = [_PROJECT_ID, {"$ref": "#/components/parameters/ProjectClientId"}, *parameters[1:]]
     if signs_in:
         parameters.append({"$ref": "#/components/parameters/SessionCookie"})
     return {
@@ -213,6 +299,7 @@ def _use_link_operation(operation_id: str, summary: str, description: str, form:
         "parameters": [{"$ref": "#/components/parameters/CsrfCookie"}],
         "requestBody": {"$ref": f"#/components/requestBodies/{form}"},
         "responses": {
+            "200": {"$ref": "#/components/responses/ConsentPage"},
             "303": {"$ref": "#/components/responses/AuthorizationResponse"},
             "400": {"$ref": "#/components/responses/DeadLinkPage"},
             "403": _form_page(
@@ -228,9 +315,9 @@ def _use_link_operation(operation_id: str, summary: str, description: str, form:
     }
 
 
-def _userinfo_operation(operation_id: str, summary: str, description: str) -> dict:
-    """The signed-in user, read with their access token; it is served at two paths."""
-    return {
+def _userinfo_operation(operation_id: str, summary: str, description: str, project: bool = False) -> dict:
+    """The signed-in user, read with their access token: two paths, and a project's own."""
+    operation = {
         "operationId": operation_id,
         "summary": summary,
         "description": description,
@@ -242,6 +329,9 @@ def _userinfo_operation(operation_id: str, summary: str, description: str) -> di
             "401": {"$ref": "#/components/responses/InvalidToken"},
         },
     }
+    if project:
+        operation["parameters"] = [_PROJECT_ID]
+    return operation
 
 
 def _json_error(description: str, examples: dict[str, tuple[str, str]]) -> dict:
@@ -491,8 +581,18 @@ SPEC: dict = {
             "history, and payments for a plan through Xendit (QRIS, GoPay, OVO, bank transfer "
             "virtual accounts), with the webhook Xendit calls when a payment succeeds, fails or "
             "expires; a succeeded payment puts the user on its plan. "
-            "Clients authenticate with client_secret_basic (HTTP Basic) or client_secret_post "
-            "(client_id and client_secret in the request body). "
+            "Each project also has its own authorization server, with the issuer "
+            "`<issuer>/projects/{project_id}` (for clients that discover it from a protected "
+            "resource, as MCP clients do): its metadata (RFC 8414 and OpenID Connect discovery, "
+            "at the well-known URIs both ways of building them give), the same endpoints under "
+            "its issuer, Client ID Metadata Documents as client ids, and, for projects that allow "
+            "it, dynamic client registration (RFC 7591). Such third-party clients must use PKCE "
+            "and get a code only once the user allowed them on a consent page. "
+            "Clients authenticate with client_secret_basic (HTTP Basic), client_secret_post "
+            "(client_id and client_secret in the request body), private_key_jwt (a JWT signed "
+            "with the client's own key, RFC 7523), or, public clients, with their client_id "
+            "alone (`none`); tokens may be bound to a protected resource (RFC 8707), which a "
+            "project may restrict to the resources it registered. "
             "`astapa serve --demo` also serves a small demo client under `/demo` "
             "(`GET /demo`, `GET /demo/start`, `GET /demo/callback`, `POST /demo/refresh`) to try "
             "the flow by hand; those routes exist only in that mode and are not described here."
@@ -503,17 +603,25 @@ SPEC: dict = {
         {"name": "health", "description": "Readiness of the service."},
         {
             "name": "discovery",
-            "description": "Authorization server metadata and signing keys.",
+            "description": (
+                "Authorization server metadata and signing keys: the service's, and each "
+                "project's own authorization server's."
+            ),
         },
         {
             "name": "oauth",
-            "description": "OAuth 2.0 token, introspection and revocation endpoints.",
+            "description": (
+                "OAuth 2.0 token, introspection and revocation endpoints, the service's and each "
+                "project's own, and dynamic client registration (RFC 7591) at a project's own "
+                "authorization server."
+            ),
         },
         {
             "name": "pages",
             "description": (
-                "Hosted HTML pages for browsers: the authorization endpoint, sign-in, sign-up "
-                "and sign-out forms, the return from Google and GitHub sign-in, the pages that "
+                "Hosted HTML pages for browsers: the authorization endpoint (the service's and "
+                "each project's own), sign-in, sign-up and sign-out forms, the consent page of "
+                "third-party clients, the return from Google and GitHub sign-in, the pages that "
                 "ask for and open mailed links (password reset, sign-in links, email "
                 "verification) (no JavaScript), and their stylesheet."
             ),
@@ -588,64 +696,35 @@ SPEC: dict = {
             "The issuer's metadata as defined by RFC 8414. Same content as "
             "`/.well-known/openid-configuration`.",
         )},
-        "/.well-known/jwks.json": {
-            "get": {
-                "operationId": "getJwks",
-                "summary": "JSON Web Key Set",
-                "description": (
-                    "The public keys that verify access tokens. Every `kid` found in an access "
-                    "token's header is listed here; after a key rotation the previous key stays "
-                    "listed until every token it signed has expired."
-                ),
-                "tags": ["discovery"],
-                "parameters": [{"$ref": "#/components/parameters/IfNoneMatch"}],
-                "responses": {
-                    "200": {
-                        "description": "The JWK Set.",
-                        "headers": {
-                            "ETag": {"$ref": "#/components/headers/ETag"},
-                            "Cache-Control": {
-                                "description": "Always `public, max-age=300`.",
-                                "schema": {"type": "string", "const": "public, max-age=300"},
-                            },
-                        },
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/JWKS"},
-                                "example": {
-                                    "keys": [
-                                        {
-                                            "kty": "RSA",
-                                            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
-                                            "e": "AQAB",
-                                            "kid": "k_2f1c9e0a",
-                                            "use": "sig",
-                                            "alg": "RS256",
-                                        }
-                                    ]
-                                },
-                            }
-                        },
-                    },
-                    "304": {"$ref": "#/components/responses/NotModified"},
-                },
-            }
-        },
+        "/.well-known/jwks.json": {"get": _jwks_operation(
+            "getJwks",
+            "JSON Web Key Set",
+            "The public keys that verify access tokens. Every `kid` found in an access "
+            "token's header is listed here; after a key rotation the previous key stays "
+            "listed until every token it signed has expired. Every project's own "
+            "authorization server publishes the same keys.",
+        )},
         "/oauth/token": {"post": _token_operation(
             "postOAuthToken",
             "Obtain an access token",
-            "The OAuth 2.0 token endpoint (RFC 6749 §3.2). The client authenticates with "
-            "HTTP Basic (`client_secret_basic`) or with `client_id` and `client_secret` in "
-            "the body (`client_secret_post`); a grant type the client may not use is "
-            "`unauthorized_client` (a project's own client has all three, other clients only "
-            "`client_credentials`). Grants:\n\n"
+            "The OAuth 2.0 token endpoint (RFC 6749 §3.2). The client authenticates as it "
+            "was registered to: with a secret, by HTTP Basic (`client_secret_basic`) or with "
+            "`client_id` and `client_secret` in the body (`client_secret_post`); with a JWT "
+            "signed by its own key (`private_key_jwt`, RFC 7523: `client_assertion_type` and "
+            "`client_assertion`, see `TokenRequest`); or, a public client (`none`), with its "
+            "`client_id` alone. One method per request (two: `invalid_request`). A grant type "
+            "the client may not use is `unauthorized_client` (a project's own client has all "
+            "three; machine clients `client_credentials`; clients of the code flow created with "
+            "`--redirect-uri`, registered clients and metadata-document clients "
+            "`authorization_code` and `refresh_token`). Grants:\n\n"
             "- `authorization_code` (RFC 6749 §4.1.3): `code`, `redirect_uri` (exactly the one "
             "of the authorization request) and, when the request had a `code_challenge`, the "
             "`code_verifier` (RFC 7636; a verifier without a challenge is refused too). A code "
             "is single-use and lives 60 seconds by default. An unknown, expired, used or "
             "mismatched code is `invalid_grant`; a wrong client, `redirect_uri` or verifier "
             "also burns the code, and presenting a used code again revokes the refresh token "
-            "family its first redemption started.\n"
+            "family its first redemption started. An optional `resource` (RFC 8707) must name "
+            "the authorization request's resource (`invalid_target` otherwise).\n"
             "- `refresh_token` (RFC 6749 §6): `refresh_token` and an optional `scope` that "
             "may narrow the granted scopes, never widen them (`invalid_scope`). Every use "
             "rotates the token: the response carries a new refresh token and the one presented "
@@ -656,12 +735,17 @@ SPEC: dict = {
             "token expires after 30 days unused or 90 days after sign-in (defaults), and stops "
             "working when the user is disabled or their tokens are revoked "
             "(`POST /api/platform/revoke`); a token of another client is `invalid_grant` "
-            "without revoking anything.\n"
+            "without revoking anything. An optional `resource` must name the sign-in's "
+            "resource (`invalid_target` otherwise).\n"
             "- `client_credentials` (RFC 6749 §4.4): `scope` and `resource` (RFC 8707); no "
             "refresh token.\n\n"
             "The two user grants answer with `access_token`, `refresh_token` and, when the "
             "granted scope includes `openid`, an `id_token`; the user's claims are read as "
-            "they are at each grant. `POST /api/platform/token` is an alias.",
+            "they are at each grant. When the client's project registered resources "
+            "(`astapa resource add`), `resource` must be one of them at every grant. Tokens "
+            "issued here carry the service's issuer as `iss`; a project's own authorization "
+            "server has its own token endpoint (`POST /projects/{project_id}/oauth/token`). "
+            "`POST /api/platform/token` is an alias.",
         )},
         "/api/platform/token": {"post": _token_operation(
             "postPlatformToken",
@@ -673,94 +757,48 @@ SPEC: dict = {
             '"...", "client_id": "...", "client_secret": "..."}` with `Content-Type: '
             "application/json`; `application/x-www-form-urlencoded` and HTTP Basic work too.",
         )},
-        "/oauth/introspect": {
-            "post": {
-                "operationId": "introspectToken",
-                "summary": "Introspect a token (RFC 7662)",
-                "description": (
-                    "Reports whether a token is active and, if so, its claims. Any client of "
-                    "the project that issued the token may ask; it authenticates as at the "
-                    "token endpoint (HTTP Basic or `client_id`/`client_secret` in the body). "
-                    'An expired, revoked, unknown, malformed or foreign token gets `{"active": '
-                    "false}`."
-                ),
-                "tags": ["oauth"],
-                "security": [{"clientBasic": []}, {}],
-                "requestBody": {"$ref": "#/components/requestBodies/TokenOperationRequest"},
-                "responses": {
-                    "200": {
-                        "description": "The introspection result.",
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/IntrospectionResponse"},
-                                "examples": {
-                                    "active": {
-                                        "summary": "An active client_credentials token",
-                                        "value": {
-                                            "active": True,
-                                            "sub": "cl_8Yt3xQ",
-                                            "scope": "orders:read orders:write",
-                                            "client_id": "cl_8Yt3xQ",
-                                            "exp": 1767229200,
-                                            "iat": 1767225600,
-                                            "iss": "https://auth.example.com",
-                                            "aud": "https://api.example.com",
-                                            "jti": "at_4kPq9ZrW",
-                                            "token_type": "Bearer",
-                                            "project_id": "prj_Qm2v7",
-                                        },
-                                    },
-                                    "inactive": {
-                                        "summary": "An expired, revoked, unknown or foreign token",
-                                        "value": {"active": False},
-                                    },
-                                },
-                            }
-                        },
-                    },
-                    "400": {"$ref": "#/components/responses/BadRequest"},
-                    "401": {"$ref": "#/components/responses/InvalidClient"},
-                    "413": {"$ref": "#/components/responses/PayloadTooLarge"},
-                },
-            }
-        },
-        "/oauth/revoke": {
-            "post": {
-                "operationId": "revokeToken",
-                "summary": "Revoke a token (RFC 7009)",
-                "description": (
-                    "Revokes a token issued to the authenticated client. A refresh token revokes "
-                    "its whole family (sign-in): the refresh token stops working at once, and "
-                    "the family's access tokens are refused by userinfo and reported inactive "
-                    "by introspection. An access token is revoked alone. `token_type_hint` is "
-                    "only a hint: both kinds are tried. Answers 200 with an empty body "
-                    "for any token: unknown, malformed, already revoked, or issued to another "
-                    "client (which is not revoked). Client authentication is required (HTTP "
-                    "Basic or `client_id`/`client_secret` in the body)."
-                ),
-                "tags": ["oauth"],
-                "security": [{"clientBasic": []}, {}],
-                "requestBody": {"$ref": "#/components/requestBodies/TokenOperationRequest"},
-                "responses": {
-                    "200": {"description": "Processed (empty body)."},
-                    "400": {"$ref": "#/components/responses/BadRequest"},
-                    "401": {"$ref": "#/components/responses/InvalidClient"},
-                    "413": {"$ref": "#/components/responses/PayloadTooLarge"},
-                    "503": {"$ref": "#/components/responses/TemporarilyUnavailable"},
-                },
-            }
-        },
+        "/oauth/introspect": {"post": _introspect_operation(
+            "introspectToken",
+            "Introspect a token (RFC 7662)",
+            "Reports whether a token is active and, if so, its claims. Any confidential "
+            "client of the project the token was issued in may ask; it authenticates as at the "
+            "token endpoint (HTTP Basic, `client_id`/`client_secret` in the body, or a "
+            "private_key_jwt `client_assertion`); a public client (`none`) is "
+            "`invalid_client`. Failed client authentications are counted and throttled as at "
+            "the token endpoint (429). An expired, revoked, unknown, malformed or foreign "
+            'token gets `{"active": false}`; tokens of the project\'s own authorization server '
+            "(`iss` `<issuer>/projects/{project_id}`) are introspected here too.",
+        )},
+        "/oauth/revoke": {"post": _revoke_operation(
+            "revokeToken",
+            "Revoke a token (RFC 7009)",
+            "Revokes a token issued to the authenticated client. A refresh token revokes "
+            "its whole family (sign-in): the refresh token stops working at once, and "
+            "the family's access tokens are refused by userinfo and reported inactive "
+            "by introspection. An access token is revoked alone. `token_type_hint` is "
+            "only a hint: both kinds are tried. Answers 200 with an empty body "
+            "for any token: unknown, malformed, already revoked, or issued to another "
+            "client (which is not revoked). The client authenticates as at the token endpoint "
+            "(HTTP Basic, `client_id`/`client_secret` in the body, or a private_key_jwt "
+            "`client_assertion`); a public client (`none`, RFC 7009 §2.1) sends only its "
+            "`client_id`. Failed client authentications are counted and throttled as at the "
+            "token endpoint (429). Answers once the read models reflect the revocation (503 "
+            "when they lag).",
+        )},
         "/oauth/authorize": {"get": _authorize_operation(
             "authorize",
             "Authorization endpoint (RFC 6749 §4.1.1)",
             "Starts the authorization code flow in the user's browser. The request is checked "
             "in the order of RFC 6749 §4.1.2.1: anything wrong with `client_id` or "
             "`redirect_uri` (unknown client, `redirect_uri` missing, repeated or not registered "
-            "byte for byte, query over 16 KiB or malformed) is a 400 error page and is never "
+            "byte for byte (a public client's loopback `http` redirect URI with any port, RFC "
+            "8252 §7.3), query over 16 KiB or malformed) is a 400 error page and is never "
             "redirected; once both are valid, every other error goes back to `redirect_uri` "
             "with `error`, `error_description`, `state` and `iss`. Parameters sent without a "
             "value count as omitted; no parameter may repeat (`invalid_request`), and more "
-            "than one `resource` is `invalid_target`.\n\n"
+            "than one `resource` is `invalid_target`. Public clients and third-party clients "
+            "(registered with RFC 7591 or known by a Client ID Metadata Document) must send "
+            "PKCE with S256 (`invalid_request` without).\n\n"
             "If the browser has a live session (cookie `astapa_session`) of the client's "
             "project, `prompt` does not contain `login`, `max_age` is not 0, the sign-in is "
             "not older than `max_age` seconds and the user is still enabled with their tokens "
@@ -769,6 +807,12 @@ SPEC: dict = {
             "Otherwise `prompt=none` answers `login_required` (303), and any other request "
             "gets the sign-in form (200), whose links lead to the sign-up form and to "
             "`GET /auth/forgot-password`. "
+            "A third-party client gets no code until the signed-in user allowed it what it "
+            "asks for: where the code would be issued (here with a reusable session, or after "
+            "signing in, signing up or using a mailed link) the answer is the consent page "
+            "(200, see `ConsentPage`), answered with `POST /auth/consent`. The answer is "
+            "remembered per user and client: asking again for scopes already allowed goes "
+            "straight back, asking for more (or `prompt=consent`) asks again. "
             "`GET /auth/login` is the same page.",
             signs_in=True,
         )},
@@ -1230,7 +1274,9 @@ SPEC: dict = {
                         "to <email>. Open it to verify your address and continue.\") with a \"Send "
                         "the link again\" button that posts to `POST /auth/resend-verification`; "
                         "the verification link is mailed (within the per-address limit of action "
-                        "mails) and no session starts."
+                        "mails) and no session starts. Or, when the user is signed in for a "
+                        "third-party client they have not yet allowed what it asks for, the "
+                        "consent page (see `ConsentPage`; the session starts)."
                     ),
                     "303": {
                         "description": (
@@ -1355,6 +1401,75 @@ SPEC: dict = {
                 },
             },
         },
+        "/auth/consent": {
+            "post": {
+                "operationId": "submitConsent",
+                "summary": "Answer the consent page",
+                "description": (
+                    "The consent page (see `ConsentPage`) posts here: the signed-in user allows "
+                    "or denies a third-party client (one that registered itself with "
+                    "`POST /projects/{project_id}/oauth/register`, or is known by its Client ID "
+                    "Metadata Document) what its authorization request asks for. Checks the "
+                    "form's `authorization` first (the request as the page carried it, validated "
+                    "again as in `GET /oauth/authorize`, or as at the project's authorization "
+                    "endpoint when it starts with `/projects/{project_id}?`: a bad client or "
+                    "redirect_uri, or a client that does not ask for consent, is the 400 page; "
+                    "other errors go back to the client), then the CSRF token (403), then "
+                    "`action`.\n\n"
+                    "`action=cancel` (Deny) sends the user back to `redirect_uri` with "
+                    "`error=access_denied`, `state` and `iss`; nothing is recorded. "
+                    "`action=allow` needs the browser's live session of the client's project "
+                    "(cookie `astapa_session`, or `__Host-astapa_session` when the issuer is "
+                    "https), whose user is still enabled, with their tokens not revoked and, when "
+                    "the project requires it, their address verified; otherwise the sign-in form "
+                    "(401). Then, in one save, the answer is remembered for this user and client "
+                    "(the scopes asked for, added to any allowed before) and a code is issued: "
+                    "the user goes back to `redirect_uri` with `code`, `state` and `iss` (the "
+                    "issuer of the authorization server the request was made to) (303). Later "
+                    "requests of the client for scopes already allowed get a code without the "
+                    "page, unless they carry `prompt=consent`."
+                ),
+                "tags": ["pages"],
+                "parameters": [
+                    {"$ref": "#/components/parameters/CsrfCookie"},
+                    {"$ref": "#/components/parameters/SessionCookie"},
+                ],
+                "requestBody": {"$ref": "#/components/requestBodies/ConsentForm"},
+                "responses": {
+                    "303": _redirect_response(
+                        "Back to the client (RFC 6749 §4.1.2), see `Location`: with `code`, "
+                        "`state` and `iss` after Allow; with `error=access_denied` after Deny; "
+                        "with another error (§4.1.2.1) when the carried authorization request is "
+                        "no longer valid once its client and redirect_uri are. Starts no session.",
+                        starts_session=False,
+                    ),
+                    "400": _form_page(
+                        "Either the consent page again with \"Choose Allow or Deny.\" (`action` "
+                        "is neither `allow` nor `cancel`), or, when `authorization` names an "
+                        "unknown client, a client that does not ask for consent, or an "
+                        "unregistered, missing or repeated redirect_uri, the error page of "
+                        "`GET /oauth/authorize`. No code is issued."
+                    ),
+                    "401": _form_page(
+                        "`action=allow` without a live session of the client's project (no "
+                        "session cookie, signed out, expired, of another project, the user "
+                        "disabled or their tokens revoked, or an address the project requires "
+                        "verified that is not): the sign-in form for the same authorization "
+                        "request with \"Your sign-in has ended. Sign in again to continue.\" "
+                        "No code is issued and nothing is remembered."
+                    ),
+                    "403": _form_page(
+                        "CSRF check failed (no or wrong `csrf_token`, no CSRF cookie, or `Origin` / "
+                        "`Sec-Fetch-Site` say the POST came from another site): the consent page "
+                        "again, with a fresh token and \"This form has expired. Please try "
+                        "again.\" Checked before `action`, so a forged Deny is refused too. Nothing "
+                        "is recorded."
+                    ),
+                    "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+                    "503": {"$ref": "#/components/responses/PageUnavailable"},
+                },
+            },
+        },
         "/oauth/userinfo": {"get": _userinfo_operation(
             "getUserInfo",
             "OpenID Connect UserInfo",
@@ -1363,7 +1478,8 @@ SPEC: dict = {
             "revoked (directly, through its refresh token family, or by "
             "`POST /api/platform/revoke`), forged or malformed token, a client_credentials "
             "token (it has no user), a missing header or a user who no longer exists is 401 with "
-            "`WWW-Authenticate`. `GET /api/platform/users/me` is an alias.",
+            "`WWW-Authenticate`. Tokens of a project's own authorization server are accepted "
+            "too. `GET /api/platform/users/me` is an alias.",
         )},
         "/api/platform/users/me": {"get": _userinfo_operation(
             "getPlatformCurrentUser",
@@ -2129,6 +2245,217 @@ SPEC: dict = {
                 },
             }
         },
+        "/.well-known/oauth-authorization-server/projects/{project_id}": {"get": _metadata_operation(
+            "getProjectOAuthAuthorizationServerMetadata",
+            "A project's authorization server metadata (RFC 8414)",
+            "The metadata of the project's own authorization server, whose issuer is "
+            "`<issuer>/projects/{project_id}`, at the well-known URI RFC 8414 §3.1 builds for "
+            "an issuer with a path (the well-known part inserted before the path), which is "
+            "where MCP clients and other RFC 8414 clients look. The same endpoints as the "
+            "service's, under the project's issuer; tokens from them carry that issuer. It "
+            "also says `client_id_metadata_document_supported` (a `client_id` may be the URL "
+            "of a Client ID Metadata Document), lists in `scopes_supported` the OpenID Connect "
+            "scopes, the project's own and its resources', and has a `registration_endpoint` "
+            "when the project takes RFC 7591 registrations (`astapa project create` / `update` "
+            "with `--allow-registration`). Same content at "
+            "`/.well-known/openid-configuration/projects/{project_id}`, "
+            "`/projects/{project_id}/.well-known/openid-configuration` and "
+            "`/projects/{project_id}/.well-known/oauth-authorization-server`. A change of the "
+            "project shows within a minute (`Cache-Control: public, max-age=60`).",
+            project=True,
+        )},
+        "/.well-known/openid-configuration/projects/{project_id}": {"get": _metadata_operation(
+            "getProjectOpenIdConfigurationInserted",
+            "A project's OpenID Connect discovery document (well-known part inserted)",
+            "The project's authorization server metadata with the well-known part inserted "
+            "before the issuer's path, as some clients try for OpenID Connect discovery. Same "
+            "content as `/.well-known/oauth-authorization-server/projects/{project_id}`.",
+            project=True,
+        )},
+        "/projects/{project_id}/.well-known/openid-configuration": {"get": _metadata_operation(
+            "getProjectOpenIdConfiguration",
+            "A project's OpenID Connect discovery document",
+            "The project's authorization server metadata where OpenID Connect Discovery 1.0 "
+            "§4 puts it: `/.well-known/openid-configuration` appended to the issuer "
+            "`<issuer>/projects/{project_id}`. Same content as "
+            "`/.well-known/oauth-authorization-server/projects/{project_id}`.",
+            project=True,
+        )},
+        "/projects/{project_id}/.well-known/oauth-authorization-server": {"get": _metadata_operation(
+            "getProjectOAuthAuthorizationServerMetadataAppended",
+            "A project's authorization server metadata (well-known part appended)",
+            "The project's authorization server metadata with the well-known part appended to "
+            "the issuer, as some clients try. Same content as "
+            "`/.well-known/oauth-authorization-server/projects/{project_id}`.",
+            project=True,
+        )},
+        "/projects/{project_id}/.well-known/jwks.json": {"get": _jwks_operation(
+            "getProjectJwks",
+            "A project's JSON Web Key Set",
+            "The `jwks_uri` of a project's own authorization server: the same keys as "
+            "`/.well-known/jwks.json` (every authorization server of this service signs with "
+            "them), with the same caching. Answered for any `project_id`.",
+            project=True,
+        )},
+        "/projects/{project_id}/oauth/authorize": {"get": _authorize_operation(
+            "authorizeAtProject",
+            "A project's authorization endpoint",
+            "The authorization endpoint of the project's own authorization server (issuer "
+            "`<issuer>/projects/{project_id}`): the same parameters, checks, pages and "
+            "responses as `GET /oauth/authorize`, with these differences. Only the project's "
+            "clients are known: another project's client, or a `project_id` no project "
+            "could have, is the 400 page. `client_id` may also be the https URL of a Client ID "
+            "Metadata Document (see the `client_id` parameter); such a client, like one "
+            "registered with `POST /projects/{project_id}/oauth/register`, is third-party: it "
+            "must use PKCE with S256 and gets the consent page before its first code. The "
+            "answers back to the client carry the project's issuer as `iss` (RFC 9207), and "
+            "the code is redeemed at `POST /projects/{project_id}/oauth/token`, whose tokens "
+            "carry it too. The sign-in, sign-up and mailed-link pages and the consent page "
+            "carry the request as `/projects/{project_id}?<query>` (in their hidden "
+            "`authorization` field and links, e.g. `/auth/signup?/projects/{project_id}?"
+            "client_id=…`), so they answer for this server.",
+            signs_in=True,
+            project=True,
+        )},
+        "/projects/{project_id}/oauth/token": {"post": _token_operation(
+            "postProjectToken",
+            "A project's token endpoint",
+            "The token endpoint of the project's own authorization server: the same grants, "
+            "parameters, client authentication, throttling and errors as `POST /oauth/token`, "
+            "for the project's clients only (a client of another project, or a `client_id` "
+            "that is a Client ID Metadata Document's URL whose document cannot be fetched or "
+            "used, is `invalid_client`). A metadata-document client authenticates as its "
+            "document says: `none` (its `client_id` alone) or `private_key_jwt`. A "
+            "private_key_jwt assertion's `aud` may name the project's issuer, this token "
+            "endpoint, or the URL the request was sent to. Tokens (access and ID tokens) carry "
+            "the project's issuer `<issuer>/projects/{project_id}` as `iss`. A `project_id` no "
+            "project could have is 404.",
+            project=True,
+        )},
+        "/projects/{project_id}/oauth/introspect": {"post": _introspect_operation(
+            "introspectProjectToken",
+            "Introspect a token at a project's server (RFC 7662)",
+            "The introspection endpoint of the project's own authorization server: as "
+            "`POST /oauth/introspect`, for confidential clients of the project (a public "
+            "client is `invalid_client`). A `project_id` no project could have is 404.",
+            project=True,
+        )},
+        "/projects/{project_id}/oauth/revoke": {"post": _revoke_operation(
+            "revokeProjectToken",
+            "Revoke a token at a project's server (RFC 7009)",
+            "The revocation endpoint of the project's own authorization server: as "
+            "`POST /oauth/revoke`, for the project's clients, public clients included (they "
+            "send only `client_id`). A `project_id` no project could have is 404.",
+            project=True,
+        )},
+        "/projects/{project_id}/oauth/userinfo": {"get": _userinfo_operation(
+            "getProjectUserInfo",
+            "OpenID Connect UserInfo at a project's server",
+            "The `userinfo_endpoint` of the project's own authorization server: as "
+            "`GET /oauth/userinfo`, and an access token of another project is 401 too.",
+            project=True,
+        )},
+        "/projects/{project_id}/oauth/register": {
+            "post": {
+                "operationId": "registerProjectClient",
+                "summary": "Register a client (RFC 7591)",
+                "description": (
+                    "Dynamic client registration at the project's own authorization server, for "
+                    "MCP clients and other clients that register themselves. Only a project "
+                    "created or updated with `--allow-registration` takes it (its metadata then "
+                    "has `registration_endpoint`); otherwise, or for an unknown project, 404. "
+                    "No authentication (open registration). Each client IP address may make 10 "
+                    "registration requests an hour (default), counted before the body is read, "
+                    "failed ones included; past that, 429 with `Retry-After`.\n\n"
+                    "The body is the client's metadata (RFC 7591 §2) as `application/json`, "
+                    "checked as described by `ClientMetadata`. The client gets a fresh "
+                    "`client_id` and, for `client_secret_basic` and `client_secret_post`, a "
+                    "`client_secret` (shown only in this response, kept only as a hash, never "
+                    "expiring); `none` (a public client) and `private_key_jwt` (keys in `jwks` or "
+                    "at `jwks_uri`) get no secret. It may use only the code flow with PKCE (S256) "
+                    "and refresh tokens (rotated on every use), for the scopes it registered "
+                    "among the project's and its resources' (all of them when it named none), "
+                    "and is third-party: the user is asked on the consent page before it gets a "
+                    "code. The answer (201) waits until the client can be used (5 seconds at "
+                    "most by default)."
+                ),
+                "tags": ["oauth"],
+                "parameters": [_PROJECT_ID],
+                "requestBody": {"$ref": "#/components/requestBodies/ClientRegistration"},
+                "responses": {
+                    "201": _json_ok(
+                        "The client is registered: its client information (RFC 7591 §3.2.1), "
+                        "the metadata as the server holds it.",
+                        "ClientInformation",
+                        {
+                            "client_id": "cid_5e0c1f9a2b7d4e8c3a6f0b1d",
+                            "client_id_issued_at": 1767225600,
+                            "client_name": "Agent Smith",
+                            "redirect_uris": ["http://127.0.0.1/callback"],
+                            "token_endpoint_auth_method": "none",
+                            "grant_types": ["authorization_code", "refresh_token"],
+                            "response_types": ["code"],
+                            "application_type": "native",
+                            "scope": "openid mcp:tools",
+                        },
+                    ),
+                    "400": _json_error(
+                        "The metadata is refused (RFC 7591 §3.2.2): `invalid_redirect_uri` for "
+                        "`redirect_uris` (missing, empty, more than 20, not a string, or one that "
+                        "is not https, loopback http or a private-use scheme, has a fragment, a "
+                        "wildcard or user info, or is not https on a real host for "
+                        "`application_type` `web`), `invalid_client_metadata` for anything else "
+                        "(not JSON, not `application/json`, not an object, or a member that "
+                        "breaks `ClientMetadata`'s rules); `invalid_request` when the body "
+                        "cannot be read. Nothing is registered.",
+                        {
+                            "invalid_redirect_uri": (
+                                "invalid_redirect_uri",
+                                "redirect URI 'http://agent.example/cb' must use https (http only for loopback)",
+                            ),
+                            "not_json": ("invalid_client_metadata", "send the client metadata as application/json"),
+                            "auth_method": (
+                                "invalid_client_metadata",
+                                "token_endpoint_auth_method must be one of client_secret_basic, "
+                                "client_secret_post, private_key_jwt, none",
+                            ),
+                            "unknown_scope": (
+                                "invalid_client_metadata",
+                                "scope names scopes this project does not have: admin:everything",
+                            ),
+                            "keys": ("invalid_client_metadata", "private_key_jwt needs jwks or jwks_uri (one of them)"),
+                        },
+                    ),
+                    "404": _json_error(
+                        "The project does not take registrations, or there is no such project "
+                        "(the same answer). For a `project_id` no project could have the body is "
+                        "only `{\"error\": \"not_found\"}`.",
+                        {"not_open": ("not_found", "this project does not take dynamic client registration")},
+                    ),
+                    "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+                    "429": {
+                        "description": (
+                            "This client IP address registered too many clients (10 an hour "
+                            "by default; refused requests do not count); nothing is read or "
+                            "registered until the window moves on."
+                        ),
+                        "headers": {
+                            "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+                            "Pragma": {"$ref": "#/components/headers/PragmaNoCache"},
+                            "Retry-After": {"$ref": "#/components/headers/RetryAfter"},
+                        },
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/OAuthError"},
+                                "example": {"error": "invalid_request",
+                                            "error_description": "too many failed attempts, retry later"},
+                            }
+                        },
+                    },
+                    "503": {"$ref": "#/components/responses/TemporarilyUnavailable"},
+                },
+            }
+        },
         "/openapi.json": {
             "get": {
                 "operationId": "getOpenApiDocument",
@@ -2157,7 +2484,10 @@ SPEC: dict = {
                     "client_secret_basic: HTTP Basic with the client_id as user name and the "
                     "client_secret as password. "
                     "client_secret_post also works: send `client_id` and `client_secret` in the "
-                    "request body (form or JSON) instead of the Authorization header."
+                    "request body (form or JSON) instead of the Authorization header. Clients "
+                    "registered without a secret use the body instead: `private_key_jwt` "
+                    "(`client_assertion_type` and `client_assertion`, RFC 7523) or, a public "
+                    "client, `none` (`client_id` alone); see `ClientCredentials`."
                 ),
             },
             "bearerAccessToken": {
@@ -2203,13 +2533,58 @@ SPEC: dict = {
                 "schema": {"type": "string"},
                 "example": "cl_8Yt3xQ",
             },
+            "ProjectId": {
+                "name": "project_id",
+                "in": "path",
+                "required": True,
+                "description": (
+                    "The project whose own authorization server answers (issuer "
+                    "`<issuer>/projects/{project_id}`). An id no project could have (not 1 to 64 "
+                    "letters, digits, `_` or `-`) is 404 at the metadata, token, introspection, "
+                    "revocation and registration endpoints and the 400 page at the authorization "
+                    "endpoint; the JWK Set does not depend on it, and UserInfo refuses a token "
+                    "of another project. An unknown project knows no clients, and its metadata "
+                    "is 404."
+                ),
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+                "example": "prj_Qm2v7",
+            },
+            "ProjectClientId": {
+                "name": "client_id",
+                "in": "query",
+                "required": True,
+                "description": (
+                    "A client of this project, or the https URL of a Client ID Metadata Document "
+                    "(draft-ietf-oauth-client-id-metadata-document): a JSON document whose "
+                    "`client_id` is that same URL, with `client_name` and `redirect_uris`, and "
+                    "optionally `token_endpoint_auth_method` (`none`, the default, or "
+                    "`private_key_jwt` with `jwks` or `jwks_uri`), `scope`, `grant_types`, "
+                    "`response_types` and `application_type`, checked by the rules of "
+                    "`ClientMetadata`. The URL must have a path and no fragment, dot segment or "
+                    "user info. The document is fetched over https from public addresses only "
+                    "(no redirects, at most 64 KiB, within 5 seconds) and kept as its "
+                    "`Cache-Control` says (5 minutes without one, a day at most). Missing, "
+                    "repeated, unknown, another project's client, or a document that cannot be "
+                    "fetched or used: the 400 error page (never redirected)."
+                ),
+                "schema": {"type": "string"},
+                "examples": {
+                    "client": {"summary": "A client of the project", "value": "cl_8Yt3xQ"},
+                    "document": {
+                        "summary": "A Client ID Metadata Document's URL",
+                        "value": "https://agent.example/oauth/client.json",
+                    },
+                },
+            },
             "RedirectUri": {
                 "name": "redirect_uri",
                 "in": "query",
                 "required": True,
                 "description": (
                     "Where to send the user back. Must equal one of the client's registered "
-                    "redirect URIs byte for byte (no normalisation, no wildcard). Missing, "
+                    "redirect URIs byte for byte (no normalisation, no wildcard); for a public "
+                    "client, a loopback `http` URI (127.0.0.1, [::1] or localhost, which never "
+                    "stand for each other) also with any port (RFC 8252 §7.3). Missing, "
                     "repeated or not registered: the 400 error page (never redirected). The "
                     "token request must send the same value."
                 ),
@@ -2244,7 +2619,9 @@ SPEC: dict = {
                 "description": (
                     "Space-separated scopes: any of `openid`, `email`, `profile`, "
                     "`offline_access` and the scopes granted to the client (the project's "
-                    "scopes). Anything else, or a malformed value, is `invalid_scope`. `openid` "
+                    "scopes; for a registered or metadata-document client, those it named among "
+                    "the project's and its resources' scopes, all of them when it named none). "
+                    "Anything else, or a malformed value, is `invalid_scope`. `openid` "
                     "adds an ID token to the token response and `email` puts the email claims "
                     "in it; `profile` and `offline_access` are accepted and change nothing (a refresh "
                     "token is always issued). Omitted: no scopes."
@@ -2259,7 +2636,8 @@ SPEC: dict = {
                 "description": (
                     "PKCE (RFC 7636): BASE64URL(SHA-256(code_verifier)), 43 characters. When "
                     "sent, the token request must carry the matching `code_verifier`. Malformed: "
-                    "`invalid_request`."
+                    "`invalid_request`. Required from public clients and third-party clients "
+                    "(registered or metadata-document ones): without it, `invalid_request`."
                 ),
                 "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
                 "example": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
@@ -2325,7 +2703,11 @@ SPEC: dict = {
                 "description": (
                     "RFC 8707: absolute URI of the protected resource, without fragment, at "
                     "most 2048 characters; it becomes the access tokens' `aud` (default: the "
-                    "client_id). Invalid, or sent more than once: `invalid_target`."
+                    "client_id). When the client's project registered resources (`astapa "
+                    "resource add`), it must be one of them, compared forgiving the scheme's and "
+                    "host's case, a default port and a trailing slash, and `aud` is the URI as "
+                    "registered. Invalid, not registered, or sent more than once: "
+                    "`invalid_target`."
                 ),
                 "schema": {"type": "string", "format": "uri"},
                 "example": "https://api.example.com",
@@ -2603,6 +2985,61 @@ SPEC: dict = {
                     }
                 },
             },
+            "ConsentForm": {
+                "description": (
+                    "The consent page's form, as the page posts it. Bodies over 64 KiB are "
+                    "rejected with 413 (JSON)."
+                ),
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {"$ref": "#/components/schemas/ConsentForm"},
+                    }
+                },
+            },
+            "ClientRegistration": {
+                "description": (
+                    "The client's metadata (RFC 7591 §2) as `application/json`; any other "
+                    "`Content-Type` is `invalid_client_metadata`. Bodies over 64 KiB are "
+                    "rejected with 413."
+                ),
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/ClientMetadata"},
+                        "examples": {
+                            "public": {
+                                "summary": "A public native client (an MCP client on the user's machine)",
+                                "value": {
+                                    "client_name": "Agent Smith",
+                                    "redirect_uris": ["http://127.0.0.1/callback"],
+                                    "token_endpoint_auth_method": "none",
+                                    "grant_types": ["authorization_code", "refresh_token"],
+                                    "scope": "openid mcp:tools",
+                                },
+                            },
+                            "confidential": {
+                                "summary": "A web client with a secret",
+                                "value": {
+                                    "client_name": "Agent Cloud",
+                                    "redirect_uris": ["https://agent.example/cb"],
+                                    "token_endpoint_auth_method": "client_secret_basic",
+                                    "scope": "mcp:tools",
+                                },
+                            },
+                            "private_key_jwt": {
+                                "summary": "A web client with its own keys",
+                                "value": {
+                                    "client_name": "Agent Keys",
+                                    "redirect_uris": ["https://agent.example/cb"],
+                                    "token_endpoint_auth_method": "private_key_jwt",
+                                    "jwks_uri": "https://agent.example/.well-known/jwks.json",
+                                },
+                            },
+                        },
+                    }
+                },
+            },
             "TokenRequest": {
                 "description": (
                     "Token request parameters, as `application/x-www-form-urlencoded` (what "
@@ -2645,6 +3082,26 @@ SPEC: dict = {
                                     "refresh_token": "5f0c3b1e9a4d4c7e8b2a6d1f0e9c8b7a.Xq3...",
                                     "client_id": "cl_8Yt3xQ",
                                     "client_secret": "cs_...",
+                                },
+                            },
+                            "public_client": {
+                                "summary": "A public client redeems a code (client_id alone, PKCE, a resource)",
+                                "value": {
+                                    "grant_type": "authorization_code",
+                                    "code": "dQ7v9O1ar8gxDK1y2yPWudwNjg-oWKM2r6eyPE4U0Ko",
+                                    "redirect_uri": "http://127.0.0.1:53117/callback",
+                                    "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+                                    "client_id": "cid_5e0c1f9a2b7d4e8c3a6f0b1d",
+                                    "resource": "https://mcp.example/mcp",
+                                },
+                            },
+                            "private_key_jwt": {
+                                "summary": "A machine client authenticates with a signed JWT (RFC 7523)",
+                                "value": {
+                                    "grant_type": "client_credentials",
+                                    "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                                    "client_assertion": "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOiJjbF84WXQzeFEi...",
+                                    "scope": "orders:read",
                                 },
                             },
                         },
@@ -2700,14 +3157,31 @@ SPEC: dict = {
                             "token_endpoint_auth_methods_supported": [
                                 "client_secret_basic",
                                 "client_secret_post",
+                                "private_key_jwt",
+                                "none",
+                            ],
+                            "token_endpoint_auth_signing_alg_values_supported": [
+                                "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+                                "ES512", "EdDSA",
                             ],
                             "introspection_endpoint_auth_methods_supported": [
                                 "client_secret_basic",
                                 "client_secret_post",
+                                "private_key_jwt",
+                            ],
+                            "introspection_endpoint_auth_signing_alg_values_supported": [
+                                "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+                                "ES512", "EdDSA",
                             ],
                             "revocation_endpoint_auth_methods_supported": [
                                 "client_secret_basic",
                                 "client_secret_post",
+                                "private_key_jwt",
+                                "none",
+                            ],
+                            "revocation_endpoint_auth_signing_alg_values_supported": [
+                                "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+                                "ES512", "EdDSA",
                             ],
                             "subject_types_supported": ["public"],
                             "id_token_signing_alg_values_supported": ["RS256"],
@@ -2727,12 +3201,178 @@ SPEC: dict = {
                     }
                 },
             },
+            "JWKS": {
+                "description": "The JWK Set.",
+                "headers": {
+                    "ETag": {"$ref": "#/components/headers/ETag"},
+                    "Cache-Control": {
+                        "description": "Always `public, max-age=300`.",
+                        "schema": {"type": "string", "const": "public, max-age=300"},
+                    },
+                },
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/JWKS"},
+                        "example": {
+                            "keys": [
+                                {
+                                    "kty": "RSA",
+                                    "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+                                    "e": "AQAB",
+                                    "kid": "k_2f1c9e0a",
+                                    "use": "sig",
+                                    "alg": "RS256",
+                                }
+                            ]
+                        },
+                    }
+                },
+            },
+            "Introspection": {
+                "description": "The introspection result.",
+                "headers": {
+                    "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
+                    "Pragma": {"$ref": "#/components/headers/PragmaNoCache"},
+                },
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/IntrospectionResponse"},
+                        "examples": {
+                            "active": {
+                                "summary": "An active client_credentials token",
+                                "value": {
+                                    "active": True,
+                                    "sub": "cl_8Yt3xQ",
+                                    "scope": "orders:read orders:write",
+                                    "client_id": "cl_8Yt3xQ",
+                                    "exp": 1767229200,
+                                    "iat": 1767225600,
+                                    "iss": "https://auth.example.com",
+                                    "aud": "https://api.example.com",
+                                    "jti": "at_4kPq9ZrW",
+                                    "token_type": "Bearer",
+                                    "project_id": "prj_Qm2v7",
+                                },
+                            },
+                            "inactive": {
+                                "summary": "An expired, revoked, unknown or foreign token",
+                                "value": {"active": False},
+                            },
+                        },
+                    }
+                },
+            },
+            "ProjectMetadata": {
+                "description": (
+                    "The project's authorization server metadata: the service's document with "
+                    "the project's issuer and endpoints, `client_id_metadata_document_supported`, "
+                    "the project's scopes, and `registration_endpoint` when it takes "
+                    "registrations."
+                ),
+                "headers": {
+                    "ETag": {"$ref": "#/components/headers/ETag"},
+                    "Cache-Control": {
+                        "description": "Always `public, max-age=60`.",
+                        "schema": {"type": "string", "const": "public, max-age=60"},
+                    },
+                },
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/Metadata"},
+                        "example": {
+                            "issuer": "https://auth.example.com/projects/prj_Qm2v7",
+                            "authorization_endpoint": "https://auth.example.com/projects/prj_Qm2v7/oauth/authorize",
+                            "token_endpoint": "https://auth.example.com/projects/prj_Qm2v7/oauth/token",
+                            "jwks_uri": "https://auth.example.com/projects/prj_Qm2v7/.well-known/jwks.json",
+                            "userinfo_endpoint": "https://auth.example.com/projects/prj_Qm2v7/oauth/userinfo",
+                            "introspection_endpoint": "https://auth.example.com/projects/prj_Qm2v7/oauth/introspect",
+                            "revocation_endpoint": "https://auth.example.com/projects/prj_Qm2v7/oauth/revoke",
+                            "grant_types_supported": [
+                                "authorization_code",
+                                "client_credentials",
+                                "refresh_token",
+                            ],
+                            "response_types_supported": ["code"],
+                            "response_modes_supported": ["query"],
+                            "code_challenge_methods_supported": ["S256"],
+                            "authorization_response_iss_parameter_supported": True,
+                            "scopes_supported": [
+                                "openid", "email", "profile", "offline_access", "read", "mcp:tools",
+                                "mcp:admin",
+                            ],
+                            "prompt_values_supported": ["none", "login", "consent", "select_account"],
+                            "token_endpoint_auth_methods_supported": [
+                                "client_secret_basic", "client_secret_post", "private_key_jwt", "none",
+                            ],
+                            "token_endpoint_auth_signing_alg_values_supported": [
+                                "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+                                "ES512", "EdDSA",
+                            ],
+                            "introspection_endpoint_auth_methods_supported": [
+                                "client_secret_basic", "client_secret_post", "private_key_jwt",
+                            ],
+                            "introspection_endpoint_auth_signing_alg_values_supported": [
+                                "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+                                "ES512", "EdDSA",
+                            ],
+                            "revocation_endpoint_auth_methods_supported": [
+                                "client_secret_basic", "client_secret_post", "private_key_jwt", "none",
+                            ],
+                            "revocation_endpoint_auth_signing_alg_values_supported": [
+                                "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+                                "ES512", "EdDSA",
+                            ],
+                            "subject_types_supported": ["public"],
+                            "id_token_signing_alg_values_supported": ["RS256"],
+                            "claims_supported": [
+                                "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+                                "email", "email_verified",
+                            ],
+                            "client_id_metadata_document_supported": True,
+                            "registration_endpoint": "https://auth.example.com/projects/prj_Qm2v7/oauth/register",
+                        },
+                    }
+                },
+            },
+            "ProjectNotFound": {
+                "description": (
+                    "`not_found`: the `project_id` is not one a project could have (every "
+                    "project-server endpoint that checks it), or, for the metadata documents, no "
+                    "project has it."
+                ),
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/OAuthError"},
+                        "examples": {
+                            "malformed": {
+                                "summary": "An id no project could have",
+                                "value": {"error": "not_found"},
+                            },
+                            "unknown": {
+                                "summary": "No such project (metadata documents)",
+                                "value": {"error": "not_found", "error_description": "no such project"},
+                            },
+                        },
+                    }
+                },
+            },
+            "ConsentPage": _form_page(
+                "The consent page a third-party client's user sees before its first code (and "
+                "again when it asks for more, or with `prompt=consent`): \"Allow <client> "
+                "access?\", where it sends the user back (the host of `redirect_uri`), a warning "
+                "when every redirect URI of the client is on the user's own computer (loopback), "
+                "what it asks for (each scope, described), the `resource` when one was asked "
+                "for, and its `client_id`, with Allow and Deny buttons that post to "
+                "`POST /auth/consent` (hidden `authorization` and `csrf_token`). When a session "
+                "has just started, it also sets the session cookie."
+            ),
             "SignInPage": _form_page(
                 "The sign-in form (email, password, Sign in, Email me a sign-in link, Continue "
                 "with Google and Continue with GitHub for the providers turned on for the "
                 "project, and Cancel), naming the client, with links to the sign-up form and to "
                 "\"Forgot password?\" (`GET /auth/forgot-password`); `login_hint` pre-fills the "
-                "email."
+                "email. Or, for a third-party client with a reusable session whose user has not "
+                "yet allowed what it asks for, the consent page (see `ConsentPage`)."
             ),
             "SignUpPage": _form_page(
                 "The sign-up form (email, password of at least 8 characters, Sign up, Continue "
@@ -2779,8 +3419,12 @@ SPEC: dict = {
                 "Back to the client (RFC 6749 §4.1.2), see `Location`. With a code when the user "
                 "signed in, signed up, used a mailed link or had a reusable session (a new "
                 "session also sets the "
-                "session cookie). With an error (§4.1.2.1) once `client_id` and `redirect_uri` "
-                "are valid: `invalid_request` (repeated parameter, bad PKCE parameters, bad "
+                "session cookie); a third-party client only once the user allowed it (until "
+                "then the answer is the consent page, 200). `iss` is the issuer of the "
+                "authorization server the request was made to (a project's own: "
+                "`<issuer>/projects/{project_id}`). With an error (§4.1.2.1) once `client_id` "
+                "and `redirect_uri` are valid: `invalid_request` (repeated parameter, bad or "
+                "(for a public or third-party client) missing PKCE parameters, bad "
                 "`prompt`, `max_age` or `nonce`), `unsupported_response_type`, "
                 "`unauthorized_client` (the client may not use the code flow), `invalid_scope`, "
                 "`invalid_target`, `login_required` (`prompt=none` without a reusable session) "
@@ -2796,7 +3440,8 @@ SPEC: dict = {
             "SignInFormRedirect": {
                 "description": (
                     "Either back to the client, as `AuthorizationResponse`: with a code after a "
-                    "sign-in or sign-up (a new session sets the session cookie), with "
+                    "sign-in or sign-up (a new session sets the session cookie; a third-party "
+                    "client's user not yet asked gets the consent page instead, 200), with "
                     "`access_denied` after Cancel, or with another error of the authorization "
                     "request. Or, after `action=google` or `action=github`, to the provider's "
                     "authorization page (Google's `authorization_endpoint` from its discovery "
@@ -3018,6 +3663,23 @@ SPEC: dict = {
                                     ),
                                 },
                             },
+                            "resource_not_registered": {
+                                "summary": "The project registered resources, and this is not one",
+                                "value": {
+                                    "error": "invalid_target",
+                                    "error_description": "the resource is not registered for this project",
+                                },
+                            },
+                            "resource_mismatch": {
+                                "summary": (
+                                    "authorization_code or refresh_token: not the resource the "
+                                    "grant was issued for"
+                                ),
+                                "value": {
+                                    "error": "invalid_target",
+                                    "error_description": "resource differs from the one the grant was issued for",
+                                },
+                            },
                         },
                     }
                 },
@@ -3039,8 +3701,14 @@ SPEC: dict = {
             },
             "InvalidClient": {
                 "description": (
-                    "Client authentication failed (unknown client, wrong secret or no "
-                    "credentials). "
+                    "Client authentication failed: unknown client (or, at a project's own "
+                    "server, a client of another project, or a Client ID Metadata Document that "
+                    "cannot be fetched or used), wrong secret, no credentials, a method other "
+                    "than the one the client registered (e.g. only `client_id` for a "
+                    "confidential client), a public client at the introspection endpoint, or a "
+                    "refused `client_assertion` (bad signature, unknown key, wrong `iss`/`sub`/"
+                    "`aud`, expired or valid for more than an hour, no `jti`, or a `jti` already "
+                    "used). "
                     '`WWW-Authenticate: Basic realm="astapa"` is sent when HTTP Basic was used.'
                 ),
                 "headers": {
@@ -3059,9 +3727,10 @@ SPEC: dict = {
             },
             "Throttled": {
                 "description": (
-                    "Too many failed client authentications (20), or refused codes and refresh "
-                    "tokens (100), for this client_id from this address in 5 minutes; every "
-                    "request for it is refused until the window passes (checklist C-36)."
+                    "Too many failed client authentications (20, at the token, introspection and "
+                    "revocation endpoints together), or, at the token endpoint, refused codes and "
+                    "refresh tokens (100), for this client_id from this address in 5 minutes; "
+                    "every request for it is refused until the window passes (checklist C-36)."
                 ),
                 "headers": {
                     "Cache-Control": {"$ref": "#/components/headers/CacheControlNoStore"},
@@ -3222,7 +3891,10 @@ SPEC: dict = {
                             "client), `conflict` (the management API: it exists already) or "
                             "`payment_provider_error` (creating a payment: Xendit failed or "
                             "did not answer). Xendit's webhook answers `invalid_token` for a "
-                            "wrong `x-callback-token`."
+                            "wrong `x-callback-token`. Dynamic client registration (RFC 7591 "
+                            "§3.2.2) answers `invalid_redirect_uri` and "
+                            "`invalid_client_metadata`, and `not_found` when the project does not "
+                            "take registrations."
                         ),
                         "examples": ["invalid_request"],
                     },
@@ -3302,23 +3974,25 @@ SPEC: dict = {
                         "type": "string",
                         "format": "uri",
                         "description": (
-                            "client_credentials: absolute URI of the protected resource (RFC "
-                            "8707). It becomes the token's `aud`; without it `aud` is the "
-                            "client_id. Not an absolute URI: `invalid_target`. The user grants "
-                            "keep the `resource` of the authorization request and ignore this."
+                            "RFC 8707, at most one (more: `invalid_target`); not an absolute URI "
+                            "without fragment of at most 2048 characters: `invalid_target`. "
+                            "client_credentials: the protected resource the token is for; it "
+                            "becomes the token's `aud` (without it `aud` is the client_id). "
+                            "authorization_code and refresh_token: optional; the tokens always "
+                            "keep the `resource` of the authorization request as `aud` (the "
+                            "client_id when it had none), and a `resource` sent here must name "
+                            "that same resource (a grant without one accepts none): "
+                            "`invalid_target` otherwise. When the client's project registered "
+                            "resources (`astapa resource add`), only those are accepted, compared "
+                            "forgiving the scheme's and host's case, a default port and a "
+                            "trailing slash, and `aud` is the URI as registered; another is "
+                            "`invalid_target`."
                         ),
                         "examples": ["https://api.example.com"],
                     },
-                    "client_id": {
-                        "type": "string",
-                        "description": "client_secret_post: the client's id (omit with HTTP Basic).",
-                    },
-                    "client_secret": {
-                        "type": "string",
-                        "description": "client_secret_post: the client's secret (omit with HTTP Basic).",
-                    },
                 },
                 "allOf": [
+                    {"$ref": "#/components/schemas/ClientCredentials"},
                     {
                         "if": {"properties": {"grant_type": {"const": "authorization_code"}}},
                         "then": {"required": ["code", "redirect_uri"]},
@@ -3343,13 +4017,61 @@ SPEC: dict = {
                         ),
                         "examples": ["access_token"],
                     },
+                },
+                "allOf": [{"$ref": "#/components/schemas/ClientCredentials"}],
+            },
+            "ClientCredentials": {
+                "type": "object",
+                "description": (
+                    "Client authentication in the body (RFC 6749 §2.3, RFC 7523 §2.2), as the "
+                    "client was registered to authenticate; one method per request (a secret "
+                    "together with an assertion, or either with HTTP Basic credentials: "
+                    "`invalid_request`). `client_secret_basic` sends none of these but the "
+                    "`Authorization: Basic` header (a `client_id` in the body must then be the "
+                    "header's). `client_secret_post`: `client_id` and `client_secret`. "
+                    "`private_key_jwt`: `client_assertion_type` and `client_assertion` (and "
+                    "optionally `client_id`). `none` (a public client): `client_id` alone."
+                ),
+                "properties": {
                     "client_id": {
                         "type": "string",
-                        "description": "client_secret_post: the client's id (omit with HTTP Basic).",
+                        "description": (
+                            "The client's id: required for client_secret_post and public "
+                            "clients; with private_key_jwt optional, and then equal to the "
+                            "assertion's `sub` (`invalid_client` otherwise). At a project's own "
+                            "server it may be a Client ID Metadata Document's URL."
+                        ),
                     },
                     "client_secret": {
                         "type": "string",
-                        "description": "client_secret_post: the client's secret (omit with HTTP Basic).",
+                        "description": (
+                            "client_secret_post: the client's secret (omit with HTTP Basic). "
+                            "Never in the query string (`invalid_request`)."
+                        ),
+                    },
+                    "client_assertion_type": {
+                        "type": "string",
+                        "const": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                        "description": (
+                            "private_key_jwt (RFC 7523): always this value; any other, or "
+                            "without `client_assertion`: `invalid_request`."
+                        ),
+                    },
+                    "client_assertion": {
+                        "type": "string",
+                        "maxLength": 8192,
+                        "description": (
+                            "private_key_jwt: a JWT signed with one of the keys the client "
+                            "registered (`jwks`, or fetched from its `jwks_uri`, fetched again "
+                            "at most every 10 seconds when no key verifies it), with one of the "
+                            "algorithms of `token_endpoint_auth_signing_alg_values_supported`; "
+                            "claims `iss` and `sub` both the client_id, an `aud` naming the "
+                            "authorization server (its issuer, its token endpoint, or the URL "
+                            "the request was sent to), an `exp` in the future and at most an "
+                            "hour away, `iat`/`nbf` (when present) not in the future, and a "
+                            "`jti` of 1 to 256 characters that is used only once. Anything "
+                            "else: `invalid_client`."
+                        ),
                     },
                 },
             },
@@ -3414,7 +4136,13 @@ SPEC: dict = {
                     "client_id": {"type": "string", "description": "The client_id."},
                     "scope": {"type": "string", "description": "Space-separated scopes granted."},
                     "project_id": {"type": "string", "description": "The client's project."},
-                    "iss": {"type": "string", "description": "The issuer."},
+                    "iss": {
+                        "type": "string",
+                        "description": (
+                            "The issuer of the token endpoint that issued it: the service's, or "
+                            "`<issuer>/projects/{project_id}` for a project's own server."
+                        ),
+                    },
                     "aud": {
                         "type": "string",
                         "description": "The `resource` asked for, else the client_id.",
@@ -3448,7 +4176,10 @@ SPEC: dict = {
                 ),
                 "required": ["iss", "sub", "aud", "exp", "iat", "auth_time", "at_hash"],
                 "properties": {
-                    "iss": {"type": "string", "description": "The issuer."},
+                    "iss": {
+                        "type": "string",
+                        "description": "The issuer of the token endpoint that issued it, as in the access token.",
+                    },
                     "sub": {"type": "string", "description": "The user's id."},
                     "aud": {"type": "string", "description": "The client_id."},
                     "exp": {
@@ -3510,7 +4241,9 @@ SPEC: dict = {
                         "type": "string",
                         "description": (
                             "The authorization request's query string exactly as the page "
-                            "received it (a hidden field), so `state` returns byte for byte."
+                            "received it (a hidden field), so `state` returns byte for byte; "
+                            "prefixed with `/projects/{project_id}?` when the request was made to "
+                            "a project's own authorization endpoint."
                         ),
                         "examples": [
                             "client_id=cl_8Yt3xQ&redirect_uri=https%3A%2F%2Fapp.example%2Fcallback"
@@ -3563,7 +4296,9 @@ SPEC: dict = {
                         "type": "string",
                         "description": (
                             "The authorization request's query string exactly as the page "
-                            "received it (a hidden field); the mailed link leads back into it."
+                            "received it (a hidden field; prefixed with `/projects/{project_id}?` "
+                            "for a project's own authorization endpoint); the mailed link leads "
+                            "back into it."
                         ),
                         "examples": [
                             "client_id=cl_8Yt3xQ&redirect_uri=https%3A%2F%2Fapp.example%2Fcallback"
@@ -3612,6 +4347,192 @@ SPEC: dict = {
                             "passwords."
                         ),
                     },
+                },
+            },
+            "ConsentForm": {
+                "type": "object",
+                "description": "The fields of the consent page.",
+                "required": ["authorization", "csrf_token", "action"],
+                "properties": {
+                    "csrf_token": {
+                        "type": "string",
+                        "description": "The token from the page's hidden field, bound to the CSRF cookie.",
+                    },
+                    "authorization": {
+                        "type": "string",
+                        "description": (
+                            "The authorization request as the page carried it (a hidden field): "
+                            "its query string, prefixed with `/projects/{project_id}?` when it "
+                            "was made to a project's own authorization endpoint."
+                        ),
+                        "examples": [
+                            "/projects/prj_Qm2v7?response_type=code&client_id=cid_5e0c1f9a2b7d4e8c3a6f0b1d"
+                            "&redirect_uri=http%3A%2F%2F127.0.0.1%3A53117%2Fcallback"
+                            "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+                            "&code_challenge_method=S256&state=af0ifjsldkj&scope=openid+mcp%3Atools"
+                        ],
+                    },
+                    "action": {
+                        "type": "string",
+                        "enum": ["allow", "cancel"],
+                        "description": (
+                            "The button pressed: `allow` (Allow) issues the code and remembers "
+                            "the answer; `cancel` (Deny) sends `access_denied` back. Anything "
+                            "else: the page again (400)."
+                        ),
+                    },
+                },
+            },
+            "ClientMetadata": {
+                "type": "object",
+                "description": (
+                    "Client metadata (RFC 7591 §2, OpenID Connect Registration), for "
+                    "`POST /projects/{project_id}/oauth/register`; a Client ID Metadata Document "
+                    "is checked by the same rules (there `client_id` must be the document's URL, "
+                    "`client_name` is required, and `token_endpoint_auth_method` may only be "
+                    "`none`, the default, or `private_key_jwt`). Members not listed are ignored. "
+                    "A problem with `redirect_uris` is `invalid_redirect_uri`, any other "
+                    "`invalid_client_metadata`."
+                ),
+                "required": ["redirect_uris"],
+                "properties": {
+                    "redirect_uris": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": 20,
+                        "items": {"type": "string"},
+                        "description": (
+                            "1 to 20 absolute URIs without fragment, wildcard or user info: "
+                            "https, http only to a loopback host (127.0.0.1, [::1], localhost; "
+                            "for a public client any port is then accepted at the authorization "
+                            "endpoint), or a private-use scheme with a dot "
+                            "(`com.example.app:/callback`, RFC 8252 §7.1). Repeats are dropped; "
+                            "the authorization request must use one of them."
+                        ),
+                        "examples": [["http://127.0.0.1/callback"]],
+                    },
+                    "client_name": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 200,
+                        "description": (
+                            "1 to 200 printable characters (trimmed), shown on the consent page; "
+                            "default `Unnamed application`."
+                        ),
+                        "examples": ["Agent Smith"],
+                    },
+                    "token_endpoint_auth_method": {
+                        "type": "string",
+                        "enum": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+                        "default": "client_secret_basic",
+                        "description": (
+                            "How the client authenticates at the token, introspection and "
+                            "revocation endpoints. The two secret methods get a `client_secret` "
+                            "(either method then works); `private_key_jwt` needs exactly one of "
+                            "`jwks` and `jwks_uri`; `none` is a public client."
+                        ),
+                    },
+                    "grant_types": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {"type": "string", "enum": ["authorization_code", "refresh_token"]},
+                        "description": (
+                            "Only `authorization_code` and `refresh_token` (anything else, or an "
+                            "empty list: `invalid_client_metadata`); the client gets both either "
+                            "way."
+                        ),
+                    },
+                    "response_types": {
+                        "type": "array",
+                        "items": {"type": "string", "const": "code"},
+                        "description": "Exactly `[\"code\"]` when sent.",
+                    },
+                    "scope": {
+                        "type": "string",
+                        "description": (
+                            "Space-separated scopes the client may ask for: OpenID Connect's "
+                            "(`openid`, `email`, `profile`, `offline_access`) and the project's "
+                            "own and its resources' scopes (another: `invalid_client_metadata`). "
+                            "Omitted: every scope the project offers."
+                        ),
+                        "examples": ["openid mcp:tools"],
+                    },
+                    "application_type": {
+                        "type": "string",
+                        "enum": ["web", "native"],
+                        "description": (
+                            "Omitted: `native` when any redirect URI is not https on a real host "
+                            "(loopback or a private-use scheme), else `web`. `web` with such a "
+                            "redirect URI: `invalid_redirect_uri`."
+                        ),
+                    },
+                    "jwks": {
+                        "type": "object",
+                        "description": (
+                            "private_key_jwt: the client's public keys, a JWK or a JWK Set of 1 "
+                            "to 10 RSA, EC or OKP keys, without private members (`d`, `p`, `k`, "
+                            "...). Ignored for other methods."
+                        ),
+                    },
+                    "jwks_uri": {
+                        "type": "string",
+                        "format": "uri",
+                        "maxLength": 2048,
+                        "description": (
+                            "private_key_jwt: the https URL where the client publishes its JWK "
+                            "Set, fetched under the rules of Client ID Metadata Documents and "
+                            "kept as its `Cache-Control` says. Ignored for other methods."
+                        ),
+                    },
+                },
+            },
+            "ClientInformation": {
+                "type": "object",
+                "description": (
+                    "A registered client (RFC 7591 §3.2.1): its id, its secret when it has one, "
+                    "and its metadata as the server holds it."
+                ),
+                "required": [
+                    "client_id", "client_id_issued_at", "client_name", "redirect_uris",
+                    "token_endpoint_auth_method", "grant_types", "response_types", "application_type",
+                ],
+                "properties": {
+                    "client_id": {"type": "string", "examples": ["cid_5e0c1f9a2b7d4e8c3a6f0b1d"]},
+                    "client_id_issued_at": {
+                        "type": "integer",
+                        "description": "When it was registered, seconds since the epoch.",
+                    },
+                    "client_secret": {
+                        "type": "string",
+                        "description": (
+                            "`client_secret_basic` and `client_secret_post` only: the secret, "
+                            "shown only here (the server keeps its hash)."
+                        ),
+                    },
+                    "client_secret_expires_at": {
+                        "type": "integer",
+                        "const": 0,
+                        "description": "With `client_secret`: 0, it does not expire.",
+                    },
+                    "client_name": {"type": "string"},
+                    "redirect_uris": {"type": "array", "items": {"type": "string"}},
+                    "token_endpoint_auth_method": {
+                        "type": "string",
+                        "enum": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+                    },
+                    "grant_types": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "Always `[\"authorization_code\", \"refresh_token\"]`.",
+                    },
+                    "response_types": {"type": "array", "items": {"type": "string", "const": "code"}},
+                    "application_type": {"type": "string", "enum": ["web", "native"]},
+                    "scope": {
+                        "type": "string",
+                        "description": "The scopes it registered; absent when it named none (it may ask for all).",
+                    },
+                    "jwks": {"type": "object", "description": "private_key_jwt: the keys it registered."},
+                    "jwks_uri": {"type": "string", "description": "private_key_jwt: where its keys are."},
                 },
             },
             "LogoutForm": {
@@ -4410,8 +5331,9 @@ SPEC: dict = {
             "Metadata": {
                 "type": "object",
                 "description": (
-                    "Authorization server metadata (RFC 8414, OpenID Connect Discovery 1.0). "
-                    "Endpoint URLs are absolute, under the issuer."
+                    "Authorization server metadata (RFC 8414, OpenID Connect Discovery 1.0): "
+                    "the service's, or a project's own authorization server's. Endpoint URLs "
+                    "are absolute, under the issuer."
                 ),
                 "required": [
                     "issuer",
@@ -4429,14 +5351,24 @@ SPEC: dict = {
                     "scopes_supported",
                     "prompt_values_supported",
                     "token_endpoint_auth_methods_supported",
+                    "token_endpoint_auth_signing_alg_values_supported",
                     "introspection_endpoint_auth_methods_supported",
+                    "introspection_endpoint_auth_signing_alg_values_supported",
                     "revocation_endpoint_auth_methods_supported",
+                    "revocation_endpoint_auth_signing_alg_values_supported",
                     "subject_types_supported",
                     "id_token_signing_alg_values_supported",
                     "claims_supported",
                 ],
                 "properties": {
-                    "issuer": {"type": "string", "format": "uri"},
+                    "issuer": {
+                        "type": "string",
+                        "format": "uri",
+                        "description": (
+                            "The service's issuer, or `<issuer>/projects/{project_id}` for a "
+                            "project's own authorization server."
+                        ),
+                    },
                     "authorization_endpoint": {"type": "string", "format": "uri"},
                     "token_endpoint": {"type": "string", "format": "uri"},
                     "jwks_uri": {"type": "string", "format": "uri"},
@@ -4468,8 +5400,10 @@ SPEC: dict = {
                         "type": "array",
                         "items": {"type": "string"},
                         "description": (
-                            "The OpenID Connect scopes every client may ask for; each project's own "
-                            "scopes come on top and are not listed."
+                            "The service's document: the OpenID Connect scopes every client may "
+                            "ask for (each project's own scopes come on top and are not listed). "
+                            "A project's document: those, then the project's own scopes and its "
+                            "resources' scopes."
                         ),
                         "examples": [["openid", "email", "profile", "offline_access"]],
                     },
@@ -4489,17 +5423,59 @@ SPEC: dict = {
                     "token_endpoint_auth_methods_supported": {
                         "type": "array",
                         "items": {"type": "string"},
-                        "examples": [["client_secret_basic", "client_secret_post"]],
+                        "examples": [["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]],
+                    },
+                    "token_endpoint_auth_signing_alg_values_supported": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "Algorithms a private_key_jwt `client_assertion` may be signed with.",
+                        "examples": [[
+                            "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+                            "ES512", "EdDSA",
+                        ]],
                     },
                     "introspection_endpoint_auth_methods_supported": {
                         "type": "array",
                         "items": {"type": "string"},
-                        "examples": [["client_secret_basic", "client_secret_post"]],
+                        "description": "No `none`: a public client cannot introspect.",
+                        "examples": [["client_secret_basic", "client_secret_post", "private_key_jwt"]],
+                    },
+                    "introspection_endpoint_auth_signing_alg_values_supported": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "examples": [[
+                            "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+                            "ES512", "EdDSA",
+                        ]],
                     },
                     "revocation_endpoint_auth_methods_supported": {
                         "type": "array",
                         "items": {"type": "string"},
-                        "examples": [["client_secret_basic", "client_secret_post"]],
+                        "examples": [["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]],
+                    },
+                    "revocation_endpoint_auth_signing_alg_values_supported": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "examples": [[
+                            "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+                            "ES512", "EdDSA",
+                        ]],
+                    },
+                    "client_id_metadata_document_supported": {
+                        "type": "boolean",
+                        "const": True,
+                        "description": (
+                            "A project's document only: a `client_id` may be the https URL of a "
+                            "Client ID Metadata Document."
+                        ),
+                    },
+                    "registration_endpoint": {
+                        "type": "string",
+                        "format": "uri",
+                        "description": (
+                            "A project's document only, when the project takes RFC 7591 "
+                            "registrations: `POST /projects/{project_id}/oauth/register`."
+                        ),
                     },
                     "response_types_supported": {
                         "type": "array",
