@@ -58,7 +58,14 @@ def redirect_uri(value: str) -> str:
 
 
 def jwks_uri(value: str) -> str:
-    if not value.startswith("https://") and not value.startswith("http://"):
+    """https; http only to a loopback host (fetched only with ASTAPA_CIMD_ALLOW_HTTP_LOOPBACK)."""
+    from urllib.parse import urlsplit
+
+    from astapa.oauth.authorize import LOOPBACK_HOSTS
+
+    parts = urlsplit(value)
+    if not parts.hostname or parts.fragment or not (
+            parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS)):
         raise argparse.ArgumentTypeError("--jwks-uri must be an https URL")
     return value
 

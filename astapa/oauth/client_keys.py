@@ -84,7 +84,7 @@ def claimed_client_id(assertion: str) -> str:
 @dataclass(frozen=True)
 class VerifiedAssertion:
     jti: str
-    expires_at: int
+    expires_at: float
 
 
 def verify_assertion(assertion: str, jwks: dict, client_id: str, audiences: set[str],
@@ -102,7 +102,7 @@ def verify_assertion(assertion: str, jwks: dict, client_id: str, audiences: set[
     if not named & audiences:
         raise AssertionRefused(f"aud {aud!r} does not name this server")
     exp = claims.get("exp")
-    if not isinstance(exp, int) or isinstance(exp, bool) or exp <= now:
+    if not isinstance(exp, (int, float)) or isinstance(exp, bool) or exp <= now:
         raise AssertionRefused("expired or without exp")
     if exp > now + MAX_LIFETIME:
         raise AssertionRefused("exp is more than an hour away")

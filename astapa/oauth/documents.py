@@ -194,8 +194,13 @@ class Documents:
         self.fetches += 1
         try:
             async with self.session().get(url, allow_redirects=False, ssl=self.ssl) as response:
-                body = await response.content.read(self.max_bytes + 1)
                 status, headers = response.status, response.headers
+                body = b""
+                while len(body) <= self.max_bytes:  # read() answers what has arrived so far
+                    chunk = await response.content.read(self.max_bytes + 1 - len(body))
+                    if not chunk:
+                        break
+                    body += chunk
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as e:
             raise DocumentError(f"cannot fetch {url}: {type(e).__name__}") from None
         if status != 200:
