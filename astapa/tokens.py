@@ -15,7 +15,7 @@ where RSA (which releases the GIL) runs beside the writer's next batch.
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from astapa.app import AstapaApplication, Decision, UserGrant
 from astapa.clock import SystemClock
@@ -28,6 +28,15 @@ from astapa.oauth.jwt import (
 )
 from astapa.secrets import TokenIds
 from astapa.writer import Writer
+
+
+class Spend(NamedTuple):
+    """A private_key_jwt assertion's jti, spent in the same save as the tokens it gets
+    (so one assertion gets tokens once, and a refused grant spends nothing)."""
+
+    client_id: str
+    jti_hash: str
+    expires_at: float
 
 
 class TokenIssuer:
@@ -52,7 +61,7 @@ class TokenIssuer:
 
     async def access_token(
         self, client_id: str, project_id: str, subject: str, scopes: list[str],
-        audience: str, ttl: int, iss: str | None = None,
+        audience: str, ttl: int, iss: str | None = None, spend: Spend | None = None,
     ) -> str:
         """A signed JWT, returned once its Issued event has committed. `iss`: the
         authorization server answering (default the service's)."""
@@ -61,53 +70,65 @@ class TokenIssuer:
         claims = access_token_claims(
             iss or self.issuer, client_id, project_id, subject, scopes, audience, now, now + ttl, jti
         )
-        token, _ = await self.writer.run(self._issue, claims, scopes)
+        token, _ = await self.writer.run(self._issue, claims, scopes, spend)
         return token
 
-    def _issue(self, claims: dict, scopes: list[str]) -> Decision:
+    def _issue(self, claims: dict, scopes: list[str], spend: Spend | None = None) -> Decision:
         """The command the writer runs: record the issuance, sign the token."""
+        spent = self._spend(spend)
         decision = self.app.issue_access_token(
             jti=claims["jti"], client_id=claims["client_id"], project_id=claims["project_id"],
             subject=claims["sub"], scopes=scopes, audience=claims["aud"], expires_at=claims["exp"],
         )
+        decision.aggregates[:0] = spent
         decision.value = self.keys().sign(claims)
         return decision
+
+    def _spend(self, spend: Spend | None) -> list:
+        """The assertion's record, or ClientAssertionReusedError before anything else."""
+        return [] if spend is None else self.app.use_client_assertion(*spend).aggregates
 
     # -- end-user grants: a redeemed code or a rotated refresh token ----------------------
 
     async def redeem_code(
         self, client_id: str, code: str, redirect_uri: str | None,
         verifier_challenge: str | None, ttl: int, resource: str | None = None, iss: str | None = None,
+        spend: Spend | None = None,
     ) -> dict:
         """RFC 6749 §4.1.3: the token response, once code, family and token are saved."""
         now = self.clock.now()
         unsigned, _ = await self.writer.run(
             self._redeem, code, client_id, redirect_uri, verifier_challenge, now,
-            self.token_ids.next(), ttl, resource, iss or self.issuer,
+            self.token_ids.next(), ttl, resource, iss or self.issuer, spend,
         )
         return await self._signed(unsigned)
 
     def _redeem(self, code: str, client_id: str, redirect_uri: str | None,
                 verifier_challenge: str | None, now: float, jti: str, ttl: int,
-                resource: str | None, iss: str) -> Decision:
+                resource: str | None, iss: str, spend: Spend | None) -> Decision:
+        spent = self._spend(spend)
         decision = self.app.redeem_code(code, client_id, redirect_uri, verifier_challenge, now, resource)
+        decision.aggregates[:0] = spent
         return self._with_tokens(decision, now, jti, ttl, iss)
 
     async def refresh(
         self, client_id: str, family_key: str, secret: str, scopes: list[str] | None, ttl: int,
-        resource: str | None = None, iss: str | None = None,
+        resource: str | None = None, iss: str | None = None, spend: Spend | None = None,
     ) -> dict:
         """RFC 6749 §6 with rotation: new refresh and access tokens, the claims as they are now."""
         now = self.clock.now()
         unsigned, _ = await self.writer.run(
             self._refresh, family_key, secret, client_id, scopes, now, self.token_ids.next(), ttl,
-            resource, iss or self.issuer,
+            resource, iss or self.issuer, spend,
         )
         return await self._signed(unsigned)
 
     def _refresh(self, family_key: str, secret: str, client_id: str, scopes: list[str] | None,
-                 now: float, jti: str, ttl: int, resource: str | None, iss: str) -> Decision:
+                 now: float, jti: str, ttl: int, resource: str | None, iss: str,
+                 spend: Spend | None) -> Decision:
+        spent = self._spend(spend)
         decision = self.app.rotate_refresh(family_key, secret, client_id, scopes, now, resource)
+        decision.aggregates[:0] = spent
         return self._with_tokens(decision, now, jti, ttl, iss)
 
     def _with_tokens(self, decision: Decision, now: float, jti: str, ttl: int, iss: str) -> Decision:

@@ -10,6 +10,7 @@ symmetric key (that would be a shared secret by another name).
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -81,6 +82,12 @@ def claimed_client_id(assertion: str) -> str:
     return sub
 
 
+@lru_cache(maxsize=1024)
+def _imported(jwks: str) -> KeySet:
+    """Parsing keys costs more than verifying with them: once per key set."""
+    return KeySet.import_key_set(json.loads(jwks))
+
+
 @dataclass(frozen=True)
 class VerifiedAssertion:
     jti: str
@@ -91,7 +98,7 @@ def verify_assertion(assertion: str, jwks: dict, client_id: str, audiences: set[
                      now: float) -> VerifiedAssertion:
     """RFC 7523 §3 for a client assertion; AssertionRefused names the failed check."""
     try:
-        decoded = jwt.decode(assertion, KeySet.import_key_set(jwks), algorithms=ALGORITHMS)
+        decoded = jwt.decode(assertion, _imported(json.dumps(jwks, sort_keys=True)), algorithms=ALGORITHMS)
     except (JoseError, ValueError, TypeError, KeyError) as e:
         raise AssertionRefused(f"signature: {type(e).__name__}", signature=True) from None
     claims = decoded.claims

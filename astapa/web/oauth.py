@@ -33,6 +33,7 @@ from astapa.oauth.jwt import verify_access_token
 from astapa.oauth.request import OAuthRequest, parse
 from astapa.queries import ClientRecord, is_access_token_revoked
 from astapa.secrets import sha256_hex
+from astapa.tokens import Spend
 from astapa.throttle import Throttle
 from astapa.web.middleware import NO_STORE
 
@@ -79,6 +80,21 @@ async def authenticate_client(ctx: Context, request: web.Request, oauth_request:
 
 async def authenticate_counted(ctx: Context, creds: client_auth.Credentials, source: str,
                                *throttles: Throttle, request: web.Request | None = None) -> ClientRecord:
+    client, spend = await _authenticate(ctx, creds, source, throttles, request)
+    if spend is not None:
+        try:
+            await ctx.writer.run(ctx.app.use_client_assertion, *spend)
+        except ClientAssertionReusedError:
+            ctx.client_auth_throttle.fail(source)
+            raise client_auth.invalid_client("client assertion was already used") from None
+    return client
+
+
+async def _authenticate(ctx: Context, creds: client_auth.Credentials, source: str,
+                        throttles: tuple[Throttle, ...], request: web.Request | None,
+                        ) -> tuple[ClientRecord, Spend | None]:
+    """The client, and for private_key_jwt the assertion's jti still to be spent: the
+    token endpoint spends it in the transaction that records the tokens."""
     wait = max(t.retry_after(source) for t in (ctx.client_auth_throttle, *throttles))
     if wait:
         raise TooManyAttemptsError(wait, detail=f"throttled {source}")
@@ -89,7 +105,7 @@ async def authenticate_counted(ctx: Context, creds: client_auth.Credentials, sou
         except DocumentError as e:
             raise client_auth.invalid_client(f"client metadata document: {e}") from None
         if creds.method != "private_key_jwt":
-            return client_auth.authenticate(client, creds)
+            return client_auth.authenticate(client, creds), None
         return await _check_assertion(ctx, client, creds, server, request)
     except InvalidClientError:
         ctx.client_auth_throttle.fail(source)
@@ -97,9 +113,9 @@ async def authenticate_counted(ctx: Context, creds: client_auth.Credentials, sou
 
 
 async def _check_assertion(ctx: Context, client: ClientRecord | None, creds: client_auth.Credentials,
-                           server: AuthServer, request: web.Request | None) -> ClientRecord:
-    """RFC 7523 §3 against the client's registered keys (fetched again once when a key id
-    is unknown, at most every ten seconds), then its jti recorded as used."""
+                           server: AuthServer, request: web.Request | None) -> tuple[ClientRecord, Spend]:
+    """RFC 7523 §3 against the client's registered keys (fetched again once when no key
+    verifies it, at most every ten seconds); the jti is spent by the caller."""
     if client is None or client.auth_method != "private_key_jwt" or creds.assertion is None:
         raise client_auth.invalid_client("not a private_key_jwt client")
     audiences = {server.issuer, server.token_endpoint}
@@ -119,12 +135,7 @@ async def _check_assertion(ctx: Context, client: ClientRecord | None, creds: cli
                                         audiences, now)
     except (AssertionRefused, DocumentError) as e:
         raise client_auth.invalid_client(f"client assertion: {e}") from None
-    try:
-        await ctx.writer.run(ctx.app.use_client_assertion, client.client_id, sha256_hex(verified.jti),
-                             verified.expires_at)
-    except ClientAssertionReusedError:
-        raise client_auth.invalid_client("client assertion was already used") from None
-    return client
+    return client, Spend(client.client_id, sha256_hex(verified.jti), verified.expires_at)
 
 
 async def _client_keys(ctx: Context, client: ClientRecord) -> dict:
@@ -149,12 +160,15 @@ async def token(request: web.Request) -> web.Response:
     oauth_request = await read_request(request)
     creds = client_auth.credentials(oauth_request)
     source = f"{creds.client_id}|{request.remote}"
-    client = await authenticate_counted(ctx, creds, source, ctx.grant_throttle, request=request)
+    client, spend = await _authenticate(ctx, creds, source, (ctx.grant_throttle,), request)
     try:
-        return await _grant(ctx, client, oauth_request, server)
+        return await _grant(ctx, client, oauth_request, server, spend)
     except InvalidGrantError:
         ctx.grant_throttle.fail(source)
         raise
+    except ClientAssertionReusedError:
+        ctx.client_auth_throttle.fail(source)
+        raise client_auth.invalid_client("client assertion was already used") from None
     except DomainError as e:
         if isinstance(from_domain(e), InvalidGrantError):
             ctx.grant_throttle.fail(source)
@@ -162,7 +176,7 @@ async def token(request: web.Request) -> web.Response:
 
 
 async def _grant(ctx: Context, client: ClientRecord, oauth_request: OAuthRequest,
-                 server: AuthServer) -> web.Response:
+                 server: AuthServer, spend: Spend | None) -> web.Response:
     grant_type = oauth_request.get("grant_type")
     if grant_type is None:
         raise InvalidRequestError("grant_type is required")
@@ -171,7 +185,7 @@ async def _grant(ctx: Context, client: ClientRecord, oauth_request: OAuthRequest
         raise UnsupportedGrantTypeError()
     if grant_type not in client.grant_types:
         raise UnauthorizedClientError()
-    body = await grant.handle(ctx.issuer, client, oauth_request, ctx.settings.access_token_ttl, server)
+    body = await grant.handle(ctx.issuer, client, oauth_request, ctx.settings.access_token_ttl, server, spend)
     return web.json_response(body, headers=NO_STORE)
 
 

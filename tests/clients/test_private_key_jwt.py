@@ -301,6 +301,16 @@ def test_a_replayed_assertion_is_refused(server: Server, project: dict, client: 
     assert_invalid_client(token(endpoints(server, project)[second][1], assertion))
 
 
+def test_a_refused_grant_does_not_spend_the_assertion(server: Server, project: dict, client: dict):
+    """The jti is recorded in the save that records the token: invalid_scope spends nothing."""
+    issuer, endpoint = endpoints(server, project)["project"]
+    assertion = sign(server, client["client_id"], issuer)
+    refused = token(endpoint, assertion, scope="not-granted")
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_scope"
+    assert token(endpoint, assertion, scope="read").status_code == 200
+    assert_invalid_client(token(endpoint, assertion, scope="read"))
+
+
 def test_a_replayed_jti_in_a_fresh_assertion_is_refused(server: Server, project: dict, client: dict):
     issuer, endpoint = endpoints(server, project)["global"]
     assert token(endpoint, sign(server, client["client_id"], issuer, jti="once")).status_code == 200

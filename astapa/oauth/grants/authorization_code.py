@@ -12,7 +12,7 @@ from astapa.oauth.resources import resolve
 from astapa.oauth.scopes import parse_resource
 from astapa.oauth.servers import AuthServer
 from astapa.queries import ClientRecord
-from astapa.tokens import TokenIssuer
+from astapa.tokens import Spend, TokenIssuer
 
 GRANT_TYPE = "authorization_code"
 PARAMETERS = ("code", "redirect_uri", "code_verifier", "resource")
@@ -20,7 +20,7 @@ MAX_CODE = 512
 
 
 async def handle(issuer: TokenIssuer, client: ClientRecord, request: OAuthRequest, default_ttl: int,
-                 server: AuthServer) -> dict:
+                 server: AuthServer, spend: Spend | None = None) -> dict:
     code = request.get("code")
     if code is None:
         raise InvalidRequestError("code is required")
@@ -30,5 +30,5 @@ async def handle(issuer: TokenIssuer, client: ClientRecord, request: OAuthReques
     resource = resolve(parse_resource(request.resources), client.resources)
     return await issuer.redeem_code(
         client.client_id, code, request.get("redirect_uri"), verifier, client.token_ttl or default_ttl,
-        resource, server.issuer,
+        resource, server.issuer, spend,
     )

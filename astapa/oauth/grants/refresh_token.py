@@ -14,14 +14,14 @@ from astapa.oauth.resources import resolve
 from astapa.oauth.scopes import parse_resource, parse_scope
 from astapa.oauth.servers import AuthServer
 from astapa.queries import ClientRecord
-from astapa.tokens import TokenIssuer
+from astapa.tokens import Spend, TokenIssuer
 
 GRANT_TYPE = "refresh_token"
 PARAMETERS = ("refresh_token", "scope", "resource")
 
 
 async def handle(issuer: TokenIssuer, client: ClientRecord, request: OAuthRequest, default_ttl: int,
-                 server: AuthServer) -> dict:
+                 server: AuthServer, spend: Spend | None = None) -> dict:
     token = request.get("refresh_token")
     if token is None:
         raise InvalidRequestError("refresh_token is required")
@@ -31,4 +31,4 @@ async def handle(issuer: TokenIssuer, client: ClientRecord, request: OAuthReques
     scopes = parse_scope(request.get("scope"))
     resource = resolve(parse_resource(request.resources), client.resources)
     return await issuer.refresh(client.client_id, *parts, scopes, client.token_ttl or default_ttl,
-                                resource, server.issuer)
+                                resource, server.issuer, spend)
