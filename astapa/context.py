@@ -76,21 +76,18 @@ class ClientCache:
             self._projects = {}
 
     async def get(self, client_id: str) -> ClientRecord | None:
-        records = self._records
-        record = records.get(client_id)
-        if record is None:
-            record = await self.reads.query(client_by_id, client_id)
-            if record is not None:
-                records[client_id] = record
-        return record
+        return await self._cached(self._records, client_by_id, client_id)
 
     async def project(self, project_id: str) -> ProjectRecord | None:
-        projects = self._projects
-        record = projects.get(project_id)
+        return await self._cached(self._projects, project_by_id, project_id)
+
+    async def _cached(self, records: dict, query: Callable[..., Any], key: str) -> Any:
+        """`records` is the dict as it was when the lookup started (see above)."""
+        record = records.get(key)
         if record is None:
-            record = await self.reads.query(project_by_id, project_id)
+            record = await self.reads.query(query, key)
             if record is not None:
-                projects[project_id] = record
+                records[key] = record
         return record
 
     async def lookup(self, client_id: str, project_id: str | None) -> ClientRecord | None:

@@ -90,6 +90,32 @@ class AccountCommands(TokenCommands):
         require_verified: bool = False,
     ) -> Decision:
         """A signed-in user coming back gets a code without the form."""
+        session, user = self._resumed(request, cookie, now, max_age, require_verified)
+        codes, value = self._issue_code(request, user, session, session.auth_time, now)
+        return Decision([session, *codes],
+                        SignedIn(value, session.sub, None, consent=value is None))
+
+    def grant_consent(
+        self, request: CodeRequest, cookie: str, now: float, require_verified: bool = False,
+    ) -> Decision:
+        """The signed-in user allowed a third-party client the scopes asked for: remembered
+        (per user and client), and the code issued, in one save."""
+        session, user = self._resumed(request, cookie, now, None, require_verified)
+        consent_id = Consent.create_id(request.project_id, user.sub, request.client_id)
+        if self.exists(consent_id):
+            consent: Consent = self.load(consent_id, _NoConsent)
+            if not consent.covers(request.scopes):
+                consent.extend(scopes=sorted(request.scopes))
+        else:
+            consent = Consent(project_id=request.project_id, sub=user.sub, client_id=request.client_id,
+                              scopes=sorted(request.scopes))
+        code, value = self._new_code(request, user, session, session.auth_time, now)
+        return Decision([consent, session, code], SignedIn(value, user.sub, None))
+
+    def _resumed(self, request: CodeRequest, cookie: str, now: float, max_age: int | None,
+                 require_verified: bool) -> tuple[BrowserSession, User]:
+        """The live session of this browser in the request's project, and its user, who may
+        still sign in; the session's idle time starts again."""
         session = self._live_session(cookie, now)
         if session.project_id != request.project_id:
             raise SessionEndedError("another project")
@@ -102,35 +128,7 @@ class AccountCommands(TokenCommands):
         if session.tokens_epoch != user.tokens_epoch:
             raise SessionEndedError("user tokens revoked")
         session.use(idle_expires_at=now + self.lifetimes.session_idle)
-        codes, value = self._issue_code(request, user, session, session.auth_time, now)
-        return Decision([session, *codes],
-                        SignedIn(value, session.sub, None, consent=value is None))
-
-    def grant_consent(
-        self, request: CodeRequest, cookie: str, now: float, require_verified: bool = False,
-    ) -> Decision:
-        """The signed-in user allowed a third-party client the scopes asked for: remembered
-        (per user and client), and the code issued, in one save."""
-        session = self._live_session(cookie, now)
-        if session.project_id != request.project_id:
-            raise SessionEndedError("another project")
-        user = self._user(session.project_id, session.sub, read_only=True)
-        user.check_can_sign_in()
-        if require_verified:
-            user.check_verified()
-        if session.tokens_epoch != user.tokens_epoch:
-            raise SessionEndedError("user tokens revoked")
-        consent_id = Consent.create_id(request.project_id, user.sub, request.client_id)
-        if self.exists(consent_id):
-            consent: Consent = self.load(consent_id, _NoConsent)
-            if not consent.covers(request.scopes):
-                consent.extend(scopes=sorted(request.scopes))
-        else:
-            consent = Consent(project_id=request.project_id, sub=user.sub, client_id=request.client_id,
-                              scopes=sorted(request.scopes))
-        session.use(idle_expires_at=now + self.lifetimes.session_idle)
-        code, value = self._new_code(request, user, session, session.auth_time, now)
-        return Decision([consent, session, code], SignedIn(value, user.sub, None))
+        return session, user
 
     def end_session(self, cookie: str, now: float) -> Decision:
         try:
