@@ -14,7 +14,6 @@ from astapa.clock import SystemClock
 from astapa.config import Settings
 from astapa.keys import KeySnapshot
 from astapa.mail import Mailer
-from astapa.passwords import Passwords
 from astapa.oauth.client_metadata import (
     check_metadata_url,
     is_metadata_url,
@@ -22,11 +21,12 @@ from astapa.oauth.client_metadata import (
     metadata_document,
 )
 from astapa.oauth.documents import Documents
+from astapa.passwords import Passwords
 from astapa.queries import ClientRecord, ProjectRecord, client_by_id, project_by_id
 from astapa.throttle import Throttle
 from astapa.tokens import TokenIssuer
-from astapa.writer import Writer
 from astapa.web.csrf import Csrf
+from astapa.writer import Writer
 from projections.runner import Runner, connect
 
 log = logging.getLogger("astapa")

@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 from astapa.oauth.authorize import LOOPBACK_HOSTS, check_redirect_uri
 from astapa.oauth.client_keys import public_key_set
 from astapa.oauth.documents import DocumentError
-from astapa.oauth.scopes import parse_scope
-from astapa.queries import ProjectRecord, ClientRecord
 from astapa.oauth.errors import InvalidScopeError
+from astapa.oauth.scopes import parse_scope
+from astapa.queries import ClientRecord, ProjectRecord
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 DOCUMENT_AUTH_METHODS = ("private_key_jwt", "none")
