@@ -114,6 +114,12 @@ class LoginRequiredError(OAuthError):
     description = "the user is not signed in"
 
 
+class ConsentRequiredError(OAuthError):
+    """OIDC Core §3.1.2.6: prompt=none, and the user has not allowed this client yet."""
+    error = "consent_required"
+    description = "the user has not allowed this application yet"
+
+
 class InvalidTokenError(OAuthError):
     """RFC 6750 §3.1: the bearer token is expired, revoked, malformed or not ours."""
     error = "invalid_token"

@@ -804,7 +804,8 @@ SPEC: dict = {
             "not older than `max_age` seconds and the user is still enabled with their tokens "
             "not revoked (and, when the project requires a verified email address, the "
             "address is verified), the user is sent straight back with a code (303). "
-            "Otherwise `prompt=none` answers `login_required` (303), and any other request "
+            "Otherwise `prompt=none` answers `login_required` (303; `consent_required` when a "
+            "third-party client still needs the user's consent), and any other request "
             "gets the sign-in form (200), whose links lead to the sign-up form and to "
             "`GET /auth/forgot-password`. "
             "A third-party client gets no code until the signed-in user allowed it what it "
@@ -2670,8 +2671,10 @@ SPEC: dict = {
                 "description": (
                     "OpenID Connect, space-separated: `login` always shows the form, even with "
                     "a live session; `none` never shows a page (a reusable session gives a "
-                    "code, otherwise `login_required`) and cannot be combined with other values; "
-                    "`consent` and `select_account` are accepted and change nothing. Any other "
+                    "code, otherwise `login_required`, or `consent_required` for a third-party "
+                    "client not yet allowed) and cannot be combined with other values; "
+                    "`consent` shows a third-party client's consent page even when the user "
+                    "allowed it before; `select_account` is accepted and changes nothing. Any other "
                     "value is `invalid_request`."
                 ),
                 "schema": {"type": "string"},
@@ -3427,7 +3430,8 @@ SPEC: dict = {
                 "(for a public or third-party client) missing PKCE parameters, bad "
                 "`prompt`, `max_age` or `nonce`), `unsupported_response_type`, "
                 "`unauthorized_client` (the client may not use the code flow), `invalid_scope`, "
-                "`invalid_target`, `login_required` (`prompt=none` without a reusable session) "
+                "`invalid_target`, `login_required` (`prompt=none` without a reusable session), "
+                "`consent_required` (`prompt=none`, a third-party client not yet allowed) "
                 "or `access_denied` (the user pressed Cancel).",
                 starts_session=True,
             ),

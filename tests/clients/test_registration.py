@@ -200,3 +200,18 @@ def test_consent_page_escapes_what_the_client_chose_to_call_itself(server: Serve
     assert page.status_code == 200 and "<script>alert" not in page.text
     assert "&lt;script&gt;" in page.text
     assert "runs on your own computer" in page.text  # every redirect URI is loopback
+
+
+def test_prompt_none_never_shows_the_consent_page(server: Server, project: dict):
+    client = register(project, scope="mcp:tools mcp:admin")
+    browser, _ = signed_up(server, project, client, "quiet@example.com", scope="mcp:tools")
+    redirect = client["redirect_uris"][0]
+    url, _ = browser.authorization(project["issuer"], client["client_id"], redirect, scope="mcp:admin",
+                                   prompt="none")
+    answer = browser.get(url)
+    assert answer.status_code == 303
+    params = dict(p.split("=", 1) for p in answer.headers["Location"].split("?", 1)[1].split("&"))
+    assert params["error"] == "consent_required" and "code" not in params
+    url, _ = browser.authorization(project["issuer"], client["client_id"], redirect, scope="mcp:tools",
+                                   prompt="none")
+    assert "code=" in browser.get(url).headers["Location"]  # already allowed: silently

@@ -19,7 +19,7 @@ from astapa.domain.errors import (
 from astapa.domain.identities import PROVIDERS
 from astapa.domain.links import MAGIC_LINK
 from astapa.oauth.authorize import AuthorizationRequest
-from astapa.oauth.errors import AccessDeniedError, LoginRequiredError
+from astapa.oauth.errors import AccessDeniedError, ConsentRequiredError, LoginRequiredError
 from astapa.passwords import PasswordPolicyError, check_policy
 from astapa.queries import user_login
 from astapa.web.csrf import CsrfError, clear_cookie, cookie_name
@@ -60,6 +60,8 @@ async def show_login(request: web.Request) -> web.StreamResponse:
         except (SessionEndedError, UserDisabledError, UserNotFoundError, EmailNotVerifiedError):
             pass
         else:
+            if signed_in.consent and "none" in authz.prompt:  # OIDC Core §3.1.2.6: no page
+                raise authz.refuse(ConsentRequiredError())
             return to_client(request, ctx, authz, signed_in)
     if "none" in authz.prompt:
         raise authz.refuse(LoginRequiredError())
