@@ -50,6 +50,12 @@ def project_scopes(own: list[str], resources: dict[str, list[str]]) -> tuple[str
     return tuple(dict.fromkeys([*own, *(s for scopes in resources.values() for s in scopes)]))
 
 
+def third_party_scopes(offered: tuple[str, ...], asked: list[str] | tuple[str, ...]) -> list[str]:
+    """What a third-party client may ask users for: the scopes it registered with (or its
+    metadata document names), of those the project offers; all of them if it named none."""
+    return [s for s in offered if s in asked] if asked else list(offered)
+
+
 def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | None:
     row = conn.execute(
         "SELECT c.client_id, c.kind, c.project_id, c.secret_hash, c.scopes, c.token_ttl, c.name,"
@@ -63,9 +69,8 @@ def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | Non
         return None
     resources = json.loads(row["resources"] or "{}")
     scopes = json.loads(row["scopes"])
-    if row["kind"] == "registered":  # the scopes it registered with, of those the project has
-        offered = project_scopes(json.loads(row["project_scopes"] or "[]"), resources)
-        scopes = [s for s in offered if s in scopes] if scopes else list(offered)
+    if row["kind"] == "registered":
+        scopes = third_party_scopes(project_scopes(json.loads(row["project_scopes"] or "[]"), resources), scopes)
     return ClientRecord(
         client_id=row["client_id"],
         kind=row["kind"],

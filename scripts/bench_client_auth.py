@@ -52,7 +52,6 @@ import math
 import multiprocessing
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -71,18 +70,16 @@ from harness import (  # noqa: E402  (scripts/bench/harness.py: shared with the 
     BENCH,
     Server,
     astapa_server,
-    children_cpu_seconds,
     count_events,
-    cpu_seconds,
     ensure_wrk,
     jwt_payload,
     log,
-    machine_busy_seconds,
     ratio,
     raw_sign_rate,
     report,
     run_benchmark,
     run_json,
+    run_wrk,
 )
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -183,26 +180,13 @@ def wait_secret_client(server: Server, client: dict) -> None:
 
 def load(wrk: str, server: Server, script: str, env: dict, args: argparse.Namespace, duration: int) -> dict:
     """wrk with `script` for `duration` seconds; its figures and where the CPU went."""
-    env = dict(os.environ, BENCH_PATH="/oauth/token", BENCH_THREADS=str(args.threads), **env)
-    cmd = [wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{duration}s", "--timeout", "5s",
-           "-s", str(BENCH / script), f"{server.base}/"]
-    server_cpu, client_cpu, busy = cpu_seconds(server.proc.pid), children_cpu_seconds(), machine_busy_seconds()
-    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=duration + 60)
-    server_cpu = cpu_seconds(server.proc.pid) - server_cpu
-    client_cpu, busy = children_cpu_seconds() - client_cpu, machine_busy_seconds() - busy
-    lines = [line for line in result.stdout.splitlines() if line.startswith("BENCH_RESULT ")]
-    if result.returncode != 0 or not lines:
-        sys.exit(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    figures = json.loads(lines[-1].split(" ", 1)[1])
-    seconds = figures["duration_us"] / 1e6
+    figures = run_wrk(wrk, BENCH / script, f"{server.base}/",
+                      dict(BENCH_PATH="/oauth/token", BENCH_THREADS=str(args.threads), **env),
+                      args.threads, args.connections, duration, server.proc.pid)
+    seconds, server_cpu = figures["seconds"], figures["server_cpu"]
     figures.setdefault("starved", 0)
     figures.setdefault("other", 0)
     figures["tokens_per_s"] = round(figures["ok"] / seconds, 1)
-    figures["p50_ms"] = round(figures["p50_us"] / 1000, 2)
-    figures["p99_ms"] = round(figures["p99_us"] / 1000, 2)
-    figures["server_cores"] = round(server_cpu / seconds, 2)
-    figures["client_cores"] = round(client_cpu / seconds, 2)
-    figures["others_cores"] = round(max(0.0, busy - server_cpu - client_cpu) / seconds, 2)
     figures["server_cpu_ms_per_token"] = round(server_cpu * 1000 / figures["ok"], 3) if figures["ok"] else None
     sockets = sum(figures[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts"))
     figures["failures"] = figures["non200"] + figures["other"] + sockets

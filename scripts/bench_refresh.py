@@ -53,7 +53,6 @@ import asyncio
 import base64
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -67,20 +66,18 @@ from harness import (  # noqa: E402
     BENCH,
     Server,
     astapa_server,
-    children_cpu_seconds,
     code_from_session,
     count_events,
-    cpu_seconds,
     ensure_wrk,
     exchange,
     log,
     jwt_payload,
-    machine_busy_seconds,
     median,
     patch_claims,
     ratio,
     raw_sign_rate,
     refresh,
+    run_wrk,
     session,
     sign_up_many,
     user_sub,
@@ -208,27 +205,14 @@ def load(wrk: str, server: Server, tokens: list[str], args: argparse.Namespace, 
         file.write("\n".join(tokens) + "\n")
         file.flush()
         basic = f"{server.project['client_id']}:{server.project['client_secret']}"
-        env = dict(os.environ, BENCH_PATH="/oauth/token", BENCH_TOKENS=file.name, BENCH_THREADS=str(args.threads),
+        env = dict(BENCH_PATH="/oauth/token", BENCH_TOKENS=file.name, BENCH_THREADS=str(args.threads),
                    BENCH_PER_THREAD=str(per_thread), BENCH_BASIC_AUTH=base64.b64encode(basic.encode()).decode())
-        cmd = [wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{duration}s", "--timeout", "5s",
-               "-s", str(BENCH / "refresh.lua"), f"{server.base}/"]
-        server_cpu, client_cpu, busy = cpu_seconds(server.proc.pid), children_cpu_seconds(), machine_busy_seconds()
-        result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=duration + 60)
-        server_cpu = cpu_seconds(server.proc.pid) - server_cpu
-        client_cpu, busy = children_cpu_seconds() - client_cpu, machine_busy_seconds() - busy
-    lines = [line for line in result.stdout.splitlines() if line.startswith("BENCH_RESULT ")]
-    if result.returncode != 0 or not lines:
-        sys.exit(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    figures = json.loads(lines[-1].split(" ", 1)[1])
-    figures["samples"] = [line.split(" ", 1)[1] for line in result.stdout.splitlines()
+        figures = run_wrk(wrk, BENCH / "refresh.lua", f"{server.base}/", env, args.threads, args.connections,
+                          duration, server.proc.pid)
+    figures["samples"] = [line.split(" ", 1)[1] for line in figures["stdout"].splitlines()
                           if line.startswith("BENCH_SAMPLE ")]
-    seconds = figures["duration_us"] / 1e6
+    seconds = figures["seconds"]
     figures["rotations_per_s"] = round(figures["ok"] / seconds, 1)
-    figures["p50_ms"] = round(figures["p50_us"] / 1000, 2)
-    figures["p99_ms"] = round(figures["p99_us"] / 1000, 2)
-    figures["server_cores"] = round(server_cpu / seconds, 2)
-    figures["client_cores"] = round(client_cpu / seconds, 2)
-    figures["others_cores"] = round(max(0.0, busy - server_cpu - client_cpu) / seconds, 2)
     figures["failures"] = failures = sum(figures[k] for k in (
         "non200", "no_token", "starved", "connect_errors", "read_errors", "write_errors", "timeouts"))
     if figures["tokens_loaded"] != per_thread * args.threads:

@@ -63,14 +63,12 @@ class AuthorizationRequest:
 PROJECT_PREFIX = "/projects/"
 
 
-def carry(server: AuthServer, query: str) -> str:
+def carry(project_id: str | None, query: str) -> str:
     """The request as the pages carry it (a hidden field, the query of their links, mailed
     links): the raw query, prefixed with `/projects/{id}?` when it came to a project's own
     server. A query may hold "/" and "?", so `/auth/signup?/projects/p1?client_id=...` is
     a URL, and the pages' routes serve both servers."""
-    if server.project_id is not None:
-        return f"{PROJECT_PREFIX}{server.project_id}?{query}"
-    return query
+    return query if project_id is None else f"{PROJECT_PREFIX}{project_id}?{query}"
 
 
 def uncarry(carried: str) -> tuple[str | None, str]:
@@ -113,7 +111,7 @@ def client_id_of(params: dict[str, str], repeated: set[str]) -> str:
 
 
 def validate(query: str, client: ClientRecord | None, server: AuthServer) -> AuthorizationRequest:
-    """The request `query` to `server` (carried: carry(server, query))."""
+    """The request `query` to `server` (carried: carry(server.project_id, query))."""
     params, repeated = parse_query(query)
     client_id = client_id_of(params, repeated)
     if client is None or client.client_id != client_id:
@@ -186,7 +184,7 @@ def _validate_rest(params: dict[str, str], repeated: set[str], client: ClientRec
         client=client, redirect_uri=redirect_uri, state=state, scopes=tuple(scopes),
         code_challenge=challenge, nonce=nonce, resource=resource, prompt=prompt,
         max_age=_max_age(params.get("max_age")), login_hint=params.get("login_hint"),
-        query=carry(server, query), issuer=server.issuer,
+        query=carry(server.project_id, query), issuer=server.issuer,
     )
 
 

@@ -17,7 +17,7 @@ from astapa.oauth.client_keys import public_key_set
 from astapa.oauth.documents import DocumentError
 from astapa.oauth.errors import InvalidScopeError
 from astapa.oauth.scopes import parse_scope
-from astapa.queries import ClientRecord, ProjectRecord
+from astapa.queries import ClientRecord, ProjectRecord, third_party_scopes
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 DOCUMENT_AUTH_METHODS = ("private_key_jwt", "none")
@@ -164,11 +164,9 @@ def metadata_document(url: str, document: object) -> ClientMetadata:
 
 def metadata_client(url: str, project: ProjectRecord, metadata: ClientMetadata) -> ClientRecord:
     """A metadata-document client as a client of the project."""
-    offered = project.scopes
-    scopes = [s for s in offered if s in metadata.scopes] if metadata.scopes else list(offered)
     return ClientRecord(
         client_id=url, kind="metadata", project_id=project.project_id, secret_hash=None,
-        scopes=tuple(scopes), token_ttl=None, grant_types=metadata.grant_types, name=metadata.name,
+        scopes=tuple(third_party_scopes(project.scopes, metadata.scopes)), token_ttl=None, grant_types=metadata.grant_types, name=metadata.name,
         redirect_uris=metadata.redirect_uris, require_verified_email=project.require_verified_email,
         mode=project.mode, providers=project.providers, auth_method=metadata.auth_method,
         jwks=metadata.jwks, jwks_uri=metadata.jwks_uri, resources=project.resources,

@@ -114,6 +114,30 @@ def ensure_wrk() -> str:
     return shutil.which("wrk")
 
 
+def run_wrk(wrk: str, script: Path, url: str, env: dict, threads: int, connections: int, duration: int,
+            server_pid: int) -> dict:
+    """wrk with `script` for `duration` seconds: the script's BENCH_RESULT figures, plus its
+    other output lines (`stdout`), the seconds it ran (`seconds`) and where the CPU went
+    (`server_cores`, `client_cores`: wrk, `others_cores`: everything else on the machine)."""
+    cmd = [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "-s", str(script), url]
+    server_cpu, client_cpu, busy = cpu_seconds(server_pid), children_cpu_seconds(), machine_busy_seconds()
+    result = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **env), timeout=duration + 60)
+    server_cpu = cpu_seconds(server_pid) - server_cpu
+    client_cpu, busy = children_cpu_seconds() - client_cpu, machine_busy_seconds() - busy
+    lines = [line for line in result.stdout.splitlines() if line.startswith("BENCH_RESULT ")]
+    if result.returncode != 0 or not lines:
+        sys.exit(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    figures = json.loads(lines[-1].split(" ", 1)[1])
+    seconds = figures["duration_us"] / 1e6
+    figures.update(
+        stdout=result.stdout, seconds=seconds, server_cpu=server_cpu,
+        p50_ms=round(figures["p50_us"] / 1000, 2), p99_ms=round(figures["p99_us"] / 1000, 2),
+        server_cores=round(server_cpu / seconds, 2), client_cores=round(client_cpu / seconds, 2),
+        others_cores=round(max(0.0, busy - server_cpu - client_cpu) / seconds, 2),
+    )
+    return figures
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process and its waited-for children, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

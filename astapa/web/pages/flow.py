@@ -48,15 +48,8 @@ async def authorization(ctx: Context, carried: str) -> AuthorizationRequest:
 
 def received(request: web.Request) -> str:
     """The authorization request of a GET, carried as the pages carry it: a project's
-    authorization endpoint gets the prefix; the pages' own query already has it."""
-    project_id = request.match_info.get("project_id")
-    query = request.rel_url.raw_query_string
-    if project_id is None:
-        return query
-    server = server_for(request.app[context_key].settings.issuer, project_id)
-    if server is None:
-        raise PageError("this authorization server does not exist")
-    return carry(server, query)
+    authorization endpoint adds the prefix; the pages' own query already has it."""
+    return carry(request.match_info.get("project_id"), request.rel_url.raw_query_string)
 
 
 def redirect_errors(handler):
