@@ -23,6 +23,10 @@ def cli(server: Server, *args: str) -> dict:
 
 @pytest.fixture
 def project(server: Server) -> dict:
+    return tools_project(server)
+
+
+def tools_project(server: Server) -> dict:
     """A project taking registrations, with the resource RESOURCE (scopes mcp:tools, mcp:admin)."""
     made = cli(server, "project", "create", "--name", "Tools", "--redirect-uri", "https://app.example/callback",
                "--scope", "read", "--allow-registration")

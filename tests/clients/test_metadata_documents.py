@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.clients.conftest import RESOURCE, ConsentBrowser, cli
+from tests.clients.conftest import RESOURCE, ConsentBrowser, tools_project
 from tests.conftest import Server
 from tests.flows import pkce_pair, query_of
 
@@ -506,7 +506,7 @@ def test_with_loopback_allowed_the_same_server_is_reachable(server: Server, proj
 
 def test_an_https_document_is_fetched_with_the_configured_ca(start_server, tls, https_docs: DocumentServer):
     server = start_server(cimd_allow_http_loopback=True, cimd_ca_file=str(tls[0]))
-    project = https_project(server)
+    project = tools_project(server)
     url = https_docs.url()
     assert url.startswith("https://")
     https_docs.serve_json(document(url))
@@ -520,16 +520,6 @@ def test_an_https_document_with_an_untrusted_certificate_is_refused(server: Serv
     https_docs.serve_json(document(url))
     assert_error_page(authorize(project, url))
     assert https_docs.requests_for() == 0  # the handshake failed: no request was sent
-
-
-def https_project(server: Server) -> dict:
-    """What the `project` fixture makes, on a server this test started itself."""
-    made = cli(server, "project", "create", "--name", "Tools", "--redirect-uri", "https://app.example/callback",
-               "--scope", "read", "--allow-registration")
-    cli(server, "resource", "add", "--project", made["project_id"], "--uri", RESOURCE,
-        "--scope", "mcp:tools", "--scope", "mcp:admin")
-    made["issuer"] = f"{server.url}/projects/{made['project_id']}"
-    return made
 
 
 # --- caching -----------------------------------------------------------------------------
