@@ -70,10 +70,7 @@ class AccountCommands(TokenCommands):
         user, link, message = self._new_link(user, VERIFY_EMAIL, where, now)
         if not sign_in:
             return Decision([user, index, link, message], SignedIn(None, sub, None))
-        session, cookie = self._start_session(user, now)
-        codes, value = self._issue_code(request, user, session, int(now), now)
-        return Decision([user, index, link, message, session, *codes],
-                        SignedIn(value, sub, cookie, consent=value is None))
+        return self._signed_in(request, user, [user, index, link, message], now)
 
     def sign_in(self, request: CodeRequest, sub: str, now: float, require_verified: bool = False) -> Decision:
         """The password was checked; a new session (never the old one: no fixation)."""
@@ -81,9 +78,7 @@ class AccountCommands(TokenCommands):
         user.check_can_sign_in()
         if require_verified:
             user.check_verified()
-        session, cookie = self._start_session(user, now)
-        codes, value = self._issue_code(request, user, session, int(now), now)
-        return Decision([session, *codes], SignedIn(value, sub, cookie, consent=value is None))
+        return self._signed_in(request, user, [], now)
 
     def resume_session(
         self, request: CodeRequest, cookie: str, now: float, max_age: int | None,
@@ -190,6 +185,20 @@ class AccountCommands(TokenCommands):
         if not equals(sha256_hex(secret), session.secret_hash) or not session.is_live(now):
             raise SessionEndedError("ended or expired")
         return session
+
+    def _signed_in(self, request: CodeRequest, user: User, changed: list, now: float) -> Decision:
+        """`changed`, a new browser session for `user` (never an old one: no fixation) and
+        the code, in one save; no code while a third-party client waits for consent."""
+        session, cookie = self._start_session(user, now)
+        codes, value = self._issue_code(request, user, session, int(now), now)
+        return Decision([*changed, session, *codes], SignedIn(value, user.sub, cookie, consent=value is None))
+
+    def _prove_address(self, user: User, email: str) -> None:
+        """A mailbox proven (a mailed link, a provider vouching): the address is verified,
+        and whatever signed in before may have been someone who registered it (C-99), so
+        every earlier session and refresh token ends."""
+        user.verify_email(email)
+        user.revoke_tokens(reason="email verified")
 
     def _issue_code(
         self, request: CodeRequest, user: User, session: BrowserSession, auth_time: int, now: float

@@ -16,7 +16,7 @@ The linking rules (checklist C-96 to C-101):
 
 from dataclasses import dataclass
 
-from astapa.app.accounts import AccountCommands, SignedIn, new_sub
+from astapa.app.accounts import AccountCommands, new_sub
 from astapa.app.core import Decision
 from astapa.domain.codes import CodeRequest
 from astapa.domain.errors import (
@@ -146,10 +146,7 @@ class IdentityCommands(AccountCommands):
         user.link_identity(account.provider, account.subject, email, how="registered")
         user.verify_email(email)
         trip.end(REGISTERED, user.sub)
-        session, cookie = self._start_session(user, now)
-        codes, value = self._issue_code(request, user, session, int(now), now)
-        return Decision([user, index, identity, trip, session, *codes],
-                        SignedIn(value, user.sub, cookie, consent=value is None))
+        return self._signed_in(request, user, [user, index, identity, trip], now)
 
     def sign_in_linking(self, request: CodeRequest, sub: str, state: str, binding: str | None, now: float,
                         require_verified: bool = False) -> Decision:
@@ -174,16 +171,12 @@ class IdentityCommands(AccountCommands):
             same = offer["email_trusted"] and _email_key(offer["email"]) == _email_key(user.email)
             if not same:
                 return self.sign_in(request, sub, now, require_verified)
-            user.verify_email(user.email)
-            user.revoke_tokens(reason="email verified")
+            self._prove_address(user, user.email)
         identity = Identity(project_id=trip.project_id, provider=trip.provider, subject=offer["subject"],
                             sub=sub, email=offer["email"])
         user.link_identity(trip.provider, offer["subject"], offer["email"], how="signed_in")
         trip.accept_offer()
-        session, cookie = self._start_session(user, now)
-        codes, value = self._issue_code(request, user, session, int(now), now)
-        return Decision([user, identity, trip, session, *codes],
-                        SignedIn(value, sub, cookie, consent=value is None))
+        return self._signed_in(request, user, [user, identity, trip], now)
 
     def _external_session(self, request: CodeRequest, trip: ExternalSignIn, user: User, changed: list,
                           now: float, require_verified: bool) -> Decision:
@@ -196,10 +189,7 @@ class IdentityCommands(AccountCommands):
             trip.end(SIGNED_IN if isinstance(e, EmailNotVerifiedError) else REFUSED, user.sub, type(e).__name__)
             return Decision([trip], error=e)
         trip.end(SIGNED_IN, user.sub)
-        session, cookie = self._start_session(user, now)
-        codes, value = self._issue_code(request, user, session, int(now), now)
-        return Decision([*changed, trip, session, *codes],
-                        SignedIn(value, user.sub, cookie, consent=value is None))
+        return self._signed_in(request, user, [*changed, trip], now)
 
 
 def _email_key(email: str) -> str | None:

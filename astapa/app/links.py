@@ -8,7 +8,7 @@ token, the purpose, single use and expiry, and that it is still the user's newes
 does its job and signs the user in to the authorization request it carries, in one save.
 """
 
-from astapa.app.accounts import AccountCommands, LinkRequest, SignedIn
+from astapa.app.accounts import AccountCommands, LinkRequest
 from astapa.app.core import Decision
 from astapa.domain.codes import CodeRequest
 from astapa.domain.errors import LinkRejectedError, UserNotFoundError
@@ -82,23 +82,17 @@ class LinkCommands(AccountCommands):
         user.check_can_sign_in()
         link.use()
         changed: list = [link, user]
-        revoke = None
-        if not user.email_verified and user.email == link.email:
-            # A reset or magic link proves the mailbox too. Whatever signed in before the
-            # owner proved it may be someone who registered their address (C-99): it ends.
-            user.verify_email(link.email)
-            revoke = "email verified"
+        proves_address = not user.email_verified and user.email == link.email  # any mailed link does
         if purpose == RESET_PASSWORD:
             assert password_hash is not None
+            if proves_address:
+                user.verify_email(link.email)
             user.change_password(password_hash, reason="reset")
-            revoke = "password reset"
+            # Every refresh token and session the user had dies (which C-99 asks of a
+            # proven address too); the new session below belongs to the new epoch.
+            user.revoke_tokens(reason="password reset")
             changed.append(self._message(user, PASSWORD_CHANGED, None, LinkRequest(
                 link.project_id, client_name, link.authorization), now))
-        if revoke:
-            # Every refresh token and session the user had dies; the new session below
-            # belongs to the new epoch.
-            user.revoke_tokens(reason=revoke)
-        session, cookie = self._start_session(user, now)
-        codes, value = self._issue_code(request, user, session, int(now), now)
-        return Decision(changed + [session, *codes],
-                        SignedIn(value, user.sub, cookie, consent=value is None))
+        elif proves_address:
+            self._prove_address(user, link.email)
+        return self._signed_in(request, user, changed, now)

@@ -46,8 +46,6 @@ class User(Aggregate):
     # Class-level defaults, like `links`, for snapshots taken before they existed.
     plan_claims = MappingProxyType({})
     plan_expires_at = None
-    # Linked upstream identities, "provider:subject" (a class-level default, like `links`).
-    identities = ()
 
     @event("Registered")
     def __init__(self, project_id: str, sub: str, email: str, password_hash: str | None) -> None:
@@ -98,8 +96,8 @@ class User(Aggregate):
     def link_identity(self, provider: str, subject: str, email: str, how: str) -> None:
         """A Google or GitHub account now signs in as this user. `how`: "registered" (the
         account was made from it), "verified_email" (both sides had the address verified),
-        or "signed_in" (the user signed in here to accept the link)."""
-        self.identities = (*self.identities, f"{provider}:{subject}")
+        or "signed_in" (the user signed in here to accept the link). The Identity index
+        aggregate is what signs it in; the user keeps no state of it."""
 
     @event("PasswordChanged")
     def change_password(self, password_hash: str, reason: str) -> None:

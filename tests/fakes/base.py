@@ -133,6 +133,7 @@ class FaultyFakeServer(FakeServer):
     granted or refused, and faults on its back-channel endpoints."""
 
     WHICH: tuple[str, ...] = ("any",)  # the endpoints faults can name; "any" is any of them
+    SEEN: type = SeenRequest  # what `requests` holds (a fake may add properties)
     GARBAGE = "<!DOCTYPE html><html><head><title>Error</title></head><body><p>Something went wrong.</p></body></html>"
 
     def __init__(self, port: int | None = None) -> None:
@@ -140,7 +141,7 @@ class FaultyFakeServer(FakeServer):
         self._faults: list[tuple[str, str, int, Any]] = []  # (which, "fail"|"garbage", status, body)
         self._hangs: list[tuple[str, float]] = []  # (which, seconds)
         self._accounts: dict = {}
-        self._seen: list = []  # SeenRequest, as the subclass records them
+        self._seen: list = []  # SEEN, as _record keeps them
         self._authorizations: list[dict] = []
 
     @property
@@ -186,6 +187,13 @@ class FaultyFakeServer(FakeServer):
 
     def _default_error(self, status: int) -> web.Response:
         raise NotImplementedError
+
+    def _record(self, request: web.Request, form: dict) -> None:
+        """Keep the request for `requests` (headers by lower-case name), as a `SEEN`."""
+        with self._lock:
+            self._seen.append(self.SEEN(request.method, request.path,
+                                          {k.lower(): v for k, v in request.headers.items()},
+                                          {k: request.query[k] for k in request.query}, form))
 
     async def _injected(self, which: str) -> web.Response | None:
         """For a request to endpoint `which` ("other": not one of WHICH): wait out a hang,

@@ -102,6 +102,7 @@ def _callback_allows(callback: str, redirect_uri: str) -> bool:
 class GitHubServer(FaultyFakeServer):
     NAME = "GitHub"
     WHICH = WHICH
+    SEEN = SeenRequest
     GARBAGE = ("<!DOCTYPE html><html><head><title>Unicorn! · GitHub</title></head>"
                "<body><p>No server is currently available to service your request.</p></body></html>")
     def __init__(self, client_id: str = "Iv1.github-client-id", client_secret: str = "github-client-secret",
@@ -156,12 +157,9 @@ class GitHubServer(FaultyFakeServer):
             except ValueError:
                 parsed = None
             form = {k: str(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
-        query = {k: request.query[k] for k in request.query}
-        request[_PARAMS] = {**query, **form}
+        request[_PARAMS] = {**{k: request.query[k] for k in request.query}, **form}
         which = self._which(request)
-        with self._lock:
-            self._seen.append(SeenRequest(request.method, request.path,
-                                          {k.lower(): v for k, v in request.headers.items()}, query, form))
+        self._record(request, form)
         injected = await self._injected(which)
         if injected is not None:
             return injected

@@ -42,7 +42,7 @@ from urllib.parse import parse_qsl, quote, unquote
 
 from aiohttp import web
 
-from tests.fakes.base import FaultyFakeServer, SeenRequest, redirect, s256, with_query
+from tests.fakes.base import FaultyFakeServer, redirect, s256, with_query
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
@@ -196,11 +196,9 @@ class GoogleServer(FaultyFakeServer):
             form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
         request[_FORM] = form
         which = self._which(request)
-        with self._lock:
-            self._seen.append(SeenRequest(request.method, request.path,
-                                          {k.lower(): v for k, v in request.headers.items()},
-                                          {k: request.query[k] for k in request.query}, form))
-            if which == "jwks":
+        self._record(request, form)
+        if which == "jwks":
+            with self._lock:
                 self._jwks_fetches += 1
         injected = await self._injected(which)
         if injected is not None:

@@ -112,6 +112,8 @@ def test_owner_accepts_a_link_offer_by_signing_in(social_server, project):
 def test_an_offer_links_only_the_account_it_was_made_for(social_server, project, smtp):
     sign_up(social_server, project, "ada@gmail.com", state="a")
     other = access_claims(sign_up(social_server, project, "other@example.org", state="b"))["sub"]
+    # Verified, so only the offer's binding to Ada's account stands between it and a link.
+    verify(social_server, smtp, "other@example.org")
     trip = Trip(social_server, project)
     page = offer_page(trip, "google")
     # Someone else signs in on this page, in this browser: signed in, nothing linked.

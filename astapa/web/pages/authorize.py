@@ -105,9 +105,11 @@ async def login(request: web.Request) -> web.StreamResponse:
     offer = posted.get("link_offer")
     try:
         if offer:  # the password sign-in accepts a Google or GitHub link offered on this page
-            signed_in, _ = await ctx.writer.run(
+            signed_in, position = await ctx.writer.run(
                 ctx.app.sign_in_linking, authz.code_request(), found.sub, offer[:200],
                 social.binding_of(request, ctx), ctx.clock.now(), authz.client.require_verified_email)
+            # Read your write: the link (and a verified address) shows as soon as this answers.
+            await ctx.runner.wait(position, ctx.settings.projection_wait)
         else:
             signed_in, _ = await ctx.writer.run(ctx.app.sign_in, authz.code_request(), found.sub,
                                                 ctx.clock.now(), authz.client.require_verified_email)
