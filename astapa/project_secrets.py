@@ -35,11 +35,7 @@ def write_secrets(keys_dir: Path, kind: str, project_id: str, document: dict) ->
 
 def read_secrets(keys_dir: Path, kind: str, project_id: str) -> dict:
     """The document as it is now ({} when there is none); for the CLI, which merges."""
-    try:
-        document = json.loads(secrets_file(keys_dir, kind, project_id).read_text())
-    except (OSError, ValueError):
-        return {}
-    return document if isinstance(document, dict) else {}
+    return ProjectSecrets(keys_dir, kind).get(project_id) or {}
 
 
 class ProjectSecrets:

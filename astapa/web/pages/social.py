@@ -60,9 +60,9 @@ async def start(request: web.Request, ctx: Context, authz: AuthorizationRequest,
     if provider in authz.client.providers:
         client = await asyncio.get_running_loop().run_in_executor(
             None, ctx.providers.client, authz.client.project_id, provider)
-    if client is None:
-        if provider in authz.client.providers:
+        if client is None:
             log.warning("project %s has %s sign-in on but no client secret file", authz.client.project_id, name)
+    if client is None:
         return form(request, ctx, authz, mode, email=email, status=400, error=NOT_SET_UP.format(name=name))
     ip = request.remote or "-"
     wait = ctx.external_ip_throttle.retry_after(ip)
