@@ -8,7 +8,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 
 class ConfigError(Exception):
@@ -238,10 +238,42 @@ def parse_api_url(name: str, value: str, query_allowed: bool = False) -> str:
 
 def parse_smtp_setting(value: str | None) -> str | None:
     if value is not None:
-        from astapa.mail import parse_smtp_url
-
         parse_smtp_url(value)
     return value
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    hostname: str
+    port: int
+    username: str | None
+    password: str | None
+    use_tls: bool  # implicit TLS from the first byte (smtps://)
+    start_tls: bool | None  # True: required; None: when the server offers it
+
+
+SCHEMES = {"smtp": (25, False, None), "smtp+starttls": (587, False, True), "smtps": (465, True, False)}
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    """smtp://[user:password@]host[:port] (STARTTLS when offered), smtp+starttls:// (STARTTLS
+    required), smtps:// (TLS from the start). User and password are percent-decoded."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"ASTAPA_SMTP_URL is not a URL: {url!r}") from None
+    if parts.scheme not in SCHEMES or not parts.hostname or parts.path not in ("", "/") \
+            or parts.query or parts.fragment:
+        raise ConfigError("ASTAPA_SMTP_URL must look like smtp://[user:password@]host[:port] "
+                          "(or smtp+starttls://, smtps://)")
+    default_port, use_tls, start_tls = SCHEMES[parts.scheme]
+    return SmtpTarget(
+        hostname=parts.hostname, port=port or default_port,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        use_tls=use_tls, start_tls=start_tls,
+    )
 
 
 def parse_count(name: str, value: str | None) -> int:

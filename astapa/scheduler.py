@@ -16,8 +16,8 @@ import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from astapa.context import Context
-from astapa.mail import Mailer
+from astapa.web.context import Context
+from astapa.mail.mailer import Mailer
 from astapa.queries import expired_plans
 from projections.mail import delete_expired
 from projections.runner import connect

@@ -18,31 +18,34 @@ from aiohttp.abc import AbstractAccessLogger
 
 from astapa import logs
 from astapa.app import AstapaApplication, Lifetimes
-from astapa.appkeys import context_key
+from astapa.web.appkeys import context_key
 from astapa.clock import SystemClock
 from astapa.config import ConfigError, Settings
-from astapa.context import ClientCache, Context, ReadModels
+from astapa.web.context import ClientCache, Context, ReadModels
 from astapa.domain.errors import KeyRingMissingError
 from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL
 from astapa.keys import build_snapshot, generate_key
-from astapa.mail import Composer, Mailer, OutboxTransport, SmtpTransport, default_sender, parse_smtp_url
-from astapa.oauth.documents import Documents
+from astapa.config import parse_smtp_url
+from astapa.mail.compose import Composer, default_sender
+from astapa.mail.mailer import Mailer
+from astapa.mail.transports import OutboxTransport, SmtpTransport
+from astapa.web.documents import Documents
 from astapa.oauth.discovery import authorization_server_metadata, openid_configuration
 from astapa.passwords import Passwords
-from astapa.payment_keys import ProjectKeys
-from astapa.payments import Payments
+from astapa.payments.credentials import ProjectKeys
+from astapa.payments.jobs import Payments
 from astapa.providers.service import Providers
 from astapa.queries import longest_token_ttl
 from astapa.scheduler import start_scheduler
-from astapa.secrets import LinkTokens
-from astapa.throttle import Throttle
-from astapa.tokens import TokenIssuer
+from astapa.crypto import LinkTokens
+from astapa.web.throttle import Throttle
+from astapa.app.issuing import TokenIssuer
 from astapa.web.csrf import Csrf, load_page_key
 from astapa.web.pages.demo import callback_uri
 from astapa.web.middleware import HTTPS_KEY, errors, security_headers
 from astapa.web.oauth import document
 from astapa.web.routes import setup_routes
-from astapa.writer import Writer
+from astapa.store.writer import Writer
 from projections.runner import Runner
 
 log = logging.getLogger("astapa")

@@ -19,7 +19,7 @@ import requests
 from aiohttp import web
 
 from astapa import cli
-from astapa.appkeys import context_key
+from astapa.web.appkeys import context_key
 from astapa.clock import FakeClock
 from astapa.config import Settings
 from astapa.server import create_app

@@ -9,7 +9,7 @@ import pytest
 
 from astapa.app import AstapaApplication
 from astapa.domain.errors import StoreBusyError
-from astapa.writer import Writer
+from astapa.store.writer import Writer
 
 
 @pytest.fixture

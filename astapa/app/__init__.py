@@ -6,7 +6,7 @@ Commands live in one module per concern and only decide; core.py saves (see its 
 from astapa.app.accounts import LinkRequest, SignedIn
 from astapa.app.links import LinkCommands
 from astapa.app.mail import MailCommands
-from astapa.app.core import Decision, EventStore
+from astapa.store.events import Decision, EventStore
 from astapa.app.identities import IdentityCommands, LinkOffer, UpstreamAccount
 from astapa.app.keys import KeyCommands
 from astapa.app.projects import DEMO_PROJECT_ID, ProjectCommands, new_client_credentials

@@ -9,7 +9,7 @@ a sign-in or sign-up issues the authorization code in the same save as the sessi
 import secrets
 from dataclasses import dataclass
 
-from astapa.app.core import Decision
+from astapa.store.events import Decision
 from astapa.app.tokens import TokenCommands
 from astapa.domain.codes import AuthorizationCode, CodeRequest
 from astapa.domain.errors import DomainError, EmailTakenError, SessionEndedError, UserNotFoundError
@@ -18,7 +18,7 @@ from astapa.domain.mail import Message
 from astapa.domain.projects import Consent
 from astapa.domain.sessions import BrowserSession
 from astapa.domain.users import EmailIndex, User
-from astapa.secrets import LinkTokens, equals, random_key, random_secret, sha256_hex, split_keyed_secret
+from astapa.crypto import LinkTokens, equals, random_key, random_secret, sha256_hex, split_keyed_secret
 
 SUB_LIMIT = 2**53  # a sub fits a JSON number exactly (end_user_id may be sent as one)
 

@@ -17,7 +17,7 @@ The linking rules (checklist C-96 to C-101):
 from dataclasses import dataclass
 
 from astapa.app.accounts import AccountCommands, new_sub
-from astapa.app.core import Decision
+from astapa.store.events import Decision
 from astapa.domain.codes import CodeRequest
 from astapa.domain.errors import (
     EmailNotVerifiedError,
@@ -36,7 +36,7 @@ from astapa.domain.identities import (
     Identity,
 )
 from astapa.domain.users import EmailIndex, User, normalise_email
-from astapa.secrets import equals, sha256_hex, split_keyed_secret
+from astapa.crypto import equals, sha256_hex, split_keyed_secret
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The signing key ring: a current key and a published next key."""
 
-from astapa.app.core import Decision, EventStore
+from astapa.store.events import Decision, EventStore
 from astapa.domain.errors import KeyRingMissingError
 from astapa.domain.keys import KeyRing
 

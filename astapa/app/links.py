@@ -9,13 +9,13 @@ does its job and signs the user in to the authorization request it carries, in o
 """
 
 from astapa.app.accounts import AccountCommands, LinkRequest
-from astapa.app.core import Decision
+from astapa.store.events import Decision
 from astapa.domain.codes import CodeRequest
 from astapa.domain.errors import LinkRejectedError, UserNotFoundError
 from astapa.domain.links import RESET_PASSWORD, VERIFY_EMAIL, ActionLink
 from astapa.domain.mail import PASSWORD_CHANGED, SIGNUP_ATTEMPT
 from astapa.domain.users import EmailIndex, User
-from astapa.secrets import equals, sha256_hex, split_keyed_secret
+from astapa.crypto import equals, sha256_hex, split_keyed_secret
 
 
 class LinkCommands(AccountCommands):

@@ -1,6 +1,6 @@
-"""Delivery outcomes of queued messages, recorded by the mailer (astapa/mail.py)."""
+"""Delivery outcomes of queued messages, recorded by the mailer (astapa/mail/mailer.py)."""
 
-from astapa.app.core import Decision, EventStore
+from astapa.store.events import Decision, EventStore
 from astapa.domain.errors import MessageNotFoundError
 from astapa.domain.mail import Message
 

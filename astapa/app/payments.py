@@ -6,7 +6,7 @@ nothing, a failure or an expiry never undoes a success, and a success after eith
 counts (the money was taken).
 """
 
-from astapa.app.core import Decision
+from astapa.store.events import Decision
 from astapa.app.users import UserCommands
 from astapa.domain.errors import PaymentNotFoundError, PaymentRefusedError
 from astapa.domain.payments import SUCCEEDED, Payment, period_end

@@ -6,7 +6,7 @@ code presented with the wrong binding is burnt) is a Decision with events and an
 
 from dataclasses import dataclass
 
-from astapa.app.core import Decision, EventStore
+from astapa.store.events import Decision, EventStore
 from astapa.domain.codes import AuthorizationCode
 from astapa.domain.errors import (
     ClientAssertionReusedError,
@@ -22,7 +22,7 @@ from astapa.domain.refresh import RefreshFamily
 from astapa.domain.tokens import AccessToken
 from astapa.domain.users import User
 from astapa.domain.resources import same_resource
-from astapa.secrets import equals, random_key, random_secret, sha256_hex, split_keyed_secret
+from astapa.crypto import equals, random_key, random_secret, sha256_hex, split_keyed_secret
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Each records who asked (`by`: the client_id of the project's client).
 """
 
-from astapa.app.core import Decision
+from astapa.store.events import Decision
 from astapa.app.tokens import TokenCommands
 from astapa.domain.errors import PlanExistsError, PlanNotFoundError
 from astapa.domain.plans import FREE, FREE_PLAN, Plan

@@ -16,7 +16,7 @@ from astapa.oauth.client_keys import JWT_BEARER, AssertionRefused, claimed_clien
 from astapa.oauth.errors import InvalidClientError, InvalidRequestError
 from astapa.oauth.request import OAuthRequest
 from astapa.queries import SECRET_METHODS, ClientRecord
-from astapa.secrets import equals, sha256_hex
+from astapa.crypto import equals, sha256_hex
 
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="astapa"'}
 _NO_SUCH_CLIENT = sha256_hex("no such client")

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from astapa.oauth.authorize import LOOPBACK_HOSTS, check_redirect_uri
 from astapa.oauth.client_keys import public_key_set
-from astapa.oauth.documents import DocumentError
+from astapa.web.documents import DocumentError
 from astapa.oauth.errors import InvalidScopeError
 from astapa.oauth.scopes import parse_scope
 from astapa.queries import ClientRecord, ProjectRecord, third_party_scopes

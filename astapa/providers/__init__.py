@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from astapa.project_secrets import ProjectSecrets
+from astapa.store.project_secrets import ProjectSecrets
 
 SECRETS_KIND = "providers"
 MAX_ANSWER = 1 << 20  # bytes: no provider document comes close

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from astapa.domain.identities import GITHUB, GOOGLE
 from astapa.oauth.pkce import s256
-from astapa.project_secrets import ProjectSecrets
+from astapa.store.project_secrets import ProjectSecrets
 from astapa.providers import SECRETS_KIND, Http, ProviderClient, project_client
 from astapa.providers.github import GitHub
 from astapa.providers.google import Google
-from astapa.secrets import keyed_mac
+from astapa.crypto import keyed_mac
 
 
 class Providers:

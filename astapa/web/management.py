@@ -13,8 +13,8 @@ from typing import Any
 from aiohttp import web
 
 from astapa.app import KEEP
-from astapa.appkeys import context_key
-from astapa.context import Context
+from astapa.web.appkeys import context_key
+from astapa.web.context import Context
 from astapa.domain.errors import (
     InvalidClaimsError,
     InvalidEmailError,

@@ -8,14 +8,14 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
 from astapa.app import split_refresh_token
-from astapa.appkeys import context_key
-from astapa.context import Context
+from astapa.web.appkeys import context_key
+from astapa.web.context import Context
 from astapa.domain.errors import ClientAssertionReusedError, DomainError
 from astapa.keys import etag_of
 from astapa.oauth import client_auth
 from astapa.oauth.client_keys import AssertionRefused, public_key_set, verify_assertion
 from astapa.oauth.discovery import project_metadata
-from astapa.oauth.documents import DocumentError
+from astapa.web.documents import DocumentError
 from astapa.oauth.errors import (
     InvalidClientError,
     InvalidGrantError,
@@ -32,9 +32,9 @@ from astapa.oauth.jwt import verify_access_token
 from astapa.oauth.request import OAuthRequest, parse
 from astapa.oauth.servers import AuthServer, server_for
 from astapa.queries import ClientRecord, is_access_token_revoked
-from astapa.secrets import sha256_hex
-from astapa.throttle import Throttle
-from astapa.tokens import Spend
+from astapa.crypto import sha256_hex
+from astapa.web.throttle import Throttle
+from astapa.app.issuing import Spend
 from astapa.web.middleware import NO_STORE
 
 CORS = {"Access-Control-Allow-Origin": "*"}

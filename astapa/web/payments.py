@@ -15,16 +15,16 @@ import re
 
 from aiohttp import web
 
-from astapa.appkeys import context_key
+from astapa.web.appkeys import context_key
 from astapa.domain.errors import PaymentNotFoundError, PaymentRefusedError
 from astapa.domain.payments import BANKS, METHODS
 from astapa.oauth.errors import InvalidRequestError, NotFoundError, OAuthError, TemporarilyUnavailableError
-from astapa.payment_keys import KEY_PREFIX
+from astapa.payments.credentials import KEY_PREFIX
 from astapa.queries import payment_by_id, payments_of_user
-from astapa.secrets import new_public_id
+from astapa.crypto import new_public_id
 from astapa.web.management import SUB, command, json_body, project_client, reply, user_of
 from astapa.web.oauth import read_body
-from astapa.xendit import XenditError
+from astapa.payments.xendit import XenditError
 
 log = logging.getLogger("astapa.payments")
 

@@ -7,8 +7,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from astapa.appkeys import context_key
-from astapa.context import Context
+from astapa.web.appkeys import context_key
+from astapa.web.context import Context
 from astapa.domain.errors import InvalidEmailError, UserNotFoundError
 from astapa.domain.users import normalise_email
 from astapa.oauth.errors import (

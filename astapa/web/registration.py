@@ -12,7 +12,7 @@ import json
 
 from aiohttp import web
 
-from astapa.appkeys import context_key
+from astapa.web.appkeys import context_key
 from astapa.domain.errors import RegistrationClosedError
 from astapa.oauth.authorize import OIDC_SCOPES
 from astapa.oauth.client_metadata import AUTH_METHODS, MetadataError, parse_metadata

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from astapa.appkeys import context_key
+from astapa.web.appkeys import context_key
 from astapa.web.openapi import SPEC
 
 OPENAPI_BYTES = (json.dumps(SPEC, indent=2) + "\n").encode()

@@ -12,7 +12,7 @@ from astapa.domain.errors import (
     SessionEndedError,
 )
 from astapa.domain.refresh import RefreshFamily
-from astapa.secrets import LinkTokens, sha256_hex
+from astapa.crypto import LinkTokens, sha256_hex
 
 REQUEST = CodeRequest(project_id="proj_a", client_id="cid_a", redirect_uri="https://a.example/cb",
                       scopes=("openid",), code_challenge=None, nonce="n", resource=None)

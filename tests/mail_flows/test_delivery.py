@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from astapa.mail import parse_smtp_url
+from astapa.config import parse_smtp_url
 from astapa.config import ConfigError
 from tests.conftest import Server, project_on
 from tests.fakes.smtp import SmtpServer

@@ -12,7 +12,7 @@ from astapa.oauth.resources import resolve
 from astapa.oauth.scopes import parse_resource
 from astapa.oauth.servers import AuthServer
 from astapa.queries import ClientRecord
-from astapa.tokens import Spend, TokenIssuer
+from astapa.app.issuing import Spend, TokenIssuer
 
 GRANT_TYPE = "authorization_code"
 PARAMETERS = ("code", "redirect_uri", "code_verifier", "resource")

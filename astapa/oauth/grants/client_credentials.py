@@ -14,7 +14,7 @@ from astapa.oauth.resources import resolve
 from astapa.oauth.scopes import granted_subset, parse_resource, parse_scope
 from astapa.oauth.servers import AuthServer
 from astapa.queries import ClientRecord
-from astapa.tokens import Spend, TokenIssuer
+from astapa.app.issuing import Spend, TokenIssuer
 
 GRANT_TYPE = "client_credentials"
 PARAMETERS = ("scope", "resource")

@@ -14,7 +14,7 @@ from astapa.oauth.resources import resolve
 from astapa.oauth.scopes import parse_resource, parse_scope
 from astapa.oauth.servers import AuthServer
 from astapa.queries import ClientRecord
-from astapa.tokens import Spend, TokenIssuer
+from astapa.app.issuing import Spend, TokenIssuer
 
 GRANT_TYPE = "refresh_token"
 PARAMETERS = ("refresh_token", "scope", "resource")

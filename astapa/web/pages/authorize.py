@@ -7,8 +7,8 @@ byte for byte. Every POST checks its CSRF token first.
 
 from aiohttp import web
 
-from astapa.appkeys import context_key
-from astapa.context import Context
+from astapa.web.appkeys import context_key
+from astapa.web.context import Context
 from astapa.domain.errors import (
     EmailNotVerifiedError,
     EmailTakenError,

@@ -5,7 +5,7 @@ The answer is remembered per user and client; asking for more asks again; denyin
 
 from aiohttp import web
 
-from astapa.appkeys import context_key
+from astapa.web.appkeys import context_key
 from astapa.domain.errors import (
     EmailNotVerifiedError,
     SessionEndedError,

@@ -13,13 +13,13 @@ from aiohttp import web
 from joserfc import jwt
 
 from astapa.app import DEMO_PROJECT_ID, split_refresh_token
-from astapa.appkeys import context_key
-from astapa.context import Context
+from astapa.web.appkeys import context_key
+from astapa.web.context import Context
 from astapa.domain.errors import DomainError
 from astapa.oauth.errors import OAuthError
 from astapa.oauth.pkce import s256
 from astapa.queries import project_client_id
-from astapa.secrets import equals
+from astapa.crypto import equals
 from astapa.web.csrf import CsrfError
 from astapa.web.pages import message, page, render
 

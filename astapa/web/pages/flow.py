@@ -5,8 +5,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from astapa.appkeys import context_key
-from astapa.context import Context
+from astapa.web.appkeys import context_key
+from astapa.web.context import Context
 from astapa.domain.errors import InvalidEmailError
 from astapa.domain.identities import PROVIDER_NAMES
 from astapa.domain.users import normalise_email
@@ -22,7 +22,7 @@ from astapa.oauth.authorize import (
     uncarry,
     validate,
 )
-from astapa.oauth.documents import DocumentError
+from astapa.web.documents import DocumentError
 from astapa.oauth.errors import OAuthError
 from astapa.oauth.servers import server_for
 from astapa.web.csrf import set_cookie

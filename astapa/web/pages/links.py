@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from astapa.app import LinkRequest
-from astapa.appkeys import context_key
-from astapa.context import Context
+from astapa.web.appkeys import context_key
+from astapa.web.context import Context
 from astapa.domain.errors import LinkRejectedError, UserDisabledError, UserNotFoundError
 from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL, ActionLink
-from astapa.mail import duration
+from astapa.mail.compose import duration
 from astapa.oauth.authorize import AuthorizationRequest
 from astapa.passwords import PasswordPolicyError, check_policy
 from astapa.web.csrf import CsrfError

@@ -16,8 +16,8 @@ import logging
 from aiohttp import web
 
 from astapa.app import LinkOffer
-from astapa.appkeys import context_key
-from astapa.context import Context
+from astapa.web.appkeys import context_key
+from astapa.web.context import Context
 from astapa.domain.errors import (
     EmailNotVerifiedError,
     ExternalSignInError,
@@ -28,7 +28,7 @@ from astapa.domain.errors import (
 from astapa.domain.identities import DENIED, FAILED, PROVIDER_NAMES, PROVIDERS
 from astapa.oauth.authorize import AuthorizationRequest
 from astapa.providers import ProviderError
-from astapa.secrets import random_key, random_secret
+from astapa.crypto import random_key, random_secret
 from astapa.web.csrf import clear_cookie, cookie_name, set_cookie
 from astapa.web.pages import message, see_other
 from astapa.web.pages.flow import authorization, email_of, form, minutes, redirect_errors, to_client

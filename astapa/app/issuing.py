@@ -26,8 +26,8 @@ from astapa.oauth.jwt import (
     id_token_claims,
     user_access_token_claims,
 )
-from astapa.secrets import TokenIds
-from astapa.writer import Writer
+from astapa.crypto import TokenIds
+from astapa.store.writer import Writer
 
 
 class Spend(NamedTuple):

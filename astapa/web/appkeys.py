@@ -2,6 +2,6 @@
 
 from aiohttp import web
 
-from astapa.context import Context
+from astapa.web.context import Context
 
 context_key = web.AppKey("context", Context)

@@ -14,9 +14,9 @@ import logging
 from astapa.domain.errors import PaymentNotFoundError
 from astapa.domain.payments import Payment
 from astapa.queries import open_payments, unsettled_payments
-from astapa.payment_keys import ProjectKeys, XenditCredentials
-from astapa.secrets import equals
-from astapa.xendit import Xendit, XenditError
+from astapa.payments.credentials import ProjectKeys, XenditCredentials
+from astapa.crypto import equals
+from astapa.payments.xendit import Xendit, XenditError
 
 log = logging.getLogger("astapa.payments")
 

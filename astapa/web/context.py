@@ -13,20 +13,20 @@ from astapa.app import AstapaApplication
 from astapa.clock import SystemClock
 from astapa.config import Settings
 from astapa.keys import KeySnapshot
-from astapa.mail import Mailer
+from astapa.mail.mailer import Mailer
 from astapa.oauth.client_metadata import (
     check_metadata_url,
     is_metadata_url,
     metadata_client,
     metadata_document,
 )
-from astapa.oauth.documents import Documents
+from astapa.web.documents import Documents
 from astapa.passwords import Passwords
 from astapa.queries import ClientRecord, ProjectRecord, client_by_id, project_by_id
-from astapa.throttle import Throttle
-from astapa.tokens import TokenIssuer
+from astapa.web.throttle import Throttle
+from astapa.app.issuing import TokenIssuer
 from astapa.web.csrf import Csrf
-from astapa.writer import Writer
+from astapa.store.writer import Writer
 from projections.runner import Runner, connect
 
 log = logging.getLogger("astapa")
@@ -131,7 +131,7 @@ class Context:
     registration_throttle: Throttle  # RFC 7591 registrations per client IP
     mailer: Mailer | None = None
     scheduler: Any = None  # apscheduler's AsyncIOScheduler, started with the service
-    payments: Any = None  # astapa.payments.Payments
+    payments: Any = None  # astapa.payments.jobs.Payments
     providers: Any = None  # astapa.providers.service.Providers: Google and GitHub sign-in
     background: set = field(default_factory=set)  # tasks answered before they finish
     snapshot: KeySnapshot | None = None

@@ -8,7 +8,7 @@ deployment's ASTAPA_XENDIT_SECRET_KEY and ASTAPA_XENDIT_CALLBACK_TOKEN.
 from dataclasses import dataclass
 from pathlib import Path
 
-from astapa.project_secrets import ProjectSecrets, write_secrets
+from astapa.store.project_secrets import ProjectSecrets, write_secrets
 
 KIND = "xendit"
 KEY_PREFIX = {"sandbox": "xnd_development_", "live": "xnd_production_"}
