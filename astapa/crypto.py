@@ -67,15 +67,6 @@ def keyed_mac(secret: bytes, message: str) -> str:
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
 
 
-def split_keyed_secret(value: str) -> tuple[str, str] | None:
-    """`<32 hex digits: an aggregate's key>.<secret>` (refresh tokens, session cookies) ->
-    (key, secret); None when the value cannot be one of ours."""
-    key, _, secret = value.partition(".")
-    if len(key) != 32 or not secret or any(c not in "0123456789abcdef" for c in key):
-        return None
-    return key, secret
-
-
 class TokenIds:
     """Unique, unpredictable token ids (jti) as 32 hex digits.
 

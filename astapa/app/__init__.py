@@ -10,7 +10,7 @@ from astapa.store.events import Decision, EventStore
 from astapa.app.identities import IdentityCommands, LinkOffer, UpstreamAccount
 from astapa.app.keys import KeyCommands
 from astapa.app.projects import DEMO_PROJECT_ID, ProjectCommands, new_client_credentials
-from astapa.app.tokens import Lifetimes, UserGrant, split_refresh_token
+from astapa.app.tokens import Lifetimes, UserGrant
 from astapa.app.payments import PaymentCommands
 from astapa.app.users import KEEP
 from astapa.domain.codes import AuthorizationCode
@@ -38,5 +38,5 @@ class AstapaApplication(IdentityCommands, LinkCommands, PaymentCommands, MailCom
 __all__ = [
     "AstapaApplication", "Decision", "EventStore", "Lifetimes", "LinkOffer", "LinkRequest", "SignedIn",
     "UpstreamAccount", "UserGrant",
-    "DEMO_PROJECT_ID", "KEEP", "new_client_credentials", "split_refresh_token",
+    "DEMO_PROJECT_ID", "KEEP", "new_client_credentials",
 ]

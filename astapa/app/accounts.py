@@ -18,7 +18,8 @@ from astapa.domain.mail import Message
 from astapa.domain.projects import Consent
 from astapa.domain.sessions import BrowserSession
 from astapa.domain.users import EmailIndex, User
-from astapa.crypto import LinkTokens, equals, random_key, random_secret, sha256_hex, split_keyed_secret
+from astapa.crypto import LinkTokens, equals, random_key, random_secret, sha256_hex
+from astapa.domain.ids import split_keyed_secret
 
 SUB_LIMIT = 2**53  # a sub fits a JSON number exactly (end_user_id may be sent as one)
 

@@ -36,7 +36,8 @@ from astapa.domain.identities import (
     Identity,
 )
 from astapa.domain.users import EmailIndex, User, normalise_email
-from astapa.crypto import equals, sha256_hex, split_keyed_secret
+from astapa.crypto import equals, sha256_hex
+from astapa.domain.ids import split_keyed_secret
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from astapa.oauth.jwt import (
     user_access_token_claims,
 )
 from astapa.crypto import TokenIds
+from astapa.oauth.grants.outcomes import ClientToken, CodeRedemption, RefreshRotation, TokenRequest
 from astapa.store.writer import Writer
 
 
@@ -58,6 +59,33 @@ class TokenIssuer:
 
     def close(self) -> None:
         self.signing.shutdown(wait=True)
+
+    async def issue(self, request: TokenRequest, spend: Spend | None = None) -> dict:
+        """The token response for what a grant decided (oauth/grants/outcomes.py)."""
+        match request:
+            case CodeRedemption():
+                return await self.redeem_code(
+                    request.client_id, request.code, request.redirect_uri, request.verifier_challenge,
+                    request.ttl, request.resource, request.issuer, spend)
+            case RefreshRotation():
+                return await self.refresh(
+                    request.client_id, request.family_key, request.secret, request.scopes, request.ttl,
+                    request.resource, request.issuer, spend)
+            case ClientToken():
+                return await self.client_token(request, spend)
+        raise TypeError(f"not a token request: {request!r}")
+
+    async def client_token(self, request: ClientToken, spend: Spend | None = None) -> dict:
+        """RFC 6749 §4.4.3: the access token response, with no refresh token."""
+        token = await self.access_token(
+            client_id=request.client_id, project_id=request.project_id, subject=request.client_id,
+            scopes=request.scopes, audience=request.audience, ttl=request.ttl, iss=request.issuer,
+            spend=spend,
+        )
+        body = {"access_token": token, "token_type": "Bearer", "expires_in": request.ttl}
+        if request.scopes:
+            body["scope"] = " ".join(request.scopes)
+        return body
 
     async def access_token(
         self, client_id: str, project_id: str, subject: str, scopes: list[str],

@@ -15,7 +15,8 @@ from astapa.domain.errors import LinkRejectedError, UserNotFoundError
 from astapa.domain.links import RESET_PASSWORD, VERIFY_EMAIL, ActionLink
 from astapa.domain.mail import PASSWORD_CHANGED, SIGNUP_ATTEMPT
 from astapa.domain.users import EmailIndex, User
-from astapa.crypto import equals, sha256_hex, split_keyed_secret
+from astapa.crypto import equals, sha256_hex
+from astapa.domain.ids import split_keyed_secret
 
 
 class LinkCommands(AccountCommands):

@@ -22,7 +22,7 @@ from astapa.domain.refresh import RefreshFamily
 from astapa.domain.tokens import AccessToken
 from astapa.domain.users import User
 from astapa.domain.resources import same_resource
-from astapa.crypto import equals, random_key, random_secret, sha256_hex, split_keyed_secret
+from astapa.crypto import equals, random_key, random_secret, sha256_hex
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,6 @@ class UserGrant:
     family_key: str
     refresh_token: str
     user_claims: dict
-
-
-# A refresh token is `<family_key>.<secret>`.
-split_refresh_token = split_keyed_secret
 
 
 class TokenCommands(EventStore):

@@ -11,6 +11,10 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from astapa.domain.errors import RefreshRejectedError
+from astapa.domain.ids import split_keyed_secret
+
+# A refresh token is `<family_key>.<secret>`: the grant loads the family by its key.
+split_refresh_token = split_keyed_secret
 
 
 class RefreshFamily(Aggregate):

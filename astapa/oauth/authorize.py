@@ -21,7 +21,7 @@ from astapa.oauth.errors import (
 from astapa.oauth.resources import resolve
 from astapa.oauth.scopes import is_absolute_uri, parse_resource, parse_scope
 from astapa.oauth.servers import AuthServer
-from astapa.queries import ClientRecord
+from astapa.domain.clients import ClientRecord
 
 # Scopes every project's users may be asked for, besides the project's own.
 OIDC_SCOPES = ("openid", "email", "profile", "offline_access")

@@ -15,7 +15,7 @@ from urllib.parse import unquote_plus
 from astapa.oauth.client_keys import JWT_BEARER, AssertionRefused, claimed_client_id
 from astapa.oauth.errors import InvalidClientError, InvalidRequestError
 from astapa.oauth.request import OAuthRequest
-from astapa.queries import SECRET_METHODS, ClientRecord
+from astapa.domain.clients import SECRET_METHODS, ClientRecord
 from astapa.crypto import equals, sha256_hex
 
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="astapa"'}

@@ -14,16 +14,20 @@ from urllib.parse import urlsplit
 
 from astapa.oauth.authorize import LOOPBACK_HOSTS, check_redirect_uri
 from astapa.oauth.client_keys import public_key_set
-from astapa.web.documents import DocumentError
 from astapa.oauth.errors import InvalidScopeError
 from astapa.oauth.scopes import parse_scope
-from astapa.queries import ClientRecord, ProjectRecord, third_party_scopes
+from astapa.domain.clients import ClientRecord, ProjectRecord, third_party_scopes
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 DOCUMENT_AUTH_METHODS = ("private_key_jwt", "none")
 GRANT_TYPES = ("authorization_code", "refresh_token")
 MAX_REDIRECT_URIS = 20
 MAX_NAME = 200
+
+
+class DocumentError(Exception):
+    """A fetched document (a client's metadata document or key set) cannot be used; the
+    message says why (for logs and error details)."""
 
 
 class MetadataError(Exception):

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from eventsourcing.persistence import OperationalError
 
-from astapa.app import AstapaApplication, Decision
+from astapa.store.events import Decision, EventStore
 from astapa.domain.errors import DomainError, StoreBusyError
 
 log = logging.getLogger("astapa.writer")
@@ -61,7 +61,7 @@ def _settle(settled: list[tuple[asyncio.Future, Any, BaseException | None]]) -> 
 
 
 class Writer:
-    def __init__(self, app: AstapaApplication, on_commit: Callable[[], None] | None = None,
+    def __init__(self, app: EventStore, on_commit: Callable[[], None] | None = None,
                  deadline: float = 10.0):
         self.app = app
         self.deadline = deadline

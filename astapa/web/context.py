@@ -22,7 +22,8 @@ from astapa.oauth.client_metadata import (
 )
 from astapa.web.documents import Documents
 from astapa.passwords import Passwords
-from astapa.queries import ClientRecord, ProjectRecord, client_by_id, project_by_id
+from astapa.domain.clients import ClientRecord, ProjectRecord
+from astapa.queries import client_by_id, project_by_id
 from astapa.web.throttle import Throttle
 from astapa.app.issuing import TokenIssuer
 from astapa.web.csrf import Csrf

@@ -27,15 +27,13 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import ThreadedResolver
 
+from astapa.oauth.client_metadata import DocumentError
+
 DEFAULT_MAX_AGE = 300
 MAX_MAX_AGE = 86400
 FAILURE_MAX_AGE = 10
 MAX_URL = 2048
 CACHE_SIZE = 1000
-
-
-class DocumentError(Exception):
-    """The document cannot be used; the message says why (for logs and error details)."""
 
 
 def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

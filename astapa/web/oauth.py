@@ -7,7 +7,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from astapa.app import split_refresh_token
+from astapa.domain.refresh import split_refresh_token
 from astapa.web.appkeys import context_key
 from astapa.web.context import Context
 from astapa.domain.errors import ClientAssertionReusedError, DomainError
@@ -15,7 +15,7 @@ from astapa.keys import etag_of
 from astapa.oauth import client_auth
 from astapa.oauth.client_keys import AssertionRefused, public_key_set, verify_assertion
 from astapa.oauth.discovery import project_metadata
-from astapa.web.documents import DocumentError
+from astapa.oauth.client_metadata import DocumentError
 from astapa.oauth.errors import (
     InvalidClientError,
     InvalidGrantError,
@@ -31,7 +31,8 @@ from astapa.oauth.grants import GRANTS
 from astapa.oauth.jwt import verify_access_token
 from astapa.oauth.request import OAuthRequest, parse
 from astapa.oauth.servers import AuthServer, server_for
-from astapa.queries import ClientRecord, is_access_token_revoked
+from astapa.domain.clients import ClientRecord
+from astapa.queries import is_access_token_revoked
 from astapa.crypto import sha256_hex
 from astapa.web.throttle import Throttle
 from astapa.app.issuing import Spend
@@ -185,7 +186,8 @@ async def _grant(ctx: Context, client: ClientRecord, oauth_request: OAuthRequest
         raise UnsupportedGrantTypeError()
     if grant_type not in client.grant_types:
         raise UnauthorizedClientError()
-    body = await grant.handle(ctx.issuer, client, oauth_request, ctx.settings.access_token_ttl, server, spend)
+    decided = grant.handle(client, oauth_request, ctx.settings.access_token_ttl, server)
+    body = await ctx.issuer.issue(decided, spend)
     return web.json_response(body, headers=NO_STORE)
 
 

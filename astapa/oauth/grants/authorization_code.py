@@ -5,22 +5,20 @@ redirect_uri and the PKCE challenge of its authorization request. Presenting it 
 time also revokes the refresh family the first redemption started (§4.1.2).
 """
 
+from astapa.domain.clients import ClientRecord
 from astapa.oauth import pkce
+from astapa.oauth.grants.outcomes import CodeRedemption
 from astapa.oauth.errors import InvalidGrantError, InvalidRequestError
 from astapa.oauth.request import OAuthRequest
 from astapa.oauth.resources import resolve
 from astapa.oauth.scopes import parse_resource
 from astapa.oauth.servers import AuthServer
-from astapa.queries import ClientRecord
-from astapa.app.issuing import Spend, TokenIssuer
 
 GRANT_TYPE = "authorization_code"
-PARAMETERS = ("code", "redirect_uri", "code_verifier", "resource")
 MAX_CODE = 512
 
 
-async def handle(issuer: TokenIssuer, client: ClientRecord, request: OAuthRequest, default_ttl: int,
-                 server: AuthServer, spend: Spend | None = None) -> dict:
+def handle(client: ClientRecord, request: OAuthRequest, default_ttl: int, server: AuthServer) -> CodeRedemption:
     code = request.get("code")
     if code is None:
         raise InvalidRequestError("code is required")
@@ -28,7 +26,5 @@ async def handle(issuer: TokenIssuer, client: ClientRecord, request: OAuthReques
         raise InvalidGrantError(detail="code too long")
     verifier = pkce.verifier_challenge(request.get("code_verifier"))
     resource = resolve(parse_resource(request.resources), client.resources)
-    return await issuer.redeem_code(
-        client.client_id, code, request.get("redirect_uri"), verifier, client.token_ttl or default_ttl,
-        resource, server.issuer, spend,
-    )
+    return CodeRedemption(client.client_id, code, request.get("redirect_uri"), verifier,
+                          client.token_ttl or default_ttl, resource, server.issuer)

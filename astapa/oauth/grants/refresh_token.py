@@ -7,21 +7,19 @@ token presented by another client is refused without touching the family. Scope 
 shrink (§6), never grow.
 """
 
-from astapa.app import split_refresh_token
+from astapa.domain.clients import ClientRecord
+from astapa.domain.refresh import split_refresh_token
+from astapa.oauth.grants.outcomes import RefreshRotation
 from astapa.oauth.errors import InvalidGrantError, InvalidRequestError
 from astapa.oauth.request import OAuthRequest
 from astapa.oauth.resources import resolve
 from astapa.oauth.scopes import parse_resource, parse_scope
 from astapa.oauth.servers import AuthServer
-from astapa.queries import ClientRecord
-from astapa.app.issuing import Spend, TokenIssuer
 
 GRANT_TYPE = "refresh_token"
-PARAMETERS = ("refresh_token", "scope", "resource")
 
 
-async def handle(issuer: TokenIssuer, client: ClientRecord, request: OAuthRequest, default_ttl: int,
-                 server: AuthServer, spend: Spend | None = None) -> dict:
+def handle(client: ClientRecord, request: OAuthRequest, default_ttl: int, server: AuthServer) -> RefreshRotation:
     token = request.get("refresh_token")
     if token is None:
         raise InvalidRequestError("refresh_token is required")
@@ -30,5 +28,5 @@ async def handle(issuer: TokenIssuer, client: ClientRecord, request: OAuthReques
         raise InvalidGrantError(detail="not a refresh token of ours")
     scopes = parse_scope(request.get("scope"))
     resource = resolve(parse_resource(request.resources), client.resources)
-    return await issuer.refresh(client.client_id, *parts, scopes, client.token_ttl or default_ttl,
-                                resource, server.issuer, spend)
+    return RefreshRotation(client.client_id, *parts, scopes, client.token_ttl or default_ttl,
+                           resource, server.issuer)

@@ -12,7 +12,8 @@ from urllib.parse import urlencode
 from aiohttp import web
 from joserfc import jwt
 
-from astapa.app import DEMO_PROJECT_ID, split_refresh_token
+from astapa.app import DEMO_PROJECT_ID
+from astapa.domain.refresh import split_refresh_token
 from astapa.web.appkeys import context_key
 from astapa.web.context import Context
 from astapa.domain.errors import DomainError

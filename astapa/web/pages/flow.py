@@ -22,7 +22,7 @@ from astapa.oauth.authorize import (
     uncarry,
     validate,
 )
-from astapa.web.documents import DocumentError
+from astapa.oauth.client_metadata import DocumentError
 from astapa.oauth.errors import OAuthError
 from astapa.oauth.servers import server_for
 from astapa.web.csrf import set_cookie
