@@ -10,9 +10,9 @@ import logging
 import sqlite3
 import sys
 
-from astapa.config import ConfigError, env_default, load_settings, prepare_data_dir
 from eventsourcing.persistence import PersistenceError
 
+from astapa.config import ConfigError, env_default, load_settings, prepare_data_dir
 from astapa.domain.errors import DomainError, ProjectNotFoundError, StoreNotDurableError
 from astapa.domain.identities import PROVIDERS
 from astapa.oauth.scopes import is_scope_token
@@ -240,8 +240,8 @@ def update_project(app, args: argparse.Namespace) -> dict:
 def configure_payments(app, args: argparse.Namespace) -> dict:
     """The key must be for the project's mode; the secrets go to a 0600 file, their hashes
     into the log."""
-    from astapa.payments.credentials import KEY_PREFIX, XenditCredentials, write_credentials
     from astapa.crypto import sha256_hex
+    from astapa.payments.credentials import KEY_PREFIX, XenditCredentials, write_credentials
 
     mode = app.project_mode(args.project)
     key, token = args.xendit_secret_key, args.xendit_callback_token
@@ -259,9 +259,9 @@ def configure_payments(app, args: argparse.Namespace) -> dict:
 def configure_providers(app, args: argparse.Namespace) -> dict:
     """Client id and secret per provider, both or neither; the secrets go to a 0600 file
     (merged with what is there), their hashes into the log."""
-    from astapa.store.project_secrets import read_secrets, write_secrets
-    from astapa.providers import SECRETS_KIND
     from astapa.crypto import sha256_hex
+    from astapa.providers import SECRETS_KIND
+    from astapa.store.project_secrets import read_secrets, write_secrets
 
     configured: dict[str, tuple[str, str]] = {}
     for name in PROVIDERS:

@@ -10,12 +10,16 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
+
+from astapa.clock import SystemClock
+from astapa.queries import longest_token_ttl
 
 # A retired key stays in the JWKS this long after the longest-lived token it could have
 # signed has expired: covers the projection's polling lag and clock skew.
@@ -97,3 +101,34 @@ def build_snapshot(conn: sqlite3.Connection, keys_dir: Path, now: float, max_ttl
 
 
 _STATE_ORDER = {"current": 0, "next": 1, "retired": 2}
+
+
+class SigningKeys:
+    """The snapshot requests sign and verify with, built from read.db and the PEM files,
+    one build at a time.
+
+    The projection thread rebuilds when the key ring changes; the expiry watcher rebuilds
+    when a retired key's tokens have all expired. Each build reads inside the lock, so a
+    build can never replace a newer snapshot with an older read.
+    """
+
+    def __init__(self, keys_dir: Path, default_ttl: int, clock: SystemClock) -> None:
+        self.keys_dir = keys_dir
+        self.default_ttl = default_ttl
+        self.clock = clock
+        self._snapshot: KeySnapshot | None = None
+        self._lock = threading.Lock()
+
+    def current(self) -> KeySnapshot:
+        assert self._snapshot is not None, "signing keys are loaded before the server serves"
+        return self._snapshot
+
+    def load(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            max_ttl = longest_token_ttl(conn, self.default_ttl)
+            self._snapshot = build_snapshot(conn, self.keys_dir, self.clock.now(), max_ttl)
+
+    def reload(self, changed: set[str], conn: sqlite3.Connection) -> None:
+        """A projection listener: the key ring changed."""
+        if "keys" in changed:
+            self.load(conn)

@@ -1,9 +1,15 @@
-"""Named read functions over read.db: the only place handlers get SQL from."""
+"""Named read functions over read.db: the only place handlers get SQL from; ReadModels runs
+them off the event loop."""
 
+import asyncio
 import json
 import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
 
 from astapa.domain.clients import (
     GRANT_TYPES,
@@ -13,6 +19,31 @@ from astapa.domain.clients import (
     third_party_scopes,
 )
 from astapa.domain.plans import FREE
+from projections.runner import connect
+
+
+class ReadModels:
+    """Queries over read.db in a small thread pool, one read-only connection per thread."""
+
+    def __init__(self, path: Path, workers: int = 4) -> None:
+        self.path = path
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="astapa-read")
+        self._local = threading.local()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(self.path, readonly=True)
+        return conn
+
+    def run(self, query: Callable[..., Any], *args: Any) -> Any:
+        return query(self._conn(), *args)
+
+    async def query(self, query: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, self.run, query, *args)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
 
 
 def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | None:

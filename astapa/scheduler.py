@@ -13,14 +13,19 @@
 
 import asyncio
 import logging
+from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from astapa.web.context import Context
+from astapa.app import AstapaApplication
+from astapa.clock import SystemClock
+from astapa.config import Settings
 from astapa.mail.mailer import Mailer
-from astapa.queries import expired_plans
+from astapa.payments.jobs import Payments
+from astapa.queries import ReadModels, expired_plans
+from astapa.store.writer import Writer
 from projections.mail import delete_expired
-from projections.runner import connect
+from projections.runner import Runner, connect
 
 log = logging.getLogger("astapa.scheduler")
 
@@ -33,12 +38,13 @@ PAYMENT_INTERVAL = 1.0
 logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
-def start_scheduler(ctx: Context, mailer: Mailer) -> AsyncIOScheduler:
+def start_scheduler(settings: Settings, clock: SystemClock, app: AstapaApplication, writer: Writer,
+                    runner: Runner, reads: ReadModels, mailer: Mailer, payments: Payments) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone="UTC")
-    jobs = (("mail", mailer.tick, (), ctx.settings.mail_interval),
-            ("clean-up", clean_up, (ctx,), CLEAN_UP_INTERVAL),
-            ("plans", expire_plans, (ctx,), PLAN_INTERVAL),
-            ("payments", ctx.payments.run_jobs, (), PAYMENT_INTERVAL))
+    jobs = (("mail", mailer.tick, (), settings.mail_interval),
+            ("clean-up", clean_up, (settings.read_db, clock), CLEAN_UP_INTERVAL),
+            ("plans", expire_plans, (clock, app, writer, runner, reads, settings.projection_wait), PLAN_INTERVAL),
+            ("payments", payments.run_jobs, (), PAYMENT_INTERVAL))
     for name, job, args, seconds in jobs:
         scheduler.add_job(until_shutdown(job), "interval", args=list(args), seconds=seconds, id=name,
                           max_instances=1, coalesce=True)
@@ -61,11 +67,11 @@ def until_shutdown(job):
     return run
 
 
-async def clean_up(ctx: Context) -> int:
+async def clean_up(read_db: Path, clock: SystemClock) -> int:
     def delete() -> int:
-        conn = connect(ctx.settings.read_db)
+        conn = connect(read_db)
         try:
-            return delete_expired(conn, ctx.clock.now())
+            return delete_expired(conn, clock.now())
         finally:
             conn.close()
 
@@ -75,15 +81,17 @@ async def clean_up(ctx: Context) -> int:
     return deleted
 
 
-async def expire_plans(ctx: Context) -> int:
+async def expire_plans(clock: SystemClock, app: AstapaApplication, writer: Writer, runner: Runner,
+                       reads: ReadModels, projection_wait: float) -> int:
     """Record the end of every plan whose time has come; how many ended."""
-    now = ctx.clock.now()
+    now = clock.now()
     ended = 0
-    while due := await ctx.reads.query(expired_plans, now, 100):
-        recorded = await ctx.run_each(ctx.app.expire_plan, [(project_id, sub, now) for project_id, sub in due])
-        if not recorded:  # nothing to record: the read model lags a newer assignment
+    while due := await reads.query(expired_plans, now, 100):
+        positions = await writer.run_each(app.expire_plan, [(project_id, sub, now) for project_id, sub in due])
+        if not positions:  # nothing to record: the read model lags a newer assignment
             break
-        ended += recorded
+        await runner.wait(max(positions), projection_wait)
+        ended += len(positions)
     if ended:
         log.info("plans: %d users back on free", ended)
     return ended

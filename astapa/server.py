@@ -5,11 +5,8 @@ import fcntl
 import logging
 import os
 import socket
-from time import time as wall_clock
-import sqlite3
-import threading
-from contextlib import ExitStack
 from pathlib import Path
+from time import time as wall_clock
 
 import aiohttp_jinja2
 import jinja2
@@ -18,34 +15,52 @@ from aiohttp.abc import AbstractAccessLogger
 
 from astapa import logs
 from astapa.app import AstapaApplication, Lifetimes
-from astapa.web.appkeys import context_key
+from astapa.app.issuing import TokenIssuer
 from astapa.clock import SystemClock
-from astapa.config import ConfigError, Settings
-from astapa.web.context import ClientCache, Context, ReadModels
+from astapa.config import ConfigError, Settings, parse_smtp_url
+from astapa.crypto import LinkTokens
 from astapa.domain.errors import KeyRingMissingError
 from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL
-from astapa.keys import build_snapshot, generate_key
-from astapa.config import parse_smtp_url
+from astapa.keys import SigningKeys, generate_key
 from astapa.mail.compose import Composer, default_sender
 from astapa.mail.mailer import Mailer
 from astapa.mail.transports import OutboxTransport, SmtpTransport
-from astapa.web.documents import Documents
 from astapa.oauth.discovery import authorization_server_metadata, openid_configuration
 from astapa.passwords import Passwords
 from astapa.payments.credentials import ProjectKeys
 from astapa.payments.jobs import Payments
 from astapa.providers.service import Providers
-from astapa.queries import longest_token_ttl
+from astapa.queries import ReadModels
 from astapa.scheduler import start_scheduler
-from astapa.crypto import LinkTokens
-from astapa.web.throttle import Throttle
-from astapa.app.issuing import TokenIssuer
+from astapa.store.writer import Writer
+from astapa.web.appkeys import (
+    application_key,
+    background_key,
+    clients_key,
+    clock_key,
+    csrf_key,
+    discovery_key,
+    issuer_key,
+    mailer_key,
+    passwords_key,
+    payments_key,
+    providers_key,
+    readiness_key,
+    reads_key,
+    runner_key,
+    scheduler_key,
+    settings_key,
+    signing_keys_key,
+    throttles_key,
+    writer_key,
+)
+from astapa.web.context import Background, ClientCache, Readiness, Throttles
 from astapa.web.csrf import Csrf, load_page_key
-from astapa.web.pages.demo import callback_uri
+from astapa.web.documents import Documents
 from astapa.web.middleware import HTTPS_KEY, errors, security_headers
 from astapa.web.oauth import document
+from astapa.web.pages.demo import callback_uri
 from astapa.web.routes import setup_routes
-from astapa.store.writer import Writer
 from projections.runner import Runner
 
 log = logging.getLogger("astapa")
@@ -93,100 +108,171 @@ def ensure_key_ring(app: AstapaApplication, keys_dir: Path) -> None:
 def create_app(settings: Settings, clock: SystemClock | None = None) -> web.Application:
     web_app = web.Application(middlewares=[security_headers, errors], client_max_size=MAX_BODY)
     web_app[HTTPS_KEY] = settings.secure_cookies
-    web_app.cleanup_ctx.append(lambda a: service(a, settings, clock or SystemClock()))
+    web_app[settings_key] = settings
+    web_app[clock_key] = clock or SystemClock()
+    web_app[discovery_key] = {
+        "openid-configuration": document(openid_configuration(settings.issuer)),
+        "oauth-authorization-server": document(authorization_server_metadata(settings.issuer)),
+    }
+    # One cleanup context per resource, started in this order and stopped in reverse.
+    web_app.cleanup_ctx.extend([
+        data_dir_lock, event_store, read_models, writer, page_security, signing, client_cache,
+        mailer, payments, providers, background, scheduler, serving,
+    ])
     aiohttp_jinja2.setup(web_app, loader=jinja2.FileSystemLoader(TEMPLATES))
     setup_routes(web_app, demo_pages=settings.demo)
     return web_app
 
 
-async def service(web_app: web.Application, settings: Settings, clock: SystemClock):
-    """Start the service's parts in order; tear them down in reverse order."""
-    loop = asyncio.get_running_loop()
-    with ExitStack() as stack:
-        lock_fd = lock_data_dir(settings.data_dir)
-        stack.callback(os.close, lock_fd)
+def off_loop(function, *args):
+    """Start-up work that blocks (SQLite, bcrypt, files) runs off the event loop."""
+    return asyncio.get_running_loop().run_in_executor(None, function, *args)
 
-        app = AstapaApplication(settings.events_db)
-        stack.callback(app.close)
-        await loop.run_in_executor(None, app.check_durability)
 
-        runner = Runner(app, settings.read_db)
-        stack.callback(runner.stop)
-        await loop.run_in_executor(None, runner.catch_up)
+async def data_dir_lock(web_app: web.Application):
+    fd = lock_data_dir(web_app[settings_key].data_dir)
+    yield
+    os.close(fd)
+
+
+async def event_store(web_app: web.Application):
+    """The commands and the event store: durable, with a key ring (and the demo project)."""
+    settings = web_app[settings_key]
+    app = AstapaApplication(settings.events_db)
+    try:
+        await off_loop(app.check_durability)
         app.lifetimes = lifetimes(settings)
-        await loop.run_in_executor(None, ensure_key_ring, app, settings.keys_dir)
+        await off_loop(ensure_key_ring, app, settings.keys_dir)
         if settings.demo:
-            await loop.run_in_executor(None, app.execute, app.create_demo_project,
-                                       callback_uri(settings.issuer))
-        await loop.run_in_executor(None, runner.catch_up)
-        # Its dummy hash (for unknown emails) is a bcrypt at full cost: off the loop too.
-        passwords = await loop.run_in_executor(None, Passwords, settings.bcrypt_cost)
-        stack.callback(passwords.close)
-        page_key = await loop.run_in_executor(None, load_page_key, settings.keys_dir)
-        app.link_tokens = LinkTokens(
-            await loop.run_in_executor(None, load_page_key, settings.keys_dir, "links.key"))
+            await off_loop(app.execute, app.create_demo_project, callback_uri(settings.issuer))
+        app.link_tokens = LinkTokens(await off_loop(load_page_key, settings.keys_dir, "links.key"))
+        web_app[application_key] = app
+        yield
+    finally:
+        app.close()
 
-        reads = ReadModels(settings.read_db)
-        stack.callback(reads.close)
-        writer = Writer(app, on_commit=runner.nudge)
-        ctx = Context(
-            settings=settings, clock=clock, app=app, writer=writer, runner=runner, reads=reads,
-            clients=ClientCache(reads, Documents(
-                clock, settings.cimd_allow_http_loopback, settings.client_document_timeout,
-                settings.client_document_max_bytes, settings.cimd_ca_file)),
-            issuer=None,  # type: ignore[arg-type]
-            passwords=passwords, csrf=Csrf(page_key, settings),
-            account_throttle=Throttle(clock, settings.login_failures_per_account,
-                                      settings.login_failure_window),
-            ip_throttle=Throttle(clock, settings.login_failures_per_ip, settings.login_failure_window),
-            client_auth_throttle=Throttle(clock, settings.client_auth_failures,
-                                          settings.token_failure_window),
-            grant_throttle=Throttle(clock, settings.grant_failures, settings.token_failure_window),
-            mail_throttle=Throttle(clock, settings.mails_per_address, settings.mail_window),
-            link_ip_throttle=Throttle(clock, settings.link_requests_per_ip, settings.mail_window),
-            external_ip_throttle=Throttle(clock, settings.external_sign_ins_per_ip, settings.mail_window),
-            registration_throttle=Throttle(clock, settings.registrations_per_ip, settings.mail_window),
-        )
-        ctx.mailer = mailer = build_mailer(ctx, app.link_tokens)
-        ctx.payments = Payments(ctx, ProjectKeys(settings.keys_dir))
-        ctx.providers = Providers(
-            settings.keys_dir, await loop.run_in_executor(None, load_page_key, settings.keys_dir, "external.key"),
-            settings.google_discovery_url, settings.github_url, settings.github_api_url, settings.provider_timeout)
-        ctx.issuer = TokenIssuer(settings.issuer, app, writer, ctx.keys, clock)
-        stack.callback(ctx.issuer.close)
-        ctx.discovery = {
-            "openid-configuration": document(openid_configuration(settings.issuer)),
-            "oauth-authorization-server": document(authorization_server_metadata(settings.issuer)),
-        }
 
-        keys = KeyLoader(ctx)
-        await loop.run_in_executor(None, keys.load, runner.conn)
-        runner.listeners += [ctx.clients.invalidate, lambda changed: keys.reload(changed, runner.conn),
-                             mailer.on_read_models(loop)]
-        writer.start()
-        stack.callback(writer.stop)  # drains queued commands before the store closes
-        runner.start(settings.poll_interval)
-        web_app[context_key] = ctx
-        watcher = asyncio.create_task(drop_expired_keys(ctx, keys))
-        ctx.scheduler = scheduler = start_scheduler(ctx, mailer)
-        mailer.nudge()  # mail left queued by the last run
-        ctx.ready = True
-        log.info("astapa serving %s (data dir %s)", settings.issuer, settings.data_dir)
-        if settings.demo:
-            print(f"Demo: open {settings.issuer}/demo in a browser, sign up, and see your tokens.",
-                  flush=True)
-        try:
-            yield
-        finally:
-            ctx.ready = False
-            watcher.cancel()
-            scheduler.shutdown(wait=False)
-            if ctx.background:
-                await asyncio.wait(list(ctx.background), timeout=SHUTDOWN_TIMEOUT)
-            await mailer.stop()
-            await ctx.payments.close()
-            await ctx.providers.close()
-            await ctx.clients.documents.close()
+async def read_models(web_app: web.Application):
+    """The projections, caught up with the log before anything reads them."""
+    settings = web_app[settings_key]
+    runner = Runner(web_app[application_key], settings.read_db)
+    reads = ReadModels(settings.read_db)
+    try:
+        await off_loop(runner.catch_up)
+        web_app[runner_key] = runner
+        web_app[reads_key] = reads
+        yield
+    finally:
+        reads.close()
+        runner.stop()
+
+
+async def writer(web_app: web.Application):
+    """The one writer thread; stopping drains queued commands before the store closes."""
+    writer = Writer(web_app[application_key], on_commit=web_app[runner_key].nudge)
+    writer.start()
+    web_app[writer_key] = writer
+    yield
+    writer.stop()
+
+
+async def page_security(web_app: web.Application):
+    """Password checks (bcrypt, in a pool), the pages' CSRF key and the throttles."""
+    settings = web_app[settings_key]
+    # Its dummy hash (for unknown emails) is a bcrypt at full cost: off the loop too.
+    passwords = await off_loop(Passwords, settings.bcrypt_cost)
+    web_app[passwords_key] = passwords
+    web_app[csrf_key] = Csrf(await off_loop(load_page_key, settings.keys_dir), settings)
+    web_app[throttles_key] = Throttles.from_settings(settings, web_app[clock_key])
+    yield
+    passwords.close()
+
+
+async def signing(web_app: web.Application):
+    """The signing keys, rebuilt when the key ring changes or a retired key's tokens have
+    all expired, and the token issuer that signs with them."""
+    settings, clock, runner = web_app[settings_key], web_app[clock_key], web_app[runner_key]
+    keys = SigningKeys(settings.keys_dir, settings.access_token_ttl, clock)
+    await off_loop(keys.load, runner.conn)
+    runner.listeners.append(lambda changed: keys.reload(changed, runner.conn))
+    issuer = TokenIssuer(settings.issuer, web_app[application_key], web_app[writer_key], keys.current, clock)
+    web_app[signing_keys_key] = keys
+    web_app[issuer_key] = issuer
+    watcher = asyncio.create_task(drop_expired_keys(keys, clock, web_app[reads_key]))
+    yield
+    watcher.cancel()
+    issuer.close()
+
+
+async def client_cache(web_app: web.Application):
+    """Clients by id, and clients known by their metadata document."""
+    settings = web_app[settings_key]
+    documents = Documents(web_app[clock_key], settings.cimd_allow_http_loopback, settings.client_document_timeout,
+                          settings.client_document_max_bytes, settings.cimd_ca_file)
+    clients = ClientCache(web_app[reads_key], documents)
+    web_app[runner_key].listeners.append(clients.invalidate)
+    web_app[clients_key] = clients
+    yield
+    await documents.close()
+
+
+async def mailer(web_app: web.Application):
+    mailer = build_mailer(web_app)
+    web_app[runner_key].listeners.append(mailer.on_read_models(asyncio.get_running_loop()))
+    web_app[mailer_key] = mailer
+    yield
+    await mailer.stop()
+
+
+async def payments(web_app: web.Application):
+    settings = web_app[settings_key]
+    payments = Payments(settings, web_app[application_key], web_app[writer_key], web_app[runner_key],
+                        web_app[reads_key], web_app[clock_key], ProjectKeys(settings.keys_dir))
+    web_app[payments_key] = payments
+    yield
+    await payments.close()
+
+
+async def providers(web_app: web.Application):
+    """Google and GitHub sign-in."""
+    settings = web_app[settings_key]
+    providers = Providers(
+        settings.keys_dir, await off_loop(load_page_key, settings.keys_dir, "external.key"),
+        settings.google_discovery_url, settings.github_url, settings.github_api_url, settings.provider_timeout)
+    web_app[providers_key] = providers
+    yield
+    await providers.close()
+
+
+async def background(web_app: web.Application):
+    """Work answered before it finished gets its time at shutdown."""
+    work = Background()
+    web_app[background_key] = work
+    yield
+    await work.drain(SHUTDOWN_TIMEOUT)
+
+
+async def scheduler(web_app: web.Application):
+    settings = web_app[settings_key]
+    jobs = start_scheduler(settings, web_app[clock_key], web_app[application_key], web_app[writer_key],
+                           web_app[runner_key], web_app[reads_key], web_app[mailer_key], web_app[payments_key])
+    web_app[scheduler_key] = jobs
+    yield
+    jobs.shutdown(wait=False)
+
+
+async def serving(web_app: web.Application):
+    """Every part is up: follow the log, send mail left queued by the last run, answer ok."""
+    settings = web_app[settings_key]
+    readiness = web_app[readiness_key] = Readiness()
+    web_app[runner_key].start(settings.poll_interval)
+    web_app[mailer_key].nudge()
+    readiness.ready = True
+    log.info("astapa serving %s (data dir %s)", settings.issuer, settings.data_dir)
+    if settings.demo:
+        print(f"Demo: open {settings.issuer}/demo in a browser, sign up, and see your tokens.", flush=True)
+    yield
+    readiness.ready = False
 
 
 def lifetimes(settings: Settings) -> Lifetimes:
@@ -198,43 +284,21 @@ def lifetimes(settings: Settings) -> Lifetimes:
     )
 
 
-def build_mailer(ctx: Context, link_tokens: LinkTokens) -> Mailer:
-    settings = ctx.settings
+def build_mailer(web_app: web.Application) -> Mailer:
+    settings, app = web_app[settings_key], web_app[application_key]
     if settings.smtp_url:
         transport = SmtpTransport(parse_smtp_url(settings.smtp_url))
     else:
         transport = OutboxTransport(settings.outbox_dir)
     composer = Composer(settings.issuer, settings.mail_from or default_sender(settings.issuer),
-                        link_tokens, {VERIFY_EMAIL: settings.verify_link_ttl,
-                                      RESET_PASSWORD: settings.reset_link_ttl,
-                                      MAGIC_LINK: settings.magic_link_ttl})
-    return Mailer(ctx, transport, composer, settings.mail_retry_base, settings.mail_retry_max)
+                        app.link_tokens, {VERIFY_EMAIL: settings.verify_link_ttl,
+                                          RESET_PASSWORD: settings.reset_link_ttl,
+                                          MAGIC_LINK: settings.magic_link_ttl})
+    return Mailer(app, web_app[writer_key], web_app[runner_key], web_app[reads_key], web_app[clock_key],
+                  transport, composer, settings.mail_retry_base, settings.mail_retry_max, settings.projection_wait)
 
 
-class KeyLoader:
-    """Builds the key snapshot from read.db and the PEM files, one build at a time.
-
-    The projection thread rebuilds when the key ring changes; the expiry watcher rebuilds
-    when a retired key's tokens have all expired. Each build reads inside the lock, so a
-    build can never replace a newer snapshot with an older read.
-    """
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self._lock = threading.Lock()
-
-    def load(self, conn: sqlite3.Connection) -> None:
-        settings = self.ctx.settings
-        with self._lock:
-            max_ttl = longest_token_ttl(conn, settings.access_token_ttl)
-            self.ctx.snapshot = build_snapshot(conn, settings.keys_dir, self.ctx.clock.now(), max_ttl)
-
-    def reload(self, changed: set[str], conn: sqlite3.Connection) -> None:
-        if "keys" in changed:
-            self.load(conn)
-
-
-async def drop_expired_keys(ctx: Context, keys: KeyLoader) -> None:
+async def drop_expired_keys(keys: SigningKeys, clock: SystemClock, reads: ReadModels) -> None:
     """A retired key leaves the JWKS once every token it signed has expired.
 
     Checked every second against the injected clock, so tests move time instead of sleeping.
@@ -243,8 +307,8 @@ async def drop_expired_keys(ctx: Context, keys: KeyLoader) -> None:
     while True:
         await asyncio.sleep(1.0)
         try:
-            if ctx.clock.now() >= ctx.keys().valid_until:
-                await loop.run_in_executor(ctx.reads.pool, ctx.reads.run, keys.load)
+            if clock.now() >= keys.current().valid_until:
+                await loop.run_in_executor(reads.pool, reads.run, keys.load)
         except Exception:
             log.exception("refreshing the signing keys failed; retrying in a second")
 

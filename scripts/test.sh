@@ -13,12 +13,17 @@ if [ ! -x /usr/bin/chromium ]; then
     { echo "scripts/test.sh: cannot install Debian's chromium (apt-get install chromium failed)" >&2; exit 1; }
 fi
 
-# Node.js runs the README's JavaScript example (jose, from the npm registry).
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+# Node.js runs the docs' JavaScript examples (jose, from the npm registry); jq, curl and
+# sqlite3 run their shell examples (tests/test_doc_examples.py).
+missing=
+for tool in node:nodejs npm:npm jq:jq curl:curl sqlite3:sqlite3; do
+  command -v "${tool%%:*}" >/dev/null || missing="$missing ${tool#*:}"
+done
+if [ -n "$missing" ]; then
   SUDO=; if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -y -qq install nodejs npm >/dev/null 2>&1 ||
-    { $SUDO apt-get -qq update >/dev/null 2>&1 && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -y -qq install nodejs npm >/dev/null 2>&1; } ||
-    { echo "scripts/test.sh: cannot install Node.js (apt-get install nodejs npm failed)" >&2; exit 1; }
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -y -qq install $missing >/dev/null 2>&1 ||
+    { $SUDO apt-get -qq update >/dev/null 2>&1 && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -y -qq install $missing >/dev/null 2>&1; } ||
+    { echo "scripts/test.sh: cannot install$missing (apt-get install$missing failed)" >&2; exit 1; }
 fi
 
 # Python environment with the project and its [test] extra.

@@ -19,10 +19,11 @@ import requests
 from aiohttp import web
 
 from astapa import cli
-from astapa.web.appkeys import context_key
+from astapa.web.appkeys import application_key, runner_key
 from astapa.clock import FakeClock
 from astapa.config import Settings
 from astapa.server import create_app
+from tests import described_responses
 
 
 @dataclass
@@ -38,10 +39,6 @@ class Server:
         """Run a coroutine on the server's event loop (a scheduler job, say); its result."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
-    @property
-    def ctx(self):
-        return self.web_app[context_key]
-
     def token(self, client: dict, **params) -> requests.Response:
         data = {"grant_type": "client_credentials", **params}
         return requests.post(f"{self.url}/oauth/token", data=data,
@@ -53,6 +50,9 @@ class Server:
         return response.json()["access_token"]
 
 
+DESCRIBED = described_responses.load()
+
+
 class ServerThread:
     def __init__(self, data_dir: Path, clock: FakeClock, demo: bool = False, **settings) -> None:
         self.data_dir = data_dir
@@ -62,6 +62,7 @@ class ServerThread:
         self.loop = asyncio.new_event_loop()
         self.started = threading.Event()
         self.error: BaseException | None = None
+        self.violations: list[str] = []  # JSON answers openapi.json does not describe
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
@@ -88,6 +89,8 @@ class ServerThread:
                                "issuer": f"http://127.0.0.1:{port}", "bcrypt_cost": 4,
                                "demo": self.demo, "poll_interval": 0.05, **self.overrides})
         self.web_app = create_app(settings, clock=self.clock)
+        # First, so it sees every answer as it leaves, error renderings included.
+        self.web_app.middlewares.insert(0, described_responses.middleware(DESCRIBED, self.violations))
         self.runner = web.AppRunner(self.web_app)
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", port).start()
@@ -131,6 +134,8 @@ def start_server(data_dir: Path, clock: FakeClock):
     yield start
     for thread in threads:
         thread.stop()
+    violations = [v for thread in threads for v in thread.violations]
+    assert not violations, "answers openapi.json does not describe:\n" + "\n".join(violations)
 
 
 @pytest.fixture
@@ -151,7 +156,7 @@ def wait_for_client(server: Server, client: dict, timeout: float = 5.0) -> None:
     """Until the server's read models hold the client (it polls the log for CLI writes)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if server.ctx.runner.position >= server.ctx.app.recorder.max_notification_id():
+        if server.web_app[runner_key].position >= server.web_app[application_key].recorder.max_notification_id():
             return
         time.sleep(0.02)
     raise AssertionError("the server did not pick up the CLI's writes")

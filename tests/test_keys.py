@@ -10,6 +10,7 @@ import time
 import jwt
 import requests
 
+from astapa.web.appkeys import application_key, signing_keys_key
 from tests.conftest import Server
 
 
@@ -63,12 +64,12 @@ def test_rotation_activates_the_key_cached_jwks_sets_already_hold(server: Server
 
 def test_retired_key_leaves_the_jwks_after_its_tokens_expired(server: Server, make_client):
     make_client(ttl=7200)
-    old_kid = server.ctx.keys().signing_kid
+    old_kid = server.web_app[signing_keys_key].current().signing_kid
     from tests.conftest import run_cli
 
     run_cli("keys", "rotate", "--data-dir", str(server.data_dir))
     deadline = time.monotonic() + 5
-    while server.ctx.keys().signing_kid == old_kid:
+    while server.web_app[signing_keys_key].current().signing_kid == old_kid:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     server.clock.advance(7200)  # the longest token lifetime, but not the slack yet
@@ -86,5 +87,5 @@ def test_concurrent_rotations_both_take_effect(server: Server):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
-    ring = server.ctx.app.key_ring()
+    ring = server.web_app[application_key].key_ring()
     assert len(ring.retired_kids) == 2

@@ -4,14 +4,13 @@ Commands live in one module per concern and only decide; core.py saves (see its 
 """
 
 from astapa.app.accounts import LinkRequest, SignedIn
-from astapa.app.links import LinkCommands
-from astapa.app.mail import MailCommands
-from astapa.store.events import Decision, EventStore
 from astapa.app.identities import IdentityCommands, LinkOffer, UpstreamAccount
 from astapa.app.keys import KeyCommands
+from astapa.app.links import LinkCommands
+from astapa.app.mail import MailCommands
+from astapa.app.payments import PaymentCommands
 from astapa.app.projects import DEMO_PROJECT_ID, ProjectCommands, new_client_credentials
 from astapa.app.tokens import Lifetimes, UserGrant
-from astapa.app.payments import PaymentCommands
 from astapa.app.users import KEEP
 from astapa.domain.codes import AuthorizationCode
 from astapa.domain.identities import ExternalSignIn, Identity
@@ -24,6 +23,7 @@ from astapa.domain.refresh import RefreshFamily
 from astapa.domain.sessions import BrowserSession
 from astapa.domain.tokens import AccessToken
 from astapa.domain.users import EmailIndex, User
+from astapa.store.events import Decision, EventStore
 
 
 class AstapaApplication(IdentityCommands, LinkCommands, PaymentCommands, MailCommands, ProjectCommands, KeyCommands):

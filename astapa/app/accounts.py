@@ -9,17 +9,17 @@ a sign-in or sign-up issues the authorization code in the same save as the sessi
 import secrets
 from dataclasses import dataclass
 
-from astapa.store.events import Decision
 from astapa.app.tokens import TokenCommands
+from astapa.crypto import LinkTokens, equals, random_key, random_secret, sha256_hex
 from astapa.domain.codes import AuthorizationCode, CodeRequest
 from astapa.domain.errors import DomainError, EmailTakenError, SessionEndedError, UserNotFoundError
+from astapa.domain.ids import split_keyed_secret
 from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL, ActionLink
 from astapa.domain.mail import Message
 from astapa.domain.projects import Consent
 from astapa.domain.sessions import BrowserSession
 from astapa.domain.users import EmailIndex, User
-from astapa.crypto import LinkTokens, equals, random_key, random_secret, sha256_hex
-from astapa.domain.ids import split_keyed_secret
+from astapa.store.events import Decision
 
 SUB_LIMIT = 2**53  # a sub fits a JSON number exactly (end_user_id may be sent as one)
 

@@ -17,14 +17,14 @@ The linking rules (checklist C-96 to C-101):
 from dataclasses import dataclass
 
 from astapa.app.accounts import AccountCommands, new_sub
-from astapa.store.events import Decision
+from astapa.crypto import equals, sha256_hex
 from astapa.domain.codes import CodeRequest
 from astapa.domain.errors import (
     EmailNotVerifiedError,
     ExternalSignInError,
     InvalidEmailError,
-    ProviderEmailUnverifiedError,
     ProviderEmailUntrustedError,
+    ProviderEmailUnverifiedError,
     UserDisabledError,
 )
 from astapa.domain.identities import (
@@ -35,9 +35,9 @@ from astapa.domain.identities import (
     ExternalSignIn,
     Identity,
 )
-from astapa.domain.users import EmailIndex, User, normalise_email
-from astapa.crypto import equals, sha256_hex
 from astapa.domain.ids import split_keyed_secret
+from astapa.domain.users import EmailIndex, User, normalise_email
+from astapa.store.events import Decision
 
 
 @dataclass(frozen=True)

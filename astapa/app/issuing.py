@@ -19,15 +19,15 @@ from typing import Callable, NamedTuple
 
 from astapa.app import AstapaApplication, Decision, UserGrant
 from astapa.clock import SystemClock
+from astapa.crypto import TokenIds
 from astapa.keys import KeySnapshot
+from astapa.oauth.grants.outcomes import ClientToken, CodeRedemption, RefreshRotation, TokenRequest
 from astapa.oauth.jwt import (
     access_token_claims,
     at_hash,
     id_token_claims,
     user_access_token_claims,
 )
-from astapa.crypto import TokenIds
-from astapa.oauth.grants.outcomes import ClientToken, CodeRedemption, RefreshRotation, TokenRequest
 from astapa.store.writer import Writer
 
 

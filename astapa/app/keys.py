@@ -1,8 +1,8 @@
 """The signing key ring: a current key and a published next key."""
 
-from astapa.store.events import Decision, EventStore
 from astapa.domain.errors import KeyRingMissingError
 from astapa.domain.keys import KeyRing
+from astapa.store.events import Decision, EventStore
 
 
 class KeyCommands(EventStore):

@@ -9,14 +9,14 @@ does its job and signs the user in to the authorization request it carries, in o
 """
 
 from astapa.app.accounts import AccountCommands, LinkRequest
-from astapa.store.events import Decision
+from astapa.crypto import equals, sha256_hex
 from astapa.domain.codes import CodeRequest
 from astapa.domain.errors import LinkRejectedError, UserNotFoundError
+from astapa.domain.ids import split_keyed_secret
 from astapa.domain.links import RESET_PASSWORD, VERIFY_EMAIL, ActionLink
 from astapa.domain.mail import PASSWORD_CHANGED, SIGNUP_ATTEMPT
 from astapa.domain.users import EmailIndex, User
-from astapa.crypto import equals, sha256_hex
-from astapa.domain.ids import split_keyed_secret
+from astapa.store.events import Decision
 
 
 class LinkCommands(AccountCommands):

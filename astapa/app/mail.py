@@ -1,8 +1,8 @@
 """Delivery outcomes of queued messages, recorded by the mailer (astapa/mail/mailer.py)."""
 
-from astapa.store.events import Decision, EventStore
 from astapa.domain.errors import MessageNotFoundError
 from astapa.domain.mail import Message
+from astapa.store.events import Decision, EventStore
 
 
 class MailCommands(EventStore):

@@ -1,15 +1,16 @@
 """Payments: recorded before Xendit is asked, moved by Xendit's answers and webhooks, and
-settled into the user's plan once, by a job that follows the read model of the log.
+settled into the user's plan once: in the same save as the success, or (a success recorded
+without it) by the reconciliation job that follows the read model of the log.
 
 Each outcome command is safe to repeat and to receive out of order: a duplicate changes
 nothing, a failure or an expiry never undoes a success, and a success after either still
 counts (the money was taken).
 """
 
-from astapa.store.events import Decision
 from astapa.app.users import UserCommands
 from astapa.domain.errors import PaymentNotFoundError, PaymentRefusedError
 from astapa.domain.payments import SUCCEEDED, Payment, period_end
+from astapa.store.events import Decision
 
 
 class PaymentCommands(UserCommands):
@@ -57,9 +58,11 @@ class PaymentCommands(UserCommands):
         return Decision([payment], payment)
 
     def payment_succeeded(self, payment_id: str, xendit_id: str, xendit_payment_id: str | None,
-                          amount: object, currency: object) -> Decision:
+                          amount: object, currency: object, now: float | None = None) -> Decision:
         """Xendit says it was paid. Only the amount and currency we asked for count; anything
-        else is recorded as a mismatch and never settled."""
+        else is recorded as a mismatch and never settled. With `now`, the plan is assigned
+        in the same save as the success (one command, one save); without it (as in logs
+        written by earlier versions) the settlement job assigns it."""
         payment = self._open_payment(payment_id)
         if payment.status == SUCCEEDED:
             return Decision([], payment)  # a duplicate delivery
@@ -69,14 +72,22 @@ class PaymentCommands(UserCommands):
             return Decision([payment], payment)
         payment.succeed(xendit_id=xendit_id, xendit_payment_id=xendit_payment_id, amount=payment.amount,
                         currency=payment.currency)
-        return Decision([payment], payment)
+        if now is None:
+            return Decision([payment], payment)
+        user, _ = self._settle(payment, now)
+        return Decision([payment, user], payment)
 
     def settle_payment(self, payment_id: str, now: float) -> Decision:
-        """A succeeded payment's plan for its period: from the later of now and the end of
-        the period the user already paid for on this plan; `once` is forever."""
+        """Reconciliation: a succeeded payment whose plan is not yet assigned gets it."""
         payment = self._open_payment(payment_id)
         if payment.status != SUCCEEDED or payment.settled:
             return Decision([])
+        user, end = self._settle(payment, now)
+        return Decision([payment, user], end)
+
+    def _settle(self, payment: Payment, now: float):
+        """The payment's plan for its period, from the later of now and the end of the
+        period the user already paid for on this plan; `once` is forever."""
         user = self._user(payment.project_id, payment.sub)
         start = now
         if user.custom_claims.get("plan") == payment.plan and user.plan_expires_at is not None \
@@ -86,4 +97,4 @@ class PaymentCommands(UserCommands):
         user.assign_plan(plan=payment.plan, plan_claims=payment.plan_claims, expires_at=end,
                          by=f"payment {payment.payment_id}")
         payment.settle(plan=payment.plan, period_end=end)
-        return Decision([payment, user], end)
+        return user, end

@@ -1,10 +1,10 @@
 """Projects (each is its own OAuth client for signing users in) and machine clients."""
 
-from astapa.store.events import Decision, EventStore
+from astapa.crypto import new_public_id, new_secret, sha256_hex
 from astapa.domain.errors import ProjectNotFoundError, RegistrationClosedError
 from astapa.domain.projects import Client, ClientIndex, Project
 from astapa.oauth.client_metadata import ClientMetadata
-from astapa.crypto import new_public_id, new_secret, sha256_hex
+from astapa.store.events import Decision, EventStore
 
 DEMO_PROJECT_ID = "proj_demo"
 

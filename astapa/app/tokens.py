@@ -6,7 +6,7 @@ code presented with the wrong binding is burnt) is a Decision with events and an
 
 from dataclasses import dataclass
 
-from astapa.store.events import Decision, EventStore
+from astapa.crypto import equals, random_key, random_secret, sha256_hex
 from astapa.domain.codes import AuthorizationCode
 from astapa.domain.errors import (
     ClientAssertionReusedError,
@@ -19,10 +19,10 @@ from astapa.domain.errors import (
 )
 from astapa.domain.projects import ClientAssertion
 from astapa.domain.refresh import RefreshFamily
+from astapa.domain.resources import same_resource
 from astapa.domain.tokens import AccessToken
 from astapa.domain.users import User
-from astapa.domain.resources import same_resource
-from astapa.crypto import equals, random_key, random_secret, sha256_hex
+from astapa.store.events import Decision, EventStore
 
 
 @dataclass(frozen=True)

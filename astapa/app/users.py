@@ -3,11 +3,11 @@
 Each records who asked (`by`: the client_id of the project's client).
 """
 
-from astapa.store.events import Decision
 from astapa.app.tokens import TokenCommands
 from astapa.domain.errors import PlanExistsError, PlanNotFoundError
 from astapa.domain.plans import FREE, FREE_PLAN, Plan
 from astapa.domain.users import check_custom_claims
+from astapa.store.events import Decision
 
 KEEP = object()  # the plan is not part of a claims change
 

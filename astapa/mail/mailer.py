@@ -12,10 +12,14 @@ import logging
 from typing import Callable
 from uuid import UUID
 
+from astapa.app import AstapaApplication
+from astapa.clock import SystemClock
 from astapa.domain.errors import DomainError
 from astapa.mail.compose import Composer
-from astapa.mail.transports import PermanentFailure, TemporaryFailure
-from astapa.queries import QueuedMail, due_mail, queued_mail_after
+from astapa.mail.transports import PermanentFailure, TemporaryFailure, Transport
+from astapa.queries import QueuedMail, ReadModels, due_mail, queued_mail_after
+from astapa.store.writer import Writer
+from projections.runner import Runner
 
 log = logging.getLogger("astapa.mail")
 
@@ -26,8 +30,15 @@ class Mailer:
     BATCH = 50
     CONCURRENCY = 8
 
-    def __init__(self, ctx, transport, composer: Composer, retry_base: float, retry_max: float) -> None:
-        self.ctx = ctx
+    def __init__(self, app: AstapaApplication, writer: Writer, runner: Runner, reads: ReadModels,
+                 clock: SystemClock, transport: Transport, composer: Composer, retry_base: float,
+                 retry_max: float, projection_wait: float) -> None:
+        self.app = app
+        self.writer = writer
+        self.runner = runner
+        self.reads = reads
+        self.clock = clock
+        self.projection_wait = projection_wait
         self.transport = transport
         self.composer = composer
         self.retry_base = retry_base
@@ -75,12 +86,11 @@ class Mailer:
                 log.exception("mail sweep failed; the next one retries")
 
     async def sweep(self) -> int:
-        ctx = self.ctx
         if self._start_cursor is not None:
-            due = await ctx.reads.query(queued_mail_after, self._start_cursor, self.BATCH)
+            due = await self.reads.query(queued_mail_after, self._start_cursor, self.BATCH)
             self._start_cursor = (due[-1].queued_at, due[-1].message_id) if len(due) == self.BATCH else None
         else:
-            due = await ctx.reads.query(due_mail, ctx.clock.now(), self.BATCH)
+            due = await self.reads.query(due_mail, self.clock.now(), self.BATCH)
         # A few sends at a time; each outcome is recorded outside its slot, so the records
         # share commits while the next sends go on. The sweep ends once the read model shows
         # every outcome, so the next sweep cannot pick a message again.
@@ -93,12 +103,12 @@ class Mailer:
                 log.warning("mail outcome not recorded yet: %r", outcome)
             else:
                 positions.append(outcome)
-        await ctx.runner.wait(max(positions), ctx.settings.projection_wait)
+        await self.runner.wait(max(positions), self.projection_wait)
         return len(due)
 
     async def _deliver(self, mail: QueuedMail, slots: asyncio.Semaphore) -> int:
         """Send (unless this process already did) and record the outcome; its position."""
-        app, reply = self.ctx.app, self._sent.get(mail.message_id)
+        app, reply = self.app, self._sent.get(mail.message_id)
         if reply is None and mail.link_key is not None:
             dead = await self._dead_link(mail)
             if dead:
@@ -115,7 +125,7 @@ class Mailer:
                 delay = min(self.retry_base * 2 ** mail.attempts, self.retry_max)
                 log.warning("mail %s (%s) not delivered, retrying in %ds: %s",
                             mail.message_id, mail.kind, delay, e)
-                return await self._record(app.record_failure, mail, str(e), self.ctx.clock.now() + delay)
+                return await self._record(app.record_failure, mail, str(e), self.clock.now() + delay)
             self._sent[mail.message_id] = reply
         log.info("mail %s (%s) delivered by %s", mail.message_id, mail.kind, self.transport.name)
         position = await self._record(app.record_delivery, mail, self.transport.name, reply)
@@ -127,11 +137,11 @@ class Mailer:
         token = self.composer.link_tokens.token(mail.kind, mail.link_key)
         try:
             await asyncio.get_running_loop().run_in_executor(
-                self.ctx.reads.pool, self.ctx.app.usable_link, mail.kind, token, self.ctx.clock.now())
+                self.reads.pool, self.app.usable_link, mail.kind, token, self.clock.now())
         except DomainError as e:
             return str(e.args[0]) if e.args else type(e).__name__
         return None
 
     async def _record(self, command, mail: QueuedMail, *args) -> int:
-        _, position = await self.ctx.writer.run(command, UUID(mail.message_id), *args)
+        _, position = await self.writer.run(command, UUID(mail.message_id), *args)
         return position

@@ -6,11 +6,19 @@ import asyncio
 import os
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Protocol
 
 import aiosmtplib
 
 from astapa.config import SmtpTarget
 from astapa.queries import QueuedMail
+
+
+class Transport(Protocol):
+    name: str
+
+    async def send(self, message: EmailMessage, mail: QueuedMail) -> str:
+        """Hand the message over; the server's reply. TemporaryFailure or PermanentFailure."""
 
 
 class TemporaryFailure(Exception):

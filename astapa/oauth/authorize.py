@@ -9,6 +9,7 @@ every other error goes back to the client with `error`, `state` and `iss`.
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from astapa.domain.clients import ClientRecord
 from astapa.domain.codes import CodeRequest
 from astapa.oauth import pkce
 from astapa.oauth.errors import (
@@ -21,7 +22,6 @@ from astapa.oauth.errors import (
 from astapa.oauth.resources import resolve
 from astapa.oauth.scopes import is_absolute_uri, parse_resource, parse_scope
 from astapa.oauth.servers import AuthServer
-from astapa.domain.clients import ClientRecord
 
 # Scopes every project's users may be asked for, besides the project's own.
 OIDC_SCOPES = ("openid", "email", "profile", "offline_access")

@@ -12,11 +12,11 @@ import binascii
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
+from astapa.crypto import equals, sha256_hex
+from astapa.domain.clients import SECRET_METHODS, ClientRecord
 from astapa.oauth.client_keys import JWT_BEARER, AssertionRefused, claimed_client_id
 from astapa.oauth.errors import InvalidClientError, InvalidRequestError
 from astapa.oauth.request import OAuthRequest
-from astapa.domain.clients import SECRET_METHODS, ClientRecord
-from astapa.crypto import equals, sha256_hex
 
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="astapa"'}
 _NO_SUCH_CLIENT = sha256_hex("no such client")

@@ -12,11 +12,11 @@ secret to share, so it is public (`none`) or uses private_key_jwt.
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from astapa.domain.clients import ClientRecord, ProjectRecord, third_party_scopes
 from astapa.oauth.authorize import LOOPBACK_HOSTS, check_redirect_uri
 from astapa.oauth.client_keys import public_key_set
 from astapa.oauth.errors import InvalidScopeError
 from astapa.oauth.scopes import parse_scope
-from astapa.domain.clients import ClientRecord, ProjectRecord, third_party_scopes
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 DOCUMENT_AUTH_METHODS = ("private_key_jwt", "none")

@@ -1,8 +1,8 @@
 """Payments as the running service handles them: creating one at Xendit, and the jobs that
 follow the read model of the log.
 
-- settle: every succeeded payment not yet settled gets its plan (after a crash between the
-  success and the plan, the next run does it; the payment's version makes it once).
+- settle: reconciliation. A success is saved with its plan; a success recorded without
+  one (by an earlier version) gets it here, once (the payment's version makes it once).
 - expire: payments still waiting past their time become EXPIRED.
 - reconcile: payments waiting longer than `reconcile_after` are looked up at Xendit, so a
   lost webhook still settles.
@@ -11,12 +11,17 @@ follow the read model of the log.
 import asyncio
 import logging
 
+from astapa.app import AstapaApplication
+from astapa.clock import SystemClock
+from astapa.config import Settings
+from astapa.crypto import equals
 from astapa.domain.errors import PaymentNotFoundError
 from astapa.domain.payments import Payment
-from astapa.queries import open_payments, unsettled_payments
 from astapa.payments.credentials import ProjectKeys, XenditCredentials
-from astapa.crypto import equals
 from astapa.payments.xendit import Xendit, XenditError
+from astapa.queries import ReadModels, open_payments, unsettled_payments
+from astapa.store.writer import Writer
+from projections.runner import Runner
 
 log = logging.getLogger("astapa.payments")
 
@@ -24,8 +29,14 @@ RECONCILE_EVERY = 60.0
 
 
 class Payments:
-    def __init__(self, ctx, project_keys: ProjectKeys) -> None:
-        self.ctx = ctx
+    def __init__(self, settings: Settings, app: AstapaApplication, writer: Writer, runner: Runner,
+                 reads: ReadModels, clock: SystemClock, project_keys: ProjectKeys) -> None:
+        self.settings = settings
+        self.app = app
+        self.writer = writer
+        self.runner = runner
+        self.reads = reads
+        self.clock = clock
         self.project_keys = project_keys
         self._clients: dict[str, Xendit] = {}
         self._last_reconcile = float("-inf")
@@ -35,7 +46,7 @@ class Payments:
         own = self.project_keys.get(project_id)
         if own is not None:
             return own
-        settings = self.ctx.settings
+        settings = self.settings
         if settings.xendit_secret_key is None:
             return None
         return XenditCredentials(settings.xendit_secret_key, settings.xendit_callback_token)
@@ -46,14 +57,14 @@ class Payments:
             return None
         client = self._clients.get(credentials.secret_key)
         if client is None:
-            settings = self.ctx.settings
+            settings = self.settings
             client = self._clients[credentials.secret_key] = Xendit(
                 settings.xendit_api_url, credentials.secret_key, settings.xendit_timeout)
         return client
 
     def callback_token_matches(self, token: str, project_id: str | None) -> bool:
         """The deployment's token, or the token of the project the payment belongs to."""
-        tokens = [self.ctx.settings.xendit_callback_token]
+        tokens = [self.settings.xendit_callback_token]
         if project_id is not None:
             own = self.project_keys.get(project_id)
             tokens.append(own.callback_token if own else None)
@@ -67,7 +78,7 @@ class Payments:
     async def open_at_xendit(self, payment: Payment, description: str, return_url: str,
                              mobile_number: str | None) -> None:
         """Ask Xendit for the payment; its answer is an event either way (PENDING or FAILED)."""
-        app = self.ctx.app
+        app = self.app
         xendit = await asyncio.get_running_loop().run_in_executor(None, self.client, payment.project_id)
         assert xendit is not None
         try:
@@ -78,30 +89,39 @@ class Payments:
         if created.status in ("FAILED", "CANCELED", "EXPIRED"):
             await self._failed(payment.payment_id, f"Xendit: {created.status}")
             raise XenditError(f"Xendit answered the payment {created.status}", refused=True)
-        _, position = await self.ctx.writer.run(
+        _, position = await self.writer.run(
             app.payment_pending, payment.payment_id, created.xendit_id, created.qr_string,
             created.checkout_url, created.virtual_account_number)
-        await self.ctx.runner.wait(position, self.ctx.settings.projection_wait)
+        await self._read_models_at(position)
 
     async def _failed(self, payment_id: str, reason: str) -> None:
         """Recorded, and readable before the caller hears of it."""
-        _, position = await self.ctx.writer.run(self.ctx.app.payment_failed, payment_id, reason)
-        await self.ctx.runner.wait(position, self.ctx.settings.projection_wait)
+        _, position = await self.writer.run(self.app.payment_failed, payment_id, reason)
+        await self._read_models_at(position)
+
+    async def _read_models_at(self, position: int) -> None:
+        """Readable before the caller hears of it (or as soon as the read models catch up)."""
+        await self.runner.wait(position, self.settings.projection_wait)
+
+    async def _each(self, command, calls: list[tuple]) -> int:
+        positions = await self.writer.run_each(command, calls)
+        if positions:
+            await self._read_models_at(max(positions))
+        return len(positions)
 
     async def run_jobs(self) -> None:
         """The scheduler's `payments` job (every second)."""
         await self.settle()
         await self.expire()
-        now = self.ctx.clock.now()
+        now = self.clock.now()
         if now - self._last_reconcile >= RECONCILE_EVERY:
             self._last_reconcile = now
             await self.reconcile()
 
     async def settle(self) -> int:
-        ctx = self.ctx
         done = 0
-        while due := await ctx.reads.query(unsettled_payments, 50):
-            settled = await ctx.run_each(ctx.app.settle_payment, [(p, ctx.clock.now()) for p in due])
+        while due := await self.reads.query(unsettled_payments, 50):
+            settled = await self._each(self.app.settle_payment, [(p, self.clock.now()) for p in due])
             if not settled:  # the read model lags a settlement just recorded
                 break
             done += settled
@@ -113,9 +133,8 @@ class Payments:
         """Payments past their time: Xendit is asked first (a payment made at the last
         moment, whose webhook is lost, must not expire); EXPIRED unless it says SUCCEEDED.
         If Xendit cannot be asked now, the payment waits for the next run."""
-        ctx = self.ctx
-        now = ctx.clock.now()
-        waiting = await ctx.reads.query(open_payments, now, 500)
+        now = self.clock.now()
+        waiting = await self.reads.query(open_payments, now, 500)
         loop = asyncio.get_running_loop()
         expired = 0
         for payment_id, expires_at, xendit_id, project_id in waiting:
@@ -132,15 +151,14 @@ class Payments:
                     await self.apply(payment_id, "SUCCEEDED", xendit_id, answer.get("latest_payment_id"),
                                      answer.get("request_amount"), answer.get("currency"), "checked at expiry")
                     continue
-            await ctx.writer.run(ctx.app.payment_expired, payment_id, "expired before it was paid")
+            await self.writer.run(self.app.payment_expired, payment_id, "expired before it was paid")
             expired += 1
         return expired
 
     async def reconcile(self) -> int:
         """Ask Xendit about payments pending longer than reconcile_after."""
-        ctx = self.ctx
         asked = 0
-        waiting = await ctx.reads.query(open_payments, ctx.clock.now() - ctx.settings.reconcile_after, 100)
+        waiting = await self.reads.query(open_payments, self.clock.now() - self.settings.reconcile_after, 100)
         loop = asyncio.get_running_loop()
         for payment_id, _, xendit_id, project_id in waiting:
             xendit = await loop.run_in_executor(None, self.client, project_id)  # reads a key file
@@ -159,16 +177,17 @@ class Payments:
     async def apply(self, payment_id: str, status: object, xendit_id: str, xendit_payment_id: object,
                     amount: object, currency: object, source: str) -> int:
         """What Xendit says of a payment (a webhook or a lookup), as an event; its position."""
-        app = self.ctx.app
+        app = self.app
         try:
             if status == "SUCCEEDED":
-                _, position = await self.ctx.writer.run(
+                _, position = await self.writer.run(
                     app.payment_succeeded, payment_id, xendit_id,
-                    xendit_payment_id if isinstance(xendit_payment_id, str) else None, amount, currency)
+                    xendit_payment_id if isinstance(xendit_payment_id, str) else None, amount, currency,
+                    self.clock.now())
             elif status in ("FAILED", "CANCELED"):
-                _, position = await self.ctx.writer.run(app.payment_failed, payment_id, f"{source}: {status}")
+                _, position = await self.writer.run(app.payment_failed, payment_id, f"{source}: {status}")
             elif status == "EXPIRED":
-                _, position = await self.ctx.writer.run(app.payment_expired, payment_id, f"{source}: {status}")
+                _, position = await self.writer.run(app.payment_expired, payment_id, f"{source}: {status}")
             else:
                 return 0
         except PaymentNotFoundError:

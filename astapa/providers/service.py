@@ -8,13 +8,13 @@ through the browser, does not reveal them).
 
 from pathlib import Path
 
+from astapa.crypto import keyed_mac
 from astapa.domain.identities import GITHUB, GOOGLE
 from astapa.oauth.pkce import s256
-from astapa.store.project_secrets import ProjectSecrets
 from astapa.providers import SECRETS_KIND, Http, ProviderClient, project_client
 from astapa.providers.github import GitHub
 from astapa.providers.google import Google
-from astapa.crypto import keyed_mac
+from astapa.store.project_secrets import ProjectSecrets
 
 
 class Providers:

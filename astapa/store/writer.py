@@ -18,8 +18,8 @@ from typing import Any, Callable
 
 from eventsourcing.persistence import OperationalError
 
-from astapa.store.events import Decision, EventStore
 from astapa.domain.errors import DomainError, StoreBusyError
+from astapa.store.events import Decision, EventStore
 
 log = logging.getLogger("astapa.writer")
 
@@ -93,6 +93,12 @@ class Writer:
             return await asyncio.wait_for(asyncio.shield(future), self.deadline)
         except asyncio.TimeoutError:
             raise StoreBusyError(command.__name__) from None
+
+    async def run_each(self, command: Callable[..., Decision], calls: list[tuple]) -> list[int]:
+        """The command once per argument tuple, concurrently (committed in groups); the
+        positions of those that recorded something."""
+        outcomes = await asyncio.gather(*(self.run(command, *args) for args in calls))
+        return [position for _, position in outcomes if position]
 
     # -- the thread -----------------------------------------------------------------------
 

@@ -1,60 +1,26 @@
-"""What handlers use: the running service's parts, built by server.create_app."""
+"""The running service's shared parts that are not services of their own: the read models
+as handlers query them, the client cache, throttles, background work, readiness, and the
+server.py builds each in its own cleanup context (web/appkeys.py)."""
 
 import asyncio
 import logging
-import sqlite3
-import threading
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from astapa.app import AstapaApplication
 from astapa.clock import SystemClock
 from astapa.config import Settings
-from astapa.keys import KeySnapshot
-from astapa.mail.mailer import Mailer
+from astapa.domain.clients import ClientRecord, ProjectRecord
 from astapa.oauth.client_metadata import (
     check_metadata_url,
     is_metadata_url,
     metadata_client,
     metadata_document,
 )
+from astapa.queries import ReadModels, client_by_id, project_by_id
 from astapa.web.documents import Documents
-from astapa.passwords import Passwords
-from astapa.domain.clients import ClientRecord, ProjectRecord
-from astapa.queries import client_by_id, project_by_id
 from astapa.web.throttle import Throttle
-from astapa.app.issuing import TokenIssuer
-from astapa.web.csrf import Csrf
-from astapa.store.writer import Writer
-from projections.runner import Runner, connect
 
 log = logging.getLogger("astapa")
-
-
-class ReadModels:
-    """Queries over read.db in a small thread pool, one read-only connection per thread."""
-
-    def __init__(self, path: Path, workers: int = 4) -> None:
-        self.path = path
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="astapa-read")
-        self._local = threading.local()
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = connect(self.path, readonly=True)
-        return conn
-
-    def run(self, query: Callable[..., Any], *args: Any) -> Any:
-        return query(self._conn(), *args)
-
-    async def query(self, query: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.pool, self.run, query, *args)
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True)
 
 
 class ClientCache:
@@ -110,55 +76,56 @@ class ClientCache:
         return record
 
 
-@dataclass
-class Context:
-    settings: Settings
-    clock: SystemClock
-    app: AstapaApplication
-    writer: Writer
-    runner: Runner
-    reads: ReadModels
-    clients: ClientCache
-    issuer: TokenIssuer
-    passwords: Passwords
-    csrf: Csrf
-    account_throttle: Throttle
-    ip_throttle: Throttle
-    client_auth_throttle: Throttle
-    grant_throttle: Throttle
-    mail_throttle: Throttle  # action mails per address
-    link_ip_throttle: Throttle  # requests for mailed links per client IP
-    external_ip_throttle: Throttle  # Google and GitHub sign-ins started per client IP
-    registration_throttle: Throttle  # RFC 7591 registrations per client IP
-    mailer: Mailer | None = None
-    scheduler: Any = None  # apscheduler's AsyncIOScheduler, started with the service
-    payments: Any = None  # astapa.payments.jobs.Payments
-    providers: Any = None  # astapa.providers.service.Providers: Google and GitHub sign-in
-    background: set = field(default_factory=set)  # tasks answered before they finish
-    snapshot: KeySnapshot | None = None
-    ready: bool = False
-    discovery: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+@dataclass(frozen=True)
+class Throttles:
+    """Failure and request counts the service limits, each with its own bound and window."""
 
-    async def run_each(self, command: Callable, calls: list[tuple]) -> int:
-        """The command once per argument tuple, concurrently (the writer commits them in
-        groups); returns how many recorded something, once the read models show it."""
-        outcomes = await asyncio.gather(*(self.writer.run(command, *args) for args in calls))
-        positions = [position for _, position in outcomes if position]
-        if positions:
-            await self.runner.wait(max(positions), self.settings.projection_wait)
-        return len(positions)
+    account: Throttle  # failed sign-ins per account
+    ip: Throttle  # failed sign-ins per client IP
+    client_auth: Throttle  # failed client authentications per client and IP
+    grant: Throttle  # refused codes and refresh tokens per client and IP
+    mail: Throttle  # action mails per address
+    link_ip: Throttle  # requests for mailed links per client IP
+    external_ip: Throttle  # Google and GitHub sign-ins started per client IP
+    registration: Throttle  # RFC 7591 registrations per client IP
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: SystemClock) -> "Throttles":
+        s = settings
+        return cls(
+            account=Throttle(clock, s.login_failures_per_account, s.login_failure_window),
+            ip=Throttle(clock, s.login_failures_per_ip, s.login_failure_window),
+            client_auth=Throttle(clock, s.client_auth_failures, s.token_failure_window),
+            grant=Throttle(clock, s.grant_failures, s.token_failure_window),
+            mail=Throttle(clock, s.mails_per_address, s.mail_window),
+            link_ip=Throttle(clock, s.link_requests_per_ip, s.mail_window),
+            external_ip=Throttle(clock, s.external_sign_ins_per_ip, s.mail_window),
+            registration=Throttle(clock, s.registrations_per_ip, s.mail_window),
+        )
+
+
+class Background:
+    """Work that runs after the answer is sent: for writes whose outcome the answer must
+    not reveal. A reference is kept until each is done; shutdown waits for them."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task] = set()
 
     def later(self, work: Awaitable[Any]) -> None:
-        """Run `work` after the answer is sent (keeping a reference until it is done);
-        a failure is logged. For writes whose outcome the answer must not reveal."""
         task = asyncio.ensure_future(work)
-        self.background.add(task)
+        self.tasks.add(task)
         task.add_done_callback(_finished)
-        task.add_done_callback(self.background.discard)
+        task.add_done_callback(self.tasks.discard)
 
-    def keys(self) -> KeySnapshot:
-        assert self.snapshot is not None, "signing keys are loaded before the server serves"
-        return self.snapshot
+    async def drain(self, timeout: float) -> None:
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=timeout)
+
+
+class Readiness:
+    """Whether the service answers /healthz with ok: set once every part has started."""
+
+    ready: bool = False
 
 
 def _finished(task: asyncio.Task) -> None:

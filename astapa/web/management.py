@@ -5,32 +5,26 @@ Authenticated like the token endpoint with the project's own client (HTTP Basic,
 visible: any other is 404. JSON in and out; errors are {"error", "error_description"}.
 """
 
-import json
 import re
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
+from astapa.web.appkeys import application_key, await_read_model, clock_key, reads_key, writer_key
 from astapa.app import KEEP
-from astapa.web.appkeys import context_key
-from astapa.web.context import Context
-from astapa.domain.errors import (
-    InvalidClaimsError,
-    InvalidEmailError,
-    PlanExistsError,
-    PlanNotFoundError,
-    UserNotFoundError,
-)
+from astapa.domain.errors import DomainError, InvalidEmailError
 from astapa.domain.plans import CURRENCIES, INTERVALS
 from astapa.domain.users import normalise_email
 from astapa.oauth import client_auth
 from astapa.oauth.errors import (
+    API_ANSWERS,
+    PLAN_ANSWERS,
+    Answers,
     ForbiddenError,
     InvalidRequestError,
     NotFoundError,
-    ResourceConflictError,
-    TemporarilyUnavailableError,
+    from_domain,
 )
 from astapa.oauth.request import OAuthRequest
 from astapa.queries import (
@@ -42,34 +36,44 @@ from astapa.queries import (
     user_profile,
     users_page,
 )
+from astapa.web import bodies
 from astapa.web.middleware import NO_STORE
-from astapa.web.oauth import authenticate_counted, read_body
+from astapa.web.oauth import authenticate_counted
+from astapa.web.schemas import BodySchema, Failures
 
 SUB = re.compile(r"[1-9][0-9]{0,15}")
 PLAN_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 MAX_PAGE = 200
-MAX_PRICE = 10**12
+MAX_NAME = 100
+
+# The bodies' schemas, from openapi.json (openapi/components/schemas/).
+NEW_PLAN = BodySchema("createPlan")
+PLAN_CHANGE = BodySchema("changePlan")
+USER_UPDATE = BodySchema("updateUser")
+CLAIMS_UPDATE = BodySchema("updateUserClaims")
+PLAN_ASSIGNMENT = BodySchema("assignUserPlan")
 
 
 # -- parsing and authentication ------------------------------------------------------------------
 
 async def json_body(request: web.Request) -> dict:
     """The JSON object sent (an empty body is {}), or 400."""
-    body = await read_body(request)
+    body = await bodies.read(request)
     if not body.strip():
         return {}
-    if request.headers.get("Content-Type", "").split(";")[0].strip().lower() != "application/json":
+    if bodies.media_type(request) != "application/json":
         raise InvalidRequestError("send JSON with Content-Type: application/json")
     try:
-        document = json.loads(body)
-    except (ValueError, RecursionError):
-        raise InvalidRequestError("body is not valid JSON") from None
-    if not isinstance(document, dict):
-        raise InvalidRequestError("the JSON body must be an object")
-    return document
+        return bodies.json_value(body)  # type: ignore[return-value]
+    except bodies.BodyError as e:
+        raise InvalidRequestError(JSON_ERRORS.get(e.reason, e.description)) from None
 
 
-async def project_client(request: web.Request, ctx: Context, document: dict) -> ClientRecord:
+JSON_ERRORS = {bodies.ENCODING: "body is not valid JSON", bodies.SYNTAX: "body is not valid JSON",
+               bodies.TYPE: "the JSON body must be an object"}
+
+
+async def project_client(request: web.Request, web_app: web.Application, document: dict) -> ClientRecord:
     """The project's own client, from HTTP Basic or client_id/client_secret in the body
     (taken out of `document`). Failures from one source for one client are throttled."""
     values = {k: document.pop(k) for k in ("client_id", "client_secret") if k in document}
@@ -77,7 +81,7 @@ async def project_client(request: web.Request, ctx: Context, document: dict) -> 
         raise InvalidRequestError("client_id and client_secret must be strings")
     creds = client_auth.credentials(OAuthRequest({k: v for k, v in values.items() if v}, (),
                                                  request.headers.get("Authorization")))
-    client = await authenticate_counted(ctx, creds, f"{creds.client_id}|{request.remote}")
+    client = await authenticate_counted(web_app, creds, f"{creds.client_id}|{request.remote}")
     if client.kind != "project":
         raise ForbiddenError("only the project's own client may use the management API")
     return client
@@ -90,9 +94,9 @@ def sub_of(request: web.Request) -> str:
     return sub
 
 
-async def user_of(request: web.Request, ctx: Context, client: ClientRecord) -> dict:
+async def user_of(request: web.Request, web_app: web.Application, client: ClientRecord) -> dict:
     """The user the path names, in the caller's project (404 otherwise), as shown now."""
-    user = await ctx.reads.query(user_profile, client.project_id, sub_of(request), ctx.clock.now())
+    user = await web_app[reads_key].query(user_profile, client.project_id, sub_of(request), web_app[clock_key].now())
     if user is None:
         raise NotFoundError("no such user")
     return user
@@ -102,25 +106,22 @@ def reply(body: Any, status: int = 200) -> web.Response:
     return web.json_response(body, status=status, headers=NO_STORE)
 
 
-async def current_user(ctx: Context, project_id: str, sub: str, position: int) -> web.Response:
+async def current_user(web_app: web.Application, project_id: str, sub: str, position: int) -> web.Response:
     """The user as the read models show them once they include `position`."""
-    if not await ctx.runner.wait(position, ctx.settings.projection_wait):
-        raise TemporarilyUnavailableError(detail="change recorded, read models lagging")
-    return reply(await ctx.reads.query(user_profile, project_id, sub, ctx.clock.now()))
+    await await_read_model(web_app, position)
+    return reply(await web_app[reads_key].query(user_profile, project_id, sub, web_app[clock_key].now()))
 
 
-async def command(ctx: Context, *args) -> int:
+async def command(web_app: web.Application, *args) -> int:
     """Run a command; domain refusals become the API's answers. Its position."""
+    return await command_on(API_ANSWERS, web_app, *args)
+
+
+async def command_on(answers: Answers, web_app: web.Application, *args) -> int:
     try:
-        _, position = await ctx.writer.run(*args)
-    except UserNotFoundError:
-        raise NotFoundError("no such user") from None
-    except PlanNotFoundError:
-        raise InvalidRequestError("plan must be the key of one of the project's plans") from None
-    except PlanExistsError:
-        raise ResourceConflictError("the project already has a plan with this key") from None
-    except InvalidClaimsError as e:
-        raise InvalidRequestError(e.args[0]) from None
+        _, position = await web_app[writer_key].run(*args)
+    except DomainError as e:
+        raise from_domain(e, answers) from None
     return position
 
 
@@ -128,71 +129,66 @@ async def command(ctx: Context, *args) -> int:
 
 async def list_plans(request: web.Request) -> web.Response:
     """GET /api/platform/plans."""
-    ctx = request.app[context_key]
-    client = await project_client(request, ctx, {})
-    return reply({"plans": await ctx.reads.query(plans_of, client.project_id)})
+    web_app = request.app
+    client = await project_client(request, web_app, {})
+    return reply({"plans": await web_app[reads_key].query(plans_of, client.project_id)})
 
 
 async def create_plan(request: web.Request) -> web.Response:
     """POST /api/platform/plans."""
-    ctx = request.app[context_key]
+    web_app = request.app
     document = await json_body(request)
-    client = await project_client(request, ctx, document)
-    plan = plan_fields(document)
-    position = await command(ctx, ctx.app.create_plan, client.project_id, plan["key"], plan["name"],
+    client = await project_client(request, web_app, document)
+    plan = plan_fields(document, NEW_PLAN.failures(document))
+    position = await command(web_app, web_app[application_key].create_plan, client.project_id, plan["key"], plan["name"],
                              plan["price"], plan["currency"], plan["interval"], plan.get("claims", {}),
                              client.client_id)
-    await ctx.runner.wait(position, ctx.settings.projection_wait)
-    view = await ctx.reads.query(plan_by_key, client.project_id, plan["key"])
+    await await_read_model(web_app, position)
+    view = await web_app[reads_key].query(plan_by_key, client.project_id, plan["key"])
     return reply(view, status=201)
 
 
 async def patch_plan(request: web.Request) -> web.Response:
     """PATCH /api/platform/plans/{key} with any of name, price, claims: from now on; what
     was paid, or is pending, keeps its price."""
-    ctx = request.app[context_key]
+    web_app = request.app
     document = await json_body(request)
-    client = await project_client(request, ctx, document)
+    client = await project_client(request, web_app, document)
     key = request.match_info["key"]
     if not PLAN_KEY.fullmatch(key):
         raise NotFoundError("no such plan")
-    if not document or set(document) - {"name", "price", "claims"}:
+    failures = PLAN_CHANGE.failures(document)
+    if failures.whole or failures.unknown:
         raise InvalidRequestError("send any of name, price and claims")
-    changes = plan_fields(document, allowed=("name", "price", "claims"), required=())
-    try:
-        _, position = await ctx.writer.run(ctx.app.change_plan, client.project_id, key, changes, client.client_id)
-    except PlanNotFoundError:
-        raise NotFoundError("no such plan") from None
-    except PlanExistsError:
-        raise ResourceConflictError("free is built in and cannot be changed") from None
-    except InvalidClaimsError as e:
-        raise InvalidRequestError(e.args[0]) from None
-    await ctx.runner.wait(position, ctx.settings.projection_wait)
-    return reply(await ctx.reads.query(plan_by_key, client.project_id, key))
+    changes = plan_fields(document, failures)
+    position = await command_on(PLAN_ANSWERS, web_app, web_app[application_key].change_plan, client.project_id,
+                                key, changes, client.client_id)
+    await await_read_model(web_app, position)
+    return reply(await web_app[reads_key].query(plan_by_key, client.project_id, key))
 
 
-# Each field of a plan: its check, and the message when it fails (in this order).
+# The message when a field of a plan breaks its schema, in the order they are checked.
 PLAN_FIELDS = {
-    "key": (lambda v: isinstance(v, str) and PLAN_KEY.fullmatch(v) is not None,
-            "key: 1 to 63 of a-z, 0-9, '_' and '-', starting with a letter or digit"),
-    "name": (lambda v: isinstance(v, str) and 0 < len(v.strip()) <= 100, "name: a string of 1 to 100 characters"),
-    "price": (lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_PRICE,
-              "price: a whole number of the currency's unit, 0 or more"),
-    "currency": (lambda v: v in CURRENCIES, f"currency: one of {', '.join(CURRENCIES)}"),
-    "interval": (lambda v: v in INTERVALS, f"interval: one of {', '.join(INTERVALS)}"),
-    "claims": (lambda v: isinstance(v, dict), "claims: a JSON object"),
+    "key": "key: 1 to 63 of a-z, 0-9, '_' and '-', starting with a letter or digit",
+    "name": f"name: a string of 1 to {MAX_NAME} characters",
+    "price": "price: a whole number of the currency's unit, 0 or more",
+    "currency": f"currency: one of {', '.join(CURRENCIES)}",
+    "interval": f"interval: one of {', '.join(INTERVALS)}",
+    "claims": "claims: a JSON object",
 }
 
 
-def plan_fields(document: dict, allowed: tuple[str, ...] = tuple(PLAN_FIELDS),
-                required: tuple[str, ...] = ("key", "name", "price", "currency", "interval")) -> dict:
-    """The plan fields sent, checked; a name is stripped. 400 for an unknown, missing or
-    invalid field (the first one found)."""
-    unknown = set(document) - set(allowed)
-    if unknown:
-        raise InvalidRequestError(f"unknown field {sorted(unknown)[0]!r}")
-    for name, (valid, message) in PLAN_FIELDS.items():
-        if (name in document or name in required) and not valid(document.get(name)):
+def plan_fields(document: dict, failures: Failures) -> dict:
+    """The plan fields sent, checked against their schema; a name is stripped. 400 for an
+    unknown, missing or invalid field (the first one found)."""
+    if failures.unknown:
+        raise InvalidRequestError(f"unknown field {failures.unknown[0]!r}")
+    broken = set(failures.fields)
+    name = document.get("name")
+    if isinstance(name, str) and len(name.strip()) > MAX_NAME:  # a schema cannot strip first
+        broken.add("name")
+    for field, message in PLAN_FIELDS.items():
+        if field in broken:
             raise InvalidRequestError(message)
     return {k: v.strip() if k == "name" else v for k, v in document.items()}
 
@@ -201,84 +197,88 @@ def plan_fields(document: dict, allowed: tuple[str, ...] = tuple(PLAN_FIELDS),
 
 async def get_user(request: web.Request) -> web.Response:
     """GET /api/platform/users/{sub}."""
-    ctx = request.app[context_key]
-    client = await project_client(request, ctx, {})
-    return reply(await user_of(request, ctx, client))
+    web_app = request.app
+    client = await project_client(request, web_app, {})
+    return reply(await user_of(request, web_app, client))
 
 
 async def list_users(request: web.Request) -> web.Response:
     """GET /api/platform/users?email=E, or the listing: ?limit=N&cursor=C."""
-    ctx = request.app[context_key]
-    client = await project_client(request, ctx, {})
-    now = ctx.clock.now()
+    web_app = request.app
+    client = await project_client(request, web_app, {})
+    now = web_app[clock_key].now()
     if "email" in request.query:
         try:
             _, key = normalise_email(request.query["email"])
         except InvalidEmailError:
             return reply({"users": []})
-        user = await ctx.reads.query(user_by_email, client.project_id, key, now)
+        user = await web_app[reads_key].query(user_by_email, client.project_id, key, now)
         return reply({"users": [user] if user else []})
     limit = _number(request.query.get("limit", "50"), "limit", 1, MAX_PAGE)
     after = _number(request.query.get("cursor", "0"), "cursor", 0, 2**62)
-    users, cursor = await ctx.reads.query(users_page, client.project_id, after, limit, now)
+    users, cursor = await web_app[reads_key].query(users_page, client.project_id, after, limit, now)
     return reply({"users": users, "next_cursor": None if cursor is None else str(cursor)})
 
 
 async def patch_user(request: web.Request) -> web.Response:
     """PATCH /api/platform/users/{sub} with {"disabled": true|false}."""
-    ctx = request.app[context_key]
+    web_app = request.app
     document = await json_body(request)
-    client = await project_client(request, ctx, document)
+    client = await project_client(request, web_app, document)
     sub = sub_of(request)
-    if set(document) != {"disabled"} or not isinstance(document["disabled"], bool):
+    if USER_UPDATE.failures(document):
         raise InvalidRequestError('send {"disabled": true} or {"disabled": false}')
-    position = await command(ctx, ctx.app.set_disabled, client.project_id, sub, document["disabled"],
+    position = await command(web_app, web_app[application_key].set_disabled, client.project_id, sub, document["disabled"],
                              client.client_id)
-    return await current_user(ctx, client.project_id, sub, position)
+    return await current_user(web_app, client.project_id, sub, position)
 
 
 async def patch_claims(request: web.Request) -> web.Response:
     """PATCH /api/platform/users/{sub}/claims: each key set, a null removed; `plan` must be
     one of the project's plans (null: back to free)."""
-    ctx = request.app[context_key]
+    web_app = request.app
     document = await json_body(request)
-    client = await project_client(request, ctx, document)
+    client = await project_client(request, web_app, document)
     sub = sub_of(request)
-    plan = document.pop("plan", KEEP)
-    if plan is not KEEP and plan is not None and not isinstance(plan, str):
+    # Only `plan` is this handler's to check: claim names and sizes are the command's.
+    if "plan" in CLAIMS_UPDATE.failures(document).fields:
         raise InvalidRequestError("plan must be the key of one of the project's plans")
+    plan = document.pop("plan", KEEP)
     changed = {k: v for k, v in document.items() if v is not None}
     removed = [k for k, v in document.items() if v is None]
-    position = await command(ctx, ctx.app.change_claims, client.project_id, sub, changed, removed, plan,
+    position = await command(web_app, web_app[application_key].change_claims, client.project_id, sub, changed, removed, plan,
                              client.client_id)
-    return await current_user(ctx, client.project_id, sub, position)
+    return await current_user(web_app, client.project_id, sub, position)
 
 
 async def put_plan(request: web.Request) -> web.Response:
     """PUT /api/platform/users/{sub}/plan with {"plan", "expires_at"?}: expires_at an
     RFC 3339 time or seconds since the epoch; after it the user is back on free."""
-    ctx = request.app[context_key]
+    web_app = request.app
     document = await json_body(request)
-    client = await project_client(request, ctx, document)
+    client = await project_client(request, web_app, document)
     sub = sub_of(request)
-    if not set(document) <= {"plan", "expires_at"} or not isinstance(document.get("plan"), str):
+    failures = PLAN_ASSIGNMENT.failures(document)
+    if failures.whole or failures.unknown or "plan" in failures.fields:
         raise InvalidRequestError('send {"plan": KEY} and optionally "expires_at"')
+    if "expires_at" in failures.fields:
+        raise InvalidRequestError(EXPIRES_AT)
     expires_at = _time(document.get("expires_at"))
-    if expires_at is not None and expires_at <= ctx.clock.now():
+    if expires_at is not None and expires_at <= web_app[clock_key].now():
         raise InvalidRequestError("expires_at is in the past")
-    position = await command(ctx, ctx.app.assign_plan, client.project_id, sub, document["plan"], expires_at,
+    position = await command(web_app, web_app[application_key].assign_plan, client.project_id, sub, document["plan"], expires_at,
                              client.client_id)
-    return await current_user(ctx, client.project_id, sub, position)
+    return await current_user(web_app, client.project_id, sub, position)
 
 
 async def events(request: web.Request) -> web.Response:
     """GET /api/platform/users/{sub}/events[?after=POSITION&limit=N]: oldest first."""
-    ctx = request.app[context_key]
-    client = await project_client(request, ctx, {})
-    sub = (await user_of(request, ctx, client))["sub"]
+    web_app = request.app
+    client = await project_client(request, web_app, {})
+    sub = (await user_of(request, web_app, client))["sub"]
     after = _number(request.query.get("after", "0"), "after", 0, 2**62)
     limit = _number(request.query.get("limit", "100"), "limit", 1, 1000)
-    found = await ctx.reads.query(user_events, client.project_id, sub, after, limit)
+    found = await web_app[reads_key].query(user_events, client.project_id, sub, after, limit)
     return reply({"sub": sub, "events": found})
 
 
@@ -289,6 +289,8 @@ def _number(value: str, name: str, low: int, high: int) -> int:
 
 
 def _time(value: Any) -> float | None:
+    """An RFC 3339 time with a zone, or seconds since the epoch: the schema gives the
+    types, this reads the time."""
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -300,4 +302,7 @@ def _time(value: Any) -> float | None:
             moment = None
         if moment is not None and moment.tzinfo is not None:
             return moment.timestamp()
-    raise InvalidRequestError("expires_at: an RFC 3339 time with a zone, or seconds since the epoch")
+    raise InvalidRequestError(EXPIRES_AT)
+
+
+EXPIRES_AT = "expires_at: an RFC 3339 time with a zone, or seconds since the epoch"

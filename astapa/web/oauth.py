@@ -4,12 +4,9 @@ JWKS and discovery (RFC 8414). Thin: parse, authenticate, call, render."""
 import json
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.web_protocol import RequestPayloadError
 
+from astapa.web.appkeys import application_key, await_read_model, clients_key, clock_key, discovery_key, issuer_key, reads_key, settings_key, signing_keys_key, throttles_key, writer_key
 from astapa.domain.refresh import split_refresh_token
-from astapa.web.appkeys import context_key
-from astapa.web.context import Context
 from astapa.domain.errors import ClientAssertionReusedError, DomainError
 from astapa.keys import etag_of
 from astapa.oauth import client_auth
@@ -21,7 +18,6 @@ from astapa.oauth.errors import (
     InvalidGrantError,
     InvalidRequestError,
     NotFoundError,
-    TemporarilyUnavailableError,
     TooManyAttemptsError,
     UnauthorizedClientError,
     UnsupportedGrantTypeError,
@@ -29,91 +25,98 @@ from astapa.oauth.errors import (
 )
 from astapa.oauth.grants import GRANTS
 from astapa.oauth.jwt import verify_access_token
-from astapa.oauth.request import OAuthRequest, parse
+from astapa.oauth.request import REPEATABLE, OAuthRequest, check_query, from_pairs
 from astapa.oauth.servers import AuthServer, server_for
 from astapa.domain.clients import ClientRecord
 from astapa.queries import is_access_token_revoked
 from astapa.crypto import sha256_hex
 from astapa.web.throttle import Throttle
 from astapa.app.issuing import Spend
+from astapa.web import bodies
 from astapa.web.middleware import NO_STORE
 
 CORS = {"Access-Control-Allow-Origin": "*"}
 
 
-async def read_body(request: web.Request) -> bytes:
-    try:
-        return await request.read()
-    except (RequestPayloadError, HttpProcessingError, ValueError):
-        # A Content-Encoding the body does not match, a truncated chunk, ...
-        raise InvalidRequestError("the request body cannot be read") from None
-
-
-async def read_request(request: web.Request, body: bytes | None = None) -> OAuthRequest:
+async def read_request(request: web.Request, body: bytes | None = None,
+                       leave_out: frozenset[str] = frozenset()) -> OAuthRequest:
+    """The OAuth request: the parameters of a form or a JSON object (a body of another
+    type is refused), but those named in `leave_out`."""
     if body is None:
-        body = await read_body(request)
-    return parse(
-        request.headers.get("Content-Type", ""),
-        body,
-        frozenset(request.query.keys()),
-        request.headers.get("Authorization"),
-    )
+        body = await bodies.read(request)
+    check_query(frozenset(request.query.keys()))
+    pairs = [(name, value) for name, value in _parameters(bodies.media_type(request), body)
+             if name not in leave_out]
+    return from_pairs(pairs, request.headers.get("Authorization"))
+
+
+def _parameters(media: str, body: bytes) -> list[tuple[str, object]]:
+    try:
+        if not body.strip():
+            return []
+        if media == bodies.FORM:
+            return list(bodies.form_pairs(body, repeatable=REPEATABLE))
+        if media == "application/json" or media.endswith("+json"):
+            return list(bodies.json_value(body).items())  # type: ignore[union-attr]
+    except bodies.BodyError as e:
+        raise InvalidRequestError(e.description) from None
+    raise InvalidRequestError("body must be application/x-www-form-urlencoded or application/json")
 
 
 def auth_server(request: web.Request) -> AuthServer:
     """The authorization server a request is for: the service's, or the project's whose
     id the path names (`/projects/{project_id}/...`)."""
-    server = server_for(request.app[context_key].settings.issuer, request.match_info.get("project_id"))
+    server = server_for(request.app[settings_key].issuer, request.match_info.get("project_id"))
     if server is None:
         raise web.HTTPNotFound()
     return server
 
 
-async def authenticate_client(ctx: Context, request: web.Request, oauth_request: OAuthRequest,
+async def authenticate_client(web_app: web.Application, request: web.Request, oauth_request: OAuthRequest,
                               *throttles: Throttle) -> ClientRecord:
     """The client, authenticated as it registered to: a secret, a private_key_jwt
     assertion, or (a public client) its client_id alone. Refused at once (429) while the
     client-auth throttle or any of `throttles` holds the source; a failure counts."""
     creds = client_auth.credentials(oauth_request)
     source = f"{creds.client_id}|{request.remote}"
-    return await authenticate_counted(ctx, creds, source, *throttles, request=request)
+    return await authenticate_counted(web_app, creds, source, *throttles, request=request)
 
 
-async def authenticate_counted(ctx: Context, creds: client_auth.Credentials, source: str,
+async def authenticate_counted(web_app: web.Application, creds: client_auth.Credentials, source: str,
                                *throttles: Throttle, request: web.Request | None = None) -> ClientRecord:
-    client, spend = await _authenticate(ctx, creds, source, throttles, request)
+    client, spend = await _authenticate(web_app, creds, source, throttles, request)
     if spend is not None:
         try:
-            await ctx.writer.run(ctx.app.use_client_assertion, *spend)
+            await web_app[writer_key].run(web_app[application_key].use_client_assertion, *spend)
         except ClientAssertionReusedError:
-            ctx.client_auth_throttle.fail(source)
+            web_app[throttles_key].client_auth.fail(source)
             raise client_auth.invalid_client("client assertion was already used") from None
     return client
 
 
-async def _authenticate(ctx: Context, creds: client_auth.Credentials, source: str,
+async def _authenticate(web_app: web.Application, creds: client_auth.Credentials, source: str,
                         throttles: tuple[Throttle, ...], request: web.Request | None,
                         ) -> tuple[ClientRecord, Spend | None]:
     """The client, and for private_key_jwt the assertion's jti still to be spent: the
     token endpoint spends it in the transaction that records the tokens."""
-    wait = max(t.retry_after(source) for t in (ctx.client_auth_throttle, *throttles))
+    wait = max(t.retry_after(source) for t in (web_app[throttles_key].client_auth, *throttles))
     if wait:
         raise TooManyAttemptsError(wait, detail=f"throttled {source}")
-    server = auth_server(request) if request is not None else AuthServer(ctx.settings.issuer)
+    server = auth_server(request) if request is not None else AuthServer(web_app[settings_key].issuer)
     try:
         try:
-            client = await ctx.clients.lookup(creds.client_id, server.project_id)
+            client = await web_app[clients_key].lookup(creds.client_id, server.project_id)
         except DocumentError as e:
             raise client_auth.invalid_client(f"client metadata document: {e}") from None
         if creds.method != "private_key_jwt":
             return client_auth.authenticate(client, creds), None
-        return await _check_assertion(ctx, client, creds, server, request)
+        return await _check_assertion(web_app, client, creds, server, request)
     except InvalidClientError:
-        ctx.client_auth_throttle.fail(source)
+        web_app[throttles_key].client_auth.fail(source)
         raise
 
 
-async def _check_assertion(ctx: Context, client: ClientRecord | None, creds: client_auth.Credentials,
+async def _check_assertion(web_app: web.Application, client: ClientRecord | None, creds: client_auth.Credentials,
                            server: AuthServer, request: web.Request | None) -> tuple[ClientRecord, Spend]:
     """RFC 7523 §3 against the client's registered keys (fetched again once when no key
     verifies it, at most every ten seconds); the jti is spent by the caller."""
@@ -121,29 +124,29 @@ async def _check_assertion(ctx: Context, client: ClientRecord | None, creds: cli
         raise client_auth.invalid_client("not a private_key_jwt client")
     audiences = {server.issuer, server.token_endpoint}
     if request is not None:
-        audiences.add(ctx.settings.issuer + request.path)
-    now = ctx.clock.now()
+        audiences.add(web_app[settings_key].issuer + request.path)
+    now = web_app[clock_key].now()
     try:
         try:
-            verified = verify_assertion(creds.assertion, await _client_keys(ctx, client), client.client_id,
+            verified = verify_assertion(creds.assertion, await _client_keys(web_app, client), client.client_id,
                                         audiences, now)
         except AssertionRefused as e:
             if not e.signature or client.jwks_uri is None \
-                    or not ctx.clients.documents.age_ok("jwks", client.jwks_uri, 10):
+                    or not web_app[clients_key].documents.age_ok("jwks", client.jwks_uri, 10):
                 raise
-            ctx.clients.documents.forget("jwks", client.jwks_uri)
-            verified = verify_assertion(creds.assertion, await _client_keys(ctx, client), client.client_id,
+            web_app[clients_key].documents.forget("jwks", client.jwks_uri)
+            verified = verify_assertion(creds.assertion, await _client_keys(web_app, client), client.client_id,
                                         audiences, now)
     except (AssertionRefused, DocumentError) as e:
         raise client_auth.invalid_client(f"client assertion: {e}") from None
     return client, Spend(client.client_id, sha256_hex(verified.jti), verified.expires_at)
 
 
-async def _client_keys(ctx: Context, client: ClientRecord) -> dict:
+async def _client_keys(web_app: web.Application, client: ClientRecord) -> dict:
     if client.jwks is not None:
         return client.jwks
     assert client.jwks_uri is not None
-    return await ctx.clients.documents.get("jwks", client.jwks_uri, _key_set)
+    return await web_app[clients_key].documents.get("jwks", client.jwks_uri, _key_set)
 
 
 def _key_set(document: object) -> dict:
@@ -156,27 +159,27 @@ def _key_set(document: object) -> dict:
 async def token(request: web.Request) -> web.Response:
     """RFC 6749 §3.2. Repeated failures from one source for one client are throttled
     (RFC 6819 §5.2.3.6 / §4.4.1.3): bad secrets, and refused codes or refresh tokens."""
-    ctx = request.app[context_key]
+    web_app = request.app
     server = auth_server(request)
     oauth_request = await read_request(request)
     creds = client_auth.credentials(oauth_request)
     source = f"{creds.client_id}|{request.remote}"
-    client, spend = await _authenticate(ctx, creds, source, (ctx.grant_throttle,), request)
+    client, spend = await _authenticate(web_app, creds, source, (web_app[throttles_key].grant,), request)
     try:
-        return await _grant(ctx, client, oauth_request, server, spend)
+        return await _grant(web_app, client, oauth_request, server, spend)
     except InvalidGrantError:
-        ctx.grant_throttle.fail(source)
+        web_app[throttles_key].grant.fail(source)
         raise
     except ClientAssertionReusedError:
-        ctx.client_auth_throttle.fail(source)
+        web_app[throttles_key].client_auth.fail(source)
         raise client_auth.invalid_client("client assertion was already used") from None
     except DomainError as e:
         if isinstance(from_domain(e), InvalidGrantError):
-            ctx.grant_throttle.fail(source)
+            web_app[throttles_key].grant.fail(source)
         raise
 
 
-async def _grant(ctx: Context, client: ClientRecord, oauth_request: OAuthRequest,
+async def _grant(web_app: web.Application, client: ClientRecord, oauth_request: OAuthRequest,
                  server: AuthServer, spend: Spend | None) -> web.Response:
     grant_type = oauth_request.get("grant_type")
     if grant_type is None:
@@ -186,30 +189,30 @@ async def _grant(ctx: Context, client: ClientRecord, oauth_request: OAuthRequest
         raise UnsupportedGrantTypeError()
     if grant_type not in client.grant_types:
         raise UnauthorizedClientError()
-    decided = grant.handle(client, oauth_request, ctx.settings.access_token_ttl, server)
-    body = await ctx.issuer.issue(decided, spend)
+    decided = grant.handle(client, oauth_request, web_app[settings_key].access_token_ttl, server)
+    body = await web_app[issuer_key].issue(decided, spend)
     return web.json_response(body, headers=NO_STORE)
 
 
-def _token_claims(ctx: Context, oauth_request: OAuthRequest) -> dict | None:
+def _token_claims(web_app: web.Application, oauth_request: OAuthRequest) -> dict | None:
     value = oauth_request.get("token")
     if value is None:
         raise InvalidRequestError("token is required")
-    return verify_access_token(value, ctx.keys().verify_keys, ctx.settings.issuer, ctx.clock.now())
+    return verify_access_token(value, web_app[signing_keys_key].current().verify_keys, web_app[settings_key].issuer, web_app[clock_key].now())
 
 
 async def introspect(request: web.Request) -> web.Response:
     """RFC 7662: any client of the same project may ask; everything else is inactive."""
-    ctx = request.app[context_key]
+    web_app = request.app
     oauth_request = await read_request(request)
-    caller = await authenticate_client(ctx, request, oauth_request)
+    caller = await authenticate_client(web_app, request, oauth_request)
     if caller.is_public:
         raise client_auth.invalid_client("a public client cannot introspect tokens")
-    claims = _token_claims(ctx, oauth_request)
+    claims = _token_claims(web_app, oauth_request)
     active = (
         claims is not None
         and claims.get("project_id") == caller.project_id
-        and not await ctx.reads.query(is_access_token_revoked, claims["jti"], claims.get("sid"))
+        and not await web_app[reads_key].query(is_access_token_revoked, claims["jti"], claims.get("sid"))
     )
     if not active:
         return web.json_response({"active": False}, headers=NO_STORE)
@@ -226,25 +229,24 @@ async def revoke(request: web.Request) -> web.Response:
     A refresh token revokes its whole family, and with it the family's access tokens; an
     access token is revoked alone. token_type_hint is only a hint (§2.1): both are tried.
     """
-    ctx = request.app[context_key]
+    web_app = request.app
     oauth_request = await read_request(request)
-    caller = await authenticate_client(ctx, request, oauth_request)
+    caller = await authenticate_client(web_app, request, oauth_request)
     value = oauth_request.get("token")
     if value is None:
         raise InvalidRequestError("token is required")
     family = split_refresh_token(value)
     position = 0
     if family is not None:
-        _, position = await ctx.writer.run(
-            ctx.app.revoke_refresh_family, family_key=family[0], by_client_id=caller.client_id)
+        _, position = await web_app[writer_key].run(
+            web_app[application_key].revoke_refresh_family, family_key=family[0], by_client_id=caller.client_id)
     else:
-        claims = _token_claims(ctx, oauth_request)
+        claims = _token_claims(web_app, oauth_request)
         if claims is not None and claims.get("client_id") == caller.client_id:
-            _, position = await ctx.writer.run(
-                ctx.app.revoke_access_token, jti=claims["jti"], by_client_id=caller.client_id)
+            _, position = await web_app[writer_key].run(
+                web_app[application_key].revoke_access_token, jti=claims["jti"], by_client_id=caller.client_id)
     # Read your write: introspection and userinfo answer inactive as soon as this returns.
-    if position and not await ctx.runner.wait(position, ctx.settings.projection_wait):
-        raise TemporarilyUnavailableError(detail="revocation recorded, read models lagging")
+    await await_read_model(web_app, position)
     return web.Response(status=200, headers=NO_STORE)
 
 
@@ -256,7 +258,7 @@ def cached_json(request: web.Request, body: bytes, etag: str, max_age: int) -> w
 
 
 async def jwks(request: web.Request) -> web.Response:
-    snapshot = request.app[context_key].keys()
+    snapshot = request.app[signing_keys_key].current()
     return cached_json(request, snapshot.jwks_body, snapshot.jwks_etag, 300)
 
 
@@ -271,12 +273,12 @@ async def authorization_server_metadata(request: web.Request) -> web.Response:
 async def _metadata(request: web.Request, kind: str) -> web.Response:
     """The service's documents are built once; a project's from its settings (whether it
     takes registrations), cached with the client records."""
-    ctx = request.app[context_key]
+    web_app = request.app
     server = auth_server(request)
     if server.project_id is None:
-        body, etag = ctx.discovery[kind]
+        body, etag = web_app[discovery_key][kind]
     else:
-        project = await ctx.clients.project(server.project_id)
+        project = await web_app[clients_key].project(server.project_id)
         if project is None:
             raise NotFoundError("no such project")
         body, etag = document(project_metadata(server.issuer, project.allow_registration, project.scopes))

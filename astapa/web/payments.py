@@ -9,26 +9,26 @@ counts). An `Idempotency-Key` header makes a retried create return the same paym
 
 import asyncio
 import hashlib
-import json
 import logging
 import re
 
 from aiohttp import web
 
-from astapa.web.appkeys import context_key
-from astapa.domain.errors import PaymentNotFoundError, PaymentRefusedError
+from astapa.web.appkeys import application_key, await_read_model, clock_key, payments_key, reads_key, settings_key
+from astapa.domain.errors import PaymentNotFoundError
 from astapa.domain.payments import BANKS, METHODS
 from astapa.oauth.errors import InvalidRequestError, NotFoundError, OAuthError, TemporarilyUnavailableError
 from astapa.payments.credentials import KEY_PREFIX
 from astapa.queries import payment_by_id, payments_of_user
 from astapa.crypto import new_public_id
-from astapa.web.management import SUB, command, json_body, project_client, reply, user_of
-from astapa.web.oauth import read_body
+from astapa.web import bodies
+from astapa.web.management import command, json_body, project_client, reply, user_of
+from astapa.web.schemas import BodySchema
 from astapa.payments.xendit import XenditError
 
 log = logging.getLogger("astapa.payments")
 
-MOBILE = re.compile(r"\+?[0-9]{8,15}")
+NEW_PAYMENT = BodySchema("createPayment")  # openapi/components/schemas/NewPayment.yaml
 PAYMENT_ID = re.compile(r"pay_[0-9a-f]{24}")
 
 
@@ -46,13 +46,13 @@ class PaymentsUnavailableError(OAuthError):
 
 async def create_payment(request: web.Request) -> web.Response:
     """POST /api/platform/payments."""
-    ctx = request.app[context_key]
+    web_app = request.app
     document = await json_body(request)
-    client = await project_client(request, ctx, document)
+    client = await project_client(request, web_app, document)
     fields = payment_fields(document)
-    payments = ctx.payments
+    payments = web_app[payments_key]
     credentials = await asyncio.get_running_loop().run_in_executor(
-        ctx.reads.pool, payments.credentials, client.project_id)
+        web_app[reads_key].pool, payments.credentials, client.project_id)
     if credentials is None:
         raise PaymentsUnavailableError("payments are not configured for this project (astapa project payments, "
                                        "or ASTAPA_XENDIT_SECRET_KEY)")
@@ -64,20 +64,17 @@ async def create_payment(request: web.Request) -> web.Response:
         raise InvalidRequestError("Idempotency-Key: 1 to 255 characters")
     payment_id = ("pay_" + hashlib.sha256(f"{client.project_id}/{key}".encode()).hexdigest()[:24]
                   if key else new_public_id("pay"))
-    try:
-        position = await command(ctx, ctx.app.create_payment, payment_id, client.project_id, fields["sub"], fields["plan"],
-                      fields["method"], fields["bank_code"], client.mode, ctx.clock.now(),
-                      ctx.settings.payment_ttl, client.client_id)
-    except PaymentRefusedError as e:
-        raise InvalidRequestError(e.args[0]) from None
-    payment = await _payment(ctx, payment_id)
+    position = await command(web_app, web_app[application_key].create_payment, payment_id, client.project_id,
+                             fields["sub"], fields["plan"], fields["method"], fields["bank_code"], client.mode,
+                             web_app[clock_key].now(), web_app[settings_key].payment_ttl, client.client_id)
+    payment = await _payment(web_app, payment_id)
     if (payment.project_id, payment.sub, payment.plan, payment.method, payment.bank_code) != (
             client.project_id, fields["sub"], fields["plan"], fields["method"], fields["bank_code"]):
         raise InvalidRequestError("this Idempotency-Key was used for another payment")
     if payment.status == "CREATED":  # new, or a retry of one Xendit never answered
         try:
             await payments.open_at_xendit(payment, f"{client.name}: {fields['plan']} plan",
-                                          fields["return_url"] or f"{ctx.settings.issuer}/",
+                                          fields["return_url"] or f"{web_app[settings_key].issuer}/",
                                           fields["mobile_number"])
         except XenditError as e:
             if e.refused:
@@ -85,63 +82,60 @@ async def create_payment(request: web.Request) -> web.Response:
             raise PaymentProviderError(f"Xendit could not take the payment now ({e}); it is recorded as FAILED",
                                        detail=str(e)) from None
     # Read your write (open_at_xendit waited for its own events already).
-    await ctx.runner.wait(position, ctx.settings.projection_wait)
-    view = await ctx.reads.query(payment_by_id, client.project_id, payment_id)
+    await await_read_model(web_app, position)
+    view = await web_app[reads_key].query(payment_by_id, client.project_id, payment_id)
     if view is None:
         raise TemporarilyUnavailableError(detail="payment recorded, read models lagging")
     return reply(view, status=201)
 
 
-async def _payment(ctx, payment_id: str):
-    return await asyncio.get_running_loop().run_in_executor(ctx.reads.pool, ctx.app.payment, payment_id)
+async def _payment(web_app, payment_id: str):
+    return await asyncio.get_running_loop().run_in_executor(web_app[reads_key].pool, web_app[application_key].payment, payment_id)
 
 
-async def _project_of(ctx, payment_id: str) -> str | None:
+async def _project_of(web_app, payment_id: str) -> str | None:
     """From the event store, not a read model: a webhook may beat the projections."""
     try:
-        return (await _payment(ctx, payment_id)).project_id
+        return (await _payment(web_app, payment_id)).project_id
     except PaymentNotFoundError:
         return None
 
 
 def payment_fields(document: dict) -> dict:
-    allowed = {"end_user_id", "plan", "method", "bank_code", "mobile_number", "return_url"}
-    unknown = set(document) - allowed
-    if unknown:
-        raise InvalidRequestError(f"unknown field {sorted(unknown)[0]!r}")
-    sub, plan, method = document.get("end_user_id"), document.get("plan"), document.get("method")
-    if isinstance(sub, int) and not isinstance(sub, bool):
-        sub = str(sub)
-    if not isinstance(sub, str) or not SUB.fullmatch(sub):
-        raise InvalidRequestError("end_user_id: the user's sub")
-    if not isinstance(plan, str) or not plan:
-        raise InvalidRequestError("plan: the key of one of the project's plans")
-    if method not in METHODS:
-        raise InvalidRequestError(f"method: one of {', '.join(METHODS)}")
-    bank, mobile, return_url = document.get("bank_code"), document.get("mobile_number"), document.get("return_url")
-    if method == "BANK_TRANSFER" and bank not in BANKS:
-        raise InvalidRequestError(f"bank_code: one of {', '.join(BANKS)} for BANK_TRANSFER")
-    if method != "BANK_TRANSFER" and bank is not None:
-        raise InvalidRequestError("bank_code is only for BANK_TRANSFER")
-    if method == "OVO":
-        if not isinstance(mobile, str) or not MOBILE.fullmatch(mobile.replace(" ", "").replace("-", "")):
-            raise InvalidRequestError("mobile_number: the payer's OVO number, e.g. +6281234567890")
+    """The payment asked for, checked against its schema: 400 for the first field found
+    unknown, missing or invalid (in the order below)."""
+    failures = NEW_PAYMENT.failures(document)
+    if failures.unknown:
+        raise InvalidRequestError(f"unknown field {failures.unknown[0]!r}")
+    method = document.get("method")
+    messages = {
+        "end_user_id": "end_user_id: the user's sub",
+        "plan": "plan: the key of one of the project's plans",
+        "method": f"method: one of {', '.join(METHODS)}",
+        "bank_code": (f"bank_code: one of {', '.join(BANKS)} for BANK_TRANSFER" if method == "BANK_TRANSFER"
+                      else "bank_code is only for BANK_TRANSFER"),
+        "mobile_number": ("mobile_number: the payer's OVO number, e.g. +6281234567890" if method == "OVO"
+                          else "mobile_number is only for OVO"),
+        "return_url": "return_url: an https URL the payer comes back to after GoPay",
+    }
+    for field, message in messages.items():
+        if field in failures.fields:
+            raise InvalidRequestError(message)
+    mobile = document.get("mobile_number")
+    if mobile is not None:  # OVO: E.164, or an Indonesian number read as +62
         digits = mobile.replace(" ", "").replace("-", "").lstrip("+")
         mobile = "+62" + digits[1:] if digits.startswith("0") else "+" + digits
-    elif mobile is not None:
-        raise InvalidRequestError("mobile_number is only for OVO")
-    if return_url is not None and (not isinstance(return_url, str) or not re.fullmatch(r"https://\S{4,250}", return_url)):
-        raise InvalidRequestError("return_url: an https URL the payer comes back to after GoPay")
-    return {"sub": sub, "plan": plan, "method": method, "bank_code": bank if method == "BANK_TRANSFER" else None,
-            "mobile_number": mobile, "return_url": return_url}
+    return {"sub": str(document["end_user_id"]), "plan": document["plan"], "method": method,
+            "bank_code": document.get("bank_code"), "mobile_number": mobile,
+            "return_url": document.get("return_url")}
 
 
 async def get_payment(request: web.Request) -> web.Response:
     """GET /api/platform/payments/{payment_id}."""
-    ctx = request.app[context_key]
-    client = await project_client(request, ctx, {})
+    web_app = request.app
+    client = await project_client(request, web_app, {})
     payment_id = request.match_info["payment_id"]
-    view = await ctx.reads.query(payment_by_id, client.project_id, payment_id) if PAYMENT_ID.fullmatch(payment_id) else None
+    view = await web_app[reads_key].query(payment_by_id, client.project_id, payment_id) if PAYMENT_ID.fullmatch(payment_id) else None
     if view is None:
         raise NotFoundError("no such payment")
     return reply(view)
@@ -149,10 +143,10 @@ async def get_payment(request: web.Request) -> web.Response:
 
 async def user_payments(request: web.Request) -> web.Response:
     """GET /api/platform/users/{sub}/payments: newest first."""
-    ctx = request.app[context_key]
-    client = await project_client(request, ctx, {})
-    sub = (await user_of(request, ctx, client))["sub"]
-    return reply({"payments": await ctx.reads.query(payments_of_user, client.project_id, sub)})
+    web_app = request.app
+    client = await project_client(request, web_app, {})
+    sub = (await user_of(request, web_app, client))["sub"]
+    return reply({"payments": await web_app[reads_key].query(payments_of_user, client.project_id, sub)})
 
 
 # -- webhooks ------------------------------------------------------------------------------------
@@ -161,19 +155,19 @@ async def xendit_webhook(request: web.Request) -> web.Response:
     """POST /api/webhooks/xendit: the x-callback-token first (constant time), then the event.
     Answers 200 quickly for anything it can read, ours or not, so Xendit stops retrying;
     duplicates and late or out-of-order deliveries change nothing they should not."""
-    ctx = request.app[context_key]
+    web_app = request.app
     token = request.headers.get("x-callback-token", "")
-    body = await read_body(request)
+    body = await bodies.read(request)
     try:
-        envelope = json.loads(body)
-    except (ValueError, RecursionError):
+        envelope = bodies.json_value(body, kind=None)
+    except bodies.BodyError:
         envelope = None
     data = envelope.get("data") if isinstance(envelope, dict) else None
     reference = data.get("reference_id") if isinstance(data, dict) else None
     ours = isinstance(reference, str) and PAYMENT_ID.fullmatch(reference) is not None
-    project_id = await _project_of(ctx, reference) if ours else None
+    project_id = await _project_of(web_app, reference) if ours else None
     matches = await asyncio.get_running_loop().run_in_executor(  # may read the project's key file
-        None, ctx.payments.callback_token_matches, token, project_id)
+        None, web_app[payments_key].callback_token_matches, token, project_id)
     if not matches:
         return web.json_response({"error": "invalid_token", "error_description": "x-callback-token is wrong"},
                                  status=401)
@@ -189,10 +183,7 @@ async def xendit_webhook(request: web.Request) -> web.Response:
     captures = data.get("captures")
     if isinstance(captures, list) and captures and all(isinstance(c, dict) for c in captures):
         amount = sum(c.get("capture_amount", 0) for c in captures if isinstance(c.get("capture_amount"), (int, float)))
-    position = await ctx.payments.apply(reference, status, xendit_id, data.get("payment_id"), amount,
+    position = await web_app[payments_key].apply(reference, status, xendit_id, data.get("payment_id"), amount,
                                         data.get("currency"), f"webhook {event}")
-    if position:
-        await ctx.runner.wait(position, ctx.settings.projection_wait)
-        if status == "SUCCEEDED":
-            ctx.later(ctx.payments.settle())  # at once, rather than at the job's next run
+    await await_read_model(web_app, position)  # a success is read with its plan
     return web.json_response({"received": True})

@@ -8,11 +8,9 @@ The client gets a client_id (and a secret for the secret methods), may use only 
 flow with PKCE and refresh, and is third-party: the user is asked before it gets a code.
 """
 
-import json
-
 from aiohttp import web
 
-from astapa.web.appkeys import context_key
+from astapa.web.appkeys import application_key, await_read_model, clients_key, clock_key, throttles_key, writer_key
 from astapa.domain.errors import RegistrationClosedError
 from astapa.oauth.authorize import OIDC_SCOPES
 from astapa.oauth.client_metadata import AUTH_METHODS, MetadataError, parse_metadata
@@ -23,28 +21,30 @@ from astapa.oauth.errors import (
     registration_error,
 )
 from astapa.web.middleware import NO_STORE
-from astapa.web.oauth import auth_server, read_body
+from astapa.web import bodies
+from astapa.web.oauth import auth_server
 
 NOT_OPEN = "this project does not take dynamic client registration"
 
 
 async def register(request: web.Request) -> web.Response:
-    ctx = request.app[context_key]
+    web_app = request.app
     server = auth_server(request)
-    project = await ctx.clients.project(server.project_id) if server.project_id else None
+    project = await web_app[clients_key].project(server.project_id) if server.project_id else None
     if project is None or not project.allow_registration:
         raise NotFoundError(NOT_OPEN)
     ip = request.remote or "-"
-    wait = ctx.registration_throttle.retry_after(ip)
+    wait = web_app[throttles_key].registration.retry_after(ip)
     if wait:
         raise TooManyAttemptsError(wait, detail=f"registrations from {ip}")
-    body = await read_body(request)
-    if request.headers.get("Content-Type", "").split(";")[0].strip().lower() != "application/json":
+    body = await bodies.read(request)
+    if bodies.media_type(request) != "application/json":
         raise InvalidClientMetadataError("send the client metadata as application/json")
     try:
-        document = json.loads(body or b"null")
-    except (ValueError, RecursionError):
-        raise InvalidClientMetadataError("the body is not valid JSON") from None
+        document = bodies.json_value(body or b"null", kind=None)  # parse_metadata wants an object
+    except bodies.BodyError as e:
+        raise InvalidClientMetadataError(e.description if e.reason == bodies.REPEATED
+                                         else "the body is not valid JSON") from None
     try:
         metadata = parse_metadata(document, AUTH_METHODS, "client_secret_basic", "Unnamed application")
     except MetadataError as e:
@@ -53,11 +53,11 @@ async def register(request: web.Request) -> web.Response:
     if unknown:
         raise InvalidClientMetadataError(f"scope names scopes this project does not have: {' '.join(unknown)}")
     try:
-        response, position = await ctx.writer.run(ctx.app.register_client, project.project_id, metadata,
-                                                  ctx.clock.now())
+        response, position = await web_app[writer_key].run(web_app[application_key].register_client, project.project_id, metadata,
+                                                  web_app[clock_key].now())
     except RegistrationClosedError:
         raise NotFoundError(NOT_OPEN) from None
-    ctx.registration_throttle.fail(ip)  # each client made counts; refusals make nothing
+    web_app[throttles_key].registration.fail(ip)  # each client made counts; refusals make nothing
     # Read your write: the client can start signing in as soon as it has its id.
-    await ctx.runner.wait(position, ctx.settings.projection_wait)
+    await await_read_model(web_app, position)
     return web.json_response(response, status=201, headers=NO_STORE)

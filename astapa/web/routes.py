@@ -3,7 +3,7 @@
 from aiohttp import web
 
 from astapa.web import management, oauth, payments, platform, registration, service
-from astapa.web.pages import authorize, consent, demo, links, social
+from astapa.web.pages import authorize, consent, demo, home, links, social
 
 PROJECT = "/projects/{project_id}"
 
@@ -59,6 +59,10 @@ def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
         web.post("/auth/logout", authorize.logout, name="pages.logout_submit"),
         web.post("/auth/consent", consent.consent, name="pages.consent_submit"),
         web.get("/static/astapa.css", service.stylesheet, name="pages.stylesheet"),
+        web.get("/static/favicon.svg", service.icon, name="pages.icon"),
+        web.get("/favicon.ico", service.favicon, name="pages.favicon"),
+        web.get("/", home.home, name="pages.home"),
+        web.get("/docs", home.docs, name="pages.docs"),
         # Each project's own authorization server (RFC 8414 §3.1 puts the issuer's path
         # after the well-known part; OIDC Discovery appends it to the issuer).
         web.get("/.well-known/oauth-authorization-server" + PROJECT, oauth.authorization_server_metadata,

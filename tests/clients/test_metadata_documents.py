@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from astapa.web.appkeys import clients_key
 from tests.clients.conftest import RESOURCE, ConsentBrowser, tools_project
 from tests.conftest import Server
 from tests.flows import pkce_pair, query_of
@@ -244,7 +245,7 @@ def assert_error_page(response: requests.Response, text: str = REFUSED_DOCUMENT)
 
 
 def fetches(server: Server) -> int:
-    return server.ctx.clients.documents.fetches
+    return server.web_app[clients_key].documents.fetches
 
 
 # --- the whole flow ----------------------------------------------------------------------

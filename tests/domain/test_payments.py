@@ -62,3 +62,17 @@ def test_month_ends_are_clamped():
     jan_31 = datetime(2026, 1, 31, 12, tzinfo=timezone.utc).timestamp()
     assert datetime.fromtimestamp(period_end("month", jan_31), timezone.utc).day == 28
     assert period_end("once", jan_31) is None
+
+
+def test_a_success_assigns_its_plan_in_the_same_save(shop):
+    """One command, one save: the success and the plan cannot be recorded apart."""
+    app, sub = shop
+    app.execute(app.create_payment, "pay_5", "proj_a", sub, "pro", "QRIS", None, "sandbox", 1000.0, 3600, "cid_a")
+    app.execute(app.payment_pending, "pay_5", "pr-pay_5", "0002", None, None)
+    before = app.recorder.max_notification_id()
+    recordings = app.save(*app.payment_succeeded("pay_5", "pr-pay_5", None, 149000, "IDR", 1000.0).aggregates)
+    assert sorted(type(r.domain_event).__qualname__ for r in recordings) == [
+        "Payment.Settled", "Payment.Succeeded", "User.PlanAssigned"]
+    assert app.recorder.max_notification_id() == before + 3
+    assert app.repository.get(Payment.create_id("pay_5")).settled
+    assert app.execute(app.settle_payment, "pay_5", 1000.0)[1] == 0  # nothing left to reconcile

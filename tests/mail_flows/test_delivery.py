@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from astapa.web.appkeys import scheduler_key, settings_key
 from astapa.config import parse_smtp_url
 from astapa.config import ConfigError
 from tests.conftest import Server, project_on
@@ -179,12 +180,12 @@ def test_clean_up_deletes_expired_pending_links_and_keeps_their_events(mail_serv
             conn.close()
 
     assert pending() == ["reset_password", "verify_email"]
-    assert mail_server.run(clean_up(mail_server.ctx)) == 0
+    assert mail_server.run(clean_up(mail_server.web_app[settings_key].read_db, mail_server.clock)) == 0
     clock.advance(16 * 60)
-    assert mail_server.run(clean_up(mail_server.ctx)) == 1
+    assert mail_server.run(clean_up(mail_server.web_app[settings_key].read_db, mail_server.clock)) == 1
     assert pending() == ["verify_email"]
     assert [e["type"] for e in events_of(mail_server)].count("ActionLink.Issued") == 2
-    jobs = {job.id for job in mail_server.ctx.scheduler.get_jobs()}
+    jobs = {job.id for job in mail_server.web_app[scheduler_key].get_jobs()}
     assert jobs == {"mail", "clean-up", "plans", "payments"}
 
 

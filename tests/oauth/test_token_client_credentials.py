@@ -9,6 +9,7 @@ import time
 import jwt
 import requests
 
+from astapa.web.appkeys import application_key, signing_keys_key, writer_key
 from tests.conftest import Server, run_cli, wait_for_client
 
 
@@ -41,7 +42,7 @@ def test_form_body_with_basic_auth_issues_a_jwt_with_the_contract_claims(server:
     assert len(claims["jti"]) == 32
     header = header_of(body["access_token"])
     assert header["alg"] == "RS256" and header["typ"] == "at+jwt"
-    assert header["kid"] == server.ctx.keys().signing_kid
+    assert header["kid"] == server.web_app[signing_keys_key].current().signing_kid
 
 
 def test_json_body_with_credentials_in_the_body_as_the_docs_show(server: Server, make_client):
@@ -205,7 +206,7 @@ def test_bad_resource_is_invalid_target(server: Server, make_client):
 def test_malformed_bodies_never_500_and_write_nothing(server: Server, make_client):
     client = make_client()
     auth = (client["client_id"], client["client_secret"])
-    before = server.ctx.app.recorder.max_notification_id()
+    before = server.web_app[application_key].recorder.max_notification_id()
     cases = [
         ("application/json", b"{bad json"),
         ("application/json", b"[1, 2]"),
@@ -228,7 +229,7 @@ def test_malformed_bodies_never_500_and_write_nothing(server: Server, make_clien
     huge = requests.post(f"{server.url}/oauth/token", data=b"a=" + b"x" * 200_000, auth=auth,
                          headers={"Content-Type": "application/x-www-form-urlencoded"})
     error_of(huge, 413, "invalid_request")
-    assert server.ctx.app.recorder.max_notification_id() == before
+    assert server.web_app[application_key].recorder.max_notification_id() == before
 
 
 def test_unknown_routes_and_methods_get_json_errors(server: Server):
@@ -260,7 +261,7 @@ def test_issuance_is_committed_before_the_response(server: Server, make_client):
 def test_concurrent_requests_share_transactions(server: Server, make_client):
     """Group commit: 200 concurrent requests take far fewer than 200 transactions."""
     client = make_client("read")
-    writer = server.ctx.writer
+    writer = server.web_app[writer_key]
     transactions, saved = writer.transactions, writer.commands_saved
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_maxsize=32)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from astapa.web.appkeys import settings_key
 from astapa.config import Settings
 from tests.conftest import Server, project_on
 from tests.flows import PASSWORD, Browser, exchange, hidden_fields, query_of
@@ -290,6 +291,6 @@ def test_hsts_only_when_the_issuer_is_https(start_server, data_dir):
     assert "Strict-Transport-Security" not in requests.get(f"{plain.url}/healthz").headers
     plain.stop()
     secure = start_server(issuer="https://id.example")
-    response = requests.get(f"http://127.0.0.1:{secure.ctx.settings.port}/auth/logout")
+    response = requests.get(f"http://127.0.0.1:{secure.web_app[settings_key].port}/auth/logout")
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
     assert response.headers["Set-Cookie"].startswith("__Host-astapa_csrf=") and "Secure" in response.headers["Set-Cookie"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import requests
 
 from projections.runner import SCHEMA_VERSION
+from astapa.web.appkeys import application_key, runner_key
 from tests.conftest import Server, run_cli
 
 
@@ -26,7 +27,7 @@ def schema(path: Path) -> list[tuple]:
 
 def caught_up(server: Server) -> None:
     deadline = time.monotonic() + 5
-    while server.ctx.runner.position < server.ctx.app.recorder.max_notification_id():
+    while server.web_app[runner_key].position < server.web_app[application_key].recorder.max_notification_id():
         assert time.monotonic() < deadline
         time.sleep(0.02)
 
@@ -83,7 +84,7 @@ def users(server: Server, project: dict) -> None:
     open_link(Browser(server.url), reset, password="a brand new passphrase")
     caught_up(server)
     deadline = time.monotonic() + 10
-    while server.ctx.app.recorder.max_notification_id() > server.ctx.runner.position or \
+    while server.web_app[application_key].recorder.max_notification_id() > server.web_app[runner_key].position or \
             sqlite3.connect(server.data_dir / "read.db").execute(
                 "SELECT COUNT(*) FROM mail WHERE status = 'queued'").fetchone()[0]:
         assert time.monotonic() < deadline, "mail still queued"
@@ -107,9 +108,9 @@ def test_rebuild_equals_live_table_by_table(server: Server, make_project, make_c
     rebuild(server.data_dir, "--into", str(tmp_path / "two.db"))
     assert tables(tmp_path / "one.db", tracking=False) == live
     assert tables(tmp_path / "two.db") == tables(tmp_path / "one.db")  # rebuild is idempotent
-    last = server.ctx.app.recorder.max_notification_id()
+    last = server.web_app[application_key].recorder.max_notification_id()
     assert tables(tmp_path / "one.db")["tracking"] == [("read_models", last), ("schema_version", SCHEMA_VERSION)]
-    assert server.ctx.runner.position == last
+    assert server.web_app[runner_key].position == last
     assert schema(tmp_path / "one.db") == schema(server.data_dir / "read.db")
 
 

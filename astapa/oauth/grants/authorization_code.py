@@ -7,8 +7,8 @@ time also revokes the refresh family the first redemption started (§4.1.2).
 
 from astapa.domain.clients import ClientRecord
 from astapa.oauth import pkce
-from astapa.oauth.grants.outcomes import CodeRedemption
 from astapa.oauth.errors import InvalidGrantError, InvalidRequestError
+from astapa.oauth.grants.outcomes import CodeRedemption
 from astapa.oauth.request import OAuthRequest
 from astapa.oauth.resources import resolve
 from astapa.oauth.scopes import parse_resource

@@ -9,8 +9,8 @@ shrink (§6), never grow.
 
 from astapa.domain.clients import ClientRecord
 from astapa.domain.refresh import split_refresh_token
-from astapa.oauth.grants.outcomes import RefreshRotation
 from astapa.oauth.errors import InvalidGrantError, InvalidRequestError
+from astapa.oauth.grants.outcomes import RefreshRotation
 from astapa.oauth.request import OAuthRequest
 from astapa.oauth.resources import resolve
 from astapa.oauth.scopes import parse_resource, parse_scope

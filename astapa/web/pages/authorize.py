@@ -7,8 +7,6 @@ byte for byte. Every POST checks its CSRF token first.
 
 from aiohttp import web
 
-from astapa.web.appkeys import context_key
-from astapa.web.context import Context
 from astapa.domain.errors import (
     EmailNotVerifiedError,
     EmailTakenError,
@@ -22,6 +20,19 @@ from astapa.oauth.authorize import AuthorizationRequest
 from astapa.oauth.errors import AccessDeniedError, ConsentRequiredError, LoginRequiredError
 from astapa.passwords import PasswordPolicyError, check_policy
 from astapa.queries import user_login
+from astapa.web.appkeys import (
+    application_key,
+    await_read_model,
+    background_key,
+    clock_key,
+    csrf_key,
+    passwords_key,
+    reads_key,
+    settings_key,
+    throttles_key,
+    writer_key,
+)
+from astapa.web import bodies
 from astapa.web.csrf import CsrfError, clear_cookie, cookie_name
 from astapa.web.pages import Respond, page, render, social
 from astapa.web.pages.flow import (
@@ -49,126 +60,129 @@ WRONG_CREDENTIALS = "Email or password is incorrect."
 @redirect_errors
 async def show_login(request: web.Request) -> web.StreamResponse:
     """GET /auth/login and /oauth/authorize."""
-    ctx = request.app[context_key]
-    authz = await authorization(ctx, received(request))
-    cookie = request.cookies.get(cookie_name(ctx.settings, SESSION_COOKIE))
+    web_app = request.app
+    authz = await authorization(web_app, received(request))
+    cookie = request.cookies.get(cookie_name(web_app[settings_key], SESSION_COOKIE))
     if cookie and "login" not in authz.prompt and authz.max_age != 0:
         try:
-            signed_in, _ = await ctx.writer.run(
-                ctx.app.resume_session, authz.code_request(), cookie, ctx.clock.now(), authz.max_age,
+            signed_in, _ = await web_app[writer_key].run(
+                web_app[application_key].resume_session, authz.code_request(), cookie, web_app[clock_key].now(), authz.max_age,
                 authz.client.require_verified_email)
         except (SessionEndedError, UserDisabledError, UserNotFoundError, EmailNotVerifiedError):
             pass
         else:
             if signed_in.consent and "none" in authz.prompt:  # OIDC Core §3.1.2.6: no page
                 raise authz.refuse(ConsentRequiredError())
-            return to_client(request, ctx, authz, signed_in)
+            return to_client(request, web_app, authz, signed_in)
     if "none" in authz.prompt:
         raise authz.refuse(LoginRequiredError())
-    return form(request, ctx, authz, "login", email=authz.login_hint or "")
+    return form(request, web_app, authz, "login", email=authz.login_hint or "")
 
 
 @redirect_errors
 async def show_signup(request: web.Request) -> web.StreamResponse:
     """GET /auth/signup."""
-    ctx = request.app[context_key]
-    authz = await authorization(ctx, received(request))
-    return form(request, ctx, authz, "signup", email=authz.login_hint or "")
+    web_app = request.app
+    authz = await authorization(web_app, received(request))
+    return form(request, web_app, authz, "signup", email=authz.login_hint or "")
 
 
 @redirect_errors
 async def login(request: web.Request) -> web.StreamResponse:
     """POST /auth/login: the password is checked in the bcrypt pool, always once. The
     "Email me a sign-in link" button posts the same form."""
-    ctx = request.app[context_key]
-    posted, authz = await posted_form(request, ctx)
+    web_app = request.app
+    posted, authz = await posted_form(request, web_app)
     if posted.get("action") == MAGIC_LINK:
-        return await ask_for_link(request, ctx, authz, MAGIC_LINK, posted.get("email", ""))
+        return await ask_for_link(request, web_app, authz, MAGIC_LINK, posted.get("email", ""))
     if posted.get("action") in PROVIDERS:
-        return await social.start(request, ctx, authz, posted["action"], "login", posted.get("email", ""))
+        return await social.start(request, web_app, authz, posted["action"], "login", posted.get("email", ""))
     email, key = email_of(posted.get("email", ""))
     account, ip = f"{authz.client.project_id}/{key or email}", request.remote or "-"
-    wait = max(ctx.account_throttle.retry_after(account), ctx.ip_throttle.retry_after(ip))
+    wait = max(web_app[throttles_key].account.retry_after(account), web_app[throttles_key].ip.retry_after(ip))
     if wait:
-        response = form(request, ctx, authz, "login", email=email, status=429,
+        response = form(request, web_app, authz, "login", email=email, status=429,
                         error=f"Too many attempts. Try again in {minutes(wait)}.")
         response.headers["Retry-After"] = str(wait)
         return response
-    found = await ctx.reads.query(user_login, authz.client.project_id, key) if key else None
+    found = await web_app[reads_key].query(user_login, authz.client.project_id, key) if key else None
     password = posted.get("password", "")
-    ok = await ctx.passwords.verify(password, found.password_hash if found else None)
+    ok = await web_app[passwords_key].verify(password, found.password_hash if found else None)
     if not ok or found is None or found.disabled:
-        ctx.account_throttle.fail(account)
-        ctx.ip_throttle.fail(ip)
-        return form(request, ctx, authz, "login", email=email, status=401, error=WRONG_CREDENTIALS)
-    ctx.account_throttle.clear(account)
+        web_app[throttles_key].account.fail(account)
+        web_app[throttles_key].ip.fail(ip)
+        return form(request, web_app, authz, "login", email=email, status=401, error=WRONG_CREDENTIALS,
+                    error_field="password")
+    web_app[throttles_key].account.clear(account)
     offer = posted.get("link_offer")
     try:
         if offer:  # the password sign-in accepts a Google or GitHub link offered on this page
-            signed_in, position = await ctx.writer.run(
-                ctx.app.sign_in_linking, authz.code_request(), found.sub, offer[:200],
-                social.binding_of(request, ctx), ctx.clock.now(), authz.client.require_verified_email)
+            signed_in, position = await web_app[writer_key].run(
+                web_app[application_key].sign_in_linking, authz.code_request(), found.sub, offer[:200],
+                social.binding_of(request, web_app), web_app[clock_key].now(), authz.client.require_verified_email)
             # Read your write: the link (and a verified address) shows as soon as this answers.
-            await ctx.runner.wait(position, ctx.settings.projection_wait)
+            await await_read_model(web_app, position)
         else:
-            signed_in, _ = await ctx.writer.run(ctx.app.sign_in, authz.code_request(), found.sub,
-                                                ctx.clock.now(), authz.client.require_verified_email)
+            signed_in, _ = await web_app[writer_key].run(web_app[application_key].sign_in, authz.code_request(), found.sub,
+                                                web_app[clock_key].now(), authz.client.require_verified_email)
     except (UserDisabledError, UserNotFoundError):
-        return form(request, ctx, authz, "login", email=email, status=401, error=WRONG_CREDENTIALS)
+        return form(request, web_app, authz, "login", email=email, status=401, error=WRONG_CREDENTIALS,
+                    error_field="password")
     except EmailNotVerifiedError:
-        return await send_verification(request, ctx, authz, email, key)
-    return to_client(request, ctx, authz, signed_in)
+        return await send_verification(request, web_app, authz, email, key)
+    return to_client(request, web_app, authz, signed_in)
 
 
 @redirect_errors
 async def signup(request: web.Request) -> web.StreamResponse:
     """POST /auth/signup: account, session and code in one save."""
-    ctx = request.app[context_key]
-    posted, authz = await posted_form(request, ctx)
+    web_app = request.app
+    posted, authz = await posted_form(request, web_app)
     if posted.get("action") in PROVIDERS:
-        return await social.start(request, ctx, authz, posted["action"], "signup", posted.get("email", ""))
+        return await social.start(request, web_app, authz, posted["action"], "signup", posted.get("email", ""))
     email, key = email_of(posted.get("email", ""))
     password = posted.get("password", "")
-    error = None if key else "Enter a valid email address."
+    error, field = (None, None) if key else ("Enter a valid email address.", "email")
     try:
         check_policy(password)
     except PasswordPolicyError as e:
-        error = error or str(e)
+        error, field = (error, field) if error else (str(e), "password")
     if error:
-        return form(request, ctx, authz, "signup", email=email, status=400, error=error)
-    password_hash = await ctx.passwords.hash(password)
+        return form(request, web_app, authz, "signup", email=email, status=400, error=error,
+                    error_field=field)
+    password_hash = await web_app[passwords_key].hash(password)
     required = authz.client.require_verified_email
     try:
-        signed_in, position = await ctx.writer.run(
-            ctx.app.register_user, authz.code_request(), link_request(authz), email, key,
-            password_hash, ctx.clock.now(), sign_in=not required)
+        signed_in, position = await web_app[writer_key].run(
+            web_app[application_key].register_user, authz.code_request(), link_request(authz), email, key,
+            password_hash, web_app[clock_key].now(), sign_in=not required)
     except EmailTakenError:
         if not required:
-            return form(request, ctx, authz, "signup", email=email, status=409,
-                        error="An account with this email already exists. Sign in instead.")
+            return form(request, web_app, authz, "signup", email=email, status=409,
+                        error="An account with this email already exists.", error_field="email",
+                        error_link=("Sign in instead", f"/auth/login?{authz.query}"))
         # The same page as a new account (C-80); the owner is told by mail instead.
-        if may_mail(ctx, authz, key):
-            ctx.later(ctx.writer.run(ctx.app.notify_signup_attempt, link_request(authz), key,
-                                     ctx.clock.now()))
-        return check_inbox(request, ctx, authz, SIGN_UP_SENT.format(email=email), email, resend=True)
+        if may_mail(web_app, authz, key):
+            web_app[background_key].later(web_app[writer_key].run(web_app[application_key].notify_signup_attempt, link_request(authz), key,
+                                     web_app[clock_key].now()))
+        return check_inbox(request, web_app, authz, SIGN_UP_SENT.format(email=email), email, resend=True)
     # Read your write: the new account can sign in as soon as this page answers.
-    await ctx.runner.wait(position, ctx.settings.projection_wait)
+    await await_read_model(web_app, position)
     if signed_in.code is None and not signed_in.consent:
-        return check_inbox(request, ctx, authz, SIGN_UP_SENT.format(email=email), email, resend=True)
-    return to_client(request, ctx, authz, signed_in)
+        return check_inbox(request, web_app, authz, SIGN_UP_SENT.format(email=email), email, resend=True)
+    return to_client(request, web_app, authz, signed_in)
 
 
-async def posted_form(request: web.Request, ctx: Context) -> tuple[dict[str, str], AuthorizationRequest]:
+async def posted_form(request: web.Request, web_app: web.Application) -> tuple[dict[str, str], AuthorizationRequest]:
     """The form's fields and its authorization request, once its CSRF token checks out;
     otherwise the form again (403). Cancel goes back to the client with access_denied."""
-    posted = await request.post()
-    fields = {k: v for k, v in posted.items() if isinstance(v, str)}
-    authz = await authorization(ctx, fields.get("authorization", ""))
+    fields = await bodies.page_form(request)
+    authz = await authorization(web_app, fields.get("authorization", ""))
     mode = "signup" if request.path.endswith("signup") else "login"
     try:
-        ctx.csrf.check(request, fields.get("csrf_token"))
+        web_app[csrf_key].check(request, fields.get("csrf_token"))
     except CsrfError:
-        raise Respond(form(request, ctx, authz, mode, email=fields.get("email", ""), status=403,
+        raise Respond(form(request, web_app, authz, mode, email=fields.get("email", ""), status=403,
                            error="This form has expired. Please try again.")) from None
     if fields.get("action") == "cancel":
         raise authz.refuse(AccessDeniedError())
@@ -178,26 +192,30 @@ async def posted_form(request: web.Request, ctx: Context) -> tuple[dict[str, str
 @page
 async def show_logout(request: web.Request) -> web.StreamResponse:
     """GET /auth/logout: a confirmation form; signing out never happens on a GET."""
-    ctx = request.app[context_key]
-    token, new_cookie = ctx.csrf.token(request)
+    web_app = request.app
+    token, new_cookie = web_app[csrf_key].token(request)
     response = render(request, "logout.html", {"csrf_token": token})
-    ctx.csrf.remember(response, new_cookie)
+    web_app[csrf_key].remember(response, new_cookie)
     return response
 
 
 @page
 async def logout(request: web.Request) -> web.StreamResponse:
     """POST /auth/logout: the session ends on the server, not only in the browser."""
-    ctx = request.app[context_key]
-    posted = await request.post()
+    web_app = request.app
+    posted = await bodies.page_form(request)
     try:
-        ctx.csrf.check(request, posted.get("csrf_token") if isinstance(posted.get("csrf_token"), str) else None)
+        web_app[csrf_key].check(request, posted.get("csrf_token"))
     except CsrfError:
         return await show_logout(request)
-    cookie = request.cookies.get(cookie_name(ctx.settings, SESSION_COOKIE))
+    cookie = request.cookies.get(cookie_name(web_app[settings_key], SESSION_COOKIE))
     if cookie:
-        await ctx.writer.run(ctx.app.end_session, cookie, ctx.clock.now())
+        await web_app[writer_key].run(web_app[application_key].end_session, cookie, web_app[clock_key].now())
+    # Somewhere to go on: the demo when it is on (its Sign out button posts here), else the
+    # server's front page.
+    back, back_text = ("/demo", "Back to the demo") if web_app[settings_key].demo else ("/", "Go to the start page")
     response = render(request, "message.html", {"title": "You are signed out",
-                                                "text": "You can close this page."})
-    clear_cookie(response, ctx.settings, SESSION_COOKIE)
+                                                "text": "You can close this page.",
+                                                "back": back, "back_text": back_text})
+    clear_cookie(response, web_app[settings_key], SESSION_COOKIE)
     return response

@@ -5,8 +5,6 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from astapa.web.appkeys import context_key
-from astapa.web.context import Context
 from astapa.domain.errors import InvalidEmailError
 from astapa.domain.identities import PROVIDER_NAMES
 from astapa.domain.users import normalise_email
@@ -25,21 +23,22 @@ from astapa.oauth.authorize import (
 from astapa.oauth.client_metadata import DocumentError
 from astapa.oauth.errors import OAuthError
 from astapa.oauth.servers import server_for
+from astapa.web.appkeys import clients_key, csrf_key, settings_key
 from astapa.web.csrf import set_cookie
 from astapa.web.pages import page, render, see_other
 
 SESSION_COOKIE = "astapa_session"
 
 
-async def authorization(ctx: Context, carried: str) -> AuthorizationRequest:
+async def authorization(web_app: web.Application, carried: str) -> AuthorizationRequest:
     """The authorization request a page carries (see authorize.carry), validated."""
     project_id, query = uncarry(carried)
-    server = server_for(ctx.settings.issuer, project_id)
+    server = server_for(web_app[settings_key].issuer, project_id)
     if server is None:
         raise PageError("this authorization server does not exist")
     params, repeated = parse_query(query)
     try:
-        client = await ctx.clients.lookup(client_id_of(params, repeated), server.project_id)
+        client = await web_app[clients_key].lookup(client_id_of(params, repeated), server.project_id)
     except DocumentError as e:
         raise PageError("this application's client metadata document cannot be used",
                         detail=str(e)) from None
@@ -61,24 +60,24 @@ def redirect_errors(handler):
         except OAuthError as e:
             if e.redirect_uri is None:
                 raise
-            return see_other(error_url(e, request.app[context_key].settings.issuer))
+            return see_other(error_url(e, request.app[settings_key].issuer))
 
     wrapped.__name__ = handler.__name__
     wrapped.__doc__ = handler.__doc__
     return page(wrapped)
 
 
-def to_client(request: web.Request, ctx: Context, authz: AuthorizationRequest, signed_in) -> web.Response:
+def to_client(request: web.Request, web_app: web.Application, authz: AuthorizationRequest, signed_in) -> web.Response:
     """Back to the client with the code; or, for a third-party client the user has not
     yet allowed what it asks for, the consent page first."""
     if signed_in.consent:
-        response = consent_page(request, ctx, authz)
+        response = consent_page(request, web_app, authz)
     else:
         response = see_other(response_url(authz.redirect_uri, {
             "code": signed_in.code, "state": authz.state, "iss": authz.issuer}))
     if signed_in.session_cookie is not None:
-        set_cookie(response, ctx.settings, SESSION_COOKIE, signed_in.session_cookie,
-                   max_age=ctx.settings.session_absolute_ttl)
+        set_cookie(response, web_app[settings_key], SESSION_COOKIE, signed_in.session_cookie,
+                   max_age=web_app[settings_key].session_absolute_ttl)
     return response
 
 
@@ -94,12 +93,16 @@ def minutes(seconds: int) -> str:
     return "1 minute" if minutes == 1 else f"{minutes} minutes"
 
 
-def form(request: web.Request, ctx: Context, authz: AuthorizationRequest, mode: str, email: str = "",
+def form(request: web.Request, web_app: web.Application, authz: AuthorizationRequest, mode: str, email: str = "",
          status: int = 200, error: str | None = None, notice: str | None = None,
-         link_offer: str | None = None) -> web.Response:
+         link_offer: str | None = None, error_field: str | None = None,
+         error_link: tuple[str, str] | None = None) -> web.Response:
     """The sign-in or sign-up page. `link_offer`: the state of a Google or GitHub sign-in
-    whose identity the password sign-in posted from this page will link."""
-    token, new_cookie = ctx.csrf.token(request)
+    whose identity the password sign-in posted from this page will link. `error_field`
+    ("email" or "password"): the field the error is about, which gets the focus (the
+    autofocus attribute: no script), aria-invalid and the error as its description;
+    `error_link`: (text, href) of a link after the error's text."""
+    token, new_cookie = web_app[csrf_key].token(request)
     response = render(request, "authorize.html", {
         "mode": mode,
         "client_name": authz.client.name,
@@ -107,19 +110,21 @@ def form(request: web.Request, ctx: Context, authz: AuthorizationRequest, mode: 
         "csrf_token": token,
         "email": email[:254],
         "error": error,
+        "error_field": error_field if error else None,
+        "error_link": error_link if error else None,
         "notice": notice,
         "link_offer": link_offer,
         "providers": [(name, PROVIDER_NAMES[name]) for name in authz.client.providers if name in PROVIDER_NAMES],
     }, status=status)
-    ctx.csrf.remember(response, new_cookie)
+    web_app[csrf_key].remember(response, new_cookie)
     return response
 
 
-def consent_page(request: web.Request, ctx: Context, authz: AuthorizationRequest,
+def consent_page(request: web.Request, web_app: web.Application, authz: AuthorizationRequest,
                  status: int = 200, error: str | None = None) -> web.Response:
     """Names the client, where it sends the user back (the host, plainly) and what it asks
     for; a client whose redirect URIs are all on this machine gets a warning."""
-    token, new_cookie = ctx.csrf.token(request)
+    token, new_cookie = web_app[csrf_key].token(request)
     redirect = urlsplit(authz.redirect_uri)
     response = render(request, "consent.html", {
         "client_name": authz.client.name,
@@ -132,7 +137,7 @@ def consent_page(request: web.Request, ctx: Context, authz: AuthorizationRequest
         "csrf_token": token,
         "error": error,
     }, status=status)
-    ctx.csrf.remember(response, new_cookie)
+    web_app[csrf_key].remember(response, new_cookie)
     return response
 
 

@@ -13,13 +13,22 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from astapa.app import LinkRequest
-from astapa.web.appkeys import context_key
-from astapa.web.context import Context
 from astapa.domain.errors import LinkRejectedError, UserDisabledError, UserNotFoundError
 from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL, ActionLink
 from astapa.mail.compose import duration
 from astapa.oauth.authorize import AuthorizationRequest
 from astapa.passwords import PasswordPolicyError, check_policy
+from astapa.web.appkeys import (
+    application_key,
+    background_key,
+    clock_key,
+    csrf_key,
+    passwords_key,
+    reads_key,
+    throttles_key,
+    writer_key,
+)
+from astapa.web import bodies
 from astapa.web.csrf import CsrfError
 from astapa.web.pages import Respond, message, render
 from astapa.web.pages.flow import authorization, email_of, minutes, received, redirect_errors, to_client
@@ -80,26 +89,27 @@ LANDINGS = {
 
 # -- asking ------------------------------------------------------------------------------------
 
-def asking_form(request: web.Request, ctx: Context, authz: AuthorizationRequest, purpose: str,
-                email: str = "", status: int = 200, error: str | None = None) -> web.Response:
-    token, new_cookie = ctx.csrf.token(request)
+def asking_form(request: web.Request, web_app: web.Application, authz: AuthorizationRequest, purpose: str,
+                email: str = "", status: int = 200, error: str | None = None,
+                error_field: str | None = None) -> web.Response:
+    token, new_cookie = web_app[csrf_key].token(request)
     asking = ASKING[purpose]
     response = render(request, "email_request.html", {
         "title": asking.title, "lead": asking.lead, "action": asking.action, "button": asking.button,
         "button_value": asking.button_value, "query": authz.query, "csrf_token": token,
-        "email": email[:254], "error": error,
+        "email": email[:254], "error": error, "error_field": error_field if error else None,
     }, status=status)
-    ctx.csrf.remember(response, new_cookie)
+    web_app[csrf_key].remember(response, new_cookie)
     return response
 
 
-def check_inbox(request: web.Request, ctx: Context, authz: AuthorizationRequest, text: str,
+def check_inbox(request: web.Request, web_app: web.Application, authz: AuthorizationRequest, text: str,
                 email: str, resend: bool) -> web.Response:
-    token, new_cookie = ctx.csrf.token(request)
+    token, new_cookie = web_app[csrf_key].token(request)
     response = render(request, "check_inbox.html", {
         "text": text, "query": authz.query, "csrf_token": token, "email": email[:254], "resend": resend,
     })
-    ctx.csrf.remember(response, new_cookie)
+    web_app[csrf_key].remember(response, new_cookie)
     return response
 
 
@@ -107,54 +117,53 @@ def link_request(authz: AuthorizationRequest) -> LinkRequest:
     return LinkRequest(authz.client.project_id, authz.client.name, authz.query)
 
 
-def may_mail(ctx: Context, authz: AuthorizationRequest, email_key: str) -> bool:
+def may_mail(web_app: web.Application, authz: AuthorizationRequest, email_key: str) -> bool:
     """At most `mails_per_address` action mails per address per hour, counted whether or
     not the address has an account; past it, nothing is sent and the answer is the same."""
     address = f"{authz.client.project_id}/{email_key}"
-    if ctx.mail_throttle.retry_after(address):
+    if web_app[throttles_key].mail.retry_after(address):
         return False
-    ctx.mail_throttle.fail(address)
+    web_app[throttles_key].mail.fail(address)
     return True
 
 
-async def ask_for_link(request: web.Request, ctx: Context, authz: AuthorizationRequest, purpose: str,
+async def ask_for_link(request: web.Request, web_app: web.Application, authz: AuthorizationRequest, purpose: str,
                        raw_email: str) -> web.Response:
     email, key = email_of(raw_email)
     if key is None:
-        return asking_form(request, ctx, authz, purpose, email, status=400,
-                           error="Enter a valid email address.")
+        return asking_form(request, web_app, authz, purpose, email, status=400,
+                           error="Enter a valid email address.", error_field="email")
     ip = request.remote or "-"
-    wait = ctx.link_ip_throttle.retry_after(ip)
+    wait = web_app[throttles_key].link_ip.retry_after(ip)
     if wait:
-        response = asking_form(request, ctx, authz, purpose, email, status=429,
+        response = asking_form(request, web_app, authz, purpose, email, status=429,
                                error=f"Too many requests. Try again in {minutes(wait)}.")
         response.headers["Retry-After"] = str(wait)
         return response
-    ctx.link_ip_throttle.fail(ip)
-    if may_mail(ctx, authz, key):
-        ctx.later(ctx.writer.run(ctx.app.send_link, purpose, link_request(authz), key, ctx.clock.now()))
-    text = ASKING[purpose].sent.format(email=email, valid_for=_valid_for(ctx, purpose))
-    return check_inbox(request, ctx, authz, text, email, resend=False)
+    web_app[throttles_key].link_ip.fail(ip)
+    if may_mail(web_app, authz, key):
+        web_app[background_key].later(web_app[writer_key].run(web_app[application_key].send_link, purpose, link_request(authz), key, web_app[clock_key].now()))
+    text = ASKING[purpose].sent.format(email=email, valid_for=_valid_for(web_app, purpose))
+    return check_inbox(request, web_app, authz, text, email, resend=False)
 
 
-async def send_verification(request: web.Request, ctx: Context, authz: AuthorizationRequest,
+async def send_verification(request: web.Request, web_app: web.Application, authz: AuthorizationRequest,
                             email: str, email_key: str) -> web.Response:
     """The right password, but the project waits for a verified address: mail the link
     (the caller proved they hold the account, so this may wait for the write)."""
-    if may_mail(ctx, authz, email_key):
-        await ctx.writer.run(ctx.app.send_link, VERIFY_EMAIL, link_request(authz), email_key,
-                             ctx.clock.now())
-    return check_inbox(request, ctx, authz, SIGN_UP_SENT.format(email=email), email, resend=True)
+    if may_mail(web_app, authz, email_key):
+        await web_app[writer_key].run(web_app[application_key].send_link, VERIFY_EMAIL, link_request(authz), email_key,
+                             web_app[clock_key].now())
+    return check_inbox(request, web_app, authz, SIGN_UP_SENT.format(email=email), email, resend=True)
 
 
-async def posted(request: web.Request, ctx: Context, purpose: str) -> tuple[dict[str, str], AuthorizationRequest]:
-    form = await request.post()
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    authz = await authorization(ctx, fields.get("authorization", ""))
+async def posted(request: web.Request, web_app: web.Application, purpose: str) -> tuple[dict[str, str], AuthorizationRequest]:
+    fields = await bodies.page_form(request)
+    authz = await authorization(web_app, fields.get("authorization", ""))
     try:
-        ctx.csrf.check(request, fields.get("csrf_token"))
+        web_app[csrf_key].check(request, fields.get("csrf_token"))
     except CsrfError:
-        raise Respond(asking_form(request, ctx, authz, purpose, fields.get("email", ""), status=403,
+        raise Respond(asking_form(request, web_app, authz, purpose, fields.get("email", ""), status=403,
                                   error="This form has expired. Please try again.")) from None
     return fields, authz
 
@@ -165,15 +174,15 @@ def asking(purpose: str):
 
     @redirect_errors
     async def show(request: web.Request) -> web.StreamResponse:
-        ctx = request.app[context_key]
-        authz = await authorization(ctx, received(request))
-        return asking_form(request, ctx, authz, purpose, authz.login_hint or "")
+        web_app = request.app
+        authz = await authorization(web_app, received(request))
+        return asking_form(request, web_app, authz, purpose, authz.login_hint or "")
 
     @redirect_errors
     async def ask(request: web.Request) -> web.StreamResponse:
-        ctx = request.app[context_key]
-        fields, authz = await posted(request, ctx, purpose)
-        return await ask_for_link(request, ctx, authz, purpose, fields.get("email", ""))
+        web_app = request.app
+        fields, authz = await posted(request, web_app, purpose)
+        return await ask_for_link(request, web_app, authz, purpose, fields.get("email", ""))
 
     return show, ask
 
@@ -185,33 +194,35 @@ show_resend_verification, resend_verification = asking(VERIFY_EMAIL)
 
 # -- opening -----------------------------------------------------------------------------------
 
-async def live_link(ctx: Context, purpose: str, token: str) -> ActionLink:
+async def live_link(web_app: web.Application, purpose: str, token: str) -> ActionLink:
     """The link, if it may still be used (read-only: nothing is used up here)."""
     return await asyncio.get_running_loop().run_in_executor(
-        ctx.reads.pool, ctx.app.usable_link, purpose, token[:200], ctx.clock.now())
+        web_app[reads_key].pool, web_app[application_key].usable_link, purpose, token[:200], web_app[clock_key].now())
 
 
-def link_page(request: web.Request, ctx: Context, purpose: str, link: ActionLink, token: str,
-              client_name: str, status: int = 200, error: str | None = None) -> web.Response:
+def link_page(request: web.Request, web_app: web.Application, purpose: str, link: ActionLink, token: str,
+              client_name: str, status: int = 200, error: str | None = None,
+              error_field: str | None = None) -> web.Response:
     landing = LANDINGS[purpose]
-    csrf_token, new_cookie = ctx.csrf.token(request)
+    csrf_token, new_cookie = web_app[csrf_key].token(request)
     words = {"email": link.email, "client": client_name}
     response = render(request, "link.html", {
         "title": landing.title.format(**words), "lead": landing.lead.format(**words),
         "button": landing.button, "new_password": landing.new_password, "action": landing.path,
         "token": token, "csrf_token": csrf_token, "error": error,
+        "error_field": error_field if error else None,
     }, status=status)
-    ctx.csrf.remember(response, new_cookie)
+    web_app[csrf_key].remember(response, new_cookie)
     return response
 
 
-async def dead_link(request: web.Request, ctx: Context, purpose: str, token: str) -> web.Response:
+async def dead_link(request: web.Request, web_app: web.Application, purpose: str, token: str) -> web.Response:
     """The link cannot be used; if it is one of ours, the way back to its sign-in page."""
     again = {VERIFY_EMAIL: "Sign in to get a new verification link.",
              RESET_PASSWORD: "Use “Forgot password?” on the sign-in page to get a new one.",
              MAGIC_LINK: "Ask for a new sign-in link on the sign-in page."}[purpose]
     try:
-        link = await asyncio.get_running_loop().run_in_executor(ctx.reads.pool, ctx.app.link_of, token[:200])
+        link = await asyncio.get_running_loop().run_in_executor(web_app[reads_key].pool, web_app[application_key].link_of, token[:200])
     except LinkRejectedError:
         back = None
     else:
@@ -226,47 +237,47 @@ def landing(purpose: str):
 
     @redirect_errors
     async def show(request: web.Request) -> web.StreamResponse:
-        ctx = request.app[context_key]
+        web_app = request.app
         token = request.query.get("token", "")
         try:
-            link = await live_link(ctx, purpose, token)
+            link = await live_link(web_app, purpose, token)
         except (LinkRejectedError, UserDisabledError, UserNotFoundError):
-            return await dead_link(request, ctx, purpose, token)
-        authz = await authorization(ctx, link.authorization)
-        return link_page(request, ctx, purpose, link, token, authz.client.name)
+            return await dead_link(request, web_app, purpose, token)
+        authz = await authorization(web_app, link.authorization)
+        return link_page(request, web_app, purpose, link, token, authz.client.name)
 
     @redirect_errors
     async def use(request: web.Request) -> web.StreamResponse:
-        ctx = request.app[context_key]
-        form = await request.post()
-        token = form.get("token") if isinstance(form.get("token"), str) else ""
+        web_app = request.app
+        form = await bodies.page_form(request)
+        token = form.get("token", "")
         try:
-            link = await live_link(ctx, purpose, token)
+            link = await live_link(web_app, purpose, token)
         except (LinkRejectedError, UserDisabledError, UserNotFoundError):
-            return await dead_link(request, ctx, purpose, token)
-        authz = await authorization(ctx, link.authorization)
+            return await dead_link(request, web_app, purpose, token)
+        authz = await authorization(web_app, link.authorization)
         try:
-            ctx.csrf.check(request, form.get("csrf_token") if isinstance(form.get("csrf_token"), str) else None)
+            web_app[csrf_key].check(request, form.get("csrf_token"))
         except CsrfError:
-            return link_page(request, ctx, purpose, link, token, authz.client.name, status=403,
+            return link_page(request, web_app, purpose, link, token, authz.client.name, status=403,
                              error="This form has expired. Please try again.")
         password_hash = None
         if purpose == RESET_PASSWORD:
-            password = form.get("password") if isinstance(form.get("password"), str) else ""
+            password = form.get("password", "")
             try:
                 check_policy(password)
             except PasswordPolicyError as e:
-                return link_page(request, ctx, purpose, link, token, authz.client.name, status=400,
-                                 error=str(e))
-            password_hash = await ctx.passwords.hash(password)
+                return link_page(request, web_app, purpose, link, token, authz.client.name, status=400,
+                                 error=str(e), error_field="password")
+            password_hash = await web_app[passwords_key].hash(password)
         try:
-            signed_in, _ = await ctx.writer.run(ctx.app.use_link, purpose, token, authz.code_request(),
-                                                authz.client.name, ctx.clock.now(), password_hash)
+            signed_in, _ = await web_app[writer_key].run(web_app[application_key].use_link, purpose, token, authz.code_request(),
+                                                authz.client.name, web_app[clock_key].now(), password_hash)
         except (LinkRejectedError, UserDisabledError, UserNotFoundError):
-            return await dead_link(request, ctx, purpose, token)
+            return await dead_link(request, web_app, purpose, token)
         if purpose == RESET_PASSWORD:  # failed sign-ins before the reset no longer count
-            ctx.account_throttle.clear(f"{link.project_id}/{email_of(link.email)[1]}")
-        return to_client(request, ctx, authz, signed_in)
+            web_app[throttles_key].account.clear(f"{link.project_id}/{email_of(link.email)[1]}")
+        return to_client(request, web_app, authz, signed_in)
 
     show.__name__ = use.__name__ = purpose
     return show, use
@@ -277,5 +288,5 @@ show_magic_link, use_magic_link = landing(MAGIC_LINK)
 show_reset_password, reset_password = landing(RESET_PASSWORD)
 
 
-def _valid_for(ctx: Context, purpose: str) -> str:
-    return duration(ctx.app.ttl(purpose))
+def _valid_for(web_app: web.Application, purpose: str) -> str:
+    return duration(web_app[application_key].ttl(purpose))

@@ -16,19 +16,27 @@ import logging
 from aiohttp import web
 
 from astapa.app import LinkOffer
-from astapa.web.appkeys import context_key
-from astapa.web.context import Context
+from astapa.crypto import random_key, random_secret
 from astapa.domain.errors import (
     EmailNotVerifiedError,
     ExternalSignInError,
-    ProviderEmailUnverifiedError,
     ProviderEmailUntrustedError,
+    ProviderEmailUnverifiedError,
     UserDisabledError,
 )
 from astapa.domain.identities import DENIED, FAILED, PROVIDER_NAMES, PROVIDERS
 from astapa.oauth.authorize import AuthorizationRequest
 from astapa.providers import ProviderError
-from astapa.crypto import random_key, random_secret
+from astapa.web.appkeys import (
+    application_key,
+    await_read_model,
+    clock_key,
+    providers_key,
+    reads_key,
+    settings_key,
+    throttles_key,
+    writer_key,
+)
 from astapa.web.csrf import clear_cookie, cookie_name, set_cookie
 from astapa.web.pages import message, see_other
 from astapa.web.pages.flow import authorization, email_of, form, minutes, redirect_errors, to_client
@@ -42,81 +50,81 @@ NOT_CONFIRMED = "We couldn't confirm your {name} sign-in. Try again, or sign in 
 NOT_SET_UP = "{name} sign-in isn't set up for this app. Sign in another way."
 
 
-def callback_uri(ctx: Context, provider: str) -> str:
+def callback_uri(web_app: web.Application, provider: str) -> str:
     """What each project registers at Google and GitHub as its redirect URI."""
-    return f"{ctx.settings.issuer}/auth/callback/{provider}"
+    return f"{web_app[settings_key].issuer}/auth/callback/{provider}"
 
 
-def binding_of(request: web.Request, ctx: Context) -> str | None:
-    value = request.cookies.get(cookie_name(ctx.settings, BINDING_COOKIE))
+def binding_of(request: web.Request, web_app: web.Application) -> str | None:
+    value = request.cookies.get(cookie_name(web_app[settings_key], BINDING_COOKIE))
     return value if value and 20 <= len(value) <= 100 else None
 
 
-async def start(request: web.Request, ctx: Context, authz: AuthorizationRequest, provider: str,
+async def start(request: web.Request, web_app: web.Application, authz: AuthorizationRequest, provider: str,
                 mode: str, email: str) -> web.Response:
     """POST of the sign-in or sign-up form with action=google|github (CSRF checked)."""
     name = PROVIDER_NAMES[provider]
     client = None
     if provider in authz.client.providers:
         client = await asyncio.get_running_loop().run_in_executor(
-            None, ctx.providers.client, authz.client.project_id, provider)
+            None, web_app[providers_key].client, authz.client.project_id, provider)
         if client is None:
             log.warning("project %s has %s sign-in on but no client secret file", authz.client.project_id, name)
     if client is None:
-        return form(request, ctx, authz, mode, email=email, status=400, error=NOT_SET_UP.format(name=name))
+        return form(request, web_app, authz, mode, email=email, status=400, error=NOT_SET_UP.format(name=name))
     ip = request.remote or "-"
-    wait = ctx.external_ip_throttle.retry_after(ip)
+    wait = web_app[throttles_key].external_ip.retry_after(ip)
     if wait:
-        response = form(request, ctx, authz, mode, email=email, status=429,
+        response = form(request, web_app, authz, mode, email=email, status=429,
                         error=f"Too many attempts. Try again in {minutes(wait)}.")
         response.headers["Retry-After"] = str(wait)
         return response
-    ctx.external_ip_throttle.fail(ip)
-    binding = binding_of(request, ctx) or random_secret()
+    web_app[throttles_key].external_ip.fail(ip)
+    binding = binding_of(request, web_app) or random_secret()
     state = f"{random_key()}.{random_secret()}"
-    now = ctx.clock.now()
+    now = web_app[clock_key].now()
     try:
-        url = await ctx.providers.by_name[provider].authorization_url(
-            client, callback_uri(ctx, provider), state, ctx.providers.nonce(state),
-            ctx.providers.challenge(state), authz.login_hint, now)
+        url = await web_app[providers_key].by_name[provider].authorization_url(
+            client, callback_uri(web_app, provider), state, web_app[providers_key].nonce(state),
+            web_app[providers_key].challenge(state), authz.login_hint, now)
     except ProviderError as e:
         log.warning("%s sign-in could not start: %s", name, e)
-        return form(request, ctx, authz, mode, email=email, status=502, error=UNAVAILABLE.format(name=name))
-    await ctx.writer.run(ctx.app.start_external_sign_in, authz.client.project_id, provider, authz.query,
+        return form(request, web_app, authz, mode, email=email, status=502, error=UNAVAILABLE.format(name=name))
+    await web_app[writer_key].run(web_app[application_key].start_external_sign_in, authz.client.project_id, provider, authz.query,
                          state, binding, now)
     response = see_other(url)
-    set_cookie(response, ctx.settings, BINDING_COOKIE, binding, max_age=ctx.app.lifetimes.link_offer
-               + ctx.app.lifetimes.external_sign_in)
+    set_cookie(response, web_app[settings_key], BINDING_COOKIE, binding, max_age=web_app[application_key].lifetimes.link_offer
+               + web_app[application_key].lifetimes.external_sign_in)
     return response
 
 
 @redirect_errors
 async def callback(request: web.Request) -> web.StreamResponse:
     """GET /auth/callback/{provider}: where Google and GitHub send the browser back."""
-    ctx = request.app[context_key]
+    web_app = request.app
     provider = request.match_info["provider"]
     if provider not in PROVIDERS:
         raise web.HTTPNotFound()
     name = PROVIDER_NAMES[provider]
     query = request.rel_url.query
-    state, binding, now = query.get("state", "")[:200], binding_of(request, ctx), ctx.clock.now()
+    state, binding, now = query.get("state", "")[:200], binding_of(request, web_app), web_app[clock_key].now()
     try:
         trip = await asyncio.get_running_loop().run_in_executor(
-            ctx.reads.pool, ctx.app.external_trip, state, binding)
+            web_app[reads_key].pool, web_app[application_key].external_trip, state, binding)
         trip.check_callback(now)
         if trip.provider != provider:
             raise ExternalSignInError("provider")
     except ExternalSignInError as e:
         log.info("%s callback refused: %s", name, e.args[0])
         return spent(request, name)
-    authz = await authorization(ctx, trip.authorization)
+    authz = await authorization(web_app, trip.authorization)
 
     async def give_up(outcome: str, reason: str, status: int, text: str) -> web.Response:
         try:
-            await ctx.writer.run(ctx.app.end_external_sign_in, state, binding, outcome, reason[:200], now)
+            await web_app[writer_key].run(web_app[application_key].end_external_sign_in, state, binding, outcome, reason[:200], now)
         except ExternalSignInError:
             return spent(request, name)
-        return form(request, ctx, authz, "login", status=status, error=text)
+        return form(request, web_app, authz, "login", status=status, error=text)
 
     if "error" in query:
         if query["error"] == "access_denied":
@@ -126,16 +134,16 @@ async def callback(request: web.Request) -> web.StreamResponse:
     if not code or len(code) > 2048:
         return await give_up(FAILED, "no code", 400, NOT_CONFIRMED.format(name=name))
     client = await asyncio.get_running_loop().run_in_executor(
-        None, ctx.providers.client, authz.client.project_id, provider)
+        None, web_app[providers_key].client, authz.client.project_id, provider)
     if client is None or provider not in authz.client.providers:
         return await give_up(FAILED, "not configured", 400, NOT_SET_UP.format(name=name))
     try:  # one callback per trip goes on to the provider
-        await ctx.writer.run(ctx.app.claim_external_sign_in, state, binding, now)
+        await web_app[writer_key].run(web_app[application_key].claim_external_sign_in, state, binding, now)
     except ExternalSignInError:
         return spent(request, name)
     try:
-        account = await ctx.providers.by_name[provider].account(
-            client, callback_uri(ctx, provider), code, ctx.providers.verifier(state), ctx.providers.nonce(state),
+        account = await web_app[providers_key].by_name[provider].account(
+            client, callback_uri(web_app, provider), code, web_app[providers_key].verifier(state), web_app[providers_key].nonce(state),
             now)
     except ProviderError as e:
         log.warning("%s sign-in failed: %s", name, e)
@@ -143,31 +151,31 @@ async def callback(request: web.Request) -> web.StreamResponse:
             return await give_up(FAILED, str(e), 502, UNAVAILABLE.format(name=name))
         return await give_up(FAILED, str(e), 400, NOT_CONFIRMED.format(name=name))
     try:
-        outcome, position = await ctx.writer.run(
-            ctx.app.sign_in_external, authz.code_request(), state, binding, account,
+        outcome, position = await web_app[writer_key].run(
+            web_app[application_key].sign_in_external, authz.code_request(), state, binding, account,
             now, authz.client.require_verified_email)
     except ExternalSignInError:
         return spent(request, name)
     except ProviderEmailUnverifiedError:
-        return form(request, ctx, authz, "login", status=400, error=(
+        return form(request, web_app, authz, "login", status=400, error=(
             f"Your {name} account has no verified email address. Verify it at {name}, "
             "or sign up with your email."))
     except ProviderEmailUntrustedError:
-        return form(request, ctx, authz, "signup", email=account.email, status=400, error=(
+        return form(request, web_app, authz, "signup", email=account.email, status=400, error=(
             f"{name} can't confirm that {account.email} is yours. Sign up with your email here; "
             f"once it is verified, Continue with {name} offers to link."))
     except UserDisabledError:
-        return form(request, ctx, authz, "login", status=403, error="This account can't sign in.")
+        return form(request, web_app, authz, "login", status=403, error="This account can't sign in.")
     except EmailNotVerifiedError:
         email, key = email_of(account.email)
-        return await send_verification(request, ctx, authz, email, key or "")
-    await ctx.runner.wait(position, ctx.settings.projection_wait)
+        return await send_verification(request, web_app, authz, email, key or "")
+    await await_read_model(web_app, position)
     if isinstance(outcome, LinkOffer):
-        return form(request, ctx, authz, "login", email=outcome.email, link_offer=state, notice=(
+        return form(request, web_app, authz, "login", email=outcome.email, link_offer=state, notice=(
             f"You already have an account with {outcome.email}. Sign in to it to link your {name} account; "
             f"after that, Continue with {name} signs you in."))
-    response = to_client(request, ctx, authz, outcome)
-    clear_cookie(response, ctx.settings, BINDING_COOKIE)
+    response = to_client(request, web_app, authz, outcome)
+    clear_cookie(response, web_app[settings_key], BINDING_COOKIE)
     return response
 
 
