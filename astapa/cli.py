@@ -307,10 +307,10 @@ def rotate_keys(app, data_dir: str | None) -> dict:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from astapa.server import run
-
     settings = load_settings(args.host, args.port, args.data_dir, args.issuer, args.demo,
                              args.bcrypt_cost)
+    from astapa.server import run  # after the settings: bad configuration fails without the import
+
     with log_to_stderr():
         run(settings)
     return 0

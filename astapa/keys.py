@@ -6,6 +6,7 @@ changes (and when a retired key's tokens have all expired) and swaps it in whole
 request path only ever reads one immutable object.
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -31,9 +32,10 @@ def etag_of(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-def generate_key(keys_dir: Path) -> tuple[str, dict]:
-    """Make an RSA-2048 key, write its private PEM (0600), return (kid, public JWK)."""
-    key = RSAKey.generate_key(2048, private=True)
+def generate_key(keys_dir: Path, key: RSAKey | None = None) -> tuple[str, dict]:
+    """Make an RSA-2048 key (or take `key`, made beforehand: the tests reuse theirs), write
+    its private PEM (0600), return (kid, public JWK)."""
+    key = key or RSAKey.generate_key(2048, private=True)
     kid = key.thumbprint()
     keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     keys_dir.chmod(0o700)
@@ -56,7 +58,14 @@ def generate_key(keys_dir: Path) -> tuple[str, dict]:
 
 
 def load_private_key(keys_dir: Path, kid: str) -> RSAKey:
-    pem = (keys_dir / f"{kid}.pem").read_bytes()
+    return _import_private_key((keys_dir / f"{kid}.pem").read_bytes(), kid)
+
+
+@functools.lru_cache(maxsize=8)
+def _import_private_key(pem: bytes, kid: str) -> RSAKey:
+    """Importing a private key validates it (some 45 ms for RSA-2048): the same PEM, read
+    again when the snapshot is rebuilt (or by the tests' servers, which reuse their keys), is
+    imported once."""
     return RSAKey.import_key(pem, parameters={"kid": kid, "use": "sig", "alg": "RS256"})
 
 

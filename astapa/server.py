@@ -5,8 +5,10 @@ import fcntl
 import logging
 import os
 import socket
+from functools import partial
 from pathlib import Path
 from time import time as wall_clock
+from typing import Callable
 
 import aiohttp_jinja2
 import jinja2
@@ -68,6 +70,7 @@ log = logging.getLogger("astapa")
 MAX_BODY = 64 * 1024
 LOCK_FILE = "astapa.lock"
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+NewKey = Callable[[Path], tuple[str, dict]]  # as generate_key: a new signing key, written to keys_dir
 
 
 class AccessLogger(AbstractAccessLogger):
@@ -97,15 +100,17 @@ def lock_data_dir(data_dir: Path) -> int:
     return fd
 
 
-def ensure_key_ring(app: AstapaApplication, keys_dir: Path) -> None:
+def ensure_key_ring(app: AstapaApplication, keys_dir: Path, new_key: NewKey = generate_key) -> None:
     """First start: a current key and a published next key."""
     try:
         app.key_ring()
     except KeyRingMissingError:
-        app.execute(app.create_key_ring, generate_key(keys_dir), generate_key(keys_dir))
+        app.execute(app.create_key_ring, new_key(keys_dir), new_key(keys_dir))
 
 
-def create_app(settings: Settings, clock: SystemClock | None = None) -> web.Application:
+def create_app(settings: Settings, clock: SystemClock | None = None,
+               new_key: NewKey = generate_key) -> web.Application:
+    """`new_key` makes the signing keys of a first start (the tests hand out pre-made keys)."""
     web_app = web.Application(middlewares=[security_headers, errors], client_max_size=MAX_BODY)
     web_app[HTTPS_KEY] = settings.secure_cookies
     web_app[settings_key] = settings
@@ -116,8 +121,8 @@ def create_app(settings: Settings, clock: SystemClock | None = None) -> web.Appl
     }
     # One cleanup context per resource, started in this order and stopped in reverse.
     web_app.cleanup_ctx.extend([
-        data_dir_lock, event_store, read_models, writer, page_security, signing, client_cache,
-        mailer, payments, providers, background, scheduler, serving,
+        data_dir_lock, partial(event_store, new_key=new_key), read_models, writer, page_security,
+        signing, client_cache, mailer, payments, providers, background, scheduler, serving,
     ])
     aiohttp_jinja2.setup(web_app, loader=jinja2.FileSystemLoader(TEMPLATES))
     setup_routes(web_app, demo_pages=settings.demo)
@@ -135,14 +140,14 @@ async def data_dir_lock(web_app: web.Application):
     os.close(fd)
 
 
-async def event_store(web_app: web.Application):
+async def event_store(web_app: web.Application, new_key: NewKey = generate_key):
     """The commands and the event store: durable, with a key ring (and the demo project)."""
     settings = web_app[settings_key]
     app = AstapaApplication(settings.events_db)
     try:
         await off_loop(app.check_durability)
         app.lifetimes = lifetimes(settings)
-        await off_loop(ensure_key_ring, app, settings.keys_dir)
+        await off_loop(ensure_key_ring, app, settings.keys_dir, new_key)
         if settings.demo:
             await off_loop(app.execute, app.create_demo_project, callback_uri(settings.issuer))
         app.link_tokens = LinkTokens(await off_loop(load_page_key, settings.keys_dir, "links.key"))
@@ -207,7 +212,8 @@ async def signing(web_app: web.Application):
 async def client_cache(web_app: web.Application):
     """Clients by id, and clients known by their metadata document."""
     settings = web_app[settings_key]
-    documents = Documents(web_app[clock_key], settings.cimd_allow_http_loopback, settings.client_document_timeout,
+    documents = Documents(web_app[clock_key], settings.cimd_allow_http_loopback,
+                          settings.client_document_timeout,
                           settings.client_document_max_bytes, settings.cimd_ca_file)
     clients = ClientCache(web_app[reads_key], documents)
     web_app[runner_key].listeners.append(clients.invalidate)

@@ -31,6 +31,22 @@ class BundleError(Exception):
     """The description under openapi/ cannot be bundled (a bad $ref, a clash of names)."""
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML as PyYAML reads it, but a key given twice in one mapping is an error (PyYAML
+    would keep the last silently); keys a merge (`<<: *anchor`) brings may be overridden."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"{key!r} is given twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 class Bundler:
     def __init__(self, source: Path) -> None:
         self.source = source
@@ -44,7 +60,7 @@ class Bundler:
             if not path.is_file():
                 raise BundleError(f"no such file: openapi/{name}")
             try:
-                self.files[name] = yaml.safe_load(path.read_text(encoding="utf-8"))
+                self.files[name] = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
             except yaml.YAMLError as e:
                 raise BundleError(f"openapi/{name}: {e}") from None
         return self.files[name]
@@ -60,7 +76,7 @@ class Bundler:
             elif key == "components":
                 raise BundleError("openapi.yaml: components live under openapi/components/, not in the root")
             else:
-                document[key] = value
+                document[key] = self._resolve(value, PurePosixPath("openapi.yaml"), False)
         self._check_every_path_used()
         components = {}
         for kind in KINDS:

@@ -472,8 +472,9 @@ def _operation(api: OpenApi, method: str, path: str, operation: dict, shared: li
     if "requestBody" in operation:
         body = api.resolve(operation["requestBody"])
         out.append("**Request body**" + (" (required)" if body.get("required") else "") + "\n\n")
-        if body.get("description"):
-            out.append(f"{body['description']}\n\n")
+        description = operation["requestBody"].get("description") or body.get("description")
+        if description:
+            out.append(f"{description}\n\n")
         for media, content in body.get("content", {}).items():
             out.append(f"- `{media}`: {api.type_of(content.get('schema', {}))}\n")
         out.append("\n")
@@ -491,12 +492,13 @@ def _operation(api: OpenApi, method: str, path: str, operation: dict, shared: li
     responses = operation.get("responses", {})
     if responses:
         out.append("**Responses**\n\n")
-        for status, response in responses.items():
-            response = api.resolve(response)
+        for status, reference in responses.items():
+            response = api.resolve(reference)
             kinds = [f"`{media}` {api.type_of(content.get('schema', {}))}".rstrip()
                      for media, content in response.get("content", {}).items()]
             headers = list(response.get("headers", {}))
-            text = response.get("description", "")
+            # A reference's own description (OpenAPI 3.1) says what this operation means by it.
+            text = reference.get("description") or response.get("description", "")
             extra = []
             if kinds:
                 extra.append(", ".join(kinds))

@@ -7,6 +7,7 @@ so tests can drive it with unmodified synchronous clients (requests, Authlib, Py
 import asyncio
 import contextlib
 import io
+import itertools
 import json
 import threading
 import time
@@ -17,12 +18,14 @@ from typing import Callable
 import pytest
 import requests
 from aiohttp import web
+from joserfc.jwk import RSAKey
 
 from astapa import cli
 from astapa.web.appkeys import application_key, runner_key
 from astapa.clock import FakeClock
 from astapa.config import Settings
-from astapa.server import create_app
+from astapa.keys import generate_key
+from astapa.server import NewKey, create_app
 from tests import described_responses
 
 
@@ -54,10 +57,12 @@ DESCRIBED = described_responses.load()
 
 
 class ServerThread:
-    def __init__(self, data_dir: Path, clock: FakeClock, demo: bool = False, **settings) -> None:
+    def __init__(self, data_dir: Path, clock: FakeClock, demo: bool = False, new_key: NewKey = generate_key,
+                 **settings) -> None:
         self.data_dir = data_dir
         self.clock = clock
         self.demo = demo
+        self.new_key = new_key
         self.overrides = settings
         self.loop = asyncio.new_event_loop()
         self.started = threading.Event()
@@ -88,7 +93,7 @@ class ServerThread:
         settings = Settings(**{"port": port, "data_dir": self.data_dir,
                                "issuer": f"http://127.0.0.1:{port}", "bcrypt_cost": 4,
                                "demo": self.demo, "poll_interval": 0.05, **self.overrides})
-        self.web_app = create_app(settings, clock=self.clock)
+        self.web_app = create_app(settings, clock=self.clock, new_key=self.new_key)
         # First, so it sees every answer as it leaves, error renderings included.
         self.web_app.middlewares.insert(0, described_responses.middleware(DESCRIBED, self.violations))
         self.runner = web.AppRunner(self.web_app)
@@ -121,13 +126,52 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+class KeyPool:
+    """RSA-2048 signing keys made once per session and handed out again in every test.
+
+    Every server makes two keys at its first start, and each costs tens of milliseconds. A test
+    takes keys from the start of the pool, in order: all the keys of one test's servers are
+    distinct (rotation and foreign-key tests rely on it), and the session makes only as many
+    keys as its hungriest test takes.
+    """
+
+    def __init__(self) -> None:
+        self._keys: list[RSAKey] = []
+        self._lock = threading.Lock()
+
+    def get(self, index: int) -> RSAKey:
+        with self._lock:
+            while len(self._keys) <= index:
+                self._keys.append(RSAKey.generate_key(2048, private=True))
+            return self._keys[index]
+
+
+@pytest.fixture(scope="session")
+def key_pool() -> KeyPool:
+    return KeyPool()
+
+
 @pytest.fixture
-def start_server(data_dir: Path, clock: FakeClock):
+def new_key(key_pool: KeyPool) -> NewKey:
+    """create_app's new_key for this test: the pool's keys in order, each written as a server
+    writes a new one (astapa.keys.generate_key)."""
+    taken = itertools.count()
+    return lambda keys_dir: generate_key(keys_dir, key_pool.get(next(taken)))
+
+
+@pytest.fixture(scope="session")
+def provider_key() -> RSAKey:
+    """The key a fake identity provider signs with first (tests/fakes/google.py), made once."""
+    return RSAKey.generate_key(2048, private=True)
+
+
+@pytest.fixture
+def start_server(data_dir: Path, clock: FakeClock, new_key: NewKey):
     threads: list[ServerThread] = []
 
     def start(directory: Path | None = None, demo: bool = False, **settings) -> Server:
         """A server on `directory` (default the test's data dir); `settings` override Settings."""
-        thread = ServerThread(directory or data_dir, clock, demo=demo, **settings)
+        thread = ServerThread(directory or data_dir, clock, demo=demo, new_key=new_key, **settings)
         threads.append(thread)
         return thread.start()
 
@@ -153,12 +197,15 @@ def run_cli(*args: str) -> dict:
 
 
 def wait_for_client(server: Server, client: dict, timeout: float = 5.0) -> None:
-    """Until the server's read models hold the client (it polls the log for CLI writes)."""
+    """Until the server's read models hold the client. A server finds the CLI's writes at its
+    next poll of the log (tests/cli covers that); this CLI ran in-process, so its server is
+    nudged to read them now, as its own writer nudges it after a commit."""
+    server.web_app[runner_key].nudge()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.web_app[runner_key].position >= server.web_app[application_key].recorder.max_notification_id():
             return
-        time.sleep(0.02)
+        time.sleep(0.005)
     raise AssertionError("the server did not pick up the CLI's writes")
 
 
@@ -231,3 +278,26 @@ def smtp():
 def mail_server(start_server, smtp) -> Server:
     """A server that sends its mail to the `smtp` fixture, looking for due mail often."""
     return start_server(smtp_url=smtp.url, mail_interval=0.1)
+
+
+# The slow groups, so a developer can leave them out: pytest -m "not browser and not subprocess".
+# browser: the test drives headless Chromium (it uses the `browser` fixture: tests/pages).
+# subprocess: the test starts `astapa serve`, the CLI, a script or another program as a child
+# process (these modules, and any test using the `spawn` fixture).
+SUBPROCESS_TESTS = (
+    "tests/cli/", "tests/mcp/", "tests/node/", "tests/test_crash.py", "tests/payments/test_payments_crash.py",
+    "tests/test_readme_examples.py", "tests/test_doc_examples.py", "tests/test_docs.py",
+    "tests/test_architecture.py", "tests/test_keys.py", "tests/test_export.py", "tests/test_logs.py",
+    "tests/projections/test_rebuild.py",
+)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "browser" in fixtures:
+            item.add_marker(pytest.mark.browser)
+        path = item.path.resolve().relative_to(ROOT).as_posix()
+        if "spawn" in fixtures or path.startswith(SUBPROCESS_TESTS):
+            item.add_marker(pytest.mark.subprocess)

@@ -119,7 +119,7 @@ def test_the_response_check_finds_what_the_description_does_not_allow():
 
 def test_test_servers_report_answers_the_description_does_not_allow(monkeypatch, data_dir, clock):
     """The wiring: a server of the test suite records an answer whose status is not described."""
-    import tests.conftest as conftest
+    from tests import conftest
 
     document = json.loads((ROOT / "openapi.json").read_text())
     responses = document["paths"]["/oauth/token"]["post"]["responses"]
@@ -133,3 +133,10 @@ def test_test_servers_report_answers_the_description_does_not_allow(monkeypatch,
         thread.stop()
     assert response.status_code in (400, 401)
     assert thread.violations and "/oauth/token" in thread.violations[0]
+
+
+def test_a_key_given_twice_is_refused(source: Path):
+    pages = source / "paths" / "pages.yaml"
+    pages.write_text(pages.read_text() + "\n/docs:\n  get:\n    responses: {}\n")
+    with pytest.raises(build_openapi.BundleError, match="given twice"):
+        build_openapi.build(source)

@@ -4,24 +4,6 @@ Every error has a class-level wire `error` and HTTP `status`, a fixed ASCII `des
 that is safe to send, and an optional private `detail` that is logged, never sent.
 """
 
-from typing import Callable
-
-from astapa.domain.errors import (
-    ClientAssertionReusedError,
-    CodeRejectedError,
-    ConflictError,
-    DomainError,
-    InvalidClaimsError,
-    PaymentRefusedError,
-    PlanExistsError,
-    PlanNotFoundError,
-    RefreshRejectedError,
-    ResourceMismatchError,
-    ScopeNotGrantedError,
-    StoreBusyError,
-    UserDisabledError,
-    UserNotFoundError,
-)
 
 
 class OAuthError(Exception):
@@ -199,50 +181,3 @@ class InvalidRedirectUriError(OAuthError):
 def registration_error(error: str, description: str) -> OAuthError:
     kind = InvalidRedirectUriError if error == "invalid_redirect_uri" else InvalidClientMetadataError
     return kind(description)
-
-
-# -- the one error map ---------------------------------------------------------------------
-# What each domain refusal becomes, per surface; the most specific class listed wins.
-# OAuth endpoints answer the RFC 6749 error; the management API answers in the same shape
-# with its own statuses; pages show a friendly message (web/pages: page()).
-
-Answers = dict[type[DomainError], Callable[[DomainError], OAuthError]]
-
-OAUTH_ANSWERS: Answers = {
-    StoreBusyError: lambda e: TemporarilyUnavailableError(detail=repr(e)),
-    ConflictError: lambda e: TemporarilyUnavailableError(detail=repr(e)),
-    CodeRejectedError: lambda e: InvalidGrantError(detail=repr(e)),
-    RefreshRejectedError: lambda e: InvalidGrantError(detail=repr(e)),
-    UserDisabledError: lambda e: InvalidGrantError(detail=repr(e)),
-    UserNotFoundError: lambda e: InvalidGrantError(detail=repr(e)),
-    ScopeNotGrantedError: lambda e: InvalidScopeError(detail=repr(e)),
-    ResourceMismatchError: lambda e: InvalidTargetError("resource differs from the one the grant was issued for",
-                                                        detail=repr(e)),
-    ClientAssertionReusedError: lambda e: InvalidClientError("client assertion was already used", detail=repr(e)),
-    DomainError: lambda e: InvalidRequestError("request cannot be performed", detail=repr(e)),
-}
-
-# The management API: a user or plan named in the body or path, claims, payments.
-API_ANSWERS: Answers = {
-    **OAUTH_ANSWERS,
-    UserNotFoundError: lambda e: NotFoundError("no such user"),
-    PlanNotFoundError: lambda e: InvalidRequestError("plan must be the key of one of the project's plans"),
-    PlanExistsError: lambda e: ResourceConflictError("the project already has a plan with this key"),
-    InvalidClaimsError: lambda e: InvalidRequestError(e.args[0]),
-    PaymentRefusedError: lambda e: InvalidRequestError(e.args[0]),
-}
-
-# The management API where the plan is the resource the URL names (PATCH /plans/{key}).
-PLAN_ANSWERS: Answers = {
-    **API_ANSWERS,
-    PlanNotFoundError: lambda e: NotFoundError("no such plan"),
-    PlanExistsError: lambda e: ResourceConflictError("free is built in and cannot be changed"),
-}
-
-
-def from_domain(error: DomainError, answers: Answers = OAUTH_ANSWERS) -> OAuthError:
-    """The answer to a domain refusal on a surface (OAUTH_ANSWERS, API_ANSWERS, ...)."""
-    for kind in type(error).__mro__:
-        if kind in answers:
-            return answers[kind](error)
-    raise TypeError(f"not a domain error: {error!r}")

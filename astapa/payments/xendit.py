@@ -1,4 +1,5 @@
-"""Xendit's Payments API v3, as a client (https://docs.xendit.co/apidocs/create-payment-request).
+"""Xendit's Payments API v3: the client (https://docs.xendit.co/apidocs/create-payment-request)
+and the one parser of its webhooks.
 
 One call per payment: POST /v3/payment_requests with our payment id as `reference_id` and
 as `idempotency-key`, so a retried create never makes a second charge. Authenticated with
@@ -126,3 +127,56 @@ def channel_properties(payment: Payment, description: str, return_url: str, mobi
     if payment.method == "BANK_TRANSFER":
         return {"display_name": description[:50], "expires_at": expires}
     return {"expires_at": expires}
+
+
+# -- webhooks ------------------------------------------------------------------------------------
+
+# What each webhook event says of the payment request it names.
+EVENT_STATUS = {"payment.failure": "FAILED", "payment_request.expiry": "EXPIRED"}
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """A Xendit webhook, as one of our payments sees it: which payment (`reference`, our
+    payment id, and Xendit's `xendit_id`), and what it says (`status`: SUCCEEDED, FAILED,
+    EXPIRED, CANCELED, or None for events that change nothing)."""
+
+    event: object
+    reference: str | None
+    xendit_id: str | None
+    status: str | None
+    xendit_payment_id: str | None
+    amount: object  # as Xendit says; settling checks it against what was asked
+    currency: object
+
+
+def parse_webhook(envelope: object) -> WebhookEvent | None:
+    """A webhook body (already JSON) as a WebhookEvent; None if it has no `data` object."""
+    data = envelope.get("data") if isinstance(envelope, dict) else None
+    if not isinstance(data, dict):
+        return None
+    event = envelope.get("event")
+    status = data.get("status") if event == "payment.capture" else \
+        EVENT_STATUS.get(event) if isinstance(event, str) else None
+    return WebhookEvent(
+        event=event,
+        reference=_string(data.get("reference_id")),
+        xendit_id=_string(data.get("payment_request_id")),
+        status=_string(status),
+        xendit_payment_id=_string(data.get("payment_id")),
+        amount=_captured(data),
+        currency=data.get("currency"),
+    )
+
+
+def _captured(data: dict) -> object:
+    """The amount taken: the sum of the captures when Xendit lists them."""
+    captures = data.get("captures")
+    if isinstance(captures, list) and captures and all(isinstance(c, dict) for c in captures):
+        return sum(c.get("capture_amount", 0) for c in captures
+                   if isinstance(c.get("capture_amount"), (int, float)))
+    return data.get("request_amount")
+
+
+def _string(value: object) -> str | None:
+    return value if isinstance(value, str) else None

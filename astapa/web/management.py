@@ -11,20 +11,15 @@ from typing import Any
 
 from aiohttp import web
 
-from astapa.web.appkeys import application_key, await_read_model, clock_key, reads_key, writer_key
 from astapa.app import KEEP
 from astapa.domain.errors import DomainError, InvalidEmailError
 from astapa.domain.plans import CURRENCIES, INTERVALS
 from astapa.domain.users import normalise_email
 from astapa.oauth import client_auth
 from astapa.oauth.errors import (
-    API_ANSWERS,
-    PLAN_ANSWERS,
-    Answers,
     ForbiddenError,
     InvalidRequestError,
     NotFoundError,
-    from_domain,
 )
 from astapa.oauth.request import OAuthRequest
 from astapa.queries import (
@@ -37,6 +32,8 @@ from astapa.queries import (
     users_page,
 )
 from astapa.web import bodies
+from astapa.web.appkeys import application_key, await_read_model, clock_key, reads_key, writer_key
+from astapa.web.errors import API_ANSWERS, PLAN_ANSWERS, Answers, from_domain
 from astapa.web.middleware import NO_STORE
 from astapa.web.oauth import authenticate_counted
 from astapa.web.schemas import BodySchema, Failures
@@ -96,7 +93,8 @@ def sub_of(request: web.Request) -> str:
 
 async def user_of(request: web.Request, web_app: web.Application, client: ClientRecord) -> dict:
     """The user the path names, in the caller's project (404 otherwise), as shown now."""
-    user = await web_app[reads_key].query(user_profile, client.project_id, sub_of(request), web_app[clock_key].now())
+    user = await web_app[reads_key].query(user_profile, client.project_id, sub_of(request),
+                                          web_app[clock_key].now())
     if user is None:
         raise NotFoundError("no such user")
     return user
@@ -140,7 +138,8 @@ async def create_plan(request: web.Request) -> web.Response:
     document = await json_body(request)
     client = await project_client(request, web_app, document)
     plan = plan_fields(document, NEW_PLAN.failures(document))
-    position = await command(web_app, web_app[application_key].create_plan, client.project_id, plan["key"], plan["name"],
+    position = await command(web_app, web_app[application_key].create_plan, client.project_id, plan["key"],
+                             plan["name"],
                              plan["price"], plan["currency"], plan["interval"], plan.get("claims", {}),
                              client.client_id)
     await await_read_model(web_app, position)
@@ -161,7 +160,8 @@ async def patch_plan(request: web.Request) -> web.Response:
     if failures.whole or failures.unknown:
         raise InvalidRequestError("send any of name, price and claims")
     changes = plan_fields(document, failures)
-    position = await command_on(PLAN_ANSWERS, web_app, web_app[application_key].change_plan, client.project_id,
+    position = await command_on(PLAN_ANSWERS, web_app, web_app[application_key].change_plan,
+                                client.project_id,
                                 key, changes, client.client_id)
     await await_read_model(web_app, position)
     return reply(await web_app[reads_key].query(plan_by_key, client.project_id, key))
@@ -205,6 +205,7 @@ async def get_user(request: web.Request) -> web.Response:
 async def list_users(request: web.Request) -> web.Response:
     """GET /api/platform/users?email=E, or the listing: ?limit=N&cursor=C."""
     web_app = request.app
+    reads = web_app[reads_key]
     client = await project_client(request, web_app, {})
     now = web_app[clock_key].now()
     if "email" in request.query:
@@ -212,11 +213,11 @@ async def list_users(request: web.Request) -> web.Response:
             _, key = normalise_email(request.query["email"])
         except InvalidEmailError:
             return reply({"users": []})
-        user = await web_app[reads_key].query(user_by_email, client.project_id, key, now)
+        user = await reads.query(user_by_email, client.project_id, key, now)
         return reply({"users": [user] if user else []})
     limit = _number(request.query.get("limit", "50"), "limit", 1, MAX_PAGE)
     after = _number(request.query.get("cursor", "0"), "cursor", 0, 2**62)
-    users, cursor = await web_app[reads_key].query(users_page, client.project_id, after, limit, now)
+    users, cursor = await reads.query(users_page, client.project_id, after, limit, now)
     return reply({"users": users, "next_cursor": None if cursor is None else str(cursor)})
 
 
@@ -228,7 +229,8 @@ async def patch_user(request: web.Request) -> web.Response:
     sub = sub_of(request)
     if USER_UPDATE.failures(document):
         raise InvalidRequestError('send {"disabled": true} or {"disabled": false}')
-    position = await command(web_app, web_app[application_key].set_disabled, client.project_id, sub, document["disabled"],
+    position = await command(web_app, web_app[application_key].set_disabled, client.project_id, sub,
+                             document["disabled"],
                              client.client_id)
     return await current_user(web_app, client.project_id, sub, position)
 
@@ -246,7 +248,8 @@ async def patch_claims(request: web.Request) -> web.Response:
     plan = document.pop("plan", KEEP)
     changed = {k: v for k, v in document.items() if v is not None}
     removed = [k for k, v in document.items() if v is None]
-    position = await command(web_app, web_app[application_key].change_claims, client.project_id, sub, changed, removed, plan,
+    position = await command(web_app, web_app[application_key].change_claims, client.project_id, sub,
+                             changed, removed, plan,
                              client.client_id)
     return await current_user(web_app, client.project_id, sub, position)
 
@@ -266,7 +269,8 @@ async def put_plan(request: web.Request) -> web.Response:
     expires_at = _time(document.get("expires_at"))
     if expires_at is not None and expires_at <= web_app[clock_key].now():
         raise InvalidRequestError("expires_at is in the past")
-    position = await command(web_app, web_app[application_key].assign_plan, client.project_id, sub, document["plan"], expires_at,
+    position = await command(web_app, web_app[application_key].assign_plan, client.project_id, sub,
+                             document["plan"], expires_at,
                              client.client_id)
     return await current_user(web_app, client.project_id, sub, position)
 

@@ -9,7 +9,8 @@ import logging
 from aiohttp import web
 
 from astapa.domain.errors import DomainError
-from astapa.oauth.errors import OAuthError, RequestTooLargeError, ServerError, from_domain
+from astapa.oauth.errors import OAuthError, RequestTooLargeError, ServerError
+from astapa.web.errors import from_domain
 
 log = logging.getLogger("astapa.web")
 

@@ -5,14 +5,16 @@ import json
 
 from aiohttp import web
 
-from astapa.web.appkeys import application_key, await_read_model, clients_key, clock_key, discovery_key, issuer_key, reads_key, settings_key, signing_keys_key, throttles_key, writer_key
-from astapa.domain.refresh import split_refresh_token
+from astapa.app.issuing import Spend
+from astapa.crypto import sha256_hex
+from astapa.domain.clients import ClientRecord
 from astapa.domain.errors import ClientAssertionReusedError, DomainError
+from astapa.domain.refresh import split_refresh_token
 from astapa.keys import etag_of
 from astapa.oauth import client_auth
 from astapa.oauth.client_keys import AssertionRefused, public_key_set, verify_assertion
-from astapa.oauth.discovery import project_metadata
 from astapa.oauth.client_metadata import DocumentError
+from astapa.oauth.discovery import project_metadata
 from astapa.oauth.errors import (
     InvalidClientError,
     InvalidGrantError,
@@ -21,19 +23,29 @@ from astapa.oauth.errors import (
     TooManyAttemptsError,
     UnauthorizedClientError,
     UnsupportedGrantTypeError,
-    from_domain,
 )
 from astapa.oauth.grants import GRANTS
 from astapa.oauth.jwt import verify_access_token
 from astapa.oauth.request import REPEATABLE, OAuthRequest, check_query, from_pairs
 from astapa.oauth.servers import AuthServer, server_for
-from astapa.domain.clients import ClientRecord
 from astapa.queries import is_access_token_revoked
-from astapa.crypto import sha256_hex
-from astapa.web.throttle import Throttle
-from astapa.app.issuing import Spend
 from astapa.web import bodies
+from astapa.web.appkeys import (
+    application_key,
+    await_read_model,
+    clients_key,
+    clock_key,
+    discovery_key,
+    issuer_key,
+    reads_key,
+    settings_key,
+    signing_keys_key,
+    throttles_key,
+    writer_key,
+)
+from astapa.web.errors import from_domain
 from astapa.web.middleware import NO_STORE
+from astapa.web.throttle import Throttle
 
 CORS = {"Access-Control-Allow-Origin": "*"}
 
@@ -120,6 +132,7 @@ async def _check_assertion(web_app: web.Application, client: ClientRecord | None
                            server: AuthServer, request: web.Request | None) -> tuple[ClientRecord, Spend]:
     """RFC 7523 §3 against the client's registered keys (fetched again once when no key
     verifies it, at most every ten seconds); the jti is spent by the caller."""
+    clients = web_app[clients_key]
     if client is None or client.auth_method != "private_key_jwt" or creds.assertion is None:
         raise client_auth.invalid_client("not a private_key_jwt client")
     audiences = {server.issuer, server.token_endpoint}
@@ -132,9 +145,9 @@ async def _check_assertion(web_app: web.Application, client: ClientRecord | None
                                         audiences, now)
         except AssertionRefused as e:
             if not e.signature or client.jwks_uri is None \
-                    or not web_app[clients_key].documents.age_ok("jwks", client.jwks_uri, 10):
+                    or not clients.documents.age_ok("jwks", client.jwks_uri, 10):
                 raise
-            web_app[clients_key].documents.forget("jwks", client.jwks_uri)
+            clients.documents.forget("jwks", client.jwks_uri)
             verified = verify_assertion(creds.assertion, await _client_keys(web_app, client), client.client_id,
                                         audiences, now)
     except (AssertionRefused, DocumentError) as e:
@@ -160,22 +173,23 @@ async def token(request: web.Request) -> web.Response:
     """RFC 6749 §3.2. Repeated failures from one source for one client are throttled
     (RFC 6819 §5.2.3.6 / §4.4.1.3): bad secrets, and refused codes or refresh tokens."""
     web_app = request.app
+    throttles = web_app[throttles_key]
     server = auth_server(request)
     oauth_request = await read_request(request)
     creds = client_auth.credentials(oauth_request)
     source = f"{creds.client_id}|{request.remote}"
-    client, spend = await _authenticate(web_app, creds, source, (web_app[throttles_key].grant,), request)
+    client, spend = await _authenticate(web_app, creds, source, (throttles.grant,), request)
     try:
         return await _grant(web_app, client, oauth_request, server, spend)
     except InvalidGrantError:
-        web_app[throttles_key].grant.fail(source)
+        throttles.grant.fail(source)
         raise
     except ClientAssertionReusedError:
-        web_app[throttles_key].client_auth.fail(source)
+        throttles.client_auth.fail(source)
         raise client_auth.invalid_client("client assertion was already used") from None
     except DomainError as e:
         if isinstance(from_domain(e), InvalidGrantError):
-            web_app[throttles_key].grant.fail(source)
+            throttles.grant.fail(source)
         raise
 
 
@@ -198,7 +212,8 @@ def _token_claims(web_app: web.Application, oauth_request: OAuthRequest) -> dict
     value = oauth_request.get("token")
     if value is None:
         raise InvalidRequestError("token is required")
-    return verify_access_token(value, web_app[signing_keys_key].current().verify_keys, web_app[settings_key].issuer, web_app[clock_key].now())
+    return verify_access_token(value, web_app[signing_keys_key].current().verify_keys,
+                               web_app[settings_key].issuer, web_app[clock_key].now())
 
 
 async def introspect(request: web.Request) -> web.Response:
@@ -230,6 +245,7 @@ async def revoke(request: web.Request) -> web.Response:
     access token is revoked alone. token_type_hint is only a hint (§2.1): both are tried.
     """
     web_app = request.app
+    app, writer = web_app[application_key], web_app[writer_key]
     oauth_request = await read_request(request)
     caller = await authenticate_client(web_app, request, oauth_request)
     value = oauth_request.get("token")
@@ -238,13 +254,13 @@ async def revoke(request: web.Request) -> web.Response:
     family = split_refresh_token(value)
     position = 0
     if family is not None:
-        _, position = await web_app[writer_key].run(
-            web_app[application_key].revoke_refresh_family, family_key=family[0], by_client_id=caller.client_id)
+        _, position = await writer.run(
+            app.revoke_refresh_family, family_key=family[0], by_client_id=caller.client_id)
     else:
         claims = _token_claims(web_app, oauth_request)
         if claims is not None and claims.get("client_id") == caller.client_id:
-            _, position = await web_app[writer_key].run(
-                web_app[application_key].revoke_access_token, jti=claims["jti"], by_client_id=caller.client_id)
+            _, position = await writer.run(
+                app.revoke_access_token, jti=claims["jti"], by_client_id=caller.client_id)
     # Read your write: introspection and userinfo answer inactive as soon as this returns.
     await await_read_model(web_app, position)
     return web.Response(status=200, headers=NO_STORE)

@@ -14,17 +14,24 @@ import re
 
 from aiohttp import web
 
-from astapa.web.appkeys import application_key, await_read_model, clock_key, payments_key, reads_key, settings_key
+from astapa.crypto import new_public_id
 from astapa.domain.errors import PaymentNotFoundError
 from astapa.domain.payments import BANKS, METHODS
 from astapa.oauth.errors import InvalidRequestError, NotFoundError, OAuthError, TemporarilyUnavailableError
 from astapa.payments.credentials import KEY_PREFIX
+from astapa.payments.xendit import XenditError, parse_webhook
 from astapa.queries import payment_by_id, payments_of_user
-from astapa.crypto import new_public_id
 from astapa.web import bodies
+from astapa.web.appkeys import (
+    application_key,
+    await_read_model,
+    clock_key,
+    payments_key,
+    reads_key,
+    settings_key,
+)
 from astapa.web.management import command, json_body, project_client, reply, user_of
 from astapa.web.schemas import BodySchema
-from astapa.payments.xendit import XenditError
 
 log = logging.getLogger("astapa.payments")
 
@@ -47,12 +54,13 @@ class PaymentsUnavailableError(OAuthError):
 async def create_payment(request: web.Request) -> web.Response:
     """POST /api/platform/payments."""
     web_app = request.app
+    settings, reads = web_app[settings_key], web_app[reads_key]
     document = await json_body(request)
     client = await project_client(request, web_app, document)
     fields = payment_fields(document)
     payments = web_app[payments_key]
     credentials = await asyncio.get_running_loop().run_in_executor(
-        web_app[reads_key].pool, payments.credentials, client.project_id)
+        reads.pool, payments.credentials, client.project_id)
     if credentials is None:
         raise PaymentsUnavailableError("payments are not configured for this project (astapa project payments, "
                                        "or ASTAPA_XENDIT_SECRET_KEY)")
@@ -66,7 +74,7 @@ async def create_payment(request: web.Request) -> web.Response:
                   if key else new_public_id("pay"))
     position = await command(web_app, web_app[application_key].create_payment, payment_id, client.project_id,
                              fields["sub"], fields["plan"], fields["method"], fields["bank_code"], client.mode,
-                             web_app[clock_key].now(), web_app[settings_key].payment_ttl, client.client_id)
+                             web_app[clock_key].now(), settings.payment_ttl, client.client_id)
     payment = await _payment(web_app, payment_id)
     if (payment.project_id, payment.sub, payment.plan, payment.method, payment.bank_code) != (
             client.project_id, fields["sub"], fields["plan"], fields["method"], fields["bank_code"]):
@@ -74,7 +82,7 @@ async def create_payment(request: web.Request) -> web.Response:
     if payment.status == "CREATED":  # new, or a retry of one Xendit never answered
         try:
             await payments.open_at_xendit(payment, f"{client.name}: {fields['plan']} plan",
-                                          fields["return_url"] or f"{web_app[settings_key].issuer}/",
+                                          fields["return_url"] or f"{settings.issuer}/",
                                           fields["mobile_number"])
         except XenditError as e:
             if e.refused:
@@ -83,14 +91,15 @@ async def create_payment(request: web.Request) -> web.Response:
                                        detail=str(e)) from None
     # Read your write (open_at_xendit waited for its own events already).
     await await_read_model(web_app, position)
-    view = await web_app[reads_key].query(payment_by_id, client.project_id, payment_id)
+    view = await reads.query(payment_by_id, client.project_id, payment_id)
     if view is None:
         raise TemporarilyUnavailableError(detail="payment recorded, read models lagging")
     return reply(view, status=201)
 
 
 async def _payment(web_app, payment_id: str):
-    return await asyncio.get_running_loop().run_in_executor(web_app[reads_key].pool, web_app[application_key].payment, payment_id)
+    return await asyncio.get_running_loop().run_in_executor(web_app[reads_key].pool,
+                                                            web_app[application_key].payment, payment_id)
 
 
 async def _project_of(web_app, payment_id: str) -> str | None:
@@ -135,7 +144,8 @@ async def get_payment(request: web.Request) -> web.Response:
     web_app = request.app
     client = await project_client(request, web_app, {})
     payment_id = request.match_info["payment_id"]
-    view = await web_app[reads_key].query(payment_by_id, client.project_id, payment_id) if PAYMENT_ID.fullmatch(payment_id) else None
+    view = await web_app[reads_key].query(payment_by_id, client.project_id,
+                                          payment_id) if PAYMENT_ID.fullmatch(payment_id) else None
     if view is None:
         raise NotFoundError("no such payment")
     return reply(view)
@@ -156,34 +166,28 @@ async def xendit_webhook(request: web.Request) -> web.Response:
     Answers 200 quickly for anything it can read, ours or not, so Xendit stops retrying;
     duplicates and late or out-of-order deliveries change nothing they should not."""
     web_app = request.app
+    payments = web_app[payments_key]
     token = request.headers.get("x-callback-token", "")
     body = await bodies.read(request)
     try:
         envelope = bodies.json_value(body, kind=None)
     except bodies.BodyError:
         envelope = None
-    data = envelope.get("data") if isinstance(envelope, dict) else None
-    reference = data.get("reference_id") if isinstance(data, dict) else None
-    ours = isinstance(reference, str) and PAYMENT_ID.fullmatch(reference) is not None
+    hook = parse_webhook(envelope)
+    reference = hook.reference if hook is not None else None
+    ours = reference is not None and PAYMENT_ID.fullmatch(reference) is not None
     project_id = await _project_of(web_app, reference) if ours else None
     matches = await asyncio.get_running_loop().run_in_executor(  # may read the project's key file
-        None, web_app[payments_key].callback_token_matches, token, project_id)
+        None, payments.callback_token_matches, token, project_id)
     if not matches:
         return web.json_response({"error": "invalid_token", "error_description": "x-callback-token is wrong"},
                                  status=401)
-    if not isinstance(data, dict):
+    if hook is None:
         raise InvalidRequestError("a Xendit webhook is a JSON object with an event and its data")
-    event, xendit_id = envelope.get("event"), data.get("payment_request_id")
-    if not ours or not isinstance(xendit_id, str):
-        log.info("webhook %s for a reference that is not ours: ignored", str(event)[:40])
+    if not ours or hook.xendit_id is None:
+        log.info("webhook %s for a reference that is not ours: ignored", str(hook.event)[:40])
         return web.json_response({"received": True})
-    status = {"payment.capture": data.get("status"), "payment.failure": "FAILED",
-              "payment_request.expiry": "EXPIRED"}.get(event)
-    amount = data.get("request_amount")
-    captures = data.get("captures")
-    if isinstance(captures, list) and captures and all(isinstance(c, dict) for c in captures):
-        amount = sum(c.get("capture_amount", 0) for c in captures if isinstance(c.get("capture_amount"), (int, float)))
-    position = await web_app[payments_key].apply(reference, status, xendit_id, data.get("payment_id"), amount,
-                                        data.get("currency"), f"webhook {event}")
+    position = await payments.apply(reference, hook.status, hook.xendit_id, hook.xendit_payment_id,
+                                    hook.amount, hook.currency, f"webhook {hook.event}")
     await await_read_model(web_app, position)  # a success is read with its plan
     return web.json_response({"received": True})

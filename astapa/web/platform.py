@@ -5,7 +5,6 @@ import re
 
 from aiohttp import web
 
-from astapa.web.appkeys import application_key, await_read_model, clock_key, reads_key, settings_key, signing_keys_key, writer_key
 from astapa.domain.errors import InvalidEmailError, UserNotFoundError
 from astapa.domain.users import normalise_email
 from astapa.oauth.errors import (
@@ -17,6 +16,15 @@ from astapa.oauth.jwt import verify_access_token
 from astapa.oauth.request import REPEATABLE
 from astapa.queries import is_access_token_revoked, user_profile
 from astapa.web import bodies
+from astapa.web.appkeys import (
+    application_key,
+    await_read_model,
+    clock_key,
+    reads_key,
+    settings_key,
+    signing_keys_key,
+    writer_key,
+)
 from astapa.web.middleware import NO_STORE
 from astapa.web.oauth import authenticate_client, read_request
 from astapa.web.schemas import BodySchema
@@ -33,7 +41,8 @@ async def bearer_claims(request: web.Request, web_app: web.Application) -> dict:
     match = BEARER.match(request.headers.get("Authorization", ""))
     if match is None:
         raise InvalidTokenError("no bearer token")
-    claims = verify_access_token(match.group(1), web_app[signing_keys_key].current().verify_keys, web_app[settings_key].issuer, web_app[clock_key].now())
+    claims = verify_access_token(match.group(1), web_app[signing_keys_key].current().verify_keys,
+                                 web_app[settings_key].issuer, web_app[clock_key].now())
     if claims is None:
         raise InvalidTokenError("not a valid access token")
     if "sid" not in claims:
@@ -50,7 +59,8 @@ async def userinfo(request: web.Request) -> web.Response:
     """GET /oauth/userinfo and /api/platform/users/me: the user as they are now."""
     web_app = request.app
     claims = await bearer_claims(request, web_app)
-    profile = await web_app[reads_key].query(user_profile, claims["project_id"], claims["sub"], web_app[clock_key].now())
+    profile = await web_app[reads_key].query(user_profile, claims["project_id"], claims["sub"],
+                                             web_app[clock_key].now())
     if profile is None:
         raise InvalidTokenError("no such user")
     return web.json_response(profile, headers=NO_STORE)
@@ -73,7 +83,8 @@ async def revoke_user(request: web.Request) -> web.Response:
         except InvalidEmailError:
             raise InvalidRequestError("email is not a valid address") from None
     try:
-        _, position = await web_app[writer_key].run(web_app[application_key].revoke_user_tokens, client.project_id, sub, email_key)
+        _, position = await web_app[writer_key].run(web_app[application_key].revoke_user_tokens,
+                                                    client.project_id, sub, email_key)
     except UserNotFoundError:
         return web.json_response({"error": "not_found", "error_description": "no such user"},
                                  status=404, headers=NO_STORE)

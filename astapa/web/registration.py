@@ -10,7 +10,6 @@ flow with PKCE and refresh, and is third-party: the user is asked before it gets
 
 from aiohttp import web
 
-from astapa.web.appkeys import application_key, await_read_model, clients_key, clock_key, throttles_key, writer_key
 from astapa.domain.errors import RegistrationClosedError
 from astapa.oauth.authorize import OIDC_SCOPES
 from astapa.oauth.client_metadata import AUTH_METHODS, MetadataError, parse_metadata
@@ -20,8 +19,16 @@ from astapa.oauth.errors import (
     TooManyAttemptsError,
     registration_error,
 )
-from astapa.web.middleware import NO_STORE
 from astapa.web import bodies
+from astapa.web.appkeys import (
+    application_key,
+    await_read_model,
+    clients_key,
+    clock_key,
+    throttles_key,
+    writer_key,
+)
+from astapa.web.middleware import NO_STORE
 from astapa.web.oauth import auth_server
 
 NOT_OPEN = "this project does not take dynamic client registration"
@@ -29,12 +36,13 @@ NOT_OPEN = "this project does not take dynamic client registration"
 
 async def register(request: web.Request) -> web.Response:
     web_app = request.app
+    throttles = web_app[throttles_key]
     server = auth_server(request)
     project = await web_app[clients_key].project(server.project_id) if server.project_id else None
     if project is None or not project.allow_registration:
         raise NotFoundError(NOT_OPEN)
     ip = request.remote or "-"
-    wait = web_app[throttles_key].registration.retry_after(ip)
+    wait = throttles.registration.retry_after(ip)
     if wait:
         raise TooManyAttemptsError(wait, detail=f"registrations from {ip}")
     body = await bodies.read(request)
@@ -53,11 +61,12 @@ async def register(request: web.Request) -> web.Response:
     if unknown:
         raise InvalidClientMetadataError(f"scope names scopes this project does not have: {' '.join(unknown)}")
     try:
-        response, position = await web_app[writer_key].run(web_app[application_key].register_client, project.project_id, metadata,
+        response, position = await web_app[writer_key].run(web_app[application_key].register_client,
+                                                           project.project_id, metadata,
                                                   web_app[clock_key].now())
     except RegistrationClosedError:
         raise NotFoundError(NOT_OPEN) from None
-    web_app[throttles_key].registration.fail(ip)  # each client made counts; refusals make nothing
+    throttles.registration.fail(ip)  # each client made counts; refusals make nothing
     # Read your write: the client can start signing in as soon as it has its id.
     await await_read_model(web_app, position)
     return web.json_response(response, status=201, headers=NO_STORE)

@@ -30,7 +30,7 @@ def _integer(checker, instance: object) -> bool:
     return isinstance(instance, int) and not isinstance(instance, bool)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compiled(pattern: str) -> re.Pattern:
     if pattern.endswith("$") and not pattern.endswith("\\$"):
         pattern = pattern[:-1] + r"\Z"

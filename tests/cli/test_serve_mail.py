@@ -8,6 +8,7 @@ from pathlib import Path
 from tests.fakes.smtp import SmtpServer
 from tests.flows import Browser
 from tests.mail import mail_to, only_action_link
+from tests.mail_flows.test_delivery import mail_rows, wait_until
 from tests.process import run_cli, start_server
 
 REDIRECT = "https://app.example/callback"
@@ -27,9 +28,13 @@ def test_mail_queued_before_a_kill_goes_out_after_the_restart(tmp_path: Path):
     server = start_server(data_dir, env=env)
     try:
         project = run_cli("project", "create", "--name", "app", "--redirect-uri", REDIRECT, data_dir=data_dir)
-        time.sleep(1.0)  # the server polls for the CLI's write
+        browser = Browser(server.url)
+        signup = browser.authorize_url(project["client_id"], path="/auth/signup")
+        wait_until(lambda: browser.get(signup).status_code == 200,  # the server polls for the CLI's write
+                   what="the server to serve the project")
         sign_up(server.url, project, "killed@example.org")
-        time.sleep(1.0)  # its first attempt fails: nothing listens
+        wait_until(lambda: any(row["attempts"] >= 1 for row in mail_rows(data_dir)),  # nothing listens
+                   what="the first delivery attempt to fail")
         server.proc.send_signal(signal.SIGKILL)
         server.proc.wait(10)
     finally:

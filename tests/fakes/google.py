@@ -65,9 +65,12 @@ def at_hash(access_token: str) -> str:
     return _b64url(hashlib.sha256(access_token.encode()).digest()[:16])
 
 
-def _new_key() -> RSAKey:
+def _new_key(made: RSAKey | None = None) -> RSAKey:
     # GUESS: Google's kids are 40 hex digits (they look like SHA-1 thumbprints).
-    return RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(20), "alg": "RS256", "use": "sig"})
+    parameters = {"kid": secrets.token_hex(20), "alg": "RS256", "use": "sig"}
+    if made is not None:  # the same key material under a kid of its own (no import: that validates it again)
+        return RSAKey(made.raw_value, made.raw_value, parameters=parameters)
+    return RSAKey.generate_key(2048, parameters=parameters)
 
 
 def _error_page(title: str, detail: str, status: int = 400) -> web.Response:
@@ -89,7 +92,9 @@ class GoogleServer(FaultyFakeServer):
     WHICH = WHICH
     def __init__(self, client_id: str = "google-client-id.apps.googleusercontent.com",
                  client_secret: str = "google-client-secret", now: Callable[[], float] = time.time,
-                 port: int | None = None) -> None:
+                 port: int | None = None, signing_key: RSAKey | None = None) -> None:
+        """`signing_key`: the key to sign with first, made beforehand (a new one otherwise); it
+        gets a kid of its own. Rotations always make new keys."""
         super().__init__(port)
         self.client_id = client_id
         self.client_secret = client_secret
@@ -99,7 +104,7 @@ class GoogleServer(FaultyFakeServer):
         self.next_account: str | None = None  # a sub; None: the first account added. Not reset after use.
         self.id_token_overrides: dict[str, Any] = {}
         self._issuer: str | None = None
-        self._keys: list[RSAKey] = [_new_key()]  # published; the last one signs
+        self._keys: list[RSAKey] = [_new_key(signing_key)]  # published; the last one signs
         self._unpublished_next = False
         self._codes: dict[str, dict] = {}
         self._tokens: dict[str, dict] = {}

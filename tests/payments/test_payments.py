@@ -190,6 +190,20 @@ def test_unknown_references_are_acknowledged_and_ignored(paying, xendit):
         assert response.status_code == 400
 
 
+def test_a_webhook_whose_event_is_not_a_string_is_acknowledged_not_a_500(paying, xendit):
+    """The event name looks up what it means; a list or an object there once raised."""
+    server = paying()
+    shop = Shop(server)
+    payment = shop.pay().json()
+    data = {"reference_id": payment["payment_id"], "payment_request_id": xendit_id_of(xendit, payment["payment_id"]),
+            "status": "SUCCEEDED", "request_amount": 149000, "currency": "IDR"}
+    for event in (["payment.failure"], {"x": 1}, 7, None):
+        response = requests.post(f"{server.url}/api/webhooks/xendit", json={"event": event, "data": data},
+                                 timeout=10, headers={"x-callback-token": CALLBACK_TOKEN})
+        assert response.status_code == 200, response.text
+    assert shop.payment(payment["payment_id"])["status"] == "PENDING"
+
+
 @pytest.mark.parametrize("failure, status", [(500, 502), (503, 502), (400, 400)])
 def test_xendit_errors_are_a_clear_answer_and_a_failed_payment(paying, xendit, failure, status):
     shop = Shop(paying())

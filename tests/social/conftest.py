@@ -6,7 +6,7 @@ import jwt
 import pytest
 import requests
 
-from tests.conftest import Server, project_on, run_cli
+from tests.conftest import Server, project_on, run_cli, wait_for_client
 from tests.fakes.github import GitHubServer
 from tests.fakes.google import GoogleServer
 from tests.flows import Browser, exchange, pkce_pair, query_of
@@ -16,8 +16,9 @@ GITHUB_ID, GITHUB_SECRET = "Iv1.github-client-id", "github-client-secret-0123456
 
 
 @pytest.fixture
-def google(clock):
-    with GoogleServer(client_id=GOOGLE_ID, client_secret=GOOGLE_SECRET, now=clock.now) as fake:
+def google(clock, provider_key):
+    with GoogleServer(client_id=GOOGLE_ID, client_secret=GOOGLE_SECRET, now=clock.now,
+                      signing_key=provider_key) as fake:
         fake.add_account("10769150350006150715113", "ada@gmail.com", name="Ada Lovelace")
         yield fake
 
@@ -47,6 +48,7 @@ def configure(server: Server, project: dict, *providers: str) -> dict:
     if "github" in providers:
         args += ["--github-client-id", GITHUB_ID, "--github-client-secret", GITHUB_SECRET]
     value = run_cli(*args)
+    wait_for_client(server, value)
     wait_for_buttons(server, project, providers)
     return value
 

@@ -7,8 +7,9 @@ from typing import Awaitable, Callable
 import aiohttp_jinja2
 from aiohttp import web
 
-from astapa.domain.errors import DomainError, StoreBusyError
+from astapa.domain.errors import DomainError
 from astapa.oauth.errors import OAuthError
+from astapa.web.errors import page_answer
 
 log = logging.getLogger("astapa.pages")
 
@@ -32,6 +33,11 @@ def message(request: web.Request, title: str, text: str, status: int = 400,
                                             "back_text": back_text}, status=status)
 
 
+def answer(request: web.Request, error: Exception) -> web.Response:
+    shown = page_answer(error)
+    return message(request, shown.title, shown.text, status=shown.status)
+
+
 class Respond(Exception):
     """Answer with this page now (a form shown again, say), from however deep it was decided."""
 
@@ -53,17 +59,13 @@ def page(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
             return r.response
         except OAuthError as e:
             log.info("%s %s -> %s (%s)", request.method, request.path, e.error, e.detail or e.description)
-            return message(request, "This sign-in link is not valid",
-                           f"{e.description[:1].upper()}{e.description[1:]}. Go back to the "
-                           "application and try again.", status=e.status)
-        except (StoreBusyError, DomainError) as e:
+            return answer(request, e)
+        except DomainError as e:
             log.info("%s %s -> %r", request.method, request.path, e)
-            return message(request, "Please try again",
-                           "We could not complete that just now. Please try again.", status=503)
-        except Exception:
+            return answer(request, e)
+        except Exception as e:
             log.exception("unexpected error in %s %s", request.method, request.path)
-            return message(request, "Something went wrong",
-                           "Something went wrong on our side. Please try again.", status=500)
+            return answer(request, e)
 
     return wrapped
 

@@ -20,6 +20,7 @@ from astapa.oauth.authorize import AuthorizationRequest
 from astapa.oauth.errors import AccessDeniedError, ConsentRequiredError, LoginRequiredError
 from astapa.passwords import PasswordPolicyError, check_policy
 from astapa.queries import user_login
+from astapa.web import bodies
 from astapa.web.appkeys import (
     application_key,
     await_read_model,
@@ -32,7 +33,6 @@ from astapa.web.appkeys import (
     throttles_key,
     writer_key,
 )
-from astapa.web import bodies
 from astapa.web.csrf import CsrfError, clear_cookie, cookie_name
 from astapa.web.pages import Respond, page, render, social
 from astapa.web.pages.flow import (
@@ -92,6 +92,10 @@ async def login(request: web.Request) -> web.StreamResponse:
     """POST /auth/login: the password is checked in the bcrypt pool, always once. The
     "Email me a sign-in link" button posts the same form."""
     web_app = request.app
+    app = web_app[application_key]
+    writer = web_app[writer_key]
+    clock = web_app[clock_key]
+    throttles = web_app[throttles_key]
     posted, authz = await posted_form(request, web_app)
     if posted.get("action") == MAGIC_LINK:
         return await ask_for_link(request, web_app, authz, MAGIC_LINK, posted.get("email", ""))
@@ -99,7 +103,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return await social.start(request, web_app, authz, posted["action"], "login", posted.get("email", ""))
     email, key = email_of(posted.get("email", ""))
     account, ip = f"{authz.client.project_id}/{key or email}", request.remote or "-"
-    wait = max(web_app[throttles_key].account.retry_after(account), web_app[throttles_key].ip.retry_after(ip))
+    wait = max(throttles.account.retry_after(account), throttles.ip.retry_after(ip))
     if wait:
         response = form(request, web_app, authz, "login", email=email, status=429,
                         error=f"Too many attempts. Try again in {minutes(wait)}.")
@@ -109,22 +113,22 @@ async def login(request: web.Request) -> web.StreamResponse:
     password = posted.get("password", "")
     ok = await web_app[passwords_key].verify(password, found.password_hash if found else None)
     if not ok or found is None or found.disabled:
-        web_app[throttles_key].account.fail(account)
-        web_app[throttles_key].ip.fail(ip)
+        throttles.account.fail(account)
+        throttles.ip.fail(ip)
         return form(request, web_app, authz, "login", email=email, status=401, error=WRONG_CREDENTIALS,
                     error_field="password")
-    web_app[throttles_key].account.clear(account)
+    throttles.account.clear(account)
     offer = posted.get("link_offer")
     try:
         if offer:  # the password sign-in accepts a Google or GitHub link offered on this page
-            signed_in, position = await web_app[writer_key].run(
-                web_app[application_key].sign_in_linking, authz.code_request(), found.sub, offer[:200],
-                social.binding_of(request, web_app), web_app[clock_key].now(), authz.client.require_verified_email)
+            signed_in, position = await writer.run(
+                app.sign_in_linking, authz.code_request(), found.sub, offer[:200],
+                social.binding_of(request, web_app), clock.now(), authz.client.require_verified_email)
             # Read your write: the link (and a verified address) shows as soon as this answers.
             await await_read_model(web_app, position)
         else:
-            signed_in, _ = await web_app[writer_key].run(web_app[application_key].sign_in, authz.code_request(), found.sub,
-                                                web_app[clock_key].now(), authz.client.require_verified_email)
+            signed_in, _ = await writer.run(app.sign_in, authz.code_request(), found.sub,
+                                            clock.now(), authz.client.require_verified_email)
     except (UserDisabledError, UserNotFoundError):
         return form(request, web_app, authz, "login", email=email, status=401, error=WRONG_CREDENTIALS,
                     error_field="password")
@@ -137,6 +141,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def signup(request: web.Request) -> web.StreamResponse:
     """POST /auth/signup: account, session and code in one save."""
     web_app = request.app
+    app, writer, clock = web_app[application_key], web_app[writer_key], web_app[clock_key]
     posted, authz = await posted_form(request, web_app)
     if posted.get("action") in PROVIDERS:
         return await social.start(request, web_app, authz, posted["action"], "signup", posted.get("email", ""))
@@ -153,9 +158,9 @@ async def signup(request: web.Request) -> web.StreamResponse:
     password_hash = await web_app[passwords_key].hash(password)
     required = authz.client.require_verified_email
     try:
-        signed_in, position = await web_app[writer_key].run(
-            web_app[application_key].register_user, authz.code_request(), link_request(authz), email, key,
-            password_hash, web_app[clock_key].now(), sign_in=not required)
+        signed_in, position = await writer.run(
+            app.register_user, authz.code_request(), link_request(authz), email, key,
+            password_hash, clock.now(), sign_in=not required)
     except EmailTakenError:
         if not required:
             return form(request, web_app, authz, "signup", email=email, status=409,
@@ -163,8 +168,8 @@ async def signup(request: web.Request) -> web.StreamResponse:
                         error_link=("Sign in instead", f"/auth/login?{authz.query}"))
         # The same page as a new account (C-80); the owner is told by mail instead.
         if may_mail(web_app, authz, key):
-            web_app[background_key].later(web_app[writer_key].run(web_app[application_key].notify_signup_attempt, link_request(authz), key,
-                                     web_app[clock_key].now()))
+            web_app[background_key].later(writer.run(app.notify_signup_attempt, link_request(authz), key,
+                                                     clock.now()))
         return check_inbox(request, web_app, authz, SIGN_UP_SENT.format(email=email), email, resend=True)
     # Read your write: the new account can sign in as soon as this page answers.
     await await_read_model(web_app, position)
@@ -193,9 +198,10 @@ async def posted_form(request: web.Request, web_app: web.Application) -> tuple[d
 async def show_logout(request: web.Request) -> web.StreamResponse:
     """GET /auth/logout: a confirmation form; signing out never happens on a GET."""
     web_app = request.app
-    token, new_cookie = web_app[csrf_key].token(request)
+    csrf = web_app[csrf_key]
+    token, new_cookie = csrf.token(request)
     response = render(request, "logout.html", {"csrf_token": token})
-    web_app[csrf_key].remember(response, new_cookie)
+    csrf.remember(response, new_cookie)
     return response
 
 
@@ -203,19 +209,20 @@ async def show_logout(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     """POST /auth/logout: the session ends on the server, not only in the browser."""
     web_app = request.app
+    settings = web_app[settings_key]
     posted = await bodies.page_form(request)
     try:
         web_app[csrf_key].check(request, posted.get("csrf_token"))
     except CsrfError:
         return await show_logout(request)
-    cookie = request.cookies.get(cookie_name(web_app[settings_key], SESSION_COOKIE))
+    cookie = request.cookies.get(cookie_name(settings, SESSION_COOKIE))
     if cookie:
         await web_app[writer_key].run(web_app[application_key].end_session, cookie, web_app[clock_key].now())
     # Somewhere to go on: the demo when it is on (its Sign out button posts here), else the
     # server's front page.
-    back, back_text = ("/demo", "Back to the demo") if web_app[settings_key].demo else ("/", "Go to the start page")
+    back, back_text = ("/demo", "Back to the demo") if settings.demo else ("/", "Go to the start page")
     response = render(request, "message.html", {"title": "You are signed out",
                                                 "text": "You can close this page.",
                                                 "back": back, "back_text": back_text})
-    clear_cookie(response, web_app[settings_key], SESSION_COOKIE)
+    clear_cookie(response, settings, SESSION_COOKIE)
     return response

@@ -13,8 +13,8 @@ from astapa.domain.errors import (
 )
 from astapa.oauth.authorize import PageError
 from astapa.oauth.errors import AccessDeniedError
-from astapa.web.appkeys import application_key, clock_key, csrf_key, settings_key, writer_key
 from astapa.web import bodies
+from astapa.web.appkeys import application_key, clock_key, csrf_key, settings_key, writer_key
 from astapa.web.csrf import CsrfError, cookie_name
 from astapa.web.pages.flow import (
     SESSION_COOKIE,
@@ -50,7 +50,8 @@ async def consent(request: web.Request) -> web.StreamResponse:
     if not cookie:
         return form(request, web_app, authz, "login", status=401, error=SIGN_IN_AGAIN)
     try:
-        signed_in, _ = await web_app[writer_key].run(web_app[application_key].grant_consent, authz.code_request(), cookie,
+        signed_in, _ = await web_app[writer_key].run(web_app[application_key].grant_consent,
+                                                     authz.code_request(), cookie,
                                             web_app[clock_key].now(), authz.client.require_verified_email)
     except (SessionEndedError, UserDisabledError, UserNotFoundError, EmailNotVerifiedError):
         return form(request, web_app, authz, "login", status=401, error=SIGN_IN_AGAIN)

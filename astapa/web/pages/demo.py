@@ -21,8 +21,8 @@ from astapa.domain.refresh import split_refresh_token
 from astapa.oauth.errors import OAuthError
 from astapa.oauth.pkce import s256
 from astapa.queries import project_client_id
-from astapa.web.appkeys import clients_key, csrf_key, issuer_key, reads_key, settings_key, signing_keys_key
 from astapa.web import bodies
+from astapa.web.appkeys import clients_key, csrf_key, issuer_key, reads_key, settings_key, signing_keys_key
 from astapa.web.csrf import CsrfError
 from astapa.web.pages import message, page, render
 
@@ -52,6 +52,7 @@ async def start(request: web.Request) -> web.StreamResponse:
     """GET /demo/start: what an app does before sending its user to the sign-in page.
     `?resume=1`: the demo asks again by itself (see callback), without a form (prompt=none)."""
     web_app = request.app
+    settings = web_app[settings_key]
     client = await demo_client(web_app)
     if client is None:
         return message(request, "Demo not ready", "The demo project does not exist yet.", 503)
@@ -61,7 +62,7 @@ async def start(request: web.Request) -> web.StreamResponse:
         state = RESUMED + state
     params = {
         "response_type": "code", "client_id": client.client_id,
-        "redirect_uri": callback_uri(web_app[settings_key].issuer), "scope": "openid email",
+        "redirect_uri": callback_uri(settings.issuer), "scope": "openid email",
         "state": state, "code_challenge": s256(verifier), "code_challenge_method": "S256",
         "nonce": secrets.token_urlsafe(16),
     }
@@ -69,7 +70,7 @@ async def start(request: web.Request) -> web.StreamResponse:
         params["prompt"] = "none"
     response = web.HTTPFound(f"/auth/login?{urlencode(params)}")
     response.set_cookie(FLOW_COOKIE, f"{state}.{verifier}", path="/demo", httponly=True,
-                        samesite="Lax", secure=web_app[settings_key].secure_cookies, max_age=600)
+                        samesite="Lax", secure=settings.secure_cookies, max_age=600)
     raise response
 
 
@@ -85,6 +86,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
     browser in, so the answer is a new code at once. A resumed sign-in that fails too gets
     a page, never another round (a browser that keeps no cookies would loop)."""
     web_app = request.app
+    settings = web_app[settings_key]
     state, _, verifier = request.cookies.get(FLOW_COOKIE, "").partition(".")
     returned = request.query.get("state", "")
     resumed = returned.startswith(RESUMED)
@@ -112,8 +114,8 @@ async def callback(request: web.Request) -> web.StreamResponse:
         return message(request, "Demo not ready", "The demo project does not exist yet.", 503)
     try:
         body = await web_app[issuer_key].redeem_code(
-            client.client_id, code, callback_uri(web_app[settings_key].issuer), s256(verifier),
-            web_app[settings_key].access_token_ttl)
+            client.client_id, code, callback_uri(settings.issuer), s256(verifier),
+            settings.access_token_ttl)
     except (OAuthError, DomainError):
         return message(request, "Start again", "That code cannot be used any more.",
                        back="/demo/start", back_text="Sign in to the demo")
@@ -139,7 +141,8 @@ async def refresh(request: web.Request) -> web.StreamResponse:
         return message(request, "Start again", "There is no refresh token in this browser.",
                        back="/demo/start", back_text="Sign in to the demo")
     try:
-        body = await web_app[issuer_key].refresh(client.client_id, *parts, None, web_app[settings_key].access_token_ttl)
+        body = await web_app[issuer_key].refresh(client.client_id, *parts, None,
+                                                 web_app[settings_key].access_token_ttl)
     except (OAuthError, DomainError):
         return message(request, "Start again", "The refresh token no longer works (revoked, "
                        "expired or already used).", 400,
@@ -154,7 +157,8 @@ COMPARED = ("iat", "exp", "jti", "sub", "sid")
 
 
 def tokens_page(request: web.Request, web_app: web.Application, body: dict, before: dict[str, str] | None = None) -> web.Response:
-    token, new_cookie = web_app[csrf_key].token(request)
+    settings, csrf = web_app[settings_key], web_app[csrf_key]
+    token, new_cookie = csrf.token(request)
     shown = [("Access token", body["access_token"])]
     if "id_token" in body:
         shown.append(("ID token", body["id_token"]))
@@ -173,8 +177,8 @@ def tokens_page(request: web.Request, web_app: web.Application, body: dict, befo
         "title": "Signed in", "tokens": tokens, "csrf_token": token,
         "expires_in": body["expires_in"], "access": access, "changes": changes,
     })
-    web_app[csrf_key].remember(response, new_cookie)
+    csrf.remember(response, new_cookie)
     response.set_cookie(REFRESH_COOKIE, body["refresh_token"], path="/demo", httponly=True,
-                        samesite="Lax", secure=web_app[settings_key].secure_cookies,
-                        max_age=web_app[settings_key].refresh_idle_ttl)
+                        samesite="Lax", secure=settings.secure_cookies,
+                        max_age=settings.refresh_idle_ttl)
     return response

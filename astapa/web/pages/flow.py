@@ -70,14 +70,15 @@ def redirect_errors(handler):
 def to_client(request: web.Request, web_app: web.Application, authz: AuthorizationRequest, signed_in) -> web.Response:
     """Back to the client with the code; or, for a third-party client the user has not
     yet allowed what it asks for, the consent page first."""
+    settings = web_app[settings_key]
     if signed_in.consent:
         response = consent_page(request, web_app, authz)
     else:
         response = see_other(response_url(authz.redirect_uri, {
             "code": signed_in.code, "state": authz.state, "iss": authz.issuer}))
     if signed_in.session_cookie is not None:
-        set_cookie(response, web_app[settings_key], SESSION_COOKIE, signed_in.session_cookie,
-                   max_age=web_app[settings_key].session_absolute_ttl)
+        set_cookie(response, settings, SESSION_COOKIE, signed_in.session_cookie,
+                   max_age=settings.session_absolute_ttl)
     return response
 
 
@@ -102,7 +103,8 @@ def form(request: web.Request, web_app: web.Application, authz: AuthorizationReq
     ("email" or "password"): the field the error is about, which gets the focus (the
     autofocus attribute: no script), aria-invalid and the error as its description;
     `error_link`: (text, href) of a link after the error's text."""
-    token, new_cookie = web_app[csrf_key].token(request)
+    csrf = web_app[csrf_key]
+    token, new_cookie = csrf.token(request)
     response = render(request, "authorize.html", {
         "mode": mode,
         "client_name": authz.client.name,
@@ -116,7 +118,7 @@ def form(request: web.Request, web_app: web.Application, authz: AuthorizationReq
         "link_offer": link_offer,
         "providers": [(name, PROVIDER_NAMES[name]) for name in authz.client.providers if name in PROVIDER_NAMES],
     }, status=status)
-    web_app[csrf_key].remember(response, new_cookie)
+    csrf.remember(response, new_cookie)
     return response
 
 
@@ -124,7 +126,8 @@ def consent_page(request: web.Request, web_app: web.Application, authz: Authoriz
                  status: int = 200, error: str | None = None) -> web.Response:
     """Names the client, where it sends the user back (the host, plainly) and what it asks
     for; a client whose redirect URIs are all on this machine gets a warning."""
-    token, new_cookie = web_app[csrf_key].token(request)
+    csrf = web_app[csrf_key]
+    token, new_cookie = csrf.token(request)
     redirect = urlsplit(authz.redirect_uri)
     response = render(request, "consent.html", {
         "client_name": authz.client.name,
@@ -137,7 +140,7 @@ def consent_page(request: web.Request, web_app: web.Application, authz: Authoriz
         "csrf_token": token,
         "error": error,
     }, status=status)
-    web_app[csrf_key].remember(response, new_cookie)
+    csrf.remember(response, new_cookie)
     return response
 
 

@@ -18,6 +18,7 @@ from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL, Action
 from astapa.mail.compose import duration
 from astapa.oauth.authorize import AuthorizationRequest
 from astapa.passwords import PasswordPolicyError, check_policy
+from astapa.web import bodies
 from astapa.web.appkeys import (
     application_key,
     background_key,
@@ -28,7 +29,6 @@ from astapa.web.appkeys import (
     throttles_key,
     writer_key,
 )
-from astapa.web import bodies
 from astapa.web.csrf import CsrfError
 from astapa.web.pages import Respond, message, render
 from astapa.web.pages.flow import authorization, email_of, minutes, received, redirect_errors, to_client
@@ -92,24 +92,26 @@ LANDINGS = {
 def asking_form(request: web.Request, web_app: web.Application, authz: AuthorizationRequest, purpose: str,
                 email: str = "", status: int = 200, error: str | None = None,
                 error_field: str | None = None) -> web.Response:
-    token, new_cookie = web_app[csrf_key].token(request)
+    csrf = web_app[csrf_key]
+    token, new_cookie = csrf.token(request)
     asking = ASKING[purpose]
     response = render(request, "email_request.html", {
         "title": asking.title, "lead": asking.lead, "action": asking.action, "button": asking.button,
         "button_value": asking.button_value, "query": authz.query, "csrf_token": token,
         "email": email[:254], "error": error, "error_field": error_field if error else None,
     }, status=status)
-    web_app[csrf_key].remember(response, new_cookie)
+    csrf.remember(response, new_cookie)
     return response
 
 
 def check_inbox(request: web.Request, web_app: web.Application, authz: AuthorizationRequest, text: str,
                 email: str, resend: bool) -> web.Response:
-    token, new_cookie = web_app[csrf_key].token(request)
+    csrf = web_app[csrf_key]
+    token, new_cookie = csrf.token(request)
     response = render(request, "check_inbox.html", {
         "text": text, "query": authz.query, "csrf_token": token, "email": email[:254], "resend": resend,
     })
-    web_app[csrf_key].remember(response, new_cookie)
+    csrf.remember(response, new_cookie)
     return response
 
 
@@ -120,29 +122,32 @@ def link_request(authz: AuthorizationRequest) -> LinkRequest:
 def may_mail(web_app: web.Application, authz: AuthorizationRequest, email_key: str) -> bool:
     """At most `mails_per_address` action mails per address per hour, counted whether or
     not the address has an account; past it, nothing is sent and the answer is the same."""
+    throttles = web_app[throttles_key]
     address = f"{authz.client.project_id}/{email_key}"
-    if web_app[throttles_key].mail.retry_after(address):
+    if throttles.mail.retry_after(address):
         return False
-    web_app[throttles_key].mail.fail(address)
+    throttles.mail.fail(address)
     return True
 
 
 async def ask_for_link(request: web.Request, web_app: web.Application, authz: AuthorizationRequest, purpose: str,
                        raw_email: str) -> web.Response:
+    throttles = web_app[throttles_key]
     email, key = email_of(raw_email)
     if key is None:
         return asking_form(request, web_app, authz, purpose, email, status=400,
                            error="Enter a valid email address.", error_field="email")
     ip = request.remote or "-"
-    wait = web_app[throttles_key].link_ip.retry_after(ip)
+    wait = throttles.link_ip.retry_after(ip)
     if wait:
         response = asking_form(request, web_app, authz, purpose, email, status=429,
                                error=f"Too many requests. Try again in {minutes(wait)}.")
         response.headers["Retry-After"] = str(wait)
         return response
-    web_app[throttles_key].link_ip.fail(ip)
+    throttles.link_ip.fail(ip)
     if may_mail(web_app, authz, key):
-        web_app[background_key].later(web_app[writer_key].run(web_app[application_key].send_link, purpose, link_request(authz), key, web_app[clock_key].now()))
+        web_app[background_key].later(web_app[writer_key].run(web_app[application_key].send_link, purpose,
+                                                              link_request(authz), key, web_app[clock_key].now()))
     text = ASKING[purpose].sent.format(email=email, valid_for=_valid_for(web_app, purpose))
     return check_inbox(request, web_app, authz, text, email, resend=False)
 
@@ -152,7 +157,8 @@ async def send_verification(request: web.Request, web_app: web.Application, auth
     """The right password, but the project waits for a verified address: mail the link
     (the caller proved they hold the account, so this may wait for the write)."""
     if may_mail(web_app, authz, email_key):
-        await web_app[writer_key].run(web_app[application_key].send_link, VERIFY_EMAIL, link_request(authz), email_key,
+        await web_app[writer_key].run(web_app[application_key].send_link, VERIFY_EMAIL, link_request(authz),
+                                      email_key,
                              web_app[clock_key].now())
     return check_inbox(request, web_app, authz, SIGN_UP_SENT.format(email=email), email, resend=True)
 
@@ -203,8 +209,9 @@ async def live_link(web_app: web.Application, purpose: str, token: str) -> Actio
 def link_page(request: web.Request, web_app: web.Application, purpose: str, link: ActionLink, token: str,
               client_name: str, status: int = 200, error: str | None = None,
               error_field: str | None = None) -> web.Response:
+    csrf = web_app[csrf_key]
     landing = LANDINGS[purpose]
-    csrf_token, new_cookie = web_app[csrf_key].token(request)
+    csrf_token, new_cookie = csrf.token(request)
     words = {"email": link.email, "client": client_name}
     response = render(request, "link.html", {
         "title": landing.title.format(**words), "lead": landing.lead.format(**words),
@@ -212,7 +219,7 @@ def link_page(request: web.Request, web_app: web.Application, purpose: str, link
         "token": token, "csrf_token": csrf_token, "error": error,
         "error_field": error_field if error else None,
     }, status=status)
-    web_app[csrf_key].remember(response, new_cookie)
+    csrf.remember(response, new_cookie)
     return response
 
 
@@ -222,7 +229,8 @@ async def dead_link(request: web.Request, web_app: web.Application, purpose: str
              RESET_PASSWORD: "Use “Forgot password?” on the sign-in page to get a new one.",
              MAGIC_LINK: "Ask for a new sign-in link on the sign-in page."}[purpose]
     try:
-        link = await asyncio.get_running_loop().run_in_executor(web_app[reads_key].pool, web_app[application_key].link_of, token[:200])
+        link = await asyncio.get_running_loop().run_in_executor(web_app[reads_key].pool,
+                                                                web_app[application_key].link_of, token[:200])
     except LinkRejectedError:
         back = None
     else:
@@ -271,7 +279,8 @@ def landing(purpose: str):
                                  error=str(e), error_field="password")
             password_hash = await web_app[passwords_key].hash(password)
         try:
-            signed_in, _ = await web_app[writer_key].run(web_app[application_key].use_link, purpose, token, authz.code_request(),
+            signed_in, _ = await web_app[writer_key].run(web_app[application_key].use_link, purpose, token,
+                                                         authz.code_request(),
                                                 authz.client.name, web_app[clock_key].now(), password_hash)
         except (LinkRejectedError, UserDisabledError, UserNotFoundError):
             return await dead_link(request, web_app, purpose, token)

@@ -63,38 +63,39 @@ def binding_of(request: web.Request, web_app: web.Application) -> str | None:
 async def start(request: web.Request, web_app: web.Application, authz: AuthorizationRequest, provider: str,
                 mode: str, email: str) -> web.Response:
     """POST of the sign-in or sign-up form with action=google|github (CSRF checked)."""
+    app, providers, throttles = web_app[application_key], web_app[providers_key], web_app[throttles_key]
     name = PROVIDER_NAMES[provider]
     client = None
     if provider in authz.client.providers:
         client = await asyncio.get_running_loop().run_in_executor(
-            None, web_app[providers_key].client, authz.client.project_id, provider)
+            None, providers.client, authz.client.project_id, provider)
         if client is None:
             log.warning("project %s has %s sign-in on but no client secret file", authz.client.project_id, name)
     if client is None:
         return form(request, web_app, authz, mode, email=email, status=400, error=NOT_SET_UP.format(name=name))
     ip = request.remote or "-"
-    wait = web_app[throttles_key].external_ip.retry_after(ip)
+    wait = throttles.external_ip.retry_after(ip)
     if wait:
         response = form(request, web_app, authz, mode, email=email, status=429,
                         error=f"Too many attempts. Try again in {minutes(wait)}.")
         response.headers["Retry-After"] = str(wait)
         return response
-    web_app[throttles_key].external_ip.fail(ip)
+    throttles.external_ip.fail(ip)
     binding = binding_of(request, web_app) or random_secret()
     state = f"{random_key()}.{random_secret()}"
     now = web_app[clock_key].now()
     try:
-        url = await web_app[providers_key].by_name[provider].authorization_url(
-            client, callback_uri(web_app, provider), state, web_app[providers_key].nonce(state),
-            web_app[providers_key].challenge(state), authz.login_hint, now)
+        url = await providers.by_name[provider].authorization_url(
+            client, callback_uri(web_app, provider), state, providers.nonce(state),
+            providers.challenge(state), authz.login_hint, now)
     except ProviderError as e:
         log.warning("%s sign-in could not start: %s", name, e)
         return form(request, web_app, authz, mode, email=email, status=502, error=UNAVAILABLE.format(name=name))
-    await web_app[writer_key].run(web_app[application_key].start_external_sign_in, authz.client.project_id, provider, authz.query,
+    await web_app[writer_key].run(app.start_external_sign_in, authz.client.project_id, provider, authz.query,
                          state, binding, now)
     response = see_other(url)
-    set_cookie(response, web_app[settings_key], BINDING_COOKIE, binding, max_age=web_app[application_key].lifetimes.link_offer
-               + web_app[application_key].lifetimes.external_sign_in)
+    set_cookie(response, web_app[settings_key], BINDING_COOKIE, binding, max_age=app.lifetimes.link_offer
+               + app.lifetimes.external_sign_in)
     return response
 
 
@@ -102,6 +103,7 @@ async def start(request: web.Request, web_app: web.Application, authz: Authoriza
 async def callback(request: web.Request) -> web.StreamResponse:
     """GET /auth/callback/{provider}: where Google and GitHub send the browser back."""
     web_app = request.app
+    app, writer, providers = web_app[application_key], web_app[writer_key], web_app[providers_key]
     provider = request.match_info["provider"]
     if provider not in PROVIDERS:
         raise web.HTTPNotFound()
@@ -110,7 +112,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
     state, binding, now = query.get("state", "")[:200], binding_of(request, web_app), web_app[clock_key].now()
     try:
         trip = await asyncio.get_running_loop().run_in_executor(
-            web_app[reads_key].pool, web_app[application_key].external_trip, state, binding)
+            web_app[reads_key].pool, app.external_trip, state, binding)
         trip.check_callback(now)
         if trip.provider != provider:
             raise ExternalSignInError("provider")
@@ -121,7 +123,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
 
     async def give_up(outcome: str, reason: str, status: int, text: str) -> web.Response:
         try:
-            await web_app[writer_key].run(web_app[application_key].end_external_sign_in, state, binding, outcome, reason[:200], now)
+            await writer.run(app.end_external_sign_in, state, binding, outcome, reason[:200], now)
         except ExternalSignInError:
             return spent(request, name)
         return form(request, web_app, authz, "login", status=status, error=text)
@@ -134,16 +136,16 @@ async def callback(request: web.Request) -> web.StreamResponse:
     if not code or len(code) > 2048:
         return await give_up(FAILED, "no code", 400, NOT_CONFIRMED.format(name=name))
     client = await asyncio.get_running_loop().run_in_executor(
-        None, web_app[providers_key].client, authz.client.project_id, provider)
+        None, providers.client, authz.client.project_id, provider)
     if client is None or provider not in authz.client.providers:
         return await give_up(FAILED, "not configured", 400, NOT_SET_UP.format(name=name))
     try:  # one callback per trip goes on to the provider
-        await web_app[writer_key].run(web_app[application_key].claim_external_sign_in, state, binding, now)
+        await writer.run(app.claim_external_sign_in, state, binding, now)
     except ExternalSignInError:
         return spent(request, name)
     try:
-        account = await web_app[providers_key].by_name[provider].account(
-            client, callback_uri(web_app, provider), code, web_app[providers_key].verifier(state), web_app[providers_key].nonce(state),
+        account = await providers.by_name[provider].account(
+            client, callback_uri(web_app, provider), code, providers.verifier(state), providers.nonce(state),
             now)
     except ProviderError as e:
         log.warning("%s sign-in failed: %s", name, e)
@@ -151,8 +153,8 @@ async def callback(request: web.Request) -> web.StreamResponse:
             return await give_up(FAILED, str(e), 502, UNAVAILABLE.format(name=name))
         return await give_up(FAILED, str(e), 400, NOT_CONFIRMED.format(name=name))
     try:
-        outcome, position = await web_app[writer_key].run(
-            web_app[application_key].sign_in_external, authz.code_request(), state, binding, account,
+        outcome, position = await writer.run(
+            app.sign_in_external, authz.code_request(), state, binding, account,
             now, authz.client.require_verified_email)
     except ExternalSignInError:
         return spent(request, name)

@@ -1,0 +1,97 @@
+"""The one error map: what each refusal becomes on each surface.
+
+OAuth endpoints answer the RFC 6749 error object; the management API answers in the same
+shape with its own statuses; pages show a friendly message. For a domain refusal the most
+specific class listed in a table wins. Forms that show a refusal next to its field (email
+taken, password too weak) handle those where the form is rendered.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+from astapa.domain.errors import (
+    ClientAssertionReusedError,
+    CodeRejectedError,
+    ConflictError,
+    DomainError,
+    InvalidClaimsError,
+    PaymentRefusedError,
+    PlanExistsError,
+    PlanNotFoundError,
+    RefreshRejectedError,
+    ResourceMismatchError,
+    ScopeNotGrantedError,
+    StoreBusyError,
+    UserDisabledError,
+    UserNotFoundError,
+)
+from astapa.oauth.errors import (
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+    InvalidTargetError,
+    NotFoundError,
+    OAuthError,
+    ResourceConflictError,
+    TemporarilyUnavailableError,
+)
+
+Answers = dict[type[DomainError], Callable[[DomainError], OAuthError]]
+
+OAUTH_ANSWERS: Answers = {
+    StoreBusyError: lambda e: TemporarilyUnavailableError(detail=repr(e)),
+    ConflictError: lambda e: TemporarilyUnavailableError(detail=repr(e)),
+    CodeRejectedError: lambda e: InvalidGrantError(detail=repr(e)),
+    RefreshRejectedError: lambda e: InvalidGrantError(detail=repr(e)),
+    UserDisabledError: lambda e: InvalidGrantError(detail=repr(e)),
+    UserNotFoundError: lambda e: InvalidGrantError(detail=repr(e)),
+    ScopeNotGrantedError: lambda e: InvalidScopeError(detail=repr(e)),
+    ResourceMismatchError: lambda e: InvalidTargetError("resource differs from the one the grant was issued for",
+                                                        detail=repr(e)),
+    ClientAssertionReusedError: lambda e: InvalidClientError("client assertion was already used", detail=repr(e)),
+    DomainError: lambda e: InvalidRequestError("request cannot be performed", detail=repr(e)),
+}
+
+# The management API: a user or plan named in the body or path, claims, payments.
+API_ANSWERS: Answers = {
+    **OAUTH_ANSWERS,
+    UserNotFoundError: lambda e: NotFoundError("no such user"),
+    PlanNotFoundError: lambda e: InvalidRequestError("plan must be the key of one of the project's plans"),
+    PlanExistsError: lambda e: ResourceConflictError("the project already has a plan with this key"),
+    InvalidClaimsError: lambda e: InvalidRequestError(e.args[0]),
+    PaymentRefusedError: lambda e: InvalidRequestError(e.args[0]),
+}
+
+# The management API where the plan is the resource the URL names (PATCH /plans/{key}).
+PLAN_ANSWERS: Answers = {
+    **API_ANSWERS,
+    PlanNotFoundError: lambda e: NotFoundError("no such plan"),
+    PlanExistsError: lambda e: ResourceConflictError("free is built in and cannot be changed"),
+}
+
+
+def from_domain(error: DomainError, answers: Answers = OAUTH_ANSWERS) -> OAuthError:
+    """The answer to a domain refusal on a surface (OAUTH_ANSWERS, API_ANSWERS, ...)."""
+    for kind in type(error).__mro__:
+        if kind in answers:
+            return answers[kind](error)
+    raise TypeError(f"not a domain error: {error!r}")
+
+
+@dataclass(frozen=True)
+class PageAnswer:
+    title: str
+    text: str
+    status: int
+
+
+def page_answer(error: Exception) -> PageAnswer:
+    """What a hosted page shows for a refusal no form handled (the detail goes to the log)."""
+    if isinstance(error, OAuthError):
+        return PageAnswer("This sign-in link is not valid",
+                          f"{error.description[:1].upper()}{error.description[1:]}. Go back to the "
+                          "application and try again.", error.status)
+    if isinstance(error, DomainError):
+        return PageAnswer("Please try again", "We could not complete that just now. Please try again.", 503)
+    return PageAnswer("Something went wrong", "Something went wrong on our side. Please try again.", 500)
