@@ -15,6 +15,7 @@ from eventsourcing.persistence import PersistenceError
 from astapa.config import ConfigError, env_default, load_settings, prepare_data_dir
 from astapa.domain.errors import DomainError, ProjectNotFoundError, StoreNotDurableError
 from astapa.domain.identities import PROVIDERS
+from astapa.domain.refresh import DEFAULT_REUSE_GRACE, MAX_REUSE_GRACE
 from astapa.oauth.scopes import is_scope_token
 
 MAX_TOKEN_TTL = 86400
@@ -46,6 +47,14 @@ def token_ttl(value: str) -> int:
     if not 1 <= ttl <= MAX_TOKEN_TTL:
         raise argparse.ArgumentTypeError(f"--token-ttl must be from 1 to {MAX_TOKEN_TTL} seconds")
     return ttl
+
+
+def reuse_grace(value: str) -> int:
+    seconds = int(value) if value.isascii() and value.isdigit() and len(value) <= 6 else -1
+    if not 0 <= seconds <= MAX_REUSE_GRACE:
+        raise argparse.ArgumentTypeError(
+            f"--refresh-reuse-grace must be whole seconds from 0 to {MAX_REUSE_GRACE}, got {value!r}")
+    return seconds
 
 
 def redirect_uri(value: str) -> str:
@@ -115,12 +124,23 @@ def build_parser() -> Parser:
                         help="sign-in waits until the user's email address is verified")
     create.add_argument("--allow-registration", action="store_true",
                         help="the project's authorization server takes RFC 7591 registrations")
+    create.add_argument("--post-logout-redirect-uri", action="append", default=[], type=redirect_uri,
+                        help="where RP-initiated logout may send the browser back (repeatable; exact match)")
+    create.add_argument("--refresh-reuse-grace", type=reuse_grace, default=DEFAULT_REUSE_GRACE,
+                        metavar="SECONDS", help="how long after a rotation the previous refresh token may "
+                        f"come back once, for a lost response (default {DEFAULT_REUSE_GRACE}; 0: never)")
     update = with_data_dir(project_commands.add_parser("update", help="change a project's settings"))
     update.add_argument("--project", required=True)
     update.add_argument("--require-verified-email", action=argparse.BooleanOptionalAction,
                         help="sign-in waits (or not) until the address is verified")
     update.add_argument("--allow-registration", action=argparse.BooleanOptionalAction,
                         help="the project's authorization server takes (or not) RFC 7591 registrations")
+    update.add_argument("--post-logout-redirect-uri", action="append", type=redirect_uri,
+                        help="where RP-initiated logout may send the browser back (repeatable; replaces "
+                        "the URIs registered before)")
+    update.add_argument("--refresh-reuse-grace", type=reuse_grace, metavar="SECONDS",
+                        help="how long after a rotation the previous refresh token may come back once "
+                        "(0: never)")
 
     payments = with_data_dir(project_commands.add_parser(
         "payments", help="the project's own Xendit key and webhook token (secrets kept in DATA_DIR/keys)"))
@@ -145,6 +165,8 @@ def build_parser() -> Parser:
     client_create.add_argument("--token-ttl", type=token_ttl, default=None)
     client_create.add_argument("--redirect-uri", action="append", default=[], type=redirect_uri,
                                help="a client of the code flow (with refresh) rather than client_credentials")
+    client_create.add_argument("--post-logout-redirect-uri", action="append", default=[], type=redirect_uri,
+                               help="with --redirect-uri: where RP-initiated logout may send the browser back")
     client_keys = client_create.add_mutually_exclusive_group()
     client_keys.add_argument("--public", action="store_true",
                              help="no secret: a native or browser app (PKCE required; needs --redirect-uri)")
@@ -206,14 +228,19 @@ def dispatch(args: argparse.Namespace) -> int:
             value, _ = app.execute(app.create_project, args.name, args.redirect_uri, mode,
                                    list(dict.fromkeys(args.scope)),
                                    require_verified_email=args.require_verified_email,
-                                   allow_registration=args.allow_registration)
+                                   allow_registration=args.allow_registration,
+                                   refresh_reuse_grace=args.refresh_reuse_grace,
+                                   post_logout_redirect_uris=list(dict.fromkeys(args.post_logout_redirect_uri)))
         elif args.command == "client":
             if args.public and not args.redirect_uri:
                 raise ConfigError("--public needs --redirect-uri")
+            if args.post_logout_redirect_uri and not args.redirect_uri:
+                raise ConfigError("--post-logout-redirect-uri needs --redirect-uri")
             value, _ = app.execute(app.create_client, args.project, args.name,
                                    list(dict.fromkeys(args.scope)), args.token_ttl,
                                    jwks=args.jwk_file, jwks_uri=args.jwks_uri, public=args.public,
-                                   redirect_uris=list(dict.fromkeys(args.redirect_uri)))
+                                   redirect_uris=list(dict.fromkeys(args.redirect_uri)),
+                                   post_logout_redirect_uris=list(dict.fromkeys(args.post_logout_redirect_uri)))
         elif args.command == "resource":
             value, _ = app.execute(app.add_resource, args.project, args.uri, list(dict.fromkeys(args.scope)))
         else:
@@ -225,14 +252,23 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def update_project(app, args: argparse.Namespace) -> dict:
-    if args.require_verified_email is None and args.allow_registration is None:
-        raise ConfigError("give --[no-]require-verified-email or --[no-]allow-registration")
+    if args.require_verified_email is None and args.allow_registration is None and args.refresh_reuse_grace is None \
+            and args.post_logout_redirect_uri is None:
+        raise ConfigError("give --[no-]require-verified-email, --[no-]allow-registration, --refresh-reuse-grace"
+                          " or --post-logout-redirect-uri")
     value: dict = {"project_id": args.project}
     if args.require_verified_email is not None:
         changed, _ = app.execute(app.set_sign_in_policy, args.project, args.require_verified_email)
         value.update(changed)
     if args.allow_registration is not None:
         changed, _ = app.execute(app.set_registration_policy, args.project, args.allow_registration)
+        value.update(changed)
+    if args.refresh_reuse_grace is not None:
+        changed, _ = app.execute(app.set_refresh_reuse_grace, args.project, args.refresh_reuse_grace)
+        value.update(changed)
+    if args.post_logout_redirect_uri is not None:
+        changed, _ = app.execute(app.set_post_logout_redirect_uris, args.project,
+                                 list(dict.fromkeys(args.post_logout_redirect_uri)))
         value.update(changed)
     return value
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from astapa.store.files import private_directory
+
 
 class ConfigError(Exception):
     """A configuration value is unusable; the message is one line for stderr."""
@@ -35,6 +37,13 @@ class Settings:
     projection_wait: float = 5.0
     # bcrypt work factor for passwords (--bcrypt-cost, ASTAPA_BCRYPT_COST), 10 to 16.
     bcrypt_cost: int = 12
+    # The bcrypt pool (one thread per core): hashes (sign-ups, password resets) run on at
+    # most half its threads (at least one), so with two cores or more sign-in checks always
+    # have the rest. At most this many hashes, and separately this many sign-in checks, wait
+    # for a thread (ASTAPA_BCRYPT_HASH_QUEUE, ASTAPA_BCRYPT_CHECK_QUEUE); past that the page
+    # answers 429 with Retry-After at once.
+    bcrypt_hash_queue: int = 16
+    bcrypt_check_queue: int = 64
     # Create (once) the demo project and its pages under /demo (--demo).
     demo: bool = False
     # Lifetimes in seconds: authorization codes; refresh tokens idle and absolute;
@@ -48,6 +57,13 @@ class Settings:
     login_failures_per_account: int = 10
     login_failures_per_ip: int = 100
     login_failure_window: int = 15 * 60
+    # How many keys a throttle keeps: the per-account sign-in throttle, and each other
+    # throttle (client addresses, mail recipients, client ids), every one in its own table.
+    # A full table forgets first the keys whose failures have all left the window, then those
+    # with the fewest failures; a locked key (at its limit) only once every key is locked, so
+    # a flood of new accounts or addresses does not lift a lockout.
+    throttle_accounts: int = 100_000
+    throttle_keys: int = 100_000
     # Token endpoint throttling per client_id and source address: failed client
     # authentications, and refused codes or refresh tokens, in the window.
     client_auth_failures: int = 20
@@ -67,9 +83,13 @@ class Settings:
     verify_link_ttl: int = 24 * 3600
     reset_link_ttl: int = 15 * 60
     magic_link_ttl: int = 15 * 60
-    # Action mails per address per hour (ASTAPA_MAILS_PER_ADDRESS_PER_HOUR); requests for
-    # them (forgot password, magic link, resend) per client IP per hour.
+    # Action mails (verification at sign-up included) per address per hour
+    # (ASTAPA_MAILS_PER_ADDRESS_PER_HOUR), and per client IP that caused them, whatever the
+    # addresses (ASTAPA_MAILS_PER_IP_PER_HOUR): past either, nothing is sent and the page
+    # answers the same. Requests for them (forgot password, magic link, resend) per client IP
+    # per hour (past it, 429 with Retry-After).
     mails_per_address: int = 5
+    mails_per_ip: int = 30
     link_requests_per_ip: int = 60
     mail_window: int = 3600
     # Xendit (ASTAPA_XENDIT_SECRET_KEY, ASTAPA_XENDIT_CALLBACK_TOKEN, ASTAPA_XENDIT_API_URL):
@@ -104,6 +124,13 @@ class Settings:
     client_document_max_bytes: int = 64 * 1024
     # RFC 7591 registrations per client IP per hour, at projects that take them.
     registrations_per_ip: int = 10
+    # Sign-ups (each a bcrypt hash and a verification mail) per hour: per client IP
+    # (ASTAPA_SIGNUPS_PER_IP_PER_HOUR), and per project from all addresses together
+    # (ASTAPA_SIGNUPS_PER_PROJECT_PER_HOUR); past either, 429 with Retry-After. The overall
+    # limit is per project, so a flood at one project never stops sign-ups at another; the
+    # bounded bcrypt queue keeps the whole service's hashing bounded.
+    signups_per_ip: int = 20
+    signups_per_project: int = 1000
 
     @property
     def secure_cookies(self) -> bool:
@@ -152,10 +179,11 @@ def parse_issuer(value: str) -> str:
 
 
 def prepare_data_dir(value: str | Path) -> Path:
-    """Create the data directory if needed and prove it is writable."""
+    """Create the data directory if needed, this user's only (0700) whatever the umask,
+    and prove it is writable."""
     path = Path(value)
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        private_directory(path)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
             pass
     except OSError as e:
@@ -199,6 +227,16 @@ def load_settings(
         mail_from=env_default("ASTAPA_MAIL_FROM"),
         mails_per_address=parse_count("ASTAPA_MAILS_PER_ADDRESS_PER_HOUR",
                                       env_default("ASTAPA_MAILS_PER_ADDRESS_PER_HOUR", "5")),
+        mails_per_ip=parse_count("ASTAPA_MAILS_PER_IP_PER_HOUR", env_default(
+            "ASTAPA_MAILS_PER_IP_PER_HOUR", str(Settings.mails_per_ip)), most=100_000),
+        signups_per_ip=parse_count("ASTAPA_SIGNUPS_PER_IP_PER_HOUR", env_default(
+            "ASTAPA_SIGNUPS_PER_IP_PER_HOUR", str(Settings.signups_per_ip)), most=100_000),
+        signups_per_project=parse_count("ASTAPA_SIGNUPS_PER_PROJECT_PER_HOUR", env_default(
+            "ASTAPA_SIGNUPS_PER_PROJECT_PER_HOUR", str(Settings.signups_per_project)), most=100_000),
+        bcrypt_hash_queue=parse_count("ASTAPA_BCRYPT_HASH_QUEUE", env_default(
+            "ASTAPA_BCRYPT_HASH_QUEUE", str(Settings.bcrypt_hash_queue)), most=10_000),
+        bcrypt_check_queue=parse_count("ASTAPA_BCRYPT_CHECK_QUEUE", env_default(
+            "ASTAPA_BCRYPT_CHECK_QUEUE", str(Settings.bcrypt_check_queue)), most=10_000),
         xendit_secret_key=env_default("ASTAPA_XENDIT_SECRET_KEY"),
         xendit_callback_token=env_default("ASTAPA_XENDIT_CALLBACK_TOKEN"),
         xendit_api_url=parse_api_url("ASTAPA_XENDIT_API_URL",
@@ -276,13 +314,13 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     )
 
 
-def parse_count(name: str, value: str | None) -> int:
+def parse_count(name: str, value: str | None, most: int = 1000) -> int:
     try:
         count = int(value or "")
     except ValueError:
         count = 0
-    if not 1 <= count <= 1000:
-        raise ConfigError(f"{name} must be a whole number from 1 to 1000, got {value!r}")
+    if not 1 <= count <= most:
+        raise ConfigError(f"{name} must be a whole number from 1 to {most}, got {value!r}")
     return count
 
 

@@ -19,6 +19,7 @@ from astapa.domain.clients import (
     third_party_scopes,
 )
 from astapa.domain.plans import FREE
+from astapa.domain.resources import canonical
 from projections.runner import connect
 
 
@@ -50,7 +51,8 @@ def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | Non
     row = conn.execute(
         "SELECT c.client_id, c.kind, c.project_id, c.secret_hash, c.scopes, c.token_ttl, c.name,"
         " c.redirect_uris, p.require_verified_email, c.mode, p.providers, c.auth_method, c.jwks,"
-        " c.jwks_uri, c.grant_types, p.scopes AS project_scopes, p.resources, p.allow_registration"
+        " c.jwks_uri, c.grant_types, p.scopes AS project_scopes, p.resources, p.allow_registration,"
+        " p.refresh_reuse_grace, c.post_logout_redirect_uris"
         " FROM clients c LEFT JOIN projects p ON p.project_id = c.project_id"
         " WHERE c.client_id = ?",
         (client_id,),
@@ -79,13 +81,17 @@ def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | Non
         jwks_uri=row["jwks_uri"],
         resources={uri: tuple(s) for uri, s in resources.items()},
         allow_registration=bool(row["allow_registration"]),
+        refresh_reuse_grace=row["refresh_reuse_grace"] or 0,
+        post_logout_redirect_uris=tuple(json.loads(row["post_logout_redirect_uris"] or "[]")),
+        foreign_resources=frozenset() if resources else foreign_resources(conn, row["project_id"]),
     )
 
 
 def project_by_id(conn: sqlite3.Connection, project_id: str) -> ProjectRecord | None:
     row = conn.execute(
         "SELECT project_id, name, require_verified_email, mode, providers, scopes, resources,"
-        " allow_registration FROM projects WHERE project_id = ?", (project_id,)).fetchone()
+        " allow_registration, refresh_reuse_grace FROM projects WHERE project_id = ?",
+        (project_id,)).fetchone()
     if row is None:
         return None
     resources = json.loads(row["resources"] or "{}")
@@ -96,7 +102,17 @@ def project_by_id(conn: sqlite3.Connection, project_id: str) -> ProjectRecord | 
         scopes=project_scopes(json.loads(row["scopes"] or "[]"), resources),
         resources={uri: tuple(s) for uri, s in resources.items()},
         allow_registration=bool(row["allow_registration"]),
+        refresh_reuse_grace=row["refresh_reuse_grace"] or 0,
+        foreign_resources=frozenset() if resources else foreign_resources(conn, project_id),
     )
+
+
+def foreign_resources(conn: sqlite3.Connection, project_id: str) -> frozenset[str]:
+    """The resources every other project registered, canonical: what a project without
+    resources of its own may never issue tokens for."""
+    rows = conn.execute("SELECT resources FROM projects WHERE project_id != ? AND resources IS NOT NULL"
+                        " AND resources != '{}'", (project_id,)).fetchall()
+    return frozenset(canonical(uri) for row in rows for uri in json.loads(row["resources"]))
 
 
 def is_access_token_revoked(conn: sqlite3.Connection, jti: str, sid: str | None = None) -> bool:

@@ -34,6 +34,7 @@ from astapa.payments.jobs import Payments
 from astapa.providers.service import Providers
 from astapa.queries import ReadModels
 from astapa.scheduler import start_scheduler
+from astapa.store.files import PRIVATE_DIRECTORY, private_directory, tighten
 from astapa.store.writer import Writer
 from astapa.web.appkeys import (
     application_key,
@@ -135,7 +136,12 @@ def off_loop(function, *args):
 
 
 async def data_dir_lock(web_app: web.Application):
-    fd = lock_data_dir(web_app[settings_key].data_dir)
+    """The data dir, this user's only (as are its databases, keys and outbox: store/files.py),
+    locked while serving."""
+    settings = web_app[settings_key]
+    private_directory(settings.data_dir)
+    tighten(settings.outbox_dir, PRIVATE_DIRECTORY)
+    fd = lock_data_dir(settings.data_dir)
     yield
     os.close(fd)
 
@@ -185,7 +191,8 @@ async def page_security(web_app: web.Application):
     """Password checks (bcrypt, in a pool), the pages' CSRF key and the throttles."""
     settings = web_app[settings_key]
     # Its dummy hash (for unknown emails) is a bcrypt at full cost: off the loop too.
-    passwords = await off_loop(Passwords, settings.bcrypt_cost)
+    passwords = await off_loop(lambda: Passwords(settings.bcrypt_cost, hash_queue=settings.bcrypt_hash_queue,
+                                                 check_queue=settings.bcrypt_check_queue))
     web_app[passwords_key] = passwords
     web_app[csrf_key] = Csrf(await off_loop(load_page_key, settings.keys_dir), settings)
     web_app[throttles_key] = Throttles.from_settings(settings, web_app[clock_key])

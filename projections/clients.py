@@ -5,6 +5,7 @@ import json
 from sqlite_utils import Database
 
 from astapa.domain.projects import Client, Project
+from astapa.domain.refresh import DEFAULT_REUSE_GRACE
 
 NAME = "clients"
 
@@ -13,7 +14,8 @@ def create_tables(db: Database) -> None:
     db["projects"].create(
         {"project_id": str, "name": str, "client_id": str, "mode": str, "created_at": str,
          "require_verified_email": int, "providers": str,  # providers: JSON {provider: client id}
-         "scopes": str, "allow_registration": int, "resources": str},  # resources: JSON {uri: [scope]}
+         "scopes": str, "allow_registration": int, "resources": str,  # resources: JSON {uri: [scope]}
+         "refresh_reuse_grace": int},
         pk="project_id",
         if_not_exists=True,
     )
@@ -34,6 +36,7 @@ def create_tables(db: Database) -> None:
             "jwks_uri": str,
             "grant_types": str,  # JSON list
             "registered": int,
+            "post_logout_redirect_uris": str,  # JSON list
         },
         pk="client_id",
         if_not_exists=True,
@@ -45,18 +48,21 @@ def project_created(db: Database, e: Project.Created) -> None:
     created = e.timestamp.isoformat()
     db.execute(
         "INSERT INTO projects (project_id, name, client_id, mode, created_at, require_verified_email,"
-        " providers, scopes, allow_registration, resources) VALUES (?, ?, ?, ?, ?, ?, '{}', ?, ?, '{}')",
+        " providers, scopes, allow_registration, resources, refresh_reuse_grace)"
+        " VALUES (?, ?, ?, ?, ?, ?, '{}', ?, ?, '{}', ?)",
         [e.project_id, e.name, e.client_id, e.mode, created,
          int(getattr(e, "require_verified_email", False)), json.dumps(e.scopes),
-         int(getattr(e, "allow_registration", False))],
+         int(getattr(e, "allow_registration", False)),
+         getattr(e, "refresh_reuse_grace", DEFAULT_REUSE_GRACE)],
     )
     db.execute(
         "INSERT INTO clients (client_id, kind, project_id, name, secret_hash, scopes, token_ttl,"
-        " redirect_uris, mode, created_at, auth_method, grant_types, registered)"
-        " VALUES (?, 'project', ?, ?, ?, ?, NULL, ?, ?, ?, 'client_secret_basic', ?, 0)",
+        " redirect_uris, mode, created_at, auth_method, grant_types, registered, post_logout_redirect_uris)"
+        " VALUES (?, 'project', ?, ?, ?, ?, NULL, ?, ?, ?, 'client_secret_basic', ?, 0, ?)",
         [e.client_id, e.project_id, e.name, e.secret_hash, json.dumps(e.scopes),
          json.dumps(e.redirect_uris), e.mode, created,
-         json.dumps(["authorization_code", "refresh_token", "client_credentials"])],
+         json.dumps(["authorization_code", "refresh_token", "client_credentials"]),
+         json.dumps(getattr(e, "post_logout_redirect_uris", None) or [])],
     )
 
 
@@ -65,14 +71,15 @@ def client_created(db: Database, e: Client.Created) -> None:
     jwks = getattr(e, "jwks", None)
     db.execute(
         "INSERT INTO clients (client_id, kind, project_id, name, secret_hash, scopes, token_ttl,"
-        " redirect_uris, mode, created_at, auth_method, jwks, jwks_uri, grant_types, registered)"
-        " SELECT ?, ?, ?, ?, ?, ?, ?, ?, mode, ?, ?, ?, ?, ?, ? FROM projects WHERE project_id = ?",
+        " redirect_uris, mode, created_at, auth_method, jwks, jwks_uri, grant_types, registered,"
+        " post_logout_redirect_uris)"
+        " SELECT ?, ?, ?, ?, ?, ?, ?, ?, mode, ?, ?, ?, ?, ?, ?, ? FROM projects WHERE project_id = ?",
         [e.client_id, "registered" if registered else "machine", e.project_id, e.name, e.secret_hash,
          json.dumps(e.scopes), e.token_ttl, json.dumps(getattr(e, "redirect_uris", None) or []),
          e.timestamp.isoformat(), getattr(e, "auth_method", "client_secret_basic"),
          None if jwks is None else json.dumps(jwks), getattr(e, "jwks_uri", None),
          json.dumps(getattr(e, "grant_types", None) or ["client_credentials"]), int(registered),
-         e.project_id],
+         json.dumps(getattr(e, "post_logout_redirect_uris", None) or []), e.project_id],
     )
 
 
@@ -97,9 +104,19 @@ def redirect_uri_added(db: Database, e: Project.RedirectUriAdded) -> None:
     )
 
 
+def post_logout_redirect_uris_changed(db: Database, e: Project.PostLogoutRedirectUrisChanged) -> None:
+    db.execute("UPDATE clients SET post_logout_redirect_uris = ? WHERE kind = 'project' AND project_id = ?",
+               [json.dumps(e.post_logout_redirect_uris), e.project_id])
+
+
 def sign_in_policy_changed(db: Database, e: Project.SignInPolicyChanged) -> None:
     db.execute("UPDATE projects SET require_verified_email = ? WHERE project_id = ?",
                [int(e.require_verified_email), e.project_id])
+
+
+def refresh_reuse_grace_changed(db: Database, e: Project.RefreshReuseGraceChanged) -> None:
+    db.execute("UPDATE projects SET refresh_reuse_grace = ? WHERE project_id = ?",
+               [e.refresh_reuse_grace, e.project_id])
 
 
 def provider_configured(db: Database, e: Project.ProviderConfigured) -> None:
@@ -118,7 +135,9 @@ HANDLERS = {
     Project.ProviderConfigured: provider_configured,
     Project.ProviderRemoved: provider_removed,
     Project.RedirectUriAdded: redirect_uri_added,
+    Project.PostLogoutRedirectUrisChanged: post_logout_redirect_uris_changed,
     Project.RegistrationPolicyChanged: registration_policy_changed,
     Project.ResourceAdded: resource_added,
+    Project.RefreshReuseGraceChanged: refresh_reuse_grace_changed,
     Client.Created: client_created,
 }

@@ -179,7 +179,8 @@ async def age_families(server: Server, tokens: list[str], rotations: int) -> lis
 
 
 async def check_rotation(server: Server, account: dict, claims: int) -> None:
-    """A spare family: rotate once, then reuse the old token; the family must then be dead."""
+    """A spare family: rotate twice, then reuse the first token (two generations back, so
+    past any reuse grace); the family must then be dead."""
     (first,) = await fresh_tokens(server, [account])
     async with session() as http:
         status, body = await refresh(http, server, first)
@@ -188,13 +189,15 @@ async def check_rotation(server: Server, account: dict, claims: int) -> None:
         if jwt_alg(body["access_token"]) != "RS256":
             sys.exit("the refreshed access token is not an RS256 JWT")
         check_token_claims(body["access_token"], claims, "rotation check")
-        second = body["refresh_token"]
+        status, second = await refresh(http, server, body["refresh_token"])
+        if status != 200 or not isinstance(second, dict):
+            sys.exit(f"the second refresh answered {status}: {str(second)[:500]}")
         reused, _ = await refresh(http, server, first)
-        after, _ = await refresh(http, server, second)
+        after, _ = await refresh(http, server, second["refresh_token"])
     if reused == 200 or after == 200:
-        sys.exit(f"rotation not enforced: old token answered {reused}, then the new one {after}")
-    log(f"  rotation check: new token 200 (RS256, {'with' if 'id_token' in body else 'no'} id_token), "
-        f"old token reused -> {reused}, then the new one -> {after} (family revoked), "
+        sys.exit(f"rotation not enforced: old token answered {reused}, then the newest one {after}")
+    log(f"  rotation check: new tokens 200 (RS256, {'with' if 'id_token' in body else 'no'} id_token), "
+        f"first token reused -> {reused}, then the newest one -> {after} (family revoked), "
         f"{claims} custom claims + plan in the access token: OK")
 
 
@@ -240,7 +243,7 @@ def measure(wrk: str, args: argparse.Namespace, claims: int, runs_count: int, la
     """One fresh server: sign-ups, `claims` custom claims each, the rotation check, then
     `runs_count` runs (warm-up, load, raw rate). Each run's figures, and the events check."""
     families = (args.connections // args.threads) * args.threads
-    runs, answered = [], 1  # the rotation check's one 200
+    runs, answered = [], 2  # the rotation check's two 200s
     with astapa_server() as server:
         started = time.monotonic()
         accounts = asyncio.run(sign_up_many(server, families + 1, "refresh-"))

@@ -280,10 +280,14 @@ def mail_server(start_server, smtp) -> Server:
     return start_server(smtp_url=smtp.url, mail_interval=0.1)
 
 
-# The slow groups, so a developer can leave them out: pytest -m "not browser and not subprocess".
+# The slow groups, so a developer can leave them out:
+# pytest -m "not browser and not subprocess and not fuzz".
 # browser: the test drives headless Chromium (it uses the `browser` fixture: tests/pages).
 # subprocess: the test starts `astapa serve`, the CLI, a script or another program as a child
-# process (these modules, and any test using the `spawn` fixture).
+# process (these modules, and any test using the `spawn` fixture). A single quick
+# scripts/export_events.py call in an otherwise in-process module does not count.
+# fuzz: Schemathesis sends a few thousand generated requests to a server (FUZZ_TESTS).
+FUZZ_TESTS = ("tests/test_fuzz.py",)
 SUBPROCESS_TESTS = (
     "tests/cli/", "tests/mcp/", "tests/node/", "tests/test_crash.py", "tests/payments/test_payments_crash.py",
     "tests/test_readme_examples.py", "tests/test_doc_examples.py", "tests/test_docs.py",
@@ -301,3 +305,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         path = item.path.resolve().relative_to(ROOT).as_posix()
         if "spawn" in fixtures or path.startswith(SUBPROCESS_TESTS):
             item.add_marker(pytest.mark.subprocess)
+        if path.startswith(FUZZ_TESTS):
+            item.add_marker(pytest.mark.fuzz)

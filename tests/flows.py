@@ -13,6 +13,7 @@ from html import unescape
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 
 REDIRECT_URI = "https://app.example/callback"
 PASSWORD = "correct horse battery"
@@ -44,10 +45,24 @@ class Redirect:
         return query_of(self.location)
 
 
+class FromAddress(HTTPAdapter):
+    """Connections from one local address: 127.0.0.2, say, is another client address to a
+    server listening on 127.0.0.1 (all of 127.0.0.0/8 is loopback)."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, source_address=(self.address, 0), **kwargs)
+
+
 class Browser:
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, source: str | None = None) -> None:
         self.base_url = base_url
         self.session = requests.Session()
+        if source is not None:  # the client address the server sees
+            self.session.mount("http://", FromAddress(source))
 
     def authorize_url(self, client_id: str, redirect_uri: str = REDIRECT_URI, path: str = "/auth/login",
                       **params: str) -> str:

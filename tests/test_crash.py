@@ -9,6 +9,8 @@ SECURITY-CHECKLIST §5.6:
 - T5: another process holding the store's write lock for 3 s makes token requests wait and
   end 200 or 503 + Retry-After, never 500, while reads that need no write (JWKS, health)
   keep answering fast: the store is never touched on the event loop.
+- Refresh chains killed mid-rotation: a chain whose rotation committed but whose answer was
+  lost goes on after the restart with the token it still holds (the reuse grace).
 
 Every loop is bounded in count and time; only 127.0.0.1; only our own child PIDs are signalled.
 """
@@ -282,3 +284,99 @@ def test_a_long_write_lock_never_blocks_reads_and_never_500s(spawn, data_dir: Pa
     answered = {jti for _, _, jti, _ in token_results if jti}
     assert answered <= issued
     assert client_credentials(server.url, client).status_code == 200
+
+
+# -- a refresh response lost in the crash ----------------------------------------------------------
+
+CHAINS = 16
+
+
+def refresh(url: str, project: dict, token: str, session=None, timeout: float = 15) -> requests.Response:
+    post = session.post if session is not None else requests.post
+    return post(f"{url}/oauth/token", data={"grant_type": "refresh_token", "refresh_token": token},
+                auth=(project["client_id"], project["client_secret"]), timeout=timeout)
+
+
+def refresh_chains(url: str, project: dict, count: int) -> list[str]:
+    """One user signed in `count` times: a refresh token per sign-in (each its own family)."""
+    from tests.flows import Browser, exchange, query_of
+
+    browser = Browser(url)
+    location = browser.sign_up(browser.authorize_url(project["client_id"]), "ada@example.org").location
+    tokens = []
+    for _ in range(count):
+        response = exchange(url, project, query_of(location)["code"])
+        assert response.status_code == 200, response.text
+        tokens.append(response.json()["refresh_token"])
+        location = browser.get(browser.authorize_url(project["client_id"])).headers["Location"]
+    return tokens
+
+
+def rotate_until_killed(server: ServerProcess, project: dict, held: list[str], delay: float) -> dict[int, int]:
+    """Every chain rotates as fast as it can until the server is killed; `held` keeps each
+    chain's last token answered. The statuses seen."""
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    deadline = time.monotonic() + delay + 20
+
+    def chain(index: int) -> None:
+        with requests.Session() as session:
+            for _ in range(5000):  # bounded in count and in time
+                if time.monotonic() > deadline:
+                    return
+                try:
+                    response = refresh(server.url, project, held[index], session=session)
+                except requests.RequestException:
+                    return  # the server is gone: the rotation may have committed unanswered
+                with lock:
+                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                if response.status_code != 200:
+                    return
+                held[index] = response.json()["refresh_token"]
+
+    threads = [threading.Thread(target=chain, args=(i,), daemon=True) for i in range(len(held))]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(delay)
+        code = server.kill()  # SIGKILL to this server's PID only
+    finally:
+        for thread in threads:
+            thread.join(40)
+    assert code == -signal.SIGKILL, f"server exited {code} before the kill"
+    assert not any(t.is_alive() for t in threads), "a chain did not stop"
+    return statuses
+
+
+def test_reuse_grace_a_chain_whose_response_was_lost_in_a_crash_goes_on_after_a_restart(spawn, data_dir: Path):
+    """kill -9 while 16 refresh chains rotate: a chain whose last rotation committed but
+    whose answer never arrived goes on after the restart with the token it holds (the
+    previous one, within the default grace of 30 s), like every other chain. Repeated until
+    some answer was lost (at most three rounds)."""
+    rng = random.Random()
+    project = run_cli("project", "create", "--name", "chains", "--redirect-uri", REDIRECT,
+                      "--refresh-reuse-grace", "30", data_dir=data_dir)
+    server = spawn(data_dir)
+    held = refresh_chains(server.url, project, CHAINS)
+    report, retried = [], 0
+    for round_no in range(3):
+        delay = rng.uniform(0.5, 1.5)
+        statuses = rotate_until_killed(server, project, held, delay)
+        killed = time.monotonic()
+        server = spawn(data_dir)
+        answers = [refresh(server.url, project, token) for token in held]
+        assert time.monotonic() - killed < 25, "too slow a restart to test a 30 s grace"
+        events = [e for e in export_events(data_dir) if e["type"].startswith("RefreshFamily.")]
+        retried = sum(e["type"] == "RefreshFamily.RotationRetried" for e in events)
+        report.append(f"round {round_no}: killed after {delay:.2f}s, statuses {statuses}, "
+                      f"{retried} chains continued from a lost answer so far")
+        assert set(statuses) == {200}, report
+        assert [a.status_code for a in answers] == [200] * CHAINS, [a.text for a in answers if a.status_code != 200]
+        assert not any(e["type"] == "RefreshFamily.ReuseDetected" for e in events), report
+        held = [a.json()["refresh_token"] for a in answers]
+        if retried:
+            break
+    assert retried, f"no answer was lost in three crashes: nothing shown; {report}"
+    assert [refresh(server.url, project, token).status_code for token in held] == [200] * CHAINS
+    assert server.stop(signal.SIGTERM) == 0, server.stderr()[-3000:]
+    print("\n".join(report))

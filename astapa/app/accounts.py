@@ -55,12 +55,13 @@ class AccountCommands(TokenCommands):
 
     def register_user(
         self, request: CodeRequest, where: LinkRequest, email: str, email_key: str,
-        password_hash: str, now: float, sign_in: bool = True,
+        password_hash: str, now: float, sign_in: bool = True, mail: bool = True,
     ) -> Decision:
-        """A new account, its email index and its verification mail, and (unless the
-        project waits for a verified address: sign_in=False) a session and a code, in one
-        save. Two sign-ups with one address collide on the index's version; a random sub
-        that is already taken collides on the user's, and the retry draws another."""
+        """A new account, its email index and (unless a mail limit was reached: mail=False)
+        its verification link and mail, and (unless the project waits for a verified
+        address: sign_in=False) a session and a code, in one save. Two sign-ups with one
+        address collide on the index's version; a random sub that is already taken collides
+        on the user's, and the retry draws another."""
         index_id = EmailIndex.create_id(request.project_id, email_key)
         if self.exists(index_id):
             raise EmailTakenError(request.project_id)
@@ -68,10 +69,13 @@ class AccountCommands(TokenCommands):
         user = User(project_id=request.project_id, sub=sub, email=email, password_hash=password_hash)
         index = EmailIndex(project_id=request.project_id, email_key=email_key, sub=sub)
         # The user's events come first: the read models key the index's row by the user.
-        user, link, message = self._new_link(user, VERIFY_EMAIL, where, now)
+        made = [user, index]
+        if mail:
+            _, link, message = self._new_link(user, VERIFY_EMAIL, where, now)
+            made += [link, message]
         if not sign_in:
-            return Decision([user, index, link, message], SignedIn(None, sub, None))
-        return self._signed_in(request, user, [user, index, link, message], now)
+            return Decision(made, SignedIn(None, sub, None))
+        return self._signed_in(request, user, made, now)
 
     def sign_in(self, request: CodeRequest, sub: str, now: float, require_verified: bool = False) -> Decision:
         """The password was checked; a new session (never the old one: no fixation)."""
@@ -94,17 +98,18 @@ class AccountCommands(TokenCommands):
     def grant_consent(
         self, request: CodeRequest, cookie: str, now: float, require_verified: bool = False,
     ) -> Decision:
-        """The signed-in user allowed a third-party client the scopes asked for: remembered
-        (per user and client), and the code issued, in one save."""
+        """The signed-in user allowed a third-party client the scopes asked for at the
+        resource asked for: remembered (per user, client and resource), and the code
+        issued, in one save."""
         session, user = self._resumed(request, cookie, now, None, require_verified)
         consent_id = Consent.create_id(request.project_id, user.sub, request.client_id)
         if self.exists(consent_id):
             consent: Consent = self.load(consent_id, _NoConsent)
-            if not consent.covers(request.scopes):
-                consent.extend(scopes=sorted(request.scopes))
+            if not consent.covers(request.scopes, request.resource):
+                consent.extend(scopes=sorted(request.scopes), resource=request.resource)
         else:
             consent = Consent(project_id=request.project_id, sub=user.sub, client_id=request.client_id,
-                              scopes=sorted(request.scopes))
+                              scopes=sorted(request.scopes), resource=request.resource)
         code, value = self._new_code(request, user, session, session.auth_time, now)
         return Decision([consent, session, code], SignedIn(value, user.sub, None))
 
@@ -133,6 +138,19 @@ class AccountCommands(TokenCommands):
             return Decision([])
         session.end("signed out")
         return Decision([session])
+
+    def end_session_of(self, cookie: str, now: float, project_id: str | None, sub: str | None) -> Decision:
+        """RP-initiated logout with an ID token naming (project_id, sub): the browser's live
+        session ends when it is theirs ("ended"). "none": the browser has no live session;
+        "other": it is someone else's, or nobody was named, and nothing ends."""
+        try:
+            session = self._live_session(cookie, now)
+        except SessionEndedError:
+            return Decision([], "none")
+        if project_id is None or (session.project_id, session.sub) != (project_id, sub):
+            return Decision([], "other")
+        session.end("signed out by the application")
+        return Decision([session], "ended")
 
     def revoke_user_tokens(self, project_id: str, sub: str | None, email_key: str | None) -> Decision:
         """Every refresh token and session of one user stops working (POST /api/platform/revoke)."""
@@ -216,7 +234,7 @@ class AccountCommands(TokenCommands):
                                          _NoConsent, read_only=True)
         except _NoConsent:
             return False
-        return consent.covers(request.scopes)
+        return consent.covers(request.scopes, request.resource)
 
     def _new_code(
         self, request: CodeRequest, user: User, session: BrowserSession, auth_time: int, now: float

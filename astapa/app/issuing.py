@@ -64,13 +64,9 @@ class TokenIssuer:
         """The token response for what a grant decided (oauth/grants/outcomes.py)."""
         match request:
             case CodeRedemption():
-                return await self.redeem_code(
-                    request.client_id, request.code, request.redirect_uri, request.verifier_challenge,
-                    request.ttl, request.resource, request.issuer, spend)
+                return await self.redeem_code(request, spend)
             case RefreshRotation():
-                return await self.refresh(
-                    request.client_id, request.family_key, request.secret, request.scopes, request.ttl,
-                    request.resource, request.issuer, spend)
+                return await self.refresh(request, spend)
             case ClientToken():
                 return await self.client_token(request, spend)
         raise TypeError(f"not a token request: {request!r}")
@@ -118,46 +114,30 @@ class TokenIssuer:
 
     # -- end-user grants: a redeemed code or a rotated refresh token ----------------------
 
-    async def redeem_code(
-        self, client_id: str, code: str, redirect_uri: str | None,
-        verifier_challenge: str | None, ttl: int, resource: str | None = None, iss: str | None = None,
-        spend: Spend | None = None,
-    ) -> dict:
+    async def redeem_code(self, redemption: CodeRedemption, spend: Spend | None = None) -> dict:
         """RFC 6749 §4.1.3: the token response, once code, family and token are saved."""
         now = self.clock.now()
-        unsigned, _ = await self.writer.run(
-            self._redeem, code, client_id, redirect_uri, verifier_challenge, now,
-            self.token_ids.next(), ttl, resource, iss or self.issuer, spend,
-        )
+        unsigned, _ = await self.writer.run(self._redeem, redemption, now, self.token_ids.next(), spend)
         return await self._signed(unsigned)
 
-    def _redeem(self, code: str, client_id: str, redirect_uri: str | None,
-                verifier_challenge: str | None, now: float, jti: str, ttl: int,
-                resource: str | None, iss: str, spend: Spend | None) -> Decision:
+    def _redeem(self, r: CodeRedemption, now: float, jti: str, spend: Spend | None) -> Decision:
         spent = self._spend(spend)
-        decision = self.app.redeem_code(code, client_id, redirect_uri, verifier_challenge, now, resource)
+        decision = self.app.redeem_code(r.code, r.client_id, r.redirect_uri, r.verifier_challenge, now, r.resource)
         decision.aggregates[:0] = spent
-        return self._with_tokens(decision, now, jti, ttl, iss)
+        return self._with_tokens(decision, now, jti, r.ttl, r.issuer or self.issuer)
 
-    async def refresh(
-        self, client_id: str, family_key: str, secret: str, scopes: list[str] | None, ttl: int,
-        resource: str | None = None, iss: str | None = None, spend: Spend | None = None,
-    ) -> dict:
+    async def refresh(self, rotation: RefreshRotation, spend: Spend | None = None) -> dict:
         """RFC 6749 §6 with rotation: new refresh and access tokens, the claims as they are now."""
         now = self.clock.now()
-        unsigned, _ = await self.writer.run(
-            self._refresh, family_key, secret, client_id, scopes, now, self.token_ids.next(), ttl,
-            resource, iss or self.issuer, spend,
-        )
+        unsigned, _ = await self.writer.run(self._refresh, rotation, now, self.token_ids.next(), spend)
         return await self._signed(unsigned)
 
-    def _refresh(self, family_key: str, secret: str, client_id: str, scopes: list[str] | None,
-                 now: float, jti: str, ttl: int, resource: str | None, iss: str,
-                 spend: Spend | None) -> Decision:
+    def _refresh(self, r: RefreshRotation, now: float, jti: str, spend: Spend | None) -> Decision:
         spent = self._spend(spend)
-        decision = self.app.rotate_refresh(family_key, secret, client_id, scopes, now, resource)
+        decision = self.app.rotate_refresh(r.family_key, r.secret, r.client_id, r.scopes, now, r.resource,
+                                           r.reuse_grace, r.audience_allowed)
         decision.aggregates[:0] = spent
-        return self._with_tokens(decision, now, jti, ttl, iss)
+        return self._with_tokens(decision, now, jti, r.ttl, r.issuer or self.issuer)
 
     def _with_tokens(self, decision: Decision, now: float, jti: str, ttl: int, iss: str) -> Decision:
         """Add the access token's Issued event to the decision; its value becomes the

@@ -3,17 +3,20 @@
 from astapa.crypto import new_public_id, new_secret, sha256_hex
 from astapa.domain.errors import ProjectNotFoundError, RegistrationClosedError
 from astapa.domain.projects import Client, ClientIndex, Project
+from astapa.domain.refresh import DEFAULT_REUSE_GRACE
 from astapa.oauth.client_metadata import ClientMetadata
 from astapa.store.events import Decision, EventStore
 
 DEMO_PROJECT_ID = "proj_demo"
+DEMO_REUSE_GRACE = 30  # seconds: the demo forgives one lost refresh answer
 
 
 class ProjectCommands(EventStore):
     def create_project(
         self, name: str, redirect_uris: list[str], mode: str, scopes: list[str],
         project_id: str | None = None, require_verified_email: bool = False,
-        allow_registration: bool = False,
+        allow_registration: bool = False, refresh_reuse_grace: int = DEFAULT_REUSE_GRACE,
+        post_logout_redirect_uris: list[str] | None = None,
     ) -> Decision:
         project_id = project_id or new_public_id("proj")
         client_id, secret, secret_hash = new_client_credentials()
@@ -27,6 +30,8 @@ class ProjectCommands(EventStore):
             scopes=scopes,
             require_verified_email=require_verified_email,
             allow_registration=allow_registration,
+            refresh_reuse_grace=refresh_reuse_grace,
+            post_logout_redirect_uris=list(post_logout_redirect_uris or []),
         )
         index = ClientIndex(client_id=client_id, kind="project", owner_id=project.id)
         credentials = {
@@ -36,12 +41,16 @@ class ProjectCommands(EventStore):
             "mode": mode,
             "require_verified_email": require_verified_email,
             "allow_registration": allow_registration,
+            "refresh_reuse_grace": refresh_reuse_grace,
         }
+        if post_logout_redirect_uris:
+            credentials["post_logout_redirect_uris"] = list(post_logout_redirect_uris)
         return Decision([project, index], credentials)
 
     def create_client(self, project_id: str, name: str, scopes: list[str], token_ttl: int | None,
                       jwks: dict | None = None, jwks_uri: str | None = None, public: bool = False,
-                      redirect_uris: list[str] | None = None) -> Decision:
+                      redirect_uris: list[str] | None = None,
+                      post_logout_redirect_uris: list[str] | None = None) -> Decision:
         """A machine client (client_credentials): a secret, or with `jwks`/`jwks_uri` its
         own keys (private_key_jwt) and no secret at all. With `redirect_uris`, a client of
         the code flow with refresh instead (an app of the project's own); `public`: one
@@ -64,6 +73,7 @@ class ProjectCommands(EventStore):
             jwks_uri=jwks_uri,
             redirect_uris=redirect_uris,
             grant_types=grant_types,
+            post_logout_redirect_uris=list(post_logout_redirect_uris or []),
         )
         index = ClientIndex(client_id=client_id, kind="machine", owner_id=client.id)
         credentials = {"client_id": client_id, "client_secret": secret, "scopes": scopes,
@@ -71,6 +81,8 @@ class ProjectCommands(EventStore):
                        "grant_types": grant_types}
         if redirect_uris:
             credentials["redirect_uris"] = redirect_uris
+        if post_logout_redirect_uris:
+            credentials["post_logout_redirect_uris"] = list(post_logout_redirect_uris)
         if method != "client_secret_basic":
             del credentials["client_secret"]
         if token_ttl is not None:
@@ -105,11 +117,25 @@ class ProjectCommands(EventStore):
         return Decision([project], {"project_id": project_id,
                                     "require_verified_email": require_verified_email})
 
+    def set_post_logout_redirect_uris(self, project_id: str, uris: list[str]) -> Decision:
+        """Where RP-initiated logout may return to for the project's own client: `uris`
+        replace what was registered."""
+        project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
+        if project.post_logout_redirect_uris != list(uris):
+            project.change_post_logout_redirect_uris(project_id=project_id, post_logout_redirect_uris=list(uris))
+        return Decision([project], {"project_id": project_id, "post_logout_redirect_uris": list(uris)})
+
     def set_registration_policy(self, project_id: str, allow_registration: bool) -> Decision:
         project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
         if project.allow_registration != allow_registration:
             project.change_registration_policy(project_id=project_id, allow_registration=allow_registration)
         return Decision([project], {"project_id": project_id, "allow_registration": allow_registration})
+
+    def set_refresh_reuse_grace(self, project_id: str, seconds: int) -> Decision:
+        project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
+        if project.refresh_reuse_grace != seconds:
+            project.change_refresh_reuse_grace(project_id=project_id, refresh_reuse_grace=seconds)
+        return Decision([project], {"project_id": project_id, "refresh_reuse_grace": seconds})
 
     def add_resource(self, project_id: str, uri: str, scopes: list[str]) -> Decision:
         project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
@@ -151,7 +177,7 @@ class ProjectCommands(EventStore):
             project.add_redirect_uri(project_id=DEMO_PROJECT_ID, redirect_uri=redirect_uri)
             return Decision([project], None)
         return self.create_project("Astapa demo", [redirect_uri], "sandbox", [],
-                                   project_id=DEMO_PROJECT_ID)
+                                   project_id=DEMO_PROJECT_ID, refresh_reuse_grace=DEMO_REUSE_GRACE)
 
 
 def new_client_credentials() -> tuple[str, str, str]:

@@ -5,6 +5,7 @@ code presented with the wrong binding is burnt) is a Decision with events and an
 """
 
 from dataclasses import dataclass
+from typing import Callable
 
 from astapa.crypto import equals, random_key, random_secret, sha256_hex
 from astapa.domain.codes import AuthorizationCode
@@ -55,6 +56,17 @@ class UserGrant:
     family_key: str
     refresh_token: str
     user_claims: dict
+
+
+@dataclass(frozen=True)
+class RefreshTokenState:
+    """An active refresh token, as introspection reports it."""
+
+    project_id: str
+    client_id: str
+    sub: str
+    scopes: tuple[str, ...]
+    expires_at: int
 
 
 class TokenCommands(EventStore):
@@ -152,25 +164,38 @@ class TokenCommands(EventStore):
 
     def rotate_refresh(
         self, family_key: str, secret: str, client_id: str, scopes: list[str] | None, now: float,
-        resource: str | None = None,
+        resource: str | None = None, reuse_grace: float = 0,
+        audience_allowed: Callable[[str | None], bool] = lambda audience: True,
     ) -> Decision:
         """One use per generation: the version of the family decides which of two
-        concurrent refreshes wins; the loser presents a rotated token, which is reuse."""
+        concurrent refreshes wins; the loser presents a rotated token, which is reuse,
+        unless it is the previous generation within `reuse_grace` seconds of its rotation
+        (the project's; see RefreshFamily): the first such retry gets a new generation that
+        supersedes the unused one, a second is refused without revoking."""
         family: RefreshFamily = self.load(
             RefreshFamily.create_id(family_key), lambda: RefreshRejectedError("unknown")
         )
         user = self._user(family.project_id, family.sub, read_only=True)
         family.check_usable(client_id, now, user.tokens_epoch)
         user.check_can_sign_in()
-        if not equals(sha256_hex(secret), family.token_hash):
+        presented = sha256_hex(secret)
+        current = equals(presented, family.token_hash)
+        if not current and not family.is_retry(presented, now, reuse_grace):
             family.detect_reuse()
             return Decision([family], error=RefreshRejectedError("reuse"))
         if scopes is not None and not set(scopes) <= set(family.scopes):
             raise ScopeNotGrantedError(sorted(set(scopes) - set(family.scopes)))
         if resource is not None and not same_resource(resource, family.resource):
             raise ResourceMismatchError(resource, family.resource)
+        if not audience_allowed(family.resource):  # e.g. another project registered it since
+            raise ResourceMismatchError(resource, family.resource)
         new_secret = random_secret()
-        family.rotate(token_hash=sha256_hex(new_secret), idle_expires_at=now + self.lifetimes.refresh_idle)
+        idle_expires_at = now + self.lifetimes.refresh_idle
+        if current:
+            family.rotate(token_hash=sha256_hex(new_secret), idle_expires_at=idle_expires_at, rotated_at=now)
+        else:
+            family.retry_rotation(superseded_generation=family.generation, token_hash=sha256_hex(new_secret),
+                                  idle_expires_at=idle_expires_at)
         grant = UserGrant(
             project_id=family.project_id, client_id=client_id, sub=family.sub,
             scopes=tuple(scopes if scopes is not None else family.scopes), resource=family.resource,
@@ -178,6 +203,23 @@ class TokenCommands(EventStore):
             refresh_token=f"{family_key}.{new_secret}", user_claims=user.claims(now),
         )
         return Decision([family], grant)
+
+    def inspect_refresh_token(self, family_key: str, secret: str, now: float) -> Decision:
+        """RFC 7662 for a refresh token: what it grants while it is its family's current
+        generation and would be accepted by the grant (not revoked, not expired, its user
+        still able to sign in); None for anything else. Records nothing."""
+        try:
+            family: RefreshFamily = self.load(RefreshFamily.create_id(family_key), _Unknown, read_only=True)
+            user = self._user(family.project_id, family.sub, read_only=True)
+            family.check_usable(family.client_id, now, user.tokens_epoch)
+            user.check_can_sign_in()
+        except DomainError:
+            return Decision([], None)
+        if not equals(sha256_hex(secret), family.token_hash):
+            return Decision([], None)
+        return Decision([], RefreshTokenState(
+            project_id=family.project_id, client_id=family.client_id, sub=family.sub,
+            scopes=tuple(family.scopes), expires_at=int(min(family.idle_expires_at, family.absolute_expires_at))))
 
     def revoke_refresh_family(self, family_key: str, by_client_id: str) -> Decision:
         """RFC 7009 for a refresh token: the whole family, and only by its own client."""

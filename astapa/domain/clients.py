@@ -25,7 +25,12 @@ class ClientRecord:
     jwks: dict | None = None  # private_key_jwt: the registered public keys ...
     jwks_uri: str | None = None  # ... or where they are published
     resources: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the project's (RFC 8707)
+    # A project without resources of its own: the canonical URIs other projects registered.
+    foreign_resources: frozenset[str] = frozenset()
     allow_registration: bool = False  # the project takes RFC 7591 registrations
+    refresh_reuse_grace: int = 0  # the project's, in seconds (domain/refresh.py)
+    # Where RP-initiated logout may send the browser back, matched byte for byte.
+    post_logout_redirect_uris: tuple[str, ...] = ()
 
     @property
     def is_public(self) -> bool:
@@ -73,3 +78,5 @@ class ProjectRecord:
     scopes: tuple[str, ...]  # its own and its resources' (what third-party clients may ask)
     resources: dict[str, tuple[str, ...]]
     allow_registration: bool
+    refresh_reuse_grace: int = 0  # seconds (domain/refresh.py)
+    foreign_resources: frozenset[str] = frozenset()  # as ClientRecord's

@@ -6,6 +6,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from astapa.domain.ids import index_id
+from astapa.domain.refresh import DEFAULT_REUSE_GRACE
 
 
 class Project(Aggregate):
@@ -31,6 +32,8 @@ class Project(Aggregate):
         scopes: list[str],
         require_verified_email: bool = False,  # absent from events older than the setting
         allow_registration: bool = False,  # likewise
+        refresh_reuse_grace: int = DEFAULT_REUSE_GRACE,  # likewise
+        post_logout_redirect_uris: list[str] | None = None,  # likewise
     ) -> None:
         self.project_id = project_id
         self.name = name
@@ -41,6 +44,10 @@ class Project(Aggregate):
         self.scopes = list(scopes)
         self.require_verified_email = require_verified_email
         self.allow_registration = allow_registration
+        self.refresh_reuse_grace = refresh_reuse_grace
+        # Where RP-initiated logout may send the browser back (OpenID Connect RP-Initiated
+        # Logout 1.0 §3), matched byte for byte like redirect_uris.
+        self.post_logout_redirect_uris = list(post_logout_redirect_uris or [])
 
     @staticmethod
     def create_id(project_id: str) -> UUID:
@@ -83,6 +90,17 @@ class Project(Aggregate):
         """With require_verified_email, sign-in waits until the user's address is verified."""
         self.require_verified_email = require_verified_email
 
+    @event("PostLogoutRedirectUrisChanged")
+    def change_post_logout_redirect_uris(self, project_id: str, post_logout_redirect_uris: list[str]) -> None:
+        """The project's own client's post-logout redirect URIs, all of them (replaced)."""
+        self.post_logout_redirect_uris = list(post_logout_redirect_uris)
+
+    @event("RefreshReuseGraceChanged")
+    def change_refresh_reuse_grace(self, project_id: str, refresh_reuse_grace: int) -> None:
+        """How many seconds after a rotation the previous refresh token may come back once
+        (a client retrying after a lost response); 0: never (RefreshFamily)."""
+        self.refresh_reuse_grace = refresh_reuse_grace
+
 
 class Client(Aggregate):
     """A client of a project besides its own: a machine client (a backend, an AI agent, an
@@ -109,6 +127,7 @@ class Client(Aggregate):
         redirect_uris: list[str] | None = None,
         grant_types: list[str] | None = None,
         registered: bool = False,
+        post_logout_redirect_uris: list[str] | None = None,
     ) -> None:
         self.client_id = client_id
         self.project_id = project_id
@@ -122,6 +141,7 @@ class Client(Aggregate):
         self.redirect_uris = list(redirect_uris or [])
         self.grant_types = list(grant_types or ["client_credentials"])
         self.registered = registered
+        self.post_logout_redirect_uris = list(post_logout_redirect_uris or [])
 
     @staticmethod
     def create_id(client_id: str) -> UUID:
@@ -157,23 +177,36 @@ class ClientAssertion(Aggregate):
 
 
 class Consent(Aggregate):
-    """What a user let a third-party client have: the scopes, per project, user and client.
-    Asking again for scopes already granted skips the consent page."""
+    """What a user let a third-party client have, per project, user and client: for each
+    resource (RFC 8707) the tokens are for, the scopes allowed there. An authorization for
+    scopes already allowed at the same resource skips the consent page; another resource,
+    or more scopes, asks again.
+
+    `resource` in the events is the resource as registered, or None for tokens without
+    one (whose `aud` is the client_id). Events older than it have none: their default,
+    UNKNOWN, matches no request, so such a consent covers nothing and the user is asked
+    once more."""
+
+    UNKNOWN = ""  # not a resource (those are absolute URIs), nor None
 
     @event("Granted")
-    def __init__(self, project_id: str, sub: str, client_id: str, scopes: list[str]) -> None:
+    def __init__(self, project_id: str, sub: str, client_id: str, scopes: list[str],
+                 resource: str | None = UNKNOWN) -> None:
         self.project_id = project_id
         self.sub = sub
         self.client_id = client_id
-        self.scopes = list(scopes)
+        self.scopes = list(scopes)  # every scope allowed, at whichever resource
+        self.allowed: dict[str | None, list[str]] = {resource: sorted(scopes)}
 
     @staticmethod
     def create_id(project_id: str, sub: str, client_id: str) -> UUID:
         return index_id("consent", f"{project_id}/{sub}/{client_id}")
 
-    def covers(self, scopes: tuple[str, ...] | list[str]) -> bool:
-        return set(scopes) <= set(self.scopes)
+    def covers(self, scopes: tuple[str, ...] | list[str], resource: str | None) -> bool:
+        """Whether the user allowed `scopes` for tokens for `resource` (None: no resource)."""
+        return resource != self.UNKNOWN and resource in self.allowed and set(scopes) <= set(self.allowed[resource])
 
     @event("Extended")
-    def extend(self, scopes: list[str]) -> None:
+    def extend(self, scopes: list[str], resource: str | None = UNKNOWN) -> None:
         self.scopes = sorted(set(self.scopes) | set(scopes))
+        self.allowed = {**self.allowed, resource: sorted(set(self.allowed.get(resource, ())) | set(scopes))}

@@ -1,11 +1,18 @@
 """Refresh token families (RFC 9700 §4.14.2): one per sign-in, rotated on every use.
 
 The token names its family (`<family_key>.<secret>`); the family keeps only the SHA-256 of
-the current generation. Presenting anything but the current generation, with the right
-client, is reuse: the whole family is revoked. Families live at most 90 days, so their
-histories stay short; a snapshotting interval keeps even busy ones cheap to load.
+the current generation and of the one before it. Presenting anything but the current
+generation, with the right client, is reuse: the whole family is revoked. One exception,
+the reuse grace, so that a refresh response lost on its way does not sign the user out:
+the previous generation presented again within the project's grace after its rotation,
+while the current one was never used, is a retry. It gets a new generation, which
+supersedes the unused one (presenting that one later is reuse); a second retry of the
+same rotation is refused without revoking anything. So at any moment exactly one token of
+a family works. Families live at most 90 days, so their histories stay short; a
+snapshotting interval keeps even busy ones cheap to load.
 """
 
+import hmac
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -16,8 +23,20 @@ from astapa.domain.ids import split_keyed_secret
 # A refresh token is `<family_key>.<secret>`: the grant loads the family by its key.
 split_refresh_token = split_keyed_secret
 
+# The reuse grace, in seconds: a project's setting (`--refresh-reuse-grace`). 0, the default,
+# is strict: an already-rotated token revokes its family, whatever the timing.
+DEFAULT_REUSE_GRACE = 0
+MAX_REUSE_GRACE = 300
+
 
 class RefreshFamily(Aggregate):
+    # The generation before the current one: its SHA-256, when it was rotated (None in
+    # rotations recorded before the grace existed: no grace for them), and whether a retry
+    # of it was already answered. Class-level defaults serve older events and snapshots.
+    previous_hash: str | None = None
+    rotated_at: float | None = None
+    retried = False
+
     @event("Started")
     def __init__(
         self,
@@ -67,7 +86,32 @@ class RefreshFamily(Aggregate):
             raise RefreshRejectedError("idle expiry")
 
     @event("Rotated")
-    def rotate(self, token_hash: str, idle_expires_at: float) -> None:
+    def rotate(self, token_hash: str, idle_expires_at: float, rotated_at: float | None = None) -> None:
+        """The current generation was used: a new one replaces it. `rotated_at` (absent
+        from events older than the reuse grace) starts the previous token's grace."""
+        self.previous_hash, self.rotated_at, self.retried = self.token_hash, rotated_at, False
+        self.token_hash = token_hash
+        self.idle_expires_at = min(idle_expires_at, self.absolute_expires_at)
+        self.generation += 1
+
+    def is_retry(self, token_hash: str, now: float, grace: float) -> bool:
+        """Whether `token_hash` is the previous generation presented again less than `grace`
+        seconds after its rotation (so the current generation was never used): a client
+        retrying after a lost response. A retry already answered is refused, revoking
+        nothing: RefreshRejectedError("retried")."""
+        if self.previous_hash is None or self.rotated_at is None or now >= self.rotated_at + grace:
+            return False
+        if not hmac.compare_digest(token_hash, self.previous_hash):
+            return False
+        if self.retried:
+            raise RefreshRejectedError("retried")
+        return True
+
+    @event("RotationRetried")
+    def retry_rotation(self, superseded_generation: int, token_hash: str, idle_expires_at: float) -> None:
+        """The previous generation came back within the reuse grace: a new generation
+        replaces `superseded_generation`, which was never used and no longer works."""
+        self.retried = True
         self.token_hash = token_hash
         self.idle_expires_at = min(idle_expires_at, self.absolute_expires_at)
         self.generation += 1

@@ -33,6 +33,10 @@ RESERVED_CLAIMS = frozenset({
 CLAIM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}")
 MAX_CLAIMS = 50
 MAX_CLAIMS_BYTES = 8192
+# How deep a claim's value may nest objects and arrays ({"a": [1]} is 2 deep): deep enough
+# for any real use, and far from the recursion limits of everything that copies, encodes or
+# validates claims.
+MAX_CLAIM_DEPTH = 8
 
 
 class User(Aggregate):
@@ -194,15 +198,33 @@ def normalise_email(value: str) -> tuple[str, str]:
 
 def check_custom_claims(claims: dict, names: list[str] | None = None) -> None:
     """Custom claims a user or a plan may hold: `names` (default all) not registered claim
-    names and well formed; at most MAX_CLAIMS, MAX_CLAIMS_BYTES of JSON. Raises
-    InvalidClaimsError with the reason, for the caller."""
+    names and well formed, their values nested at most MAX_CLAIM_DEPTH deep; at most
+    MAX_CLAIMS, MAX_CLAIMS_BYTES of JSON. Raises InvalidClaimsError with the reason, for the
+    caller."""
     for name in claims if names is None else names:
         if name.lower() in RESERVED_CLAIMS:
             raise InvalidClaimsError(f"{name!r} is a registered claim name and cannot be a custom claim")
         if not CLAIM_NAME.fullmatch(name) or name == "plan":
             raise InvalidClaimsError(f"{name[:80]!r} is not a custom claim name (a letter, then up to "
                                      "63 letters, digits, '_', '.', ':' or '-')")
+        if name in claims and nesting_exceeds(claims[name], MAX_CLAIM_DEPTH):
+            raise InvalidClaimsError(f"custom claims nest objects and arrays at most {MAX_CLAIM_DEPTH} deep")
     if len(claims) > MAX_CLAIMS:
         raise InvalidClaimsError(f"at most {MAX_CLAIMS} custom claims")
     if len(json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()) > MAX_CLAIMS_BYTES:
         raise InvalidClaimsError(f"custom claims take at most {MAX_CLAIMS_BYTES} bytes of JSON")
+
+
+def nesting_exceeds(value: object, limit: int) -> bool:
+    """Whether `value` nests objects (dicts) and arrays (lists) more than `limit` deep.
+    Walked without recursion, so any depth is measured safely."""
+    pending = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth == limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False

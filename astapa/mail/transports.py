@@ -12,6 +12,7 @@ import aiosmtplib
 
 from astapa.config import SmtpTarget
 from astapa.queries import QueuedMail
+from astapa.store.files import private_directory, private_file
 
 
 class Transport(Protocol):
@@ -75,9 +76,9 @@ class OutboxTransport:
         return f"written {name}"
 
     def _write(self, name: str, data: bytes) -> None:
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_directory(self.directory)
         partial = self.directory / f".{name}.partial"
-        with open(partial, "wb") as f:
+        with os.fdopen(private_file(partial), "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

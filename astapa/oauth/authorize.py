@@ -3,7 +3,10 @@
 
 §4.1.2.1 decides where an error goes: anything wrong with `client_id` or `redirect_uri`
 is shown on an error page and never redirected (no open redirect); once both are valid,
-every other error goes back to the client with `error`, `state` and `iss`.
+every other error goes back to the client with `error`, `state` and `iss`, except that an
+error found before the user has interacted goes back only to a vetted redirect URI (RFC
+9700 §4.11.2, see redirect_vetted): else anyone could register a client and use Astapa as
+an open redirector.
 """
 
 from dataclasses import dataclass
@@ -16,6 +19,8 @@ from astapa.oauth.errors import (
     InvalidRequestError,
     InvalidScopeError,
     OAuthError,
+    RequestNotSupportedError,
+    RequestUriNotSupportedError,
     UnauthorizedClientError,
     UnsupportedResponseTypeError,
 )
@@ -56,8 +61,13 @@ class AuthorizationRequest:
         )
 
     def refuse(self, error: OAuthError) -> OAuthError:
-        """An error that goes back to the client (§4.1.2.1)."""
+        """An error that goes back to the client (§4.1.2.1), once the user has answered."""
         return error.via(self.redirect_uri, self.state, self.issuer)
+
+    def refuse_before_interaction(self, error: OAuthError) -> OAuthError:
+        """An error found before the user did anything: back to the client only when its
+        redirect URI was vetted, else shown on our page (RFC 9700 §4.11.2)."""
+        return self.refuse(error) if redirect_vetted(self.client, self.redirect_uri) else error
 
 
 PROJECT_PREFIX = "/projects/"
@@ -121,6 +131,9 @@ def validate(query: str, client: ClientRecord | None, server: AuthServer) -> Aut
     redirect_uri = params.get("redirect_uri")
     if redirect_uri is None:
         raise PageError("redirect_uri is missing")
+    if holds_control_character(redirect_uri):  # before matching: urlsplit drops some of them
+        raise PageError("this redirect_uri is not trustworthy: it holds a control character",
+                        detail=f"redirect_uri with a control character {redirect_uri!r}")
     if not redirect_uri_matches(redirect_uri, client):
         raise PageError("this redirect_uri is not registered for the application",
                         detail=f"unregistered redirect_uri {redirect_uri!r}")
@@ -128,7 +141,21 @@ def validate(query: str, client: ClientRecord | None, server: AuthServer) -> Aut
     try:
         return _validate_rest(params, repeated, client, redirect_uri, state, query, server)
     except OAuthError as e:
+        if not redirect_vetted(client, redirect_uri):
+            raise  # shown on our page: nobody vetted where it would go
         raise e.via(redirect_uri, state, server.issuer) from None
+
+
+def redirect_vetted(client: ClientRecord, redirect_uri: str) -> bool:
+    """Whether errors found before the user has interacted may go to `redirect_uri` at once
+    (RFC 9700 §4.11.2): it was registered by the project's operator (the project's own
+    client, clients made with the CLI), or it is a loopback URI (RFC 8252 §7.3), which
+    reaches only the user's own machine. A self-registered (RFC 7591) or metadata-document
+    client names any other URI it likes, and nobody vetted it."""
+    if not client.third_party:
+        return True
+    parts = urlsplit(redirect_uri)
+    return parts.scheme in ("http", "https") and parts.hostname in LOOPBACK_HOSTS and "@" not in parts.netloc
 
 
 def redirect_uri_matches(uri: str, client: ClientRecord) -> bool:
@@ -163,6 +190,11 @@ def _validate_rest(params: dict[str, str], repeated: set[str], client: ClientRec
     response_type = params.get("response_type", "code")
     if response_type != "code":
         raise UnsupportedResponseTypeError()
+    # Request objects would override what the query says: refused, never ignored (OIDC Core §6).
+    if "request" in params:
+        raise RequestNotSupportedError()
+    if "request_uri" in params:
+        raise RequestUriNotSupportedError()
     if "authorization_code" not in client.grant_types:
         raise UnauthorizedClientError("the client may not use the authorization code flow")
     scopes = parse_scope(params.get("scope")) or []
@@ -179,7 +211,7 @@ def _validate_rest(params: dict[str, str], repeated: set[str], client: ClientRec
     if nonce is not None and len(nonce) > MAX_NONCE:
         raise InvalidRequestError("nonce is too long")
     resources = tuple(v for k, v in parse_qsl(query, keep_blank_values=False) if k == "resource")
-    resource = resolve(parse_resource(resources), client.resources)
+    resource = resolve(parse_resource(resources), client.resources, client.foreign_resources)
     return AuthorizationRequest(
         client=client, redirect_uri=redirect_uri, state=state, scopes=tuple(scopes),
         code_challenge=challenge, nonce=nonce, resource=resource, prompt=prompt,
@@ -215,12 +247,20 @@ def error_url(error: OAuthError, issuer: str) -> str:
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
+def holds_control_character(uri: str) -> bool:
+    """Whether `uri` holds a control character: C0, DEL or C1 (Unicode's Cc). None belongs in
+    a URI (RFC 3986 §2), urlsplit silently drops LF, CR and TAB (and leading C0 and spaces),
+    and a Location header cannot carry them: refused wherever a redirect URI is given."""
+    return any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in uri)
+
+
 def check_redirect_uri(uri: str) -> str:
     """Registration rules (RFC 9700 §4.1, RFC 8252 §7.3): absolute, no fragment, no wildcard,
-    https (http only for loopback); refuses javascript:, data: and the like by scheme."""
+    no space or control character, https (http only for loopback); refuses javascript:,
+    data: and the like by scheme."""
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
-    if not is_absolute_uri(uri) or "*" in uri or any(ord(c) < 0x21 or ord(c) == 0x7F for c in uri):
+    if not is_absolute_uri(uri) or "*" in uri or " " in uri or holds_control_character(uri):
         raise ValueError(f"redirect URI {uri!r} must be an absolute URI without fragment or wildcard")
     if "@" in parts.netloc:
         raise ValueError(f"redirect URI {uri!r} must not hold user information")

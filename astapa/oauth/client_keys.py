@@ -9,6 +9,7 @@ symmetric key (that would be a shared secret by another name).
 """
 
 import json
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -73,13 +74,30 @@ def claimed_client_id(assertion: str) -> str:
     if not isinstance(assertion, str) or len(assertion) > MAX_ASSERTION or assertion.count(".") != 2:
         raise AssertionRefused("malformed assertion")
     try:
-        claims = json.loads(extract_compact(assertion.encode("ascii")).payload)
-    except (JoseError, ValueError, UnicodeEncodeError, TypeError):
+        claims = json.loads(extract_compact(assertion.encode("ascii")).payload,
+                            parse_constant=_not_json, parse_float=_finite)
+    except (JoseError, ValueError, UnicodeEncodeError, TypeError, RecursionError):
         raise AssertionRefused("malformed assertion") from None
     sub = claims.get("sub") if isinstance(claims, dict) else None
     if not isinstance(sub, str) or not sub:
         raise AssertionRefused("assertion without sub")
     return sub
+
+
+def _not_json(constant: str) -> float:
+    raise ValueError(f"{constant} is not JSON")  # RFC 8259 §6: no NaN or Infinity
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400
+        raise ValueError("a number too large to be finite")
+    return value
+
+
+def _time(value: object) -> bool:
+    """A NumericDate (RFC 7519 §2): a finite JSON number."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @lru_cache(maxsize=1024)
@@ -109,14 +127,14 @@ def verify_assertion(assertion: str, jwks: dict, client_id: str, audiences: set[
     if not named & audiences:
         raise AssertionRefused(f"aud {aud!r} does not name this server")
     exp = claims.get("exp")
-    if not isinstance(exp, (int, float)) or isinstance(exp, bool) or exp <= now:
+    if not _time(exp) or exp <= now:
         raise AssertionRefused("expired or without exp")
     if exp > now + MAX_LIFETIME:
         raise AssertionRefused("exp is more than an hour away")
     for name in ("iat", "nbf"):
         value = claims.get(name)
-        if value is not None and (not isinstance(value, (int, float)) or value > now + SKEW):
-            raise AssertionRefused(f"{name} is in the future")
+        if value is not None and (not _time(value) or value > now + SKEW):
+            raise AssertionRefused(f"{name} is not a NumericDate or is in the future")
     jti = claims.get("jti")
     if not isinstance(jti, str) or not 1 <= len(jti) <= 256:
         raise AssertionRefused("without jti")

@@ -91,7 +91,8 @@ def parse_metadata(document: object, allowed_methods: tuple[str, ...], default_m
         raise MetadataError("invalid_client_metadata",
                             f"token_endpoint_auth_method must be one of {', '.join(allowed_methods)}")
     grant_types = document.get("grant_types", ["authorization_code"])
-    if not isinstance(grant_types, list) or not grant_types or not set(grant_types) <= set(GRANT_TYPES):
+    if not isinstance(grant_types, list) or not grant_types \
+            or not all(isinstance(g, str) and g in GRANT_TYPES for g in grant_types):
         raise MetadataError("invalid_client_metadata",
                             "grant_types may hold only authorization_code and refresh_token")
     response_types = document.get("response_types", ["code"])
@@ -174,5 +175,6 @@ def metadata_client(url: str, project: ProjectRecord, metadata: ClientMetadata) 
         redirect_uris=metadata.redirect_uris, require_verified_email=project.require_verified_email,
         mode=project.mode, providers=project.providers, auth_method=metadata.auth_method,
         jwks=metadata.jwks, jwks_uri=metadata.jwks_uri, resources=project.resources,
-        allow_registration=project.allow_registration,
+        allow_registration=project.allow_registration, refresh_reuse_grace=project.refresh_reuse_grace,
+        foreign_resources=project.foreign_resources,
     )

@@ -21,6 +21,7 @@ def authorization_server_metadata(issuer: str) -> dict:
         "userinfo_endpoint": f"{issuer}/oauth/userinfo",
         "introspection_endpoint": f"{issuer}/oauth/introspect",
         "revocation_endpoint": f"{issuer}/oauth/revoke",
+        "end_session_endpoint": f"{issuer}/oauth/logout",  # OpenID Connect RP-Initiated Logout 1.0
         "grant_types_supported": sorted(GRANTS),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -38,6 +39,10 @@ def authorization_server_metadata(issuer: str) -> dict:
         "id_token_signing_alg_values_supported": ["RS256"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
                              "email", "email_verified"],
+        # Said outright: OIDC Discovery §3 takes request_uri support to be true when unsaid.
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "claims_parameter_supported": False,
     }
 
 

@@ -108,6 +108,18 @@ class ConsentRequiredError(OAuthError):
     description = "the user has not allowed this application yet"
 
 
+class RequestNotSupportedError(OAuthError):
+    """OIDC Core §6: request objects (`request`) are not supported."""
+    error = "request_not_supported"
+    description = "the request parameter is not supported"
+
+
+class RequestUriNotSupportedError(OAuthError):
+    """OIDC Core §6: request objects by reference (`request_uri`) are not supported."""
+    error = "request_uri_not_supported"
+    description = "the request_uri parameter is not supported"
+
+
 class InvalidTokenError(OAuthError):
     """RFC 6750 §3.1: the bearer token is expired, revoked, malformed or not ours."""
     error = "invalid_token"

@@ -95,3 +95,21 @@ def verify_access_token(token: str, keys: KeySet, issuer: str, now: float) -> di
             or not isinstance(jti, str):
         return None
     return claims
+
+
+def verify_id_token_hint(token: str, keys: KeySet, issuer: str) -> dict | None:
+    """The claims of an ID token `issuer` signed, expired or not (OpenID Connect
+    RP-Initiated Logout 1.0 §2 takes an expired one as a hint too); None for anything else.
+    Only RS256 and our own keys, as for access tokens; an access token (`typ` at+jwt) is no
+    ID token."""
+    if not isinstance(token, str) or token.count(".") != 2 or len(token) > 8192:
+        return None
+    try:
+        decoded = jwt.decode(token, keys, algorithms=["RS256"])
+    except (JoseError, ValueError, KeyError, TypeError):
+        return None
+    claims = decoded.claims
+    if decoded.header.get("typ") != "JWT" or claims.get("iss") != issuer \
+            or not isinstance(claims.get("sub"), str) or not isinstance(claims.get("aud"), str):
+        return None
+    return claims

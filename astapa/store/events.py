@@ -23,6 +23,7 @@ from eventsourcing.persistence import IntegrityError, OperationalError
 from eventsourcing.utils import Environment
 
 from astapa.domain.errors import ConflictError, DomainError, StoreBusyError, StoreNotDurableError
+from astapa.store.files import private_database
 
 
 @dataclass
@@ -44,6 +45,7 @@ class EventStore(Application):
     name = "astapa"
 
     def __init__(self, events_db: Path, lock_timeout: int = 5) -> None:
+        private_database(events_db)  # 0600, and so its -wal and -shm, whatever the umask
         super().__init__(
             env={
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
@@ -81,13 +83,19 @@ class EventStore(Application):
             if remembered is not None:
                 self._owned.move_to_end(aggregate_id)
         if remembered is not None:
-            return remembered if read_only else copy.deepcopy(remembered)
+            if read_only:
+                return remembered
+            copied = _copy(remembered)
+            if copied is not None:
+                return copied
         try:
             aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise missing() from None
         if isinstance(aggregate, self.OWNED):
-            self._remember([aggregate if read_only else copy.deepcopy(aggregate)])
+            kept = aggregate if read_only else _copy(aggregate)
+            if kept is not None:
+                self._remember([kept])
         return aggregate
 
     def exists(self, aggregate_id: UUID) -> bool:
@@ -168,3 +176,13 @@ class EventStore(Application):
 
 
 _ATTEMPTS = 5
+
+
+def _copy(aggregate: Aggregate) -> Aggregate | None:
+    """A deep copy, or None when the aggregate nests too deep to copy (claims stored before
+    their depth was limited): the caller reads it from the store instead, which does not
+    recurse in Python, so whatever the log holds still loads."""
+    try:
+        return copy.deepcopy(aggregate)
+    except RecursionError:
+        return None

@@ -12,6 +12,8 @@ import re
 import threading
 from pathlib import Path
 
+from astapa.store.files import private_directory
+
 PROJECT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -23,7 +25,8 @@ def secrets_file(keys_dir: Path, kind: str, project_id: str) -> Path:
 
 def write_secrets(keys_dir: Path, kind: str, project_id: str, document: dict) -> None:
     path = secrets_file(keys_dir, kind, project_id)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_directory(keys_dir)
+    private_directory(path.parent)
     partial = path.with_suffix(".partial")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:

@@ -2,7 +2,9 @@
 
 JSON (RFC 8259): UTF-8 only (§8.1), no member name twice in an object (§4 leaves the
 meaning to the receiver; here it is refused), no NaN or Infinity (not JSON, §6, nor a
-number too large to be finite), and the top-level value of the type asked for.
+number too large to be finite), and the top-level value of the type asked for. A number
+whose value is whole is read as an integer however it is written (1.0 and 1e3 are 1 and
+1000, as JSON Schema counts them), exactly, from its text (within 64 bits).
 Forms (application/x-www-form-urlencoded): UTF-8 and strict percent-decoding, at most
 MAX_FIELDS fields, and a field given twice refused unless the caller allows it (RFC 6749
 §3.1: "Request and response parameters MUST NOT be included more than once").
@@ -15,6 +17,7 @@ management API's error, a page).
 
 import json
 import math
+from decimal import Decimal
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -87,10 +90,16 @@ def _not_a_number(constant: str) -> float:
     raise BodyError(SYNTAX, "body is not valid JSON")
 
 
-def _finite(text: str) -> float:
+def _finite(text: str) -> float | int:
+    """A number written with a fraction or an exponent: an int when its value is whole and
+    within 64 bits (taken from the text, so 9007199254740993.0 stays exact), else a float."""
     value = float(text)
     if not math.isfinite(value):  # 1e400
         raise BodyError(SYNTAX, "body is not valid JSON")
+    if abs(value) < 2**63:
+        exact = Decimal(text)
+        if exact == exact.to_integral_value():
+            return int(exact)
     return value
 
 

@@ -88,19 +88,31 @@ class Throttles:
     link_ip: Throttle  # requests for mailed links per client IP
     external_ip: Throttle  # Google and GitHub sign-ins started per client IP
     registration: Throttle  # RFC 7591 registrations per client IP
+    mail_ip: Throttle  # action mails per client IP that caused them
+    signup_ip: Throttle  # sign-ups per client IP
+    signup_project: Throttle  # sign-ups per project, from all addresses
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: SystemClock) -> "Throttles":
+        """Each throttle its own table: the per-account counts are bounded apart from the
+        rest, so no flood of other keys can take their place."""
         s = settings
+
+        def throttle(limit: int, window: int, keys: int = s.throttle_keys) -> Throttle:
+            return Throttle(clock, limit, window, max_keys=keys)
+
         return cls(
-            account=Throttle(clock, s.login_failures_per_account, s.login_failure_window),
-            ip=Throttle(clock, s.login_failures_per_ip, s.login_failure_window),
-            client_auth=Throttle(clock, s.client_auth_failures, s.token_failure_window),
-            grant=Throttle(clock, s.grant_failures, s.token_failure_window),
-            mail=Throttle(clock, s.mails_per_address, s.mail_window),
-            link_ip=Throttle(clock, s.link_requests_per_ip, s.mail_window),
-            external_ip=Throttle(clock, s.external_sign_ins_per_ip, s.mail_window),
-            registration=Throttle(clock, s.registrations_per_ip, s.mail_window),
+            account=throttle(s.login_failures_per_account, s.login_failure_window, s.throttle_accounts),
+            ip=throttle(s.login_failures_per_ip, s.login_failure_window),
+            client_auth=throttle(s.client_auth_failures, s.token_failure_window),
+            grant=throttle(s.grant_failures, s.token_failure_window),
+            mail=throttle(s.mails_per_address, s.mail_window),
+            link_ip=throttle(s.link_requests_per_ip, s.mail_window),
+            external_ip=throttle(s.external_sign_ins_per_ip, s.mail_window),
+            registration=throttle(s.registrations_per_ip, s.mail_window),
+            mail_ip=throttle(s.mails_per_ip, s.mail_window),
+            signup_ip=throttle(s.signups_per_ip, s.mail_window),
+            signup_project=throttle(s.signups_per_project, s.mail_window),
         )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from aiohttp import web
 
 from astapa.config import Settings
+from astapa.store.files import private_directory
 
 
 class CsrfError(Exception):
@@ -26,7 +27,7 @@ def load_page_key(keys_dir: Path, name: str = "pages.key") -> bytes:
     `links.key` for the tokens of mailed links, `external.key` for the PKCE verifiers and
     nonces of Google and GitHub sign-in."""
     path = keys_dir / name
-    keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_directory(keys_dir)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -5,8 +5,9 @@ become a way into the network behind us (SSRF):
 - https only; http only to loopback, and only when ASTAPA_CIMD_ALLOW_HTTP_LOOPBACK is set
   (for tests);
 - every address the host resolves to is checked, and the connection goes to a checked
-  address: no loopback, private, link-local, multicast or reserved address (unless that
-  setting allows loopback), so a DNS answer cannot turn a public name into 10.0.0.1;
+  address (the connector connects to the addresses the resolver answers, never looking the
+  name up again): only global unicast addresses (see `global_unicast`), and loopback when
+  that setting allows it, so a DNS answer cannot turn a public name into 10.0.0.1;
 - no redirects, no cookies, no proxy from the environment, a size limit and a time limit;
 - each answer is cached as its Cache-Control says (five minutes without one, a day at
   most), failures for a few seconds (negative caching), and concurrent asks for one URL
@@ -46,21 +47,63 @@ def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None
     return address
 
 
+def _networks(*names: str) -> tuple:
+    return tuple(ipaddress.ip_network(name) for name in names)
+
+
+# IPv4 blocks that are not global unicast: this network, private, shared (RFC 6598),
+# loopback, link-local, IETF protocol assignments, the three documentation blocks, the
+# deprecated 6to4 relay anycast, benchmarking, multicast, reserved and broadcast.
+NOT_GLOBAL_V4 = _networks(
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+    "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4")
+# IPv6 global unicast is 2000::/3 (RFC 4291 §2.4), less: the IETF protocol assignments
+# 2001::/23 (Teredo 2001::/32, benchmarking 2001:2::/48, ORCHID), documentation 2001:db8::/32
+# and 3fff::/20, and 6to4 2002::/16 (a tunnel to whatever IPv4 address it embeds).
+GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")
+NOT_GLOBAL_V6 = _networks("2001::/23", "2001:db8::/32", "2002::/16", "3fff::/20")
+# NAT64's well-known prefix (RFC 6052) reaches the IPv4 address in its last 32 bits.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def global_unicast(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether `address` is global unicast, stricter than Python's `is_global` (which calls
+    ::7f00:1, fec0::/10 and 64:ff9b::/96 global). An IPv4-mapped address (::ffff:a.b.c.d) and
+    a NAT64 one (64:ff9b::a.b.c.d) reach the IPv4 address they embed, so that address is
+    judged; everything else outside 2000::/3 is refused: IPv4-compatible ::a.b.c.d, local-use
+    NAT64 64:ff9b:1::/48, unique local fc00::/7, link-local, site-local fec0::/10, multicast."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return global_unicast(address.ipv4_mapped)
+        if address in NAT64:
+            return global_unicast(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        return address in GLOBAL_UNICAST_V6 and not any(address in n for n in NOT_GLOBAL_V6) \
+            and address.is_global
+    return not any(address in n for n in NOT_GLOBAL_V4) and address.is_global
+
+
 def address_allowed(value: str, allow_loopback: bool) -> bool:
-    address = _address(value)
-    if address is None:
+    """Whether we may connect to the address `value` (a numeric address, as a resolver
+    answers it): global unicast, or loopback when `allow_loopback` (127.0.0.0/8, ::1 and
+    their IPv4-mapped forms; nothing that only embeds a loopback address)."""
+    try:
+        address = ipaddress.ip_address(value.split("%", 1)[0])
+    except ValueError:
         return False
-    if address.is_loopback:
-        return allow_loopback
-    return address.is_global and not address.is_multicast
+    if allow_loopback and (_address(value) or address).is_loopback:
+        return True
+    return global_unicast(address)
 
 
 class CheckedResolver(AbstractResolver):
-    """The system resolver, keeping only the addresses we may connect to."""
+    """The system resolver (or `resolver`), keeping only the addresses we may connect to.
+    aiohttp's connector connects to the addresses a resolver answers (it resolves a name
+    only through its resolver), so the address checked is the address connected to."""
 
-    def __init__(self, allow_loopback: bool) -> None:
+    def __init__(self, allow_loopback: bool, resolver: AbstractResolver | None = None) -> None:
         self.allow_loopback = allow_loopback
-        self._inner = ThreadedResolver()
+        self._inner = resolver or ThreadedResolver()
 
     async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[dict[str, Any]]:
         found = await self._inner.resolve(host, port, family)
@@ -120,8 +163,11 @@ class Documents:
     """Fetch JSON documents under the rules above, validated and cached by URL."""
 
     def __init__(self, clock: Any, allow_http_loopback: bool = False, timeout: float = 5.0,
-                 max_bytes: int = 64 * 1024, ca_file: str | None = None) -> None:
+                 max_bytes: int = 64 * 1024, ca_file: str | None = None,
+                 resolver: AbstractResolver | None = None) -> None:
+        """`resolver`: where names are looked up (default the system's, in threads)."""
         self.clock = clock
+        self.resolver = resolver
         self.allow_http_loopback = allow_http_loopback
         # Certificates are checked against the system's CAs, or those in `ca_file`.
         self.ssl: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
@@ -134,7 +180,7 @@ class Documents:
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(resolver=CheckedResolver(self.allow_http_loopback),
+            connector = aiohttp.TCPConnector(resolver=CheckedResolver(self.allow_http_loopback, self.resolver),
                                              ttl_dns_cache=10, limit=50)
             self._session = aiohttp.ClientSession(
                 connector=connector, timeout=self.timeout, cookie_jar=aiohttp.DummyCookieJar(),

@@ -36,6 +36,7 @@ from astapa.oauth.errors import (
     ResourceConflictError,
     TemporarilyUnavailableError,
 )
+from astapa.passwords import PasswordsBusyError
 
 Answers = dict[type[DomainError], Callable[[DomainError], OAuthError]]
 
@@ -94,4 +95,7 @@ def page_answer(error: Exception) -> PageAnswer:
                           "application and try again.", error.status)
     if isinstance(error, DomainError):
         return PageAnswer("Please try again", "We could not complete that just now. Please try again.", 503)
+    if isinstance(error, PasswordsBusyError):
+        return PageAnswer("Too many requests just now", "We are checking many passwords at the moment. "
+                          "Go back and try again in a few seconds.", 429)
     return PageAnswer("Something went wrong", "Something went wrong on our side. Please try again.", 500)

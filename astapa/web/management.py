@@ -36,11 +36,12 @@ from astapa.web.appkeys import application_key, await_read_model, clock_key, rea
 from astapa.web.errors import API_ANSWERS, PLAN_ANSWERS, Answers, from_domain
 from astapa.web.middleware import NO_STORE
 from astapa.web.oauth import authenticate_counted
-from astapa.web.schemas import BodySchema, Failures
+from astapa.web.schemas import BodySchema, Failures, strip
 
 SUB = re.compile(r"[1-9][0-9]{0,15}")
 PLAN_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 MAX_PAGE = 200
+MAX_CURSOR = 10**18 - 1  # a listing's cursor: at most 18 digits
 MAX_NAME = 100
 
 # The bodies' schemas, from openapi.json (openapi/components/schemas/).
@@ -54,10 +55,10 @@ PLAN_ASSIGNMENT = BodySchema("assignUserPlan")
 # -- parsing and authentication ------------------------------------------------------------------
 
 async def json_body(request: web.Request) -> dict:
-    """The JSON object sent (an empty body is {}), or 400."""
+    """The JSON object sent, or 400: every write of the API takes one (`{}` at least)."""
     body = await bodies.read(request)
     if not body.strip():
-        return {}
+        raise InvalidRequestError("send a JSON object with Content-Type: application/json")
     if bodies.media_type(request) != "application/json":
         raise InvalidRequestError("send JSON with Content-Type: application/json")
     try:
@@ -184,13 +185,15 @@ def plan_fields(document: dict, failures: Failures) -> dict:
     if failures.unknown:
         raise InvalidRequestError(f"unknown field {failures.unknown[0]!r}")
     broken = set(failures.fields)
+    if isinstance(document.get("claims"), dict):  # its names and size: the command says what is wrong
+        broken.discard("claims")
     name = document.get("name")
-    if isinstance(name, str) and len(name.strip()) > MAX_NAME:  # a schema cannot strip first
+    if isinstance(name, str) and len(strip(name)) > MAX_NAME:  # a schema cannot strip first
         broken.add("name")
     for field, message in PLAN_FIELDS.items():
         if field in broken:
             raise InvalidRequestError(message)
-    return {k: v.strip() if k == "name" else v for k, v in document.items()}
+    return {k: strip(v) if k == "name" else v for k, v in document.items()}
 
 
 # -- users ---------------------------------------------------------------------------------------
@@ -208,15 +211,16 @@ async def list_users(request: web.Request) -> web.Response:
     reads = web_app[reads_key]
     client = await project_client(request, web_app, {})
     now = web_app[clock_key].now()
-    if "email" in request.query:
+    email = _query(request, "email")
+    limit = _number(_query(request, "limit", "50"), "limit", 1, MAX_PAGE)
+    after = _number(_query(request, "cursor", "0"), "cursor", 0, MAX_CURSOR)
+    if email is not None:  # limit and cursor are checked, then ignored
         try:
-            _, key = normalise_email(request.query["email"])
+            _, key = normalise_email(email)
         except InvalidEmailError:
             return reply({"users": []})
         user = await reads.query(user_by_email, client.project_id, key, now)
         return reply({"users": [user] if user else []})
-    limit = _number(request.query.get("limit", "50"), "limit", 1, MAX_PAGE)
-    after = _number(request.query.get("cursor", "0"), "cursor", 0, 2**62)
     users, cursor = await reads.query(users_page, client.project_id, after, limit, now)
     return reply({"users": users, "next_cursor": None if cursor is None else str(cursor)})
 
@@ -280,10 +284,18 @@ async def events(request: web.Request) -> web.Response:
     web_app = request.app
     client = await project_client(request, web_app, {})
     sub = (await user_of(request, web_app, client))["sub"]
-    after = _number(request.query.get("after", "0"), "after", 0, 2**62)
-    limit = _number(request.query.get("limit", "100"), "limit", 1, 1000)
+    after = _number(_query(request, "after", "0"), "after", 0, 2**62)
+    limit = _number(_query(request, "limit", "100"), "limit", 1, 1000)
     found = await web_app[reads_key].query(user_events, client.project_id, sub, after, limit)
     return reply({"sub": sub, "events": found})
+
+
+def _query(request: web.Request, name: str, default: str | None = None) -> str | None:
+    """A query parameter, given at most once (a repeated one is 400, as in OAuth requests)."""
+    values = request.query.getall(name, [])
+    if len(values) > 1:
+        raise InvalidRequestError(f"{name} is repeated")
+    return values[0] if values else default
 
 
 def _number(value: str, name: str, low: int, high: int) -> int:

@@ -217,12 +217,19 @@ def _token_claims(web_app: web.Application, oauth_request: OAuthRequest) -> dict
 
 
 async def introspect(request: web.Request) -> web.Response:
-    """RFC 7662: any client of the same project may ask; everything else is inactive."""
+    """RFC 7662: any client of the same project may ask; everything else is inactive.
+
+    Access tokens and refresh tokens alike. Their shapes tell them apart (a JWT, or
+    `<family key>.<secret>`), so token_type_hint, only a hint (§2.1), changes nothing."""
     web_app = request.app
     oauth_request = await read_request(request)
     caller = await authenticate_client(web_app, request, oauth_request)
     if caller.is_public:
         raise client_auth.invalid_client("a public client cannot introspect tokens")
+    value = oauth_request.get("token")
+    family = split_refresh_token(value) if value is not None else None
+    if family is not None:
+        return await _introspect_refresh_token(web_app, caller, *family)
     claims = _token_claims(web_app, oauth_request)
     active = (
         claims is not None
@@ -235,6 +242,21 @@ async def introspect(request: web.Request) -> web.Response:
     for name in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "project_id"):
         if name in claims:
             body[name] = claims[name]
+    return web.json_response(body, headers=NO_STORE)
+
+
+async def _introspect_refresh_token(web_app: web.Application, caller: ClientRecord, family_key: str,
+                                    secret: str) -> web.Response:
+    """The family's current generation, while the refresh grant would accept it: the client
+    it was issued to, the user, when it expires (idle or absolute, the sooner) and its scope."""
+    state, _ = await web_app[writer_key].run(web_app[application_key].inspect_refresh_token,
+                                             family_key, secret, web_app[clock_key].now())
+    if state is None or state.project_id != caller.project_id:
+        return web.json_response({"active": False}, headers=NO_STORE)
+    body = {"active": True, "client_id": state.client_id, "sub": state.sub, "exp": state.expires_at,
+            "project_id": state.project_id}
+    if state.scopes:
+        body["scope"] = " ".join(state.scopes)
     return web.json_response(body, headers=NO_STORE)
 
 
@@ -274,6 +296,10 @@ def cached_json(request: web.Request, body: bytes, etag: str, max_age: int) -> w
 
 
 async def jwks(request: web.Request) -> web.Response:
+    """The keys, at the service's issuer or at a project's that exists (404 otherwise)."""
+    server = auth_server(request)
+    if server.project_id is not None and await request.app[clients_key].project(server.project_id) is None:
+        raise NotFoundError("no such project")
     snapshot = request.app[signing_keys_key].current()
     return cached_json(request, snapshot.jwks_body, snapshot.jwks_etag, 300)
 

@@ -36,6 +36,7 @@ from astapa.web.schemas import BodySchema
 log = logging.getLogger("astapa.payments")
 
 NEW_PAYMENT = BodySchema("createPayment")  # openapi/components/schemas/NewPayment.yaml
+WEBHOOK = BodySchema("receiveXenditWebhook")  # openapi/components/schemas/XenditWebhook.yaml
 PAYMENT_ID = re.compile(r"pay_[0-9a-f]{24}")
 
 
@@ -184,6 +185,10 @@ async def xendit_webhook(request: web.Request) -> web.Response:
                                  status=401)
     if hook is None:
         raise InvalidRequestError("a Xendit webhook is a JSON object with an event and its data")
+    failures = WEBHOOK.failures(envelope)  # type: ignore[arg-type]
+    if failures:  # not Xendit's format: refused, so Xendit shows the failure and retries
+        where = f"`{min(failures.fields)}`" if failures.fields else "the body"
+        raise InvalidRequestError(f"{where} does not match Xendit's webhook format")
     if not ours or hook.xendit_id is None:
         log.info("webhook %s for a reference that is not ours: ignored", str(hook.event)[:40])
         return web.json_response({"received": True})

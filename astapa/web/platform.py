@@ -34,14 +34,42 @@ USER_REFERENCE = frozenset({"end_user_id", "email"})
 BEARER = re.compile(r"^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*) *$")
 
 
-async def bearer_claims(request: web.Request, web_app: web.Application) -> dict:
-    """RFC 6750 §2.1: the token only from the Authorization header; any failure is 401."""
+async def bearer_token(request: web.Request) -> str:
+    """RFC 6750: the Authorization header (§2.1) or, in a POST, `access_token` in a form
+    body (§2.2: application/x-www-form-urlencoded only); one of them, never both (§2);
+    never the query string (§2.3). No token at all is 401, the rest 400."""
     if "access_token" in request.query:
         raise InvalidRequestError("send the access token in the Authorization header")
-    match = BEARER.match(request.headers.get("Authorization", ""))
+    header = request.headers.get("Authorization")
+    in_body = await _form_token(request) if request.method == "POST" else None
+    if in_body is not None:
+        if header is not None:
+            raise InvalidRequestError("send the access token once: in the Authorization header or the body")
+        return in_body
+    match = BEARER.match(header or "")
     if match is None:
         raise InvalidTokenError("no bearer token")
-    claims = verify_access_token(match.group(1), web_app[signing_keys_key].current().verify_keys,
+    return match.group(1)
+
+
+async def _form_token(request: web.Request) -> str | None:
+    """`access_token` of a form body (None when there is none); another body is refused."""
+    body = await bodies.read(request)
+    if not body.strip():
+        return None
+    if bodies.media_type(request) != bodies.FORM:
+        raise InvalidRequestError("a body must be application/x-www-form-urlencoded")
+    try:
+        fields = dict(bodies.form_pairs(body))
+    except bodies.BodyError as e:
+        raise InvalidRequestError(e.description) from None
+    return fields.get("access_token") or None
+
+
+async def bearer_claims(request: web.Request, web_app: web.Application) -> dict:
+    """The claims of the request's bearer token (bearer_token); any failure is 401."""
+    token = await bearer_token(request)
+    claims = verify_access_token(token, web_app[signing_keys_key].current().verify_keys,
                                  web_app[settings_key].issuer, web_app[clock_key].now())
     if claims is None:
         raise InvalidTokenError("not a valid access token")
@@ -56,7 +84,8 @@ async def bearer_claims(request: web.Request, web_app: web.Application) -> dict:
 
 
 async def userinfo(request: web.Request) -> web.Response:
-    """GET /oauth/userinfo and /api/platform/users/me: the user as they are now."""
+    """GET and POST /oauth/userinfo (OIDC Core §5.3.1), GET /api/platform/users/me: the
+    user as they are now."""
     web_app = request.app
     claims = await bearer_claims(request, web_app)
     profile = await web_app[reads_key].query(user_profile, claims["project_id"], claims["sub"],
@@ -76,18 +105,19 @@ async def revoke_user(request: web.Request) -> web.Response:
     if client.kind != "project":
         raise InvalidClientError("only the project's own client may revoke a user's tokens",
                                  headers={"WWW-Authenticate": 'Basic realm="astapa"'})
+    no_such_user = web.json_response({"error": "not_found", "error_description": "no such user"},
+                                     status=404, headers=NO_STORE)
     email_key = None
     if sub is None:
         try:
             _, email_key = normalise_email(email or "")
-        except InvalidEmailError:
-            raise InvalidRequestError("email is not a valid address") from None
+        except InvalidEmailError:  # no account can have it (as GET /api/platform/users?email= finds none)
+            return no_such_user
     try:
         _, position = await web_app[writer_key].run(web_app[application_key].revoke_user_tokens,
                                                     client.project_id, sub, email_key)
     except UserNotFoundError:
-        return web.json_response({"error": "not_found", "error_description": "no such user"},
-                                 status=404, headers=NO_STORE)
+        return no_such_user
     # Read your write: the user's access tokens are refused as soon as this returns.
     await await_read_model(web_app, position)
     return web.json_response({"revoked": True}, headers=NO_STORE)

@@ -3,9 +3,12 @@
 from aiohttp import web
 
 from astapa.web import management, oauth, payments, platform, registration, service
-from astapa.web.pages import authorize, consent, demo, home, links, social
+from astapa.web.pages import authorize, consent, demo, home, links, logout, social
 
 PROJECT = "/projects/{project_id}"
+# A user's id only, so /api/platform/users/me is not also /api/platform/users/{sub} (whose
+# methods its 405 would list in Allow).
+USER = "/api/platform/users/{sub:[1-9][0-9]{0,15}}"
 
 
 def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
@@ -22,14 +25,15 @@ def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
         web.post("/oauth/introspect", oauth.introspect, name="oauth.introspect"),
         web.post("/oauth/revoke", oauth.revoke, name="oauth.revoke"),
         web.get("/oauth/userinfo", platform.userinfo, name="oauth.userinfo"),
+        web.post("/oauth/userinfo", platform.userinfo, name="oauth.userinfo_post"),
         web.get("/api/platform/users/me", platform.userinfo, name="platform.users_me"),
         web.post("/api/platform/revoke", platform.revoke_user, name="platform.revoke"),
         web.get("/api/platform/plans", management.list_plans, name="platform.plans"),
         web.post("/api/platform/plans", management.create_plan, name="platform.create_plan"),
         web.patch("/api/platform/plans/{key}", management.patch_plan, name="platform.patch_plan"),
         web.get("/api/platform/users", management.list_users, name="platform.users"),
-        web.get("/api/platform/users/{sub}", management.get_user, name="platform.user"),
-        web.patch("/api/platform/users/{sub}", management.patch_user, name="platform.patch_user"),
+        web.get(USER, management.get_user, name="platform.user"),
+        web.patch(USER, management.patch_user, name="platform.patch_user"),
         web.patch("/api/platform/users/{sub}/claims", management.patch_claims, name="platform.claims"),
         web.put("/api/platform/users/{sub}/plan", management.put_plan, name="platform.user_plan"),
         web.get("/api/platform/users/{sub}/events", management.events, name="platform.user_events"),
@@ -55,8 +59,10 @@ def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
         web.post("/auth/resend-verification", links.resend_verification,
                  name="pages.resend_verification_submit"),
         web.get("/auth/callback/{provider}", social.callback, name="pages.provider_callback"),
-        web.get("/auth/logout", authorize.show_logout, name="pages.logout"),
-        web.post("/auth/logout", authorize.logout, name="pages.logout_submit"),
+        web.get("/auth/logout", logout.show_logout, name="pages.logout"),
+        web.post("/auth/logout", logout.logout, name="pages.logout_submit"),
+        web.get("/oauth/logout", logout.end_session, name="oauth.end_session"),
+        web.post("/oauth/logout", logout.end_session, name="oauth.end_session_post"),
         web.post("/auth/consent", consent.consent, name="pages.consent_submit"),
         web.get("/static/astapa.css", service.stylesheet, name="pages.stylesheet"),
         web.get("/static/favicon.svg", service.icon, name="pages.icon"),
@@ -79,7 +85,10 @@ def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
         web.post(PROJECT + "/oauth/introspect", oauth.introspect, name="project.introspect"),
         web.post(PROJECT + "/oauth/revoke", oauth.revoke, name="project.revoke"),
         web.get(PROJECT + "/oauth/userinfo", platform.userinfo, name="project.userinfo"),
+        web.post(PROJECT + "/oauth/userinfo", platform.userinfo, name="project.userinfo_post"),
         web.post(PROJECT + "/oauth/register", registration.register, name="project.register"),
+        web.get(PROJECT + "/oauth/logout", logout.end_session, name="project.end_session"),
+        web.post(PROJECT + "/oauth/logout", logout.end_session, name="project.end_session_post"),
     ])
     if demo_pages:
         app.router.add_routes([

@@ -3,11 +3,12 @@ document the server serves is the rule it applies (one source, under openapi/).
 
 `BodySchema(operation_id).failures(document)` says which members of a body break its
 operation's requestBody schema; each handler turns that into its own answer, and keeps in
-code only what a schema cannot say. The schemas are JSON Schema 2020-12 (OpenAPI 3.1)
-with two readings of ours: `integer` is a JSON number written without a fraction or an
-exponent (what Python's json reads as an int; 1.0 is not one), and a pattern's final `$`
-matches only at the very end, as in ECMA-262 (Python's `$` also matches before a final
-newline).
+code only what a schema cannot say. The schemas are JSON Schema 2020-12 (OpenAPI 3.1):
+an `integer` is a number whose value is whole, 1.0 included (web/bodies.py reads those as
+ints; true and false are not numbers), and patterns are read as ECMA-262 reads them: a
+final `$` matches only at the very end (Python's also matches before a final newline), and
+`\\s` and `\\S` are ECMA-262's white space (WHITESPACE), not Python's (strip() takes it
+off the ends).
 """
 
 import functools
@@ -30,10 +31,25 @@ def _integer(checker, instance: object) -> bool:
     return isinstance(instance, int) and not isinstance(instance, bool)
 
 
+# ECMA-262's WhiteSpace and LineTerminator: Python's \s adds U+001C to U+001F and U+0085,
+# and leaves out U+FEFF.
+WHITESPACE = ("\t\n\v\f\r \u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+              + "\u2028\u2029\u202f\u205f\u3000\ufeff")
+_WHITE_CLASS = "".join(f"\\u{ord(c):04x}" for c in WHITESPACE)
+
+
+def strip(text: str) -> str:
+    """`text` without leading and trailing white space, as ECMA-262 (and so a pattern's \\S)
+    counts it."""
+    return text.strip(WHITESPACE)
+
+
 @functools.cache
 def _compiled(pattern: str) -> re.Pattern:
     if pattern.endswith("$") and not pattern.endswith("\\$"):
         pattern = pattern[:-1] + r"\Z"
+    # Outside a character class (the only place our patterns use them).
+    pattern = pattern.replace(r"\S", f"[^{_WHITE_CLASS}]").replace(r"\s", f"[{_WHITE_CLASS}]")
     return re.compile(pattern)
 
 

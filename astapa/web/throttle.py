@@ -12,12 +12,20 @@ from astapa.clock import SystemClock
 
 
 class Throttle:
+    """One table of counts, at most `max_keys` keys. When a new key would pass the bound,
+    the table forgets a key whose failures have all left the window if it has one, else the
+    key with the fewest failures that failed least recently (never the newcomer). A key at
+    its limit goes only when every other key is at its limit too: to lift one lockout, a
+    flood must lock `max_keys` other keys within the window (`limit` failures each)."""
+
     def __init__(self, clock: SystemClock, limit: int, window: float, max_keys: int = 100_000) -> None:
         self.clock = clock
         self.limit = limit
         self.window = window
         self.max_keys = max_keys
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()  # least recently failed first
+        self._tier: dict[str, int] = {}  # key -> its count of failures when it last failed (at most limit)
+        self._tiers: dict[int, OrderedDict[str, None]] = {}  # count -> its keys, least recently failed first
 
     def _recent(self, key: str) -> deque[float] | None:
         failures = self._failures.get(key)
@@ -27,7 +35,7 @@ class Throttle:
         while failures and failures[0] <= horizon:
             failures.popleft()
         if not failures:
-            del self._failures[key]
+            self._forget(key)
             return None
         return failures
 
@@ -42,9 +50,36 @@ class Throttle:
         failures = self._recent(key)
         if failures is None:
             failures = self._failures[key] = deque()
-            if len(self._failures) > self.max_keys:
-                self._failures.popitem(last=False)
+        else:
+            self._failures.move_to_end(key)
+            self._leave_tier(key)
         failures.append(self.clock.now())
+        tier = self._tier[key] = min(len(failures), self.limit)
+        self._tiers.setdefault(tier, OrderedDict())[key] = None
+        while len(self._failures) > self.max_keys:
+            self._forget(self._victim(key))
 
     def clear(self, key: str) -> None:
-        self._failures.pop(key, None)
+        if key in self._failures:
+            self._forget(key)
+
+    def _victim(self, newcomer: str) -> str:
+        oldest, failures = next(iter(self._failures.items()))
+        if oldest != newcomer and failures[-1] <= self.clock.now() - self.window:
+            return oldest  # every failure it had has left the window
+        for tier in sorted(self._tiers):
+            for key in self._tiers[tier]:
+                if key != newcomer:
+                    return key
+        raise AssertionError("a full table holds keys other than the newcomer")
+
+    def _leave_tier(self, key: str) -> None:
+        tier = self._tier.pop(key)
+        keys = self._tiers[tier]
+        del keys[key]
+        if not keys:
+            del self._tiers[tier]
+
+    def _forget(self, key: str) -> None:
+        del self._failures[key]
+        self._leave_tier(key)

@@ -38,3 +38,21 @@ def test_demo_project_is_created_once_and_the_flow_works(spawn, tmp_path: Path):
 def test_without_demo_there_are_no_demo_pages(spawn, tmp_path: Path):
     server = spawn(tmp_path / "data")
     assert requests.get(f"http://127.0.0.1:{server.port}/demo").status_code == 404
+
+
+def test_reuse_grace_a_demo_refresh_whose_answer_was_lost_can_be_sent_again(start_server):
+    """The demo's Refresh button pressed, its answer lost (the browser keeps the old
+    cookie): pressing it again within the grace refreshes instead of signing out."""
+    server = start_server(demo=True)
+    session = requests.Session()
+    start = session.get(f"{server.url}/demo/start", allow_redirects=False)
+    signup = session.get(f"{server.url}{start.headers['Location']}".replace("/auth/login", "/auth/signup"))
+    done = session.post(f"{server.url}/auth/signup", data={**hidden_fields(signup.text), "email": "demo@example.org",
+                                                           "password": PASSWORD, "action": "signup"})
+    assert done.status_code == 200 and "Refresh tokens" in done.text
+    held = session.cookies.get("astapa_demo_refresh")
+    lost = session.post(f"{server.url}/demo/refresh", data=hidden_fields(done.text))
+    assert lost.status_code == 200
+    session.cookies.set("astapa_demo_refresh", held, path="/demo")  # as if that answer never came
+    again = session.post(f"{server.url}/demo/refresh", data=hidden_fields(lost.text))
+    assert again.status_code == 200 and "demo@example.org" in again.text

@@ -21,6 +21,7 @@ import requests
 
 from tests.process import (HOST, REPO, child_env, cli, client_credentials, export_events, free_port,
                            jwt_claims, run_cli)
+from tests.test_data_dir_permissions import assert_private, umask_022  # noqa: F401 (a fixture)
 
 REDIRECT = "https://app.example/callback"
 
@@ -407,3 +408,13 @@ def test_cli_with_an_unwritable_data_dir(tmp_path: Path):
     blocker.write_text("x")
     done = cli("project", "create", "--name", "app", "--redirect-uri", REDIRECT, data_dir=blocker / "data")
     one_line_failure(done)
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_serve_makes_a_private_data_dir_whatever_the_umask(spawn, tmp_path: Path):
+    """`astapa serve` on a data dir it creates, under umask 022: nothing in it is readable by
+    another user (DATA_DIR 0700, the databases and their -wal and -shm 0600)."""
+    data_dir = tmp_path / "new" / "var"
+    server = spawn(data_dir)
+    server.stop()
+    assert_private(data_dir, "events.db", "read.db", "keys")

@@ -33,11 +33,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from astapa.web.appkeys import clients_key
-from tests.clients.conftest import RESOURCE, ConsentBrowser, tools_project
+from tests.clients.conftest import RESOURCE, ConsentBrowser, cli, tools_project
 from tests.conftest import Server
 from tests.flows import pkce_pair, query_of
 
 REDIRECT_URI = "https://cb.agent-tools.example/callback"
+LOOPBACK_REDIRECT_URI = "http://127.0.0.1/callback"
 CLIENT_NAME = "Agent Tools"
 DOC_PATH = "/clients/agent.json"
 REFUSED_DOCUMENT = "client metadata document cannot be used"
@@ -296,16 +297,34 @@ def test_the_code_of_a_metadata_document_client_needs_its_verifier(
 
 def test_pkce_is_required_of_a_metadata_document_client(server: Server, project: dict, docs: DocumentServer):
     url = docs.url()
-    docs.serve_json(document(url))
-    response = authorize(project, url, pkce=False)
-    # Client and redirect_uri are valid: the error goes back to the client (§4.1.2.1).
+    docs.serve_json(document(url, redirect_uris=[LOOPBACK_REDIRECT_URI]))
+    response = authorize(project, url, redirect_uri=LOOPBACK_REDIRECT_URI, pkce=False)
+    # Client and a loopback redirect_uri are valid: the error goes back to the client
+    # (§4.1.2.1; RFC 8252: a loopback URI reaches only the user's own machine).
     assert response.status_code in (302, 303), response.text[:500]
     location = response.headers["Location"]
-    assert location.startswith(REDIRECT_URI + "?")
+    assert location.startswith(LOOPBACK_REDIRECT_URI + "?")
     params = query_of(location)
     assert params["error"] == "invalid_request"
     assert params["state"] == "st-1" and params["iss"] == project["issuer"]
     assert "code" not in params
+
+
+def test_errors_before_the_user_interacted_are_a_page_for_a_metadata_document_client(
+        server: Server, project: dict, docs: DocumentServer):
+    """RFC 9700 §4.11.2: whoever publishes a document names any redirect URI, and nobody
+    vetted it; an error found before the user did anything is shown on our page (no open
+    redirect). The same errors for a loopback redirect URI go back to the client."""
+    url = docs.url()
+    docs.serve_json(document(url, redirect_uris=[REDIRECT_URI, LOOPBACK_REDIRECT_URI]))
+    for params, text in (({"pkce": False}, "code_challenge is required"),
+                         ({"response_type": "token"}, "only response_type=code"),
+                         ({"prompt": "none"}, "not signed in"),
+                         ({"scope": "admin:everything"}, "scope is invalid"),
+                         ({"resource": "https://elsewhere.example/api"}, "resource")):
+        assert_error_page(authorize(project, url, **params), text)
+        back = authorize(project, url, redirect_uri=LOOPBACK_REDIRECT_URI, **params)
+        assert back.status_code == 303 and back.headers["Location"].startswith(LOOPBACK_REDIRECT_URI + "?error=")
 
 
 # --- documents that are refused ----------------------------------------------------------
@@ -601,3 +620,40 @@ def test_concurrent_authorizations_share_one_fetch(server: Server, project: dict
         assert isinstance(response, requests.Response), response
         assert_sign_in_page(response)
     assert docs.requests_for() == 1 and fetches(server) == 1
+
+
+@pytest.mark.parametrize("control", ["\n", "\t", "\x7f", "\x85", "\x9b"], ids=["LF", "TAB", "DEL", "NEL", "CSI"])
+def test_a_document_listing_a_redirect_uri_holding_a_control_character_is_refused(
+        server: Server, project: dict, docs: DocumentServer, control):
+    url = docs.url()
+    uri = REDIRECT_URI.replace("call", f"call{control}")
+    docs.serve_json(document(url, redirect_uris=[REDIRECT_URI, uri]))
+    assert_error_page(authorize(project, url, redirect_uri=REDIRECT_URI))
+    assert docs.requests_for() == 1
+
+
+def test_reuse_grace_a_metadata_document_client_has_its_projects_grace(
+        server: Server, project: dict, docs: DocumentServer):
+    """A client known by its metadata document retries a lost refresh response like any
+    other client of the project: the previous token, within the grace, gets new tokens."""
+    cli(server, "project", "update", "--project", project["project_id"], "--refresh-reuse-grace", "30")
+    url = docs.url()
+    docs.serve_json(document(url, scope="openid mcp:tools"))
+    browser = ConsentBrowser(server.url)
+    authorization, verifier = browser.authorization(project["issuer"], url, REDIRECT_URI,
+                                                    scope="openid mcp:tools", resource=RESOURCE)
+    back = browser.answer(browser.sign_up_at(authorization, "cimd@example.com"))
+    token_url = f"{project['issuer']}/oauth/token"
+    first = requests.post(token_url, data={
+        "grant_type": "authorization_code", "code": back.params["code"], "client_id": url,
+        "redirect_uri": REDIRECT_URI, "code_verifier": verifier, "resource": RESOURCE}, timeout=15).json()
+
+    def refresh(token: str) -> requests.Response:
+        return requests.post(token_url, data={"grant_type": "refresh_token", "refresh_token": token,
+                                              "client_id": url}, timeout=15)
+
+    assert refresh(first["refresh_token"]).status_code == 200  # its answer is lost
+    server.clock.advance(10)
+    retried = refresh(first["refresh_token"])
+    assert retried.status_code == 200, retried.text
+    assert refresh(retried.json()["refresh_token"]).status_code == 200

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
+from astapa.web.appkeys import application_key
 from tests.clients.conftest import cli
 from tests.conftest import Server
 from tests.fakes.base import FakeServer
@@ -284,6 +285,20 @@ def test_a_bad_assertion_is_invalid_client(server: Server, project: dict, client
     response = token(endpoint, make(server, project, client, issuer))
     assert_invalid_client(response)
     # The client itself is fine: a good assertion still works after the refusal.
+    assert token(endpoint, sign(server, client["client_id"], issuer)).status_code == 200
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")], ids=["NaN", "Infinity", "-Infinity"])
+def test_an_assertion_whose_times_are_not_finite_numbers_is_invalid_client(server: Server, project: dict,
+                                                                           client: dict, claim: str, value):
+    """A JSON payload holding NaN or ±Infinity is not JSON (RFC 8259 §6); a NaN `exp` would
+    otherwise pass both "not expired" and "within the hour" and never expire."""
+    issuer, endpoint = endpoints(server, project)["global"]
+    log = server.web_app[application_key].recorder
+    before = log.max_notification_id()
+    assert_invalid_client(token(endpoint, sign(server, client["client_id"], issuer, **{claim: value})))
+    assert log.max_notification_id() == before  # nothing recorded
     assert token(endpoint, sign(server, client["client_id"], issuer)).status_code == 200
 
 

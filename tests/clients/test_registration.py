@@ -2,6 +2,7 @@
 a public client through to tokens that carry the project's issuer and the resource."""
 
 import jwt
+import pytest
 import requests
 
 from tests.clients.conftest import RESOURCE, ConsentBrowser, cli, register
@@ -181,6 +182,9 @@ def test_public_client_refreshes_with_rotation_revokes_but_cannot_introspect(ser
                                              "client_id": client["client_id"], "resource": RESOURCE}, timeout=10)
     assert rotated.status_code == 200, rotated.text
     assert rotated.json()["refresh_token"] != first["refresh_token"]
+    newest = requests.post(token_url, data={"grant_type": "refresh_token", "client_id": client["client_id"],
+                                            "refresh_token": rotated.json()["refresh_token"]}, timeout=10)
+    assert newest.status_code == 200, newest.text  # so the first token is past any reuse grace
     reused = requests.post(token_url, data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"],
                                             "client_id": client["client_id"]}, timeout=10)
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
@@ -215,3 +219,107 @@ def test_prompt_none_never_shows_the_consent_page(server: Server, project: dict)
     url, _ = browser.authorization(project["issuer"], client["client_id"], redirect, scope="mcp:tools",
                                    prompt="none")
     assert "code=" in browser.get(url).headers["Location"]  # already allowed: silently
+
+
+UNVETTED = "https://evil.example/cb"  # anyone may register it: nobody vetted it
+
+
+def assert_page(response: requests.Response) -> None:
+    """Shown on Astapa's own page (400), never a redirect to the client."""
+    assert response.status_code == 400, (response.status_code, response.headers.get("Location"),
+                                         response.text[:300])
+    assert "Location" not in response.headers
+    assert response.headers["Content-Type"].startswith("text/html")
+
+
+BEFORE_INTERACTION = [
+    {"response_type": "token"}, {"scope": "admin:everything"}, {"prompt": "none"}, {"max_age": "-1"},
+    {"resource": "https://elsewhere.example/api"}, {"prompt": "bogus"}, {"code_challenge_method": "plain"},
+]
+
+
+def test_errors_before_the_user_interacted_are_a_page_for_a_self_registered_redirect_uri(
+        server: Server, project: dict):
+    """RFC 9700 §4.11.2: a self-registered redirect URI is not vetted, so an error found
+    before the user did anything is shown as a page; a redirect there at once would make
+    Astapa an open redirector. At the project's server and the service-wide one, on GET and
+    on a form posted from elsewhere."""
+    client = register(project, redirect_uris=[UNVETTED], scope="mcp:tools")
+    for issuer in (project["issuer"], server.url):
+        browser = ConsentBrowser(server.url)
+        for params in BEFORE_INTERACTION:
+            url, _ = browser.authorization(issuer, client["client_id"], UNVETTED, **params)
+            assert_page(browser.get(url))
+        url, _ = browser.authorization(issuer, client["client_id"], UNVETTED)
+        assert_page(browser.get(url.replace("code_challenge=", "x=")))  # no PKCE
+        carried = url.split("?", 1)[1].replace("response_type=code", "response_type=token")
+        if issuer != server.url:
+            carried = f"/projects/{project['project_id']}?{carried}"
+        for path in ("login", "signup", "consent"):
+            posted = browser.session.post(f"{server.url}/auth/{path}", data={"authorization": carried},
+                                          allow_redirects=False, timeout=10)
+            assert_page(posted)
+
+
+def test_only_the_users_answer_reaches_a_self_registered_redirect_uri(server: Server, project: dict):
+    """Once the user has answered (Deny), the answer goes back to the client; a signed-in
+    user's prompt=none still gets a page while the client is not allowed yet."""
+    client = register(project, redirect_uris=[UNVETTED], scope="mcp:tools")
+    browser = ConsentBrowser(server.url)
+    url, _ = browser.authorization(project["issuer"], client["client_id"], UNVETTED, scope="mcp:tools")
+    denied = browser.answer(browser.sign_up_at(url, "deny@example.com"), "cancel")
+    assert denied.location.startswith(UNVETTED + "?") and denied.params["error"] == "access_denied"
+    url, _ = browser.authorization(project["issuer"], client["client_id"], UNVETTED, scope="mcp:tools",
+                                   prompt="none")
+    assert_page(browser.get(url))  # consent_required, found before this user did anything
+
+
+def test_errors_before_the_user_interacted_go_back_to_a_loopback_redirect_uri(server: Server, project: dict):
+    """RFC 8252: a loopback redirect URI reaches only the user's own machine, so it gets
+    such errors as any vetted redirect URI does."""
+    client = register(project, redirect_uris=["http://127.0.0.1/callback"], scope="mcp:tools")
+    browser = ConsentBrowser(server.url)
+    for params in BEFORE_INTERACTION:
+        url, _ = browser.authorization(project["issuer"], client["client_id"], "http://127.0.0.1:4711/callback",
+                                       **params)
+        refused = browser.get(url)
+        assert refused.status_code == 303, (params, refused.text[:300])
+        assert refused.headers["Location"].startswith("http://127.0.0.1:4711/callback?error=")
+
+
+def test_consent_covers_the_resource_and_another_resource_asks_again(server: Server, project: dict):
+    """Consent covers the client, the scopes and the resource: allowing mcp:tools at one
+    resource allows nothing at another (or at none); the answer there is remembered too."""
+    other = "https://mcp-two.example/mcp"
+    cli(server, "resource", "add", "--project", project["project_id"], "--uri", other, "--scope", "mcp:tools")
+    client = register(project, scope="mcp:tools")
+    redirect = client["redirect_uris"][0]
+    browser, _ = signed_up(server, project, client, "res@example.com", scope="mcp:tools", resource=RESOURCE)
+
+    def authorize(**params: str) -> requests.Response:
+        url, _ = browser.authorization(project["issuer"], client["client_id"], redirect, scope="mcp:tools",
+                                       **params)
+        return browser.get(url)
+
+    again = authorize(resource="https://MCP.example/mcp/")  # the same resource, spelled otherwise
+    assert again.status_code == 303 and "code=" in again.headers["Location"]
+    for asked in ({"resource": other}, {}):
+        page = authorize(**asked)
+        assert page.status_code == 200 and "consent" in page.text, asked
+        assert other in page.text or not asked
+        silent = authorize(prompt="none", **asked)
+        assert silent.status_code == 303 and "error=consent_required" in silent.headers["Location"]
+    allowed = browser.answer(authorize(resource=other))
+    assert "code" in allowed.params
+    assert "code=" in authorize(resource=other).headers["Location"]
+    assert "code=" in authorize(resource=RESOURCE).headers["Location"]  # the first answer still stands
+
+
+@pytest.mark.parametrize("control", ["\n", "\t", "\x00", "\x7f", "\x85", "\x9b"],
+                         ids=["LF", "TAB", "NUL", "DEL", "NEL", "CSI"])
+def test_registration_refuses_a_redirect_uri_holding_a_control_character(server: Server, project: dict, control):
+    for uri in (f"http://127.0.0.1/call{control}back", f"https://a.example/cb{control}"):
+        response = requests.post(f"{project['issuer']}/oauth/register", timeout=10,
+                                 json={"redirect_uris": [uri], "token_endpoint_auth_method": "none"})
+        assert response.status_code == 400, (uri, response.text)
+        assert response.json()["error"] == "invalid_redirect_uri", (uri, response.text)

@@ -47,14 +47,77 @@ def test_client_credentials_audience_is_the_registered_resource(server: Server, 
     assert claims(client_credentials(project, client).json()["access_token"])["aud"] == client["client_id"]
 
 
-def test_a_project_without_resources_accepts_any_absolute_uri(server: Server):
-    bare = cli(server, "project", "create", "--name", "Bare", "--redirect-uri", "https://a.example/cb")
+def bare_project(server: Server) -> dict:
+    """A project with no registered resources."""
+    bare = cli(server, "project", "create", "--name", "Bare", "--redirect-uri", "https://app.example/callback")
     bare["issuer"] = f"{server.url}/projects/{bare['project_id']}"
+    return bare
+
+
+def test_a_project_without_resources_accepts_any_absolute_uri_but_another_projects_resource(
+        server: Server, project: dict):
+    """A project with no resources of its own takes any absolute URI as `aud`, except one
+    another project (`project`, which registered RESOURCE) registered, however spelled."""
+    bare = bare_project(server)
     client = machine(server, bare)
-    token = client_credentials(bare, client, resource="https://anything.example/api")
-    assert claims(token.json()["access_token"])["aud"] == "https://anything.example/api"
-    refused = client_credentials(bare, client, resource="not a uri")
-    assert refused.status_code == 400 and refused.json()["error"] == "invalid_target"
+    taken = client_credentials(bare, client, resource="https://anything.example/api")
+    assert taken.status_code == 200, taken.text
+    assert claims(taken.json()["access_token"])["aud"] == "https://anything.example/api"
+    for uri in ("not a uri", RESOURCE, "HTTPS://MCP.example:443/mcp/"):
+        refused = client_credentials(bare, client, resource=uri)
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_target", uri
+    # Without a resource the audience is the client itself, as ever.
+    assert claims(client_credentials(bare, client).json()["access_token"])["aud"] == client["client_id"]
+
+
+def test_a_refresh_token_whose_resource_another_project_registered_since_is_invalid_target(server: Server):
+    """A sign-in made for a free-form resource keeps that `aud` only while no other project
+    has registered it: once one has, a refresh is invalid_target and changes nothing."""
+    from tests.oauth.test_refresh_token import tokens_for
+
+    bare = bare_project(server)
+    first = tokens_for(server, bare, resource="https://later.example/api")
+    assert claims(first["access_token"])["aud"] == "https://later.example/api"
+    other = bare_project(server)
+    cli(server, "resource", "add", "--project", other["project_id"], "--uri", "https://later.example/api")
+    refreshed = requests.post(f"{server.url}/oauth/token", timeout=10, auth=(bare["client_id"], bare["client_secret"]),
+                              data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_target", refreshed.text
+
+
+def test_a_resource_registered_by_another_project_is_invalid_target_at_the_token_endpoint(
+        server: Server, project: dict):
+    """Project B (`project`) registered RESOURCE; no client of project A gets a token for it,
+    at the service-wide issuer or at A's own, whether A has resources of its own or none."""
+    for with_resources in (False, True):
+        other = bare_project(server)
+        if with_resources:
+            cli(server, "resource", "add", "--project", other["project_id"], "--uri", "https://a-api.example/v1")
+        for client in (machine(server, other), other):
+            for issuer in (server.url, other["issuer"]):
+                for spelled in (RESOURCE, "HTTPS://MCP.example:443/mcp/"):
+                    refused = client_credentials({"issuer": issuer}, client, resource=spelled)
+                    assert refused.status_code == 400, (issuer, refused.text)
+                    assert refused.json()["error"] == "invalid_target"
+
+
+def test_a_resource_registered_by_another_project_is_invalid_target_at_the_authorization_endpoint(
+        server: Server, project: dict):
+    """The same for user tokens: the authorization request is refused back at the client
+    (its redirect URI was registered by its operator), and no code is issued."""
+    for with_resources in (False, True):
+        other = bare_project(server)
+        if with_resources:
+            cli(server, "resource", "add", "--project", other["project_id"], "--uri", "https://a-api.example/v1")
+        for issuer in (server.url, other["issuer"]):
+            browser = ConsentBrowser(server.url)
+            url, _ = browser.authorization(issuer, other["client_id"], "https://app.example/callback",
+                                           resource=RESOURCE)
+            refused = browser.get(url)
+            assert refused.status_code == 303, (issuer, refused.text[:300])
+            params = query_of(refused.headers["Location"])
+            assert params["error"] == "invalid_target" and "code" not in params
+            assert params["iss"] == issuer
 
 
 def test_authorize_refuses_an_unknown_resource_back_at_the_client(server: Server, project: dict):

@@ -118,3 +118,107 @@ def test_busy_families_load_from_a_snapshot(app):
     snapshots = list(app.snapshots.get(RefreshFamily.create_id(family_key)))
     assert [s.originator_version for s in snapshots] == [100]
     assert app.repository.get(RefreshFamily.create_id(family_key)).generation == 111
+
+
+# -- the reuse grace: a lost refresh response does not sign the user out ---------------------
+
+
+def rotate(app, token, now, grace=30.0):
+    family_key, secret = token.split(".")
+    grant, _ = app.execute(app.rotate_refresh, family_key, secret, "cid_a", None, now, reuse_grace=grace)
+    return grant.refresh_token
+
+
+def test_reuse_grace_the_previous_token_again_supersedes_its_unused_successor(app):
+    first = redeem(app, sign_up(app).code).refresh_token
+    family_key = first.split(".")[0]
+    lost = rotate(app, first, 1002.0)  # committed; its response never arrived
+    again = rotate(app, first, 1031.0)  # 29 s after the rotation, within 30
+    assert again not in (first, lost)
+    events = list(app.repository.event_store.get(RefreshFamily.create_id(family_key)))
+    assert [type(e).__qualname__ for e in events] == [
+        "RefreshFamily.Started", "RefreshFamily.Rotated", "RefreshFamily.RotationRetried"]
+    assert events[-1].superseded_generation == 2
+    assert app.repository.get(RefreshFamily.create_id(family_key)).generation == 3
+    assert rotate(app, again, 1032.0)  # the new pair goes on as usual
+
+
+def test_reuse_grace_a_second_retry_is_refused_and_revokes_nothing(app):
+    first = redeem(app, sign_up(app).code).refresh_token
+    family_key = first.split(".")[0]
+    rotate(app, first, 1002.0)
+    again = rotate(app, first, 1003.0)
+    with pytest.raises(RefreshRejectedError, match="retried"):
+        rotate(app, first, 1004.0)
+    assert family_events(app, family_key) == [
+        "RefreshFamily.Started", "RefreshFamily.Rotated", "RefreshFamily.RotationRetried"]
+    assert rotate(app, again, 1005.0)
+
+
+def test_reuse_grace_the_successor_a_retry_superseded_is_reuse(app):
+    first = redeem(app, sign_up(app).code).refresh_token
+    family_key = first.split(".")[0]
+    lost = rotate(app, first, 1002.0)
+    again = rotate(app, first, 1003.0)
+    with pytest.raises(RefreshRejectedError, match="reuse"):
+        rotate(app, lost, 1004.0)
+    with pytest.raises(RefreshRejectedError, match="revoked"):
+        rotate(app, again, 1005.0)
+    assert family_events(app, family_key)[-2:] == ["RefreshFamily.ReuseDetected", "RefreshFamily.Revoked"]
+
+
+def test_reuse_grace_ends_with_its_window(app):
+    first = redeem(app, sign_up(app).code).refresh_token
+    rotate(app, first, 1002.0)
+    with pytest.raises(RefreshRejectedError, match="reuse"):
+        rotate(app, first, 1032.0)  # 30 s after the rotation: the window is over
+
+
+def test_reuse_grace_ends_once_the_successor_was_used(app):
+    first = redeem(app, sign_up(app).code).refresh_token
+    second = rotate(app, first, 1002.0)
+    third = rotate(app, second, 1003.0)
+    with pytest.raises(RefreshRejectedError, match="reuse"):
+        rotate(app, first, 1004.0)  # two generations back
+    with pytest.raises(RefreshRejectedError, match="revoked"):
+        rotate(app, third, 1005.0)
+
+
+def test_reuse_grace_zero_is_strict(app):
+    first = redeem(app, sign_up(app).code).refresh_token
+    rotate(app, first, 1002.0, grace=0)
+    with pytest.raises(RefreshRejectedError, match="reuse"):
+        rotate(app, first, 1002.5, grace=0)
+
+
+def test_reuse_grace_logs_written_before_it_still_load(tmp_path):
+    """A Project.Created without the grace gets the default, 0 (strict); a RefreshFamily.Rotated
+    without the time of the rotation gives its previous token no grace (reuse, as before)."""
+    import json
+    import sqlite3
+
+    from astapa.domain.projects import Project
+
+    app = AstapaApplication(tmp_path / "events.db")
+    app.link_tokens = LinkTokens(b"k" * 32)
+    app.execute(app.create_project, "A", ["https://a.example/cb"], "sandbox", [], project_id="proj_a",
+                refresh_reuse_grace=5)
+    first = redeem(app, sign_up(app).code).refresh_token
+    rotate(app, first, 1002.0)
+    app.close()
+    db = sqlite3.connect(tmp_path / "events.db")
+    with db:
+        for rowid, topic, state in db.execute("SELECT rowid, topic, state FROM stored_events").fetchall():
+            fields = json.loads(state)
+            for name in ("refresh_reuse_grace", "rotated_at"):
+                fields.pop(name, None)
+            db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", [json.dumps(fields).encode(), rowid])
+    db.close()
+
+    app = AstapaApplication(tmp_path / "events.db")
+    try:
+        assert app.repository.get(Project.create_id("proj_a")).refresh_reuse_grace == 0
+        with pytest.raises(RefreshRejectedError, match="reuse"):
+            rotate(app, first, 1003.0)
+    finally:
+        app.close()

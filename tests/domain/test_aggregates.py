@@ -5,7 +5,7 @@ import pytest
 from astapa.app import AstapaApplication
 from astapa.domain.errors import ProjectNotFoundError
 from astapa.domain.keys import KeyRing
-from astapa.domain.projects import ClientIndex
+from astapa.domain.projects import Client, ClientIndex, Consent, Project
 from astapa.domain.tokens import AccessToken
 
 
@@ -68,3 +68,70 @@ def test_given_a_project_a_client_is_created_for_it(app):
 
 def test_revoking_an_unknown_token_decides_nothing(app):
     assert app.revoke_access_token("f" * 32, "cid_a").aggregates == []
+
+
+def test_consent_is_per_resource():
+    consent = Consent(project_id="proj_a", sub="1", client_id="cid_a", scopes=["mcp:tools"],
+                      resource="https://r1.example/mcp")
+    assert consent.covers(["mcp:tools"], "https://r1.example/mcp")
+    assert not consent.covers(["mcp:tools"], "https://r2.example/mcp") and not consent.covers(["mcp:tools"], None)
+    consent.extend(scopes=["mcp:tools"], resource=None)
+    assert consent.covers([], None) and not consent.covers(["mcp:admin"], "https://r1.example/mcp")
+    assert new_events(consent) == ["Consent.Granted", "Consent.Extended"]
+
+
+def test_a_consent_from_an_older_log_still_loads_and_asks_again(app):
+    """Consent events written before consent named its resource have no `resource`: they
+    load, and cover no request, so the user is asked once more."""
+    from eventsourcing.persistence import StoredEvent
+
+    consent = Consent(project_id="proj_a", sub="1", client_id="cid_a", scopes=["mcp:tools"],
+                      resource="https://r1.example/mcp")
+    consent.extend(scopes=["mcp:admin"], resource="https://r1.example/mcp")
+    older = []
+    for event in consent.collect_events():
+        stored = app.mapper.to_stored_event(event)
+        state = app.mapper.transcoder.decode(stored.state)
+        del state["resource"]
+        older.append(StoredEvent(stored.originator_id, stored.originator_version, stored.topic,
+                                 app.mapper.transcoder.encode(state)))
+    app.recorder.insert_events(older)
+    loaded = app.repository.get(consent.id)
+    assert (loaded.project_id, loaded.sub, loaded.client_id, loaded.version) == ("proj_a", "1", "cid_a", 2)
+    for resource in ("https://r1.example/mcp", None):
+        assert not loaded.covers(["mcp:tools"], resource)
+    loaded.extend(scopes=["mcp:tools"], resource=None)
+    assert loaded.covers(["mcp:tools"], None)
+
+
+def test_projects_and_clients_from_an_older_log_load_without_post_logout_redirect_uris(app, tmp_path):
+    """Project.Created and Client.Created written before post-logout redirect URIs existed
+    load with none, and the clients read model projects them with none."""
+    from eventsourcing.persistence import StoredEvent
+
+    from astapa.queries import client_by_id
+    from projections.runner import Runner
+
+    project_values, _ = app.execute(app.create_project, "Old", ["https://app.example/cb"], "sandbox", [],
+                                    post_logout_redirect_uris=["https://app.example/bye"])
+    client_values, _ = app.execute(app.create_client, project_values["project_id"], "bot", [], None)
+    older = []
+    for notification in app.recorder.select_notifications(start=1, limit=100):
+        state = app.mapper.transcoder.decode(notification.state)
+        state.pop("post_logout_redirect_uris", None)
+        older.append(StoredEvent(notification.originator_id, notification.originator_version, notification.topic,
+                                 app.mapper.transcoder.encode(state)))
+    old = AstapaApplication(tmp_path / "old-events.db")
+    try:
+        old.recorder.insert_events(older)
+        project = old.repository.get(Project.create_id(project_values["project_id"]))
+        assert project.post_logout_redirect_uris == []
+        client = old.repository.get(Client.create_id(client_values["client_id"]))
+        assert client.post_logout_redirect_uris == []
+        runner = Runner(old, tmp_path / "read.db")
+        runner.catch_up()
+        for client_id in (project_values["client_id"], client_values["client_id"]):
+            assert client_by_id(runner.conn, client_id).post_logout_redirect_uris == ()
+        runner.stop()
+    finally:
+        old.close()

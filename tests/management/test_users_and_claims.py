@@ -333,3 +333,85 @@ def test_parallel_creation_of_one_plan_key_makes_one_plan(api: Api):
         answers = list(pool.map(lambda i: api.send("POST", "/plans", {**PRO, "name": f"Pro {i}"}), range(10)))
     assert sorted(a.status_code for a in answers) == [201] + [409] * 9
     assert [p["key"] for p in api.get("/plans").json()["plans"]] == ["free", "pro"]
+
+
+# -- nesting -------------------------------------------------------------------------------------
+
+def nested(depth: int) -> object:
+    """A value whose objects and arrays nest `depth` deep (0: a plain number)."""
+    value: object = 1
+    for level in range(depth):
+        value = {"a": value} if level % 2 else [value]
+    return value
+
+
+def test_claims_nest_at_most_eight_deep(server: Server, project, api):
+    """A custom claim's value may nest objects and arrays 8 deep, a plan's claims too; deeper
+    is 400 and changes nothing."""
+    from astapa.domain.users import MAX_CLAIM_DEPTH
+
+    assert MAX_CLAIM_DEPTH == 8
+    sub = sub_of(tokens_for(server, project, "deep@example.org"))
+    too_deep = "custom claims nest objects and arrays at most 8 deep"
+    refused = api.send("PATCH", f"/users/{sub}/claims", {"ok": 1, "tree": nested(9)})
+    assert refused.status_code == 400 and refused.json()["error_description"] == too_deep, refused.text
+    assert api.get(f"/users/{sub}").json()["custom_claims"] == {"plan": "free"}
+    kept = api.send("PATCH", f"/users/{sub}/claims", {"tree": nested(8)})
+    assert kept.status_code == 200 and kept.json()["custom_claims"]["tree"] == nested(8)
+    refused = api.send("POST", "/plans", {**PRO, "claims": {"tree": nested(9)}})
+    assert refused.status_code == 400 and refused.json()["error_description"] == too_deep, refused.text
+    assert api.send("POST", "/plans", {**PRO, "claims": {"tree": nested(8)}}).status_code == 201
+    refused = api.send("PATCH", "/plans/pro", {"claims": {"tree": nested(500)}})
+    assert refused.status_code == 400 and refused.json()["error_description"] == too_deep, refused.text
+    assert api.get("/plans").json()["plans"][1]["claims"] == {"tree": nested(8)}
+
+
+def test_a_user_whose_log_holds_claims_nested_500_deep_can_still_be_changed(start_server, data_dir):
+    """Claims stored before the depth limit, 500 levels deep: the user still loads, across a
+    restart, and every write on them works (disable, revoke, claims, plan, a reset mail)."""
+    from astapa.app import AstapaApplication
+    from astapa.store.events import Decision
+    from tests.flows import Browser
+
+    server = start_server()
+    project = project_on(server)
+    api = Api(server, project)
+    sub = sub_of(tokens_for(server, project, "bricked@example.org"))
+    assert api.send("POST", "/plans", PRO).status_code == 201
+    server.stop()
+    deep = nested(500)
+    app = AstapaApplication(data_dir / "events.db")  # written as an older version would have
+    try:
+        user = app._user(project["project_id"], sub)
+        user.change_claims(changed={"tree": deep}, removed=[], by="an older version")
+        app.save_decisions([Decision([user])])
+    finally:
+        app.close()
+
+    server = start_server()
+    api = Api(server, project)
+    assert api.get(f"/users/{sub}").json()["custom_claims"]["tree"] == deep
+    for method, path, body in [("PATCH", f"/users/{sub}", {"disabled": True}),
+                               ("PATCH", f"/users/{sub}", {"disabled": False}),
+                               ("PATCH", f"/users/{sub}/claims", {"role": "admin"}),
+                               ("PUT", f"/users/{sub}/plan", {"plan": "pro"}),
+                               ("PATCH", f"/users/{sub}/claims", {"tree": None})]:
+        response = api.send(method, path, body)
+        assert response.status_code == 200, (method, path, response.status_code, response.text)
+    revoked = requests.post(f"{server.url}/api/platform/revoke", json={"end_user_id": sub}, auth=api.auth,
+                            timeout=10)
+    assert revoked.status_code == 200, revoked.text
+    browser = Browser(server.url)
+    page = browser.get(browser.authorize_url(project["client_id"], path="/auth/forgot-password"))
+    assert browser.submit(page, "forgot-password", email="bricked@example.org", action="send").status_code == 200
+    deadline = time.monotonic() + 10  # the reset link is issued in the background
+    while True:
+        events = api.get(f"/users/{sub}/events", limit="100").json()["events"]
+        if events[-1]["type"] == "User.LinkIssued" or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    after = [e["type"] for e in events[[e["data"].get("by") for e in events].index("an older version") + 1:]]
+    assert [t for t in after if t != "User.TokensRevoked"] == [
+        "User.Disabled", "User.Enabled", "User.ClaimsChanged", "User.PlanAssigned", "User.ClaimsChanged",
+        "User.LinkIssued"], after
+    assert "User.TokensRevoked" in after[after.index("User.ClaimsChanged", 3):], after  # the revoke API's

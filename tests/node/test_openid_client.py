@@ -77,6 +77,8 @@ def test_project_issuer(server, make_project, tmp_path, openid_client, alg, disc
     """Discovered from the project's own issuer (OIDC discovery, then RFC 8414): the token
     names that issuer, the resource as its audience, the client as its subject."""
     project = make_project("reports:read", "reports:write")
+    run_cli("resource", "add", "--data-dir", str(server.data_dir), "--project", project["project_id"],
+            "--uri", RESOURCE)
     key = generate(alg)
     client = key_client(server, project, tmp_path, key, scopes=["reports:read", "reports:write"], ttl=600)
     issuer = f"{server.url}/projects/{project['project_id']}"
@@ -137,3 +139,33 @@ def test_global_issuer_and_a_key_set(server, make_project, tmp_path, openid_clie
     assert claims["iss"] == server.url
     assert claims["sub"] == client["client_id"]
     assert claims["scope"] == "reports:read"
+
+
+@pytest.mark.parametrize("where", ["service", "project"])
+def test_openid_client_reads_userinfo_and_signs_the_user_out(server, openid_client, where):
+    """As a relying party: openid-client discovers the issuer, reads UserInfo, and builds the
+    RP-initiated logout URL from the discovered end_session_endpoint; opened in the browser
+    that signed in, it ends the session and comes back to the registered URI with the state."""
+    from tests.pages.test_end_session import (
+        SIGNED_OUT,
+        assert_signed_out,
+        create_project,
+        signed_in,
+    )
+
+    project = create_project(server, SIGNED_OUT)
+    issuer = server.url if where == "service" else f"{server.url}/projects/{project['project_id']}"
+    browser, tokens = signed_in(server, project, issuer)
+    sub = jwt.decode(tokens["id_token"], options={"verify_signature": False})["sub"]
+    config = {"issuer": issuer, "clientId": project["client_id"], "clientSecret": project["client_secret"],
+              "accessToken": tokens["access_token"], "sub": sub, "idToken": tokens["id_token"],
+              "postLogoutRedirectUri": SIGNED_OUT, "state": "rp-state"}
+    done = subprocess.run(["node", "end_session.mjs", json.dumps(config)], cwd=openid_client,
+                          capture_output=True, text=True, timeout=30, check=False)
+    result = json.loads(done.stdout)
+    assert done.returncode == 0 and result["ok"], result
+    assert result["userinfo"]["sub"] == sub and result["userinfo"]["email"] == "ada@example.org"
+    assert result["endSessionUrl"].startswith(f"{issuer}/oauth/logout?")
+    response = browser.get(result["endSessionUrl"])
+    assert response.status_code == 303 and response.headers["Location"] == f"{SIGNED_OUT}?state=rp-state"
+    assert_signed_out(browser, project, issuer)

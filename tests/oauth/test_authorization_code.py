@@ -6,6 +6,7 @@ Checklist B (C-19 … C-28) and the token endpoint's authorization_code grant.
 import concurrent.futures
 
 import jwt
+import pytest
 import requests
 
 from tests.conftest import Server
@@ -74,3 +75,18 @@ def test_code_expires(server: Server, make_project):
     _, params = signed_up(server, project)
     server.clock.advance(61)
     assert exchange(server.url, project, params["code"]).json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize("control", ["\n", "\t", "\x00", "\x7f", "\x9b"], ids=["LF", "TAB", "NUL", "DEL", "CSI"])
+def test_a_redirect_uri_holding_a_control_character_is_invalid_request_at_the_token_endpoint(
+        server: Server, make_project, control):
+    """Refused as malformed before the code is looked at: the code still works afterwards."""
+    project = make_project()
+    browser = Browser(server.url)
+    code = browser.sign_up(browser.authorize_url(project["client_id"]), "ctl@example.org").params["code"]
+    for uri in (REDIRECT_URI + control, control + REDIRECT_URI, REDIRECT_URI.replace("call", f"call{control}")):
+        response = exchange(server.url, project, code, redirect_uri=uri)
+        assert response.status_code == 400, response.text
+        assert response.json() == {"error": "invalid_request",
+                                   "error_description": "redirect_uri must not hold control characters"}
+    assert exchange(server.url, project, code).status_code == 200

@@ -79,3 +79,13 @@ def test_authlib_client_credentials_and_pyjwt_jwks_verification(server: Server, 
                         options={"verify_iat": False})
     assert claims["scope"] == "read"
     assert claims["sub"] == client["client_id"]
+
+
+def test_a_project_s_key_set_is_404_for_a_project_that_does_not_exist(server: Server, make_project):
+    """Like the project's metadata: its `jwks_uri` exists only for a project that does."""
+    project = make_project()
+    assert requests.get(f"{server.url}/projects/{project['project_id']}/.well-known/jwks.json").status_code == 200
+    for project_id in ("prj_nobody", "%C2%84", "a.b"):
+        response = requests.get(f"{server.url}/projects/{project_id}/.well-known/jwks.json")
+        assert response.status_code == 404, project_id
+        assert response.json()["error"] == "not_found"

@@ -6,7 +6,7 @@ import json
 
 import requests
 
-from tests.conftest import Server
+from tests.conftest import Server, run_cli, wait_for_client
 from tests.oauth.test_token_client_credentials import error_of
 
 
@@ -59,8 +59,12 @@ def test_a_body_that_does_not_match_its_content_encoding_is_invalid_request(serv
 
 def test_an_overlong_resource_is_invalid_target(server: Server, make_client):
     client = make_client()
+    long_enough = "https://api.example/" + "a" * 1900
+    run_cli("resource", "add", "--data-dir", str(server.data_dir), "--project", client["project_id"],
+            "--uri", long_enough)
+    wait_for_client(server, client)
     error_of(server.token(client, resource="https://api.example/" + "a" * 2048), 400, "invalid_target")
-    assert server.token(client, resource="https://api.example/" + "a" * 1900).status_code == 200
+    assert server.token(client, resource=long_enough).status_code == 200
 
 
 def test_json_null_counts_as_omitted(server: Server, make_client):

@@ -96,3 +96,47 @@ def test_introspection_requires_client_authentication(server: Server, make_clien
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
     response = introspect(server, {**client, "client_secret": "nope"}, token)
     assert response.status_code == 401
+
+
+def test_refresh_tokens_are_introspected_with_or_without_the_hint(server: Server, make_project, make_client):
+    """RFC 7662 §2.2 for a refresh token: active with client_id, sub, exp (the sooner of the
+    idle and absolute expiry) and scope, whether or not token_type_hint says what it is;
+    a rotated, revoked, expired or foreign one is inactive."""
+    from tests.flows import refresh
+    from tests.oauth.test_refresh_token import tokens_for
+
+    project = make_project()
+    tokens = tokens_for(server, project, scope="openid email")
+    sub = jwt_claims(tokens["access_token"])["sub"]
+    colleague = make_client(project=project)  # any confidential client of the project may ask
+    for caller in (project, colleague):
+        for hint in ({}, {"token_type_hint": "refresh_token"}, {"token_type_hint": "access_token"}):
+            body = introspect(server, caller, tokens["refresh_token"], **hint).json()
+            assert body["active"] is True, (caller["client_id"], hint)
+            assert body["client_id"] == project["client_id"] and body["sub"] == sub
+            assert body["scope"] == "openid email" and body["project_id"] == project["project_id"]
+            assert body["exp"] == int(server.clock.now()) + 30 * 86400
+    # An access token introspected with the refresh hint is still found (the hint is a hint).
+    assert introspect(server, project, tokens["access_token"], token_type_hint="refresh_token").json()["active"]
+    assert introspect(server, make_client(), tokens["refresh_token"]).json() == {"active": False}  # foreign
+
+    server.clock.advance(10)
+    rotated = refresh(server.url, project, tokens["refresh_token"]).json()
+    assert introspect(server, project, tokens["refresh_token"]).json() == {"active": False}
+    fresh = introspect(server, project, rotated["refresh_token"]).json()
+    assert fresh["active"] is True and fresh["exp"] == int(server.clock.now()) + 30 * 86400
+    family, secret = rotated["refresh_token"].split(".")
+    assert introspect(server, project, f"{family}.x{secret}").json() == {"active": False}
+
+    server.clock.advance(30 * 86400)  # idle expiry
+    assert introspect(server, project, rotated["refresh_token"]).json() == {"active": False}
+
+    again = tokens_for(server, project, email="bo@example.org")
+    requests.post(f"{server.url}/oauth/revoke", data={"token": again["refresh_token"]},
+                  auth=(project["client_id"], project["client_secret"]))
+    assert introspect(server, project, again["refresh_token"],
+                      token_type_hint="refresh_token").json() == {"active": False}
+
+
+def jwt_claims(token: str) -> dict:
+    return json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))

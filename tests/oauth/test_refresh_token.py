@@ -1,8 +1,13 @@
 """RFC 6749 §6 refresh tokens with rotation and reuse detection (RFC 9700 §4.14.2).
 
 Checklist D (C-38 … C-47). Pinned decisions: a rotated token presented again revokes the
-whole family, and of concurrent refreshes with one token the losers are reuse too
-(strict); a token presented by another client is refused without touching the family.
+whole family, except the previous token presented once more within the project's reuse
+grace (default 30 s) while its successor is unused: that is a retry after a lost response,
+which gets a fresh pair and ends the unused successor. Of concurrent refreshes with one
+token, the first rotates, the second is such a retry, and the rest are refused without
+revoking; with a grace of 0 the losers are reuse (strict). At any moment exactly one
+refresh token of a family works. A token presented by another client is refused without
+touching the family.
 """
 
 import concurrent.futures
@@ -10,6 +15,7 @@ import concurrent.futures
 import jwt
 import requests
 
+from astapa import cli
 from tests.conftest import Server, run_cli, wait_for_client
 from tests.flows import Browser, exchange, refresh
 from tests.oauth.test_authorization_code import signed_up
@@ -24,6 +30,24 @@ def tokens_for(server: Server, project: dict, email: str = "ada@example.org", **
 
 def userinfo(server: Server, access_token: str) -> requests.Response:
     return requests.get(f"{server.url}/oauth/userinfo", headers={"Authorization": f"Bearer {access_token}"})
+
+
+def active(server: Server, project: dict, refresh_token: str) -> bool:
+    """Whether introspection calls the refresh token active: it would be accepted now."""
+    response = requests.post(f"{server.url}/oauth/introspect", data={"token": refresh_token},
+                             auth=(project["client_id"], project["client_secret"]), timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()["active"]
+
+
+def project_with_grace(server: Server, seconds: int, name: str = "app") -> dict:
+    """A project created with `--refresh-reuse-grace SECONDS`, once the server serves it."""
+    project = run_cli("project", "create", "--data-dir", str(server.data_dir), "--name", name,
+                      "--redirect-uri", "https://app.example/callback",
+                      "--refresh-reuse-grace", str(seconds))
+    assert project["refresh_reuse_grace"] == seconds
+    wait_for_client(server, project)
+    return project
 
 
 def test_rotation_gives_new_tokens_and_kills_the_old_refresh_token(server: Server, make_project):
@@ -41,10 +65,12 @@ def test_rotation_gives_new_tokens_and_kills_the_old_refresh_token(server: Serve
 
 
 def test_reused_refresh_token_revokes_family(server: Server, make_project):
-    """C-39: the newest token and the family's access tokens stop working."""
+    """C-39: once its successor was used, an earlier token revokes the family: the newest
+    token and the family's access tokens stop working."""
     project = make_project()
     tokens = tokens_for(server, project)
-    newest = refresh(server.url, project, tokens["refresh_token"]).json()
+    successor = refresh(server.url, project, tokens["refresh_token"]).json()
+    newest = refresh(server.url, project, successor["refresh_token"]).json()
     assert userinfo(server, newest["access_token"]).status_code == 200
     reused = refresh(server.url, project, tokens["refresh_token"])
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
@@ -93,10 +119,27 @@ def test_scope_can_shrink_but_never_grow(server: Server, make_project):
     assert "id_token" not in shrunk.json()
 
 
-def test_concurrent_refreshes_exactly_one_wins(server: Server, make_project):
-    """C-43: ten parallel refreshes of one token: one 200, nine invalid_grant, no 5xx; the
-    losers are reuse, so the winner's token is dead too (strict, pinned)."""
-    project = make_project()
+def test_concurrent_refreshes_leave_exactly_one_token_alive(server: Server, make_project):
+    """C-43 with a 30 s grace: ten parallel refreshes of one token. The first rotates,
+    the second is taken as the retry of a lost response (a fresh pair; the first's token
+    dies unused), the other eight are invalid_grant without revoking; no 5xx. Afterwards
+    exactly one refresh token of the family works."""
+    project = project_with_grace(server, 30)
+    tokens = tokens_for(server, project)
+    with concurrent.futures.ThreadPoolExecutor(10) as pool:
+        responses = list(pool.map(lambda _: refresh(server.url, project, tokens["refresh_token"]), range(10)))
+    assert sorted(r.status_code for r in responses) == [200, 200] + [400] * 8
+    assert {r.json()["error"] for r in responses if r.status_code == 400} == {"invalid_grant"}
+    minted = [r.json()["refresh_token"] for r in responses if r.status_code == 200]
+    assert [active(server, project, t) for t in [tokens["refresh_token"], *minted]].count(True) == 1
+    alive = next(t for t in minted if active(server, project, t))
+    assert refresh(server.url, project, alive).status_code == 200
+
+
+def test_concurrent_refreshes_exactly_one_wins_when_strict(server: Server):
+    """C-43 with a grace of 0: one 200, nine invalid_grant, no 5xx; the losers are reuse,
+    so the winner's token is dead too."""
+    project = project_with_grace(server, 0)
     tokens = tokens_for(server, project)
     with concurrent.futures.ThreadPoolExecutor(10) as pool:
         responses = list(pool.map(lambda _: refresh(server.url, project, tokens["refresh_token"]), range(10)))
@@ -196,3 +239,98 @@ def test_revoking_a_user_kills_old_sign_ins_but_not_the_next_one(server: Server,
     browser = Browser(server.url)
     response = browser.sign_in(browser.authorize_url(project["client_id"]), "ada@example.org")
     assert response.status_code == 303
+
+
+# -- the reuse grace: a lost refresh response does not sign the user out ---------------------
+
+
+def test_reuse_grace_a_lost_response_is_retried_with_the_previous_token(server: Server, make_project):
+    """The rotation committed but its response never arrived: the client retries with the
+    token it has, within the grace, and goes on; the successor it never saw is dead."""
+    project = project_with_grace(server, 30)
+    tokens = tokens_for(server, project)
+    lost = refresh(server.url, project, tokens["refresh_token"]).json()  # never reaches the client
+    server.clock.advance(29)
+    retried = refresh(server.url, project, tokens["refresh_token"])
+    assert retried.status_code == 200, retried.text
+    fresh = retried.json()
+    assert fresh["refresh_token"] not in (tokens["refresh_token"], lost["refresh_token"])
+    assert userinfo(server, fresh["access_token"]).status_code == 200
+    assert not active(server, project, lost["refresh_token"])
+    assert refresh(server.url, project, fresh["refresh_token"]).status_code == 200
+
+
+def test_reuse_grace_parallel_retries_one_wins_and_exactly_one_token_works(server: Server, make_project):
+    """Ten threads present the previous token at once within the grace: one 200, nine
+    invalid_grant (nothing revoked); afterwards exactly one token of the family works."""
+    project = project_with_grace(server, 30)
+    tokens = tokens_for(server, project)
+    lost = refresh(server.url, project, tokens["refresh_token"]).json()["refresh_token"]
+    server.clock.advance(5)
+    with concurrent.futures.ThreadPoolExecutor(10) as pool:
+        responses = list(pool.map(lambda _: refresh(server.url, project, tokens["refresh_token"]), range(10)))
+    assert sorted(r.status_code for r in responses) == [200] + [400] * 9
+    assert {r.json()["error"] for r in responses if r.status_code == 400} == {"invalid_grant"}
+    winner = next(r.json() for r in responses if r.status_code == 200)
+    family = [tokens["refresh_token"], lost, winner["refresh_token"]]
+    assert [active(server, project, t) for t in family] == [False, False, True]
+    assert refresh(server.url, project, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    assert refresh(server.url, project, winner["refresh_token"]).status_code == 200
+
+
+def test_reuse_grace_the_successor_a_retry_superseded_is_reuse_and_revokes_the_family(
+        server: Server, make_project):
+    """Interleaved: the previous token is retried, then the successor it superseded turns
+    up. Only one of the two clients can be the real one: the family is revoked."""
+    project = project_with_grace(server, 30)
+    tokens = tokens_for(server, project)
+    superseded = refresh(server.url, project, tokens["refresh_token"]).json()
+    retried = refresh(server.url, project, tokens["refresh_token"]).json()
+    reused = refresh(server.url, project, superseded["refresh_token"])
+    assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+    assert refresh(server.url, project, retried["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_reuse_grace_the_previous_token_after_the_window_revokes_the_family(server: Server, make_project):
+    """The default grace is 30 s: 29 s after its rotation the previous token is a retry,
+    30 s after it, reuse."""
+    project = project_with_grace(server, 30)
+    inside = tokens_for(server, project, email="bob@example.org")
+    tokens = tokens_for(server, project)
+    refresh(server.url, project, inside["refresh_token"])
+    successor = refresh(server.url, project, tokens["refresh_token"]).json()
+    server.clock.advance(29)
+    assert refresh(server.url, project, inside["refresh_token"]).status_code == 200
+    server.clock.advance(1)  # the default grace, 30 s, is over
+    reused = refresh(server.url, project, tokens["refresh_token"])
+    assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+    assert refresh(server.url, project, successor["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_reuse_grace_is_set_per_project_and_zero_is_strict(server: Server):
+    """`project create|update --refresh-reuse-grace SECONDS`; 0 is strict: the previous
+    token presented again at once revokes the family."""
+    project = project_with_grace(server, 0)
+    tokens = tokens_for(server, project)
+    successor = refresh(server.url, project, tokens["refresh_token"]).json()
+    assert refresh(server.url, project, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    assert refresh(server.url, project, successor["refresh_token"]).json()["error"] == "invalid_grant"
+
+    changed = run_cli("project", "update", "--data-dir", str(server.data_dir), "--project",
+                      project["project_id"], "--refresh-reuse-grace", "120")
+    assert changed == {"project_id": project["project_id"], "refresh_reuse_grace": 120}
+    wait_for_client(server, project)
+    tokens = tokens_for(server, project, email="bob@example.org")
+    refresh(server.url, project, tokens["refresh_token"])
+    server.clock.advance(100)
+    assert refresh(server.url, project, tokens["refresh_token"]).status_code == 200
+
+
+def test_reuse_grace_out_of_range_is_refused_in_one_line(server: Server, capsys):
+    for value in ("-1", "301", "1.5", "soon"):
+        status = cli.main(["project", "create", "--data-dir", str(server.data_dir), "--name", "x",
+                           "--redirect-uri", "https://app.example/callback", "--refresh-reuse-grace", value])
+        assert status == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1, err
+        assert "--refresh-reuse-grace must be whole seconds from 0 to 300" in err, err

@@ -84,6 +84,9 @@ def test_omitted_scope_means_every_granted_scope(server: Server, make_client):
 
 def test_resource_becomes_the_audience(server: Server, make_client):
     client = make_client()
+    run_cli("resource", "add", "--data-dir", str(server.data_dir), "--project", client["project_id"],
+            "--uri", "https://api.example.com/v1")
+    wait_for_client(server, client)
     token = server.access_token(client, resource="https://api.example.com/v1")
     assert claims_of(token)["aud"] == "https://api.example.com/v1"
 

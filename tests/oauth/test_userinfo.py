@@ -122,3 +122,52 @@ def test_full_flow_with_authlib_oauth2session(server: Server, make_project):
     claims = jwt.decode(id_token, keys.get_signing_key_from_jwt(id_token).key, algorithms=["RS256"],
                         audience=project["client_id"], issuer=server.url)
     assert claims["email"] == "authlib@example.org"
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def test_userinfo_answers_post_with_the_token_in_the_header_or_a_form_body(server: Server, make_project):
+    """OpenID Connect Core §5.3.1: GET or POST; RFC 6750 §2.1 the header, §2.2 a form body.
+    At the service's issuer and at the project's, with Authlib placing the token."""
+    project = make_project()
+    tokens = tokens_for(server, project, scope="openid email")
+    token = {"access_token": tokens["access_token"], "token_type": "Bearer"}
+    for url in (f"{server.url}/oauth/userinfo", f"{server.url}/projects/{project['project_id']}/oauth/userinfo"):
+        answers = [
+            requests.post(url, headers={"Authorization": f"Bearer {tokens['access_token']}"}),
+            requests.post(url, data={"access_token": tokens["access_token"]}),
+            OAuth2Session(project["client_id"], token=token).post(url),
+            OAuth2Session(project["client_id"], token=token, token_placement="body").post(url, headers=FORM),
+        ]
+        for response in answers:
+            assert response.status_code == 200, (url, response.text)
+            assert response.headers["Cache-Control"] == "no-store"
+            assert response.json()["email"] == "ada@example.org"
+    other = make_project(name="other")
+    foreign = requests.post(f"{server.url}/projects/{other['project_id']}/oauth/userinfo",
+                            data={"access_token": tokens["access_token"]})
+    assert foreign.status_code == 401 and 'error="invalid_token"' in foreign.headers["WWW-Authenticate"]
+
+
+def test_userinfo_post_takes_the_token_once_and_only_from_a_form(server: Server, make_project):
+    """RFC 6750 §2.2: the body only as application/x-www-form-urlencoded; one method at a
+    time (§2: invalid_request); a bad token in the body is 401 as in the header."""
+    project = make_project()
+    access = tokens_for(server, project)["access_token"]
+    url = f"{server.url}/oauth/userinfo"
+    refused = [
+        requests.post(url, data={"access_token": access}, headers={"Authorization": f"Bearer {access}"}),
+        requests.post(url, json={"access_token": access}),
+        requests.post(url, data=f"access_token={access}", headers={"Content-Type": "text/plain"}),
+        requests.post(url, data=[("access_token", access), ("access_token", access)]),
+        requests.post(url, params={"access_token": access}),
+        requests.post(url, data=b"access_token=%ff", headers=FORM),
+    ]
+    for response in refused:
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == "invalid_request"
+    for body in ({"access_token": "garbage"}, {}, {"access_token": ""}):
+        response = requests.post(url, data=body)
+        assert response.status_code == 401 and 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+    assert requests.put(url, data={"access_token": access}).status_code == 405

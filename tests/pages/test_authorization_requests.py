@@ -239,3 +239,42 @@ def test_codes_are_unique_and_long(server: Server, make_project):
         codes.add(query_of(browser.get(browser.authorize_url(project["client_id"])).headers["Location"])["code"])
     assert len(codes) == 200
     assert all(len(c) == 43 and c.replace("-", "").replace("_", "").isalnum() for c in codes)
+
+
+# A control character anywhere in a redirect URI: C0 (those urlsplit strips, LF, CR and TAB,
+# and those it keeps), DEL and C1.
+CONTROL_CHARACTERS = ["\n", "\r", "\t", "\x00", "\x01", "\x1f", "\x7f", "\x85", "\x9b"]
+NOT_TRUSTWORTHY = "this redirect_uri is not trustworthy"
+
+
+@pytest.mark.parametrize("control", CONTROL_CHARACTERS, ids=[f"U+{ord(c):04X}" for c in CONTROL_CHARACTERS])
+@pytest.mark.parametrize("where", ["path", "start", "end"])
+def test_a_redirect_uri_holding_a_control_character_is_not_trustworthy(server: Server, make_project,
+                                                                        control, where):
+    """Refused before matching, on an error page: a loopback redirect URI of a public client
+    matches on any port, and urlsplit drops LF, CR and TAB (and leading C0) before comparing,
+    so http://127.0.0.1:PORT/call%0Aback would otherwise pass for http://127.0.0.1/callback."""
+    project = make_project()
+    native = run_cli("client", "create", "--data-dir", str(server.data_dir), "--project", project["project_id"],
+                     "--name", "native", "--public", "--redirect-uri", "http://127.0.0.1/callback")
+    wait_for_client(server, native)
+    uri = {"path": f"http://127.0.0.1:5555/call{control}back", "start": f"{control}http://127.0.0.1:5555/callback",
+           "end": f"http://127.0.0.1:5555/callback{control}"}[where]
+    for response_type in ("code", "token"):  # the second would be an error sent back to it
+        response = get(server, urlencode({"client_id": native["client_id"], "redirect_uri": uri,
+                                          "response_type": response_type, "state": "s"}), path="/oauth/authorize")
+        assert_error_page(response)
+        assert NOT_TRUSTWORTHY in response.text.lower(), response.text[:500]
+    # The control: the same URI without it is the registered one, on another port.
+    plain = uri.replace(control, "")
+    assert get(server, urlencode({"client_id": native["client_id"], "redirect_uri": plain,
+                                  "code_challenge": RFC7636_CHALLENGE, "code_challenge_method": "S256"}),
+               path="/oauth/authorize").status_code == 200
+
+
+@pytest.mark.parametrize("control", CONTROL_CHARACTERS, ids=[f"U+{ord(c):04X}" for c in CONTROL_CHARACTERS])
+def test_the_cli_refuses_a_redirect_uri_holding_a_control_character(server: Server, control):
+    from astapa import cli
+
+    assert cli.main(["project", "create", "--data-dir", str(server.data_dir), "--name", "x",
+                     "--redirect-uri", f"https://a.example/call{control}back"]) == 2

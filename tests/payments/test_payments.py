@@ -190,8 +190,9 @@ def test_unknown_references_are_acknowledged_and_ignored(paying, xendit):
         assert response.status_code == 400
 
 
-def test_a_webhook_whose_event_is_not_a_string_is_acknowledged_not_a_500(paying, xendit):
-    """The event name looks up what it means; a list or an object there once raised."""
+def test_a_webhook_whose_event_is_not_a_string_is_400_not_a_500(paying, xendit):
+    """The event name looks up what it means; a list or an object there once raised. It is
+    not Xendit's format, so it is refused (Xendit retries) and changes nothing."""
     server = paying()
     shop = Shop(server)
     payment = shop.pay().json()
@@ -200,8 +201,30 @@ def test_a_webhook_whose_event_is_not_a_string_is_acknowledged_not_a_500(paying,
     for event in (["payment.failure"], {"x": 1}, 7, None):
         response = requests.post(f"{server.url}/api/webhooks/xendit", json={"event": event, "data": data},
                                  timeout=10, headers={"x-callback-token": CALLBACK_TOKEN})
-        assert response.status_code == 200, response.text
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == "invalid_request"
     assert shop.payment(payment["payment_id"])["status"] == "PENDING"
+
+
+def test_a_webhook_field_of_the_wrong_type_is_400_and_changes_nothing(paying, xendit):
+    """Each field Xendit's format lists has its type (null counts as absent): `payment_id: {}`
+    is not a Xendit webhook, even with the right token and one of our references."""
+    server = paying()
+    shop = Shop(server)
+    payment = shop.pay().json()
+    data = {"reference_id": payment["payment_id"], "payment_request_id": xendit_id_of(xendit, payment["payment_id"]),
+            "status": "SUCCEEDED", "request_amount": 149000, "currency": "IDR"}
+    for wrong in ({"payment_id": {}}, {"request_amount": "149000"}, {"captures": {"capture_amount": 1}}):
+        response = requests.post(f"{server.url}/api/webhooks/xendit", json={"event": "payment.capture",
+                                                                             "data": {**data, **wrong}},
+                                 timeout=10, headers={"x-callback-token": CALLBACK_TOKEN})
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == "invalid_request"
+    assert shop.payment(payment["payment_id"])["status"] == "PENDING"
+    response = requests.post(f"{server.url}/api/webhooks/xendit", timeout=10,
+                             json={"event": "payment.capture", "data": {**data, "payment_id": None}},
+                             headers={"x-callback-token": CALLBACK_TOKEN})
+    assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize("failure, status", [(500, 502), (503, 502), (400, 400)])

@@ -53,7 +53,8 @@ def users(server: Server, project: dict) -> None:
         code = browser.sign_up(browser.authorize_url(project["client_id"]), email).params["code"]
         tokens = exchange(server.url, project, code).json()
         rotated = refresh(server.url, project, tokens["refresh_token"]).json()
-        refresh(server.url, project, tokens["refresh_token"])  # reuse: the family is revoked
+        refresh(server.url, project, tokens["refresh_token"])  # a retry within the reuse grace
+        # The token the retry superseded is reuse: the family is revoked.
         assert refresh(server.url, project, rotated["refresh_token"]).status_code == 400
     requests.post(f"{server.url}/api/platform/revoke", json={"email": "b@example.org"},
                   auth=(project["client_id"], project["client_secret"])).raise_for_status()

@@ -7,6 +7,7 @@ time also revokes the refresh family the first redemption started (§4.1.2).
 
 from astapa.domain.clients import ClientRecord
 from astapa.oauth import pkce
+from astapa.oauth.authorize import holds_control_character
 from astapa.oauth.errors import InvalidGrantError, InvalidRequestError
 from astapa.oauth.grants.outcomes import CodeRedemption
 from astapa.oauth.request import OAuthRequest
@@ -24,7 +25,10 @@ def handle(client: ClientRecord, request: OAuthRequest, default_ttl: int, server
         raise InvalidRequestError("code is required")
     if len(code) > MAX_CODE:
         raise InvalidGrantError(detail="code too long")
+    redirect_uri = request.get("redirect_uri")
+    if redirect_uri is not None and holds_control_character(redirect_uri):
+        raise InvalidRequestError("redirect_uri must not hold control characters")
     verifier = pkce.verifier_challenge(request.get("code_verifier"))
-    resource = resolve(parse_resource(request.resources), client.resources)
-    return CodeRedemption(client.client_id, code, request.get("redirect_uri"), verifier,
+    resource = resolve(parse_resource(request.resources), client.resources, client.foreign_resources)
+    return CodeRedemption(client.client_id, code, redirect_uri, verifier,
                           client.token_ttl or default_ttl, resource, server.issuer)

@@ -21,6 +21,6 @@ GRANT_TYPE = "client_credentials"
 
 def handle(client: ClientRecord, request: OAuthRequest, default_ttl: int, server: AuthServer) -> ClientToken:
     scopes = granted_subset(parse_scope(request.get("scope")), list(client.scopes))
-    audience = resolve(parse_resource(request.resources), client.resources) or client.client_id
+    audience = resolve(parse_resource(request.resources), client.resources, client.foreign_resources) or client.client_id
     return ClientToken(client.client_id, client.project_id, scopes, audience,
                        client.token_ttl or default_ttl, server.issuer)

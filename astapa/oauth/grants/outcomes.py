@@ -2,6 +2,7 @@
 app/issuing.py carries it out (no protocol module reaches the writer or the store)."""
 
 from dataclasses import dataclass
+from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -14,12 +15,13 @@ class CodeRedemption:
     verifier_challenge: str | None
     ttl: int
     resource: str | None
-    issuer: str
+    issuer: str | None  # None: the service's
 
 
 @dataclass(frozen=True)
 class RefreshRotation:
-    """RFC 6749 §6: rotate the family's refresh token and issue new tokens."""
+    """RFC 6749 §6: rotate the family's refresh token and issue new tokens; the previous
+    token is taken as a retry within `reuse_grace` seconds of its rotation (the project's)."""
 
     client_id: str
     family_key: str
@@ -27,7 +29,10 @@ class RefreshRotation:
     scopes: list[str] | None
     ttl: int
     resource: str | None
-    issuer: str
+    issuer: str | None
+    reuse_grace: int = 0
+    # Whether the family's resource may still be the audience (the project's resources now).
+    audience_allowed: Callable[[str | None], bool] = lambda audience: True
 
 
 @dataclass(frozen=True)

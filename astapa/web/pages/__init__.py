@@ -9,6 +9,7 @@ from aiohttp import web
 
 from astapa.domain.errors import DomainError
 from astapa.oauth.errors import OAuthError
+from astapa.passwords import PasswordsBusyError
 from astapa.web.errors import page_answer
 
 log = logging.getLogger("astapa.pages")
@@ -57,6 +58,11 @@ def page(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
             raise
         except Respond as r:
             return r.response
+        except PasswordsBusyError as e:  # the bcrypt queue is full: come back shortly
+            log.warning("%s %s -> 429 (%s)", request.method, request.path, e)
+            response = answer(request, e)
+            response.headers["Retry-After"] = str(e.retry_after)
+            return response
         except OAuthError as e:
             log.info("%s %s -> %s (%s)", request.method, request.path, e.error, e.detail or e.description)
             return answer(request, e)

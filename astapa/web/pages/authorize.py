@@ -33,8 +33,8 @@ from astapa.web.appkeys import (
     throttles_key,
     writer_key,
 )
-from astapa.web.csrf import CsrfError, clear_cookie, cookie_name
-from astapa.web.pages import Respond, page, render, social
+from astapa.web.csrf import CsrfError, cookie_name
+from astapa.web.pages import Respond, social
 from astapa.web.pages.flow import (
     SESSION_COOKIE,
     authorization,
@@ -72,10 +72,10 @@ async def show_login(request: web.Request) -> web.StreamResponse:
             pass
         else:
             if signed_in.consent and "none" in authz.prompt:  # OIDC Core §3.1.2.6: no page
-                raise authz.refuse(ConsentRequiredError())
+                raise authz.refuse_before_interaction(ConsentRequiredError())
             return to_client(request, web_app, authz, signed_in)
     if "none" in authz.prompt:
-        raise authz.refuse(LoginRequiredError())
+        raise authz.refuse_before_interaction(LoginRequiredError())
     return form(request, web_app, authz, "login", email=authz.login_hint or "")
 
 
@@ -155,19 +155,21 @@ async def signup(request: web.Request) -> web.StreamResponse:
     if error:
         return form(request, web_app, authz, "signup", email=email, status=400, error=error,
                     error_field=field)
+    if limited := signups_limited(request, web_app, authz, email):
+        return limited
     password_hash = await web_app[passwords_key].hash(password)
-    required = authz.client.require_verified_email
+    required, mail = authz.client.require_verified_email, may_mail(request, web_app, authz, key)
     try:
         signed_in, position = await writer.run(
             app.register_user, authz.code_request(), link_request(authz), email, key,
-            password_hash, clock.now(), sign_in=not required)
+            password_hash, clock.now(), sign_in=not required, mail=mail)
     except EmailTakenError:
         if not required:
             return form(request, web_app, authz, "signup", email=email, status=409,
                         error="An account with this email already exists.", error_field="email",
                         error_link=("Sign in instead", f"/auth/login?{authz.query}"))
         # The same page as a new account (C-80); the owner is told by mail instead.
-        if may_mail(web_app, authz, key):
+        if mail:
             web_app[background_key].later(writer.run(app.notify_signup_attempt, link_request(authz), key,
                                                      clock.now()))
         return check_inbox(request, web_app, authz, SIGN_UP_SENT.format(email=email), email, resend=True)
@@ -194,35 +196,19 @@ async def posted_form(request: web.Request, web_app: web.Application) -> tuple[d
     return fields, authz
 
 
-@page
-async def show_logout(request: web.Request) -> web.StreamResponse:
-    """GET /auth/logout: a confirmation form; signing out never happens on a GET."""
-    web_app = request.app
-    csrf = web_app[csrf_key]
-    token, new_cookie = csrf.token(request)
-    response = render(request, "logout.html", {"csrf_token": token})
-    csrf.remember(response, new_cookie)
-    return response
-
-
-@page
-async def logout(request: web.Request) -> web.StreamResponse:
-    """POST /auth/logout: the session ends on the server, not only in the browser."""
-    web_app = request.app
-    settings = web_app[settings_key]
-    posted = await bodies.page_form(request)
-    try:
-        web_app[csrf_key].check(request, posted.get("csrf_token"))
-    except CsrfError:
-        return await show_logout(request)
-    cookie = request.cookies.get(cookie_name(settings, SESSION_COOKIE))
-    if cookie:
-        await web_app[writer_key].run(web_app[application_key].end_session, cookie, web_app[clock_key].now())
-    # Somewhere to go on: the demo when it is on (its Sign out button posts here), else the
-    # server's front page.
-    back, back_text = ("/demo", "Back to the demo") if settings.demo else ("/", "Go to the start page")
-    response = render(request, "message.html", {"title": "You are signed out",
-                                                "text": "You can close this page.",
-                                                "back": back, "back_text": back_text})
-    clear_cookie(response, settings, SESSION_COOKIE)
+def signups_limited(request: web.Request, web_app: web.Application, authz: AuthorizationRequest,
+                    email: str) -> web.Response | None:
+    """At most `signups_per_ip` sign-ups per client IP, and `signups_per_project` per project
+    from all addresses, per hour, each counted before its bcrypt hash; past either, the
+    form again with 429 and Retry-After."""
+    throttles = web_app[throttles_key]
+    ip, project = request.remote or "-", authz.client.project_id
+    wait = max(throttles.signup_ip.retry_after(ip), throttles.signup_project.retry_after(project))
+    if not wait:
+        throttles.signup_ip.fail(ip)
+        throttles.signup_project.fail(project)
+        return None
+    response = form(request, web_app, authz, "signup", email=email, status=429,
+                    error=f"Too many sign-ups. Try again in {minutes(wait)}.")
+    response.headers["Retry-After"] = str(wait)
     return response

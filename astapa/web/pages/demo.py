@@ -19,6 +19,7 @@ from astapa.crypto import equals
 from astapa.domain.errors import DomainError
 from astapa.domain.refresh import split_refresh_token
 from astapa.oauth.errors import OAuthError
+from astapa.oauth.grants.outcomes import CodeRedemption, RefreshRotation
 from astapa.oauth.pkce import s256
 from astapa.queries import project_client_id
 from astapa.web import bodies
@@ -113,9 +114,9 @@ async def callback(request: web.Request) -> web.StreamResponse:
     if client is None:
         return message(request, "Demo not ready", "The demo project does not exist yet.", 503)
     try:
-        body = await web_app[issuer_key].redeem_code(
+        body = await web_app[issuer_key].redeem_code(CodeRedemption(
             client.client_id, code, callback_uri(settings.issuer), s256(verifier),
-            settings.access_token_ttl)
+            settings.access_token_ttl, None, None))
     except (OAuthError, DomainError):
         return message(request, "Start again", "That code cannot be used any more.",
                        back="/demo/start", back_text="Sign in to the demo")
@@ -141,8 +142,9 @@ async def refresh(request: web.Request) -> web.StreamResponse:
         return message(request, "Start again", "There is no refresh token in this browser.",
                        back="/demo/start", back_text="Sign in to the demo")
     try:
-        body = await web_app[issuer_key].refresh(client.client_id, *parts, None,
-                                                 web_app[settings_key].access_token_ttl)
+        body = await web_app[issuer_key].refresh(RefreshRotation(
+            client.client_id, *parts, None, web_app[settings_key].access_token_ttl, None, None,
+            client.refresh_reuse_grace))
     except (OAuthError, DomainError):
         return message(request, "Start again", "The refresh token no longer works (revoked, "
                        "expired or already used).", 400,

@@ -119,14 +119,17 @@ def link_request(authz: AuthorizationRequest) -> LinkRequest:
     return LinkRequest(authz.client.project_id, authz.client.name, authz.query)
 
 
-def may_mail(web_app: web.Application, authz: AuthorizationRequest, email_key: str) -> bool:
-    """At most `mails_per_address` action mails per address per hour, counted whether or
-    not the address has an account; past it, nothing is sent and the answer is the same."""
+def may_mail(request: web.Request, web_app: web.Application, authz: AuthorizationRequest,
+             email_key: str) -> bool:
+    """At most `mails_per_address` action mails per address, and `mails_per_ip` per client
+    IP that causes them, per hour, counted whether or not the address has an account; past
+    either, nothing is sent and the answer is the same."""
     throttles = web_app[throttles_key]
-    address = f"{authz.client.project_id}/{email_key}"
-    if throttles.mail.retry_after(address):
+    address, ip = f"{authz.client.project_id}/{email_key}", request.remote or "-"
+    if throttles.mail.retry_after(address) or throttles.mail_ip.retry_after(ip):
         return False
     throttles.mail.fail(address)
+    throttles.mail_ip.fail(ip)
     return True
 
 
@@ -145,7 +148,7 @@ async def ask_for_link(request: web.Request, web_app: web.Application, authz: Au
         response.headers["Retry-After"] = str(wait)
         return response
     throttles.link_ip.fail(ip)
-    if may_mail(web_app, authz, key):
+    if may_mail(request, web_app, authz, key):
         web_app[background_key].later(web_app[writer_key].run(web_app[application_key].send_link, purpose,
                                                               link_request(authz), key, web_app[clock_key].now()))
     text = ASKING[purpose].sent.format(email=email, valid_for=_valid_for(web_app, purpose))
@@ -156,7 +159,7 @@ async def send_verification(request: web.Request, web_app: web.Application, auth
                             email: str, email_key: str) -> web.Response:
     """The right password, but the project waits for a verified address: mail the link
     (the caller proved they hold the account, so this may wait for the write)."""
-    if may_mail(web_app, authz, email_key):
+    if may_mail(request, web_app, authz, email_key):
         await web_app[writer_key].run(web_app[application_key].send_link, VERIFY_EMAIL, link_request(authz),
                                       email_key,
                              web_app[clock_key].now())
