@@ -103,6 +103,15 @@ class BodySchema:
 
 def _request_schema(operation_id: str) -> str:
     """The JSON pointer of an operation's application/json request schema."""
+    pointer = request_schema(operation_id, "application/json")
+    if pointer is None:
+        raise LookupError(f"openapi.json has no operation {operation_id!r} with a JSON body")
+    return pointer
+
+
+def request_schema(operation_id: str, media: str) -> str | None:
+    """The JSON pointer of an operation's request schema in `media` (None: no such body);
+    LookupError for an operation openapi.json does not have."""
     for path, item in DOCUMENT["paths"].items():
         for method, operation in item.items():
             if isinstance(operation, dict) and operation.get("operationId") == operation_id:
@@ -111,10 +120,10 @@ def _request_schema(operation_id: str) -> str:
                 while "$ref" in body:
                     pointer = body["$ref"].removeprefix("#")
                     body = _at(pointer)
-                if "application/json" not in body.get("content", {}):
-                    break
-                return f"{pointer}/content/application~1json/schema"
-    raise LookupError(f"openapi.json has no operation {operation_id!r} with a JSON body")
+                if media not in body.get("content", {}):
+                    return None
+                return f"{pointer}/content/{_escape(media)}/schema"
+    raise LookupError(operation_id)
 
 
 def _at(pointer: str) -> dict:
