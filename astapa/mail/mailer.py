@@ -50,9 +50,12 @@ class Mailer:
         # After a start, every queued message is tried once, due or not (a restart is often
         # how an operator fixes what kept mail from going out): a pass in queue order.
         self._start_cursor: tuple[float, str] | None = (-1.0, "")
+        self._stopped = False  # no sweep starts once shutdown began
 
     def nudge(self) -> None:
         """Sweep now (or again, after the sweep under way). Call on the event loop."""
+        if self._stopped:
+            return
         self._wanted = True
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._sweeps())
@@ -69,6 +72,7 @@ class Mailer:
         self.nudge()
 
     async def stop(self) -> None:
+        self._stopped = True
         if self._task is not None:
             self._wanted = False
             try:
