@@ -4,6 +4,10 @@
 class DomainError(Exception):
     """Base class of every rule the domain refuses."""
 
+    # The position of the events saved with this refusal (a reused code or refresh token
+    # revokes its family), so an answer can wait until the read models show them; 0: none.
+    recorded_at: int = 0
+
 
 class ConflictError(DomainError):
     """Another writer changed the same aggregate first, and retrying did not settle it."""

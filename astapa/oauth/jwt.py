@@ -81,13 +81,8 @@ def verify_access_token(token: str, keys: KeySet, issuer: str, now: float) -> di
     server, that project's. Only RS256 is accepted and keys come only from our own key set, so `alg: none`, HMAC
     with the public key as secret, and `jku`/`jwk` header tricks all fail here.
     """
-    if not isinstance(token, str) or token.count(".") != 2 or len(token) > 8192:
-        return None
-    try:
-        decoded = jwt.decode(token, keys, algorithms=["RS256"])
-    except (JoseError, ValueError, KeyError, TypeError):
-        return None
-    if decoded.header.get("typ") != "at+jwt":
+    decoded = _signed_by_us(token, keys)
+    if decoded is None or decoded.header.get("typ") != "at+jwt":
         return None
     claims = decoded.claims
     exp, jti = claims.get("exp"), claims.get("jti")
@@ -102,14 +97,21 @@ def verify_id_token_hint(token: str, keys: KeySet, issuer: str) -> dict | None:
     RP-Initiated Logout 1.0 §2 takes an expired one as a hint too); None for anything else.
     Only RS256 and our own keys, as for access tokens; an access token (`typ` at+jwt) is no
     ID token."""
-    if not isinstance(token, str) or token.count(".") != 2 or len(token) > 8192:
-        return None
-    try:
-        decoded = jwt.decode(token, keys, algorithms=["RS256"])
-    except (JoseError, ValueError, KeyError, TypeError):
+    decoded = _signed_by_us(token, keys)
+    if decoded is None:
         return None
     claims = decoded.claims
     if decoded.header.get("typ") != "JWT" or claims.get("iss") != issuer \
             or not isinstance(claims.get("sub"), str) or not isinstance(claims.get("aud"), str):
         return None
     return claims
+
+
+def _signed_by_us(token: object, keys: KeySet):
+    """The decoded JWT when RS256 with one of `keys` signed it (claims not yet checked)."""
+    if not isinstance(token, str) or token.count(".") != 2 or len(token) > 8192:
+        return None
+    try:
+        return jwt.decode(token, keys, algorithms=["RS256"])
+    except (JoseError, ValueError, KeyError, TypeError):
+        return None

@@ -35,8 +35,10 @@ class Decision:
     def event_count(self) -> int:
         return sum(len(a.pending_events) for a in self.aggregates)
 
-    def outcome(self) -> Any:
+    def outcome(self, position: int = 0) -> Any:
+        """The value, or the error once the decision is saved at `position`."""
         if self.error is not None:
+            self.error.recorded_at = position
             raise self.error
         return self.value
 
@@ -150,7 +152,7 @@ class EventStore(Application):
                     raise StoreBusyError(command.__name__) from None
                 time.sleep(0.05 * (attempt + 1))
                 continue
-            return decision.outcome(), position
+            return decision.outcome(position), position
         raise AssertionError("unreachable")
 
     def save_decisions(self, decisions: list[Decision]) -> list[int]:

@@ -165,6 +165,9 @@ class Writer:
         self.transactions += 1
         self.commands_saved += len(batch)
         self._committed(max(positions))
+        for (_, decision), position in zip(batch, positions):
+            if decision.error is not None:
+                decision.error.recorded_at = position  # what the refusal saved
         settle_all([(job, (decision.value, position), decision.error)
                     for (job, decision), position in zip(batch, positions)])
 

@@ -190,6 +190,9 @@ async def token(request: web.Request) -> web.Response:
     except DomainError as e:
         if isinstance(from_domain(e), InvalidGrantError):
             throttles.grant.fail(source)
+        # A reused code or refresh token revoked its family: its tokens are refused
+        # everywhere once this answer arrives (read your write).
+        await await_read_model(web_app, e.recorded_at)
         raise
 
 
