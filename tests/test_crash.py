@@ -351,11 +351,12 @@ def rotate_until_killed(server: ServerProcess, project: dict, held: list[str], d
 def test_reuse_grace_a_chain_whose_response_was_lost_in_a_crash_goes_on_after_a_restart(spawn, data_dir: Path):
     """kill -9 while 16 refresh chains rotate: a chain whose last rotation committed but
     whose answer never arrived goes on after the restart with the token it holds (the
-    previous one, within the default grace of 30 s), like every other chain. Repeated until
-    some answer was lost (at most three rounds)."""
+    previous one, within the project's grace of 120 s: ample for a restart on a loaded
+    machine), like every other chain. Repeated until some answer was lost (at most three
+    rounds)."""
     rng = random.Random()
     project = run_cli("project", "create", "--name", "chains", "--redirect-uri", REDIRECT,
-                      "--refresh-reuse-grace", "30", data_dir=data_dir)
+                      "--refresh-reuse-grace", "120", data_dir=data_dir)
     server = spawn(data_dir)
     held = refresh_chains(server.url, project, CHAINS)
     report, retried = [], 0
@@ -365,7 +366,7 @@ def test_reuse_grace_a_chain_whose_response_was_lost_in_a_crash_goes_on_after_a_
         killed = time.monotonic()
         server = spawn(data_dir)
         answers = [refresh(server.url, project, token) for token in held]
-        assert time.monotonic() - killed < 25, "too slow a restart to test a 30 s grace"
+        assert time.monotonic() - killed < 100, "too slow a restart to test a 120 s grace"
         events = [e for e in export_events(data_dir) if e["type"].startswith("RefreshFamily.")]
         retried = sum(e["type"] == "RefreshFamily.RotationRetried" for e in events)
         report.append(f"round {round_no}: killed after {delay:.2f}s, statuses {statuses}, "

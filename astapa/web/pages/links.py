@@ -21,6 +21,7 @@ from astapa.passwords import PasswordPolicyError, check_policy
 from astapa.web import bodies
 from astapa.web.appkeys import (
     application_key,
+    await_read_model,
     background_key,
     clock_key,
     csrf_key,
@@ -282,11 +283,14 @@ def landing(purpose: str):
                                  error=str(e), error_field="password")
             password_hash = await web_app[passwords_key].hash(password)
         try:
-            signed_in, _ = await web_app[writer_key].run(web_app[application_key].use_link, purpose, token,
-                                                         authz.code_request(),
-                                                authz.client.name, web_app[clock_key].now(), password_hash)
+            signed_in, position = await web_app[writer_key].run(
+                web_app[application_key].use_link, purpose, token, authz.code_request(), authz.client.name,
+                web_app[clock_key].now(), password_hash)
         except (LinkRejectedError, UserDisabledError, UserNotFoundError):
             return await dead_link(request, web_app, purpose, token)
+        # A reset or a proven address ended earlier sessions and tokens: refused everywhere
+        # once the browser is back at the client (read your write).
+        await await_read_model(web_app, position)
         if purpose == RESET_PASSWORD:  # failed sign-ins before the reset no longer count
             web_app[throttles_key].account.clear(f"{link.project_id}/{email_of(link.email)[1]}")
         return to_client(request, web_app, authz, signed_in)
