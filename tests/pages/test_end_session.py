@@ -9,10 +9,8 @@ registered for the client, byte for byte, with `state`; else it sees "You are si
 Either way the next authorization request asks for credentials again.
 """
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode, urlsplit
 
 import jwt
@@ -21,6 +19,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from tests.conftest import Server, run_cli, wait_for_client
+from tests.pages.test_hosted_pages_browser import serve_pages
 from tests.flows import (
     PASSWORD,
     REDIRECT_URI,
@@ -311,29 +310,9 @@ def relying_party() -> Iterator[tuple[str, list[str]]]:
     """A stand-in relying party on its own loopback port: every path answers a tiny page,
     and the paths (with their queries) it was asked for are recorded."""
     seen: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append(self.path)
-            body = b"<!doctype html><title>relying party</title><p>Back at the app.</p>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(10)
+    with serve_pages({}, default="<!doctype html><title>relying party</title><p>Back at the app.</p>",
+                     seen=seen) as url:
+        yield url, seen
 
 
 def test_in_a_browser_sign_in_then_log_out_then_authorize_asks_for_credentials(page: Page, server: Server):

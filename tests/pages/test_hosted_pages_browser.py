@@ -147,13 +147,17 @@ def screenshot(page: Page, tmp_path: Path, name: str) -> Path:
 
 
 @contextmanager
-def serve_pages(pages: dict[str, str]) -> Iterator[str]:
-    """A plain http.server on its own loopback port serving `pages` (path -> HTML): another
-    site, as far as the browser is concerned."""
+def serve_pages(pages: dict[str, str], default: str | None = None,
+                seen: list[str] | None = None) -> Iterator[str]:
+    """A plain http.server on its own loopback port serving `pages` (path -> HTML; any other
+    path `default`, else 404): another site, as far as the browser is concerned. Each path
+    asked for (with its query) is appended to `seen`."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = pages.get(self.path)
+            if seen is not None:
+                seen.append(self.path)
+            body = pages.get(self.path, default)
             data = (body or "not found").encode()
             self.send_response(200 if body is not None else 404)
             self.send_header("Content-Type", "text/html; charset=utf-8")
