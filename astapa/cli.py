@@ -9,16 +9,25 @@ import json
 import logging
 import sqlite3
 import sys
+from typing import Any, Callable
 
 from eventsourcing.persistence import PersistenceError
 
-from astapa.config import ConfigError, env_default, load_settings, prepare_data_dir
-from astapa.domain.errors import DomainError, ProjectNotFoundError, StoreNotDurableError
+from astapa import __version__, inputs
+from astapa.config import ConfigError, env_default, load_settings, parse_smtp_setting, prepare_data_dir
+from astapa.domain.errors import (
+    AlreadyLiveError,
+    ClientNotFoundError,
+    ClientSecretlessError,
+    DomainError,
+    GoLiveRefusedError,
+    ProjectClientKeptError,
+    ProjectNotFoundError,
+    RedirectUriRefusedError,
+    StoreNotDurableError,
+)
 from astapa.domain.identities import PROVIDERS
-from astapa.domain.refresh import DEFAULT_REUSE_GRACE, MAX_REUSE_GRACE
-from astapa.oauth.scopes import is_scope_token
-
-MAX_TOKEN_TTL = 86400
+from astapa.domain.refresh import DEFAULT_REUSE_GRACE
 
 
 class Parser(argparse.ArgumentParser):
@@ -26,57 +35,43 @@ class Parser(argparse.ArgumentParser):
         raise ConfigError(message)
 
 
+def argument(check: Callable[[str], Any], value: str) -> Any:
+    """A check of astapa/inputs.py (the console's forms use the same) as an argparse type."""
+    try:
+        return check(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def scope_value(value: str) -> str:
-    if not is_scope_token(value):
-        raise argparse.ArgumentTypeError(f"invalid scope {value!r}")
-    return value
+    return argument(inputs.scope_token, value)
 
 
 def provider_value(value: str) -> str:
-    """A client id or secret as a provider's console shows it: printable, no spaces."""
-    if not 1 <= len(value) <= 512 or not value.isascii() or not value.isprintable() or " " in value:
-        raise argparse.ArgumentTypeError("must be 1 to 512 printable ASCII characters without spaces")
-    return value
+    return argument(inputs.provider_value, value)
 
 
 def token_ttl(value: str) -> int:
-    try:
-        ttl = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--token-ttl must be whole seconds, got {value!r}") from None
-    if not 1 <= ttl <= MAX_TOKEN_TTL:
-        raise argparse.ArgumentTypeError(f"--token-ttl must be from 1 to {MAX_TOKEN_TTL} seconds")
-    return ttl
+    return argument(inputs.token_ttl, value)
 
 
 def reuse_grace(value: str) -> int:
-    seconds = int(value) if value.isascii() and value.isdigit() and len(value) <= 6 else -1
-    if not 0 <= seconds <= MAX_REUSE_GRACE:
-        raise argparse.ArgumentTypeError(
-            f"--refresh-reuse-grace must be whole seconds from 0 to {MAX_REUSE_GRACE}, got {value!r}")
-    return seconds
+    return argument(inputs.reuse_grace, value)
 
 
 def redirect_uri(value: str) -> str:
+    """What any project takes (a sandbox's rule: http on any host); the command then checks
+    the URI against its project's mode (RedirectUriRefusedError)."""
     from astapa.oauth.authorize import check_redirect_uri
 
     try:
-        return check_redirect_uri(value)
+        return check_redirect_uri(value, "sandbox")
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def jwks_uri(value: str) -> str:
-    """https; http only to a loopback host (fetched only with ASTAPA_CIMD_ALLOW_HTTP_LOOPBACK)."""
-    from urllib.parse import urlsplit
-
-    from astapa.oauth.authorize import LOOPBACK_HOSTS
-
-    parts = urlsplit(value)
-    if not parts.hostname or parts.fragment or not (
-            parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS)):
-        raise argparse.ArgumentTypeError("--jwks-uri must be an https URL")
-    return value
+    return argument(inputs.jwks_uri, value)
 
 
 def jwk_file(value: str) -> dict:
@@ -99,6 +94,7 @@ def resource_uri(value: str) -> str:
 
 def build_parser() -> Parser:
     parser = Parser(prog="astapa", description="Self-hostable, event-sourced authentication backend")
+    parser.add_argument("--version", action="version", version=f"astapa {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     def with_data_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -112,6 +108,10 @@ def build_parser() -> Parser:
     serve.add_argument("--demo", action="store_true",
                        help="create (once) a demo project and serve its pages under /demo")
     serve.add_argument("--bcrypt-cost", help="bcrypt work factor (ASTAPA_BCRYPT_COST, default 12)")
+    serve.add_argument("--console-signup", choices=("invite", "open"),
+                       help="who may use the console at /dashboard (ASTAPA_CONSOLE_SIGNUP): invite (default: "
+                       "instance admins and invited members) or open (anyone who signs up, with projects of "
+                       "their own)")
 
     project = commands.add_parser("project", help="manage projects")
     project_commands = project.add_subparsers(dest="action", required=True, parser_class=Parser)
@@ -129,8 +129,15 @@ def build_parser() -> Parser:
     create.add_argument("--refresh-reuse-grace", type=reuse_grace, default=DEFAULT_REUSE_GRACE,
                         metavar="SECONDS", help="how long after a rotation the previous refresh token may "
                         f"come back once, for a lost response (default {DEFAULT_REUSE_GRACE}; 0: never)")
+    with_data_dir(project_commands.add_parser("list", help="list the projects"))
+    show = with_data_dir(project_commands.add_parser("show", help="show a project's settings"))
+    show.add_argument("--project", required=True)
     update = with_data_dir(project_commands.add_parser("update", help="change a project's settings"))
     update.add_argument("--project", required=True)
+    update.add_argument("--name", help="the project's new name (sign-in pages show it)")
+    update.add_argument("--redirect-uri", action="append", type=redirect_uri,
+                        help="where the project's own client may be sent back with a code (repeatable; "
+                        "replaces the URIs registered before)")
     update.add_argument("--require-verified-email", action=argparse.BooleanOptionalAction,
                         help="sign-in waits (or not) until the address is verified")
     update.add_argument("--allow-registration", action=argparse.BooleanOptionalAction,
@@ -141,6 +148,13 @@ def build_parser() -> Parser:
     update.add_argument("--refresh-reuse-grace", type=reuse_grace, metavar="SECONDS",
                         help="how long after a rotation the previous refresh token may come back once "
                         "(0: never)")
+
+    live = with_data_dir(project_commands.add_parser(
+        "go-live", help="create the sandbox project's live twin (its configuration, none of its data)"))
+    live.add_argument("--project", required=True, help="the sandbox project")
+    live.add_argument("--xendit-secret-key", help="the live project's production Xendit key "
+                      "(xnd_production_...): needed when the sandbox takes payments")
+    live.add_argument("--xendit-callback-token", help="with --xendit-secret-key: the live project's webhook token")
 
     payments = with_data_dir(project_commands.add_parser(
         "payments", help="the project's own Xendit key and webhook token (secrets kept in DATA_DIR/keys)"))
@@ -175,6 +189,17 @@ def build_parser() -> Parser:
     client_keys.add_argument("--jwk-file", type=jwk_file,
                              help="private_key_jwt: a file holding the client's public JWK or JWK Set")
 
+    client_list = with_data_dir(client_commands.add_parser("list", help="list a project's clients"))
+    client_list.add_argument("--project", required=True)
+    rotate = with_data_dir(client_commands.add_parser(
+        "rotate-secret", help="give a client a new secret (printed once)"))
+    rotate.add_argument("--client", required=True, help="the client_id (a project's own client too)")
+    rotate.add_argument("--revoke-old", action="store_true",
+                        help="the old secret stops working at once (default: it works 24 more hours)")
+    client_delete = with_data_dir(client_commands.add_parser(
+        "delete", help="delete a machine or registered client"))
+    client_delete.add_argument("--client", required=True)
+
     resource = commands.add_parser("resource", help="manage protected resources (RFC 8707)")
     resource_commands = resource.add_subparsers(dest="action", required=True, parser_class=Parser)
     resource_add = with_data_dir(resource_commands.add_parser(
@@ -182,6 +207,14 @@ def build_parser() -> Parser:
     resource_add.add_argument("--project", required=True)
     resource_add.add_argument("--uri", required=True, type=resource_uri)
     resource_add.add_argument("--scope", action="append", default=[], type=scope_value)
+
+    console = commands.add_parser("console", help="the web console at /dashboard")
+    console_commands = console.add_subparsers(dest="action", required=True, parser_class=Parser)
+    add_admin = with_data_dir(console_commands.add_parser(
+        "add-admin", help="make EMAIL an instance admin and print a setup link (single use, 24 hours)"))
+    add_admin.add_argument("--email", required=True)
+    add_admin.add_argument("--issuer", help="the server's issuer URL, for the link (ASTAPA_ISSUER; default: the "
+                           "issuer the server last ran with)")
 
     keys = commands.add_parser("keys", help="manage signing keys")
     keys_commands = keys.add_subparsers(dest="action", required=True, parser_class=Parser)
@@ -196,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"astapa: error: {e}", file=sys.stderr)
         return 2
+    except RedirectUriRefusedError as e:  # bad input, as a malformed URI is
+        print(f"astapa: error: {e.args[0]}", file=sys.stderr)
+        return 2
     except DomainError as e:
         print(f"astapa: error: {describe(e)}", file=sys.stderr)
         return 1
@@ -207,6 +243,20 @@ def main(argv: list[str] | None = None) -> int:
 def describe(error: DomainError) -> str:
     if isinstance(error, ProjectNotFoundError):
         return f"no project {error.args[0]!r}"
+    if isinstance(error, ClientNotFoundError):
+        return f"no client {error.args[0]!r}"
+    if isinstance(error, ClientSecretlessError):
+        return f"client {error.args[0]!r} authenticates with {error.args[1]}, not a secret: there is none to rotate"
+    if isinstance(error, ProjectClientKeptError):
+        return (f"client {error.args[1]!r} is the own client of project {error.args[0]!r}: it cannot be"
+                " deleted (rotate its secret instead)")
+    if isinstance(error, GoLiveRefusedError):
+        return "cannot go live: " + "; ".join(error.reasons)
+    if isinstance(error, AlreadyLiveError):
+        project_id, live_project_id = error.args
+        if project_id == live_project_id:
+            return f"project {project_id!r} is live already"
+        return f"project {project_id!r} went live already: its live project is {live_project_id!r}"
     if isinstance(error, StoreNotDurableError):
         return f"the event store would not make commits durable ({error.args[0]}); refusing to run"
     return f"{type(error).__name__}: the event store is busy or changed meanwhile; try again"
@@ -217,7 +267,10 @@ def dispatch(args: argparse.Namespace) -> int:
         return serve(args)
     app = open_application(args.data_dir)
     try:
-        if args.command == "project" and args.action == "payments":
+        operation = OPERATIONS.get((args.command, args.action))
+        if operation is not None:
+            value = operation(app, args)
+        elif args.command == "project" and args.action == "payments":
             value = configure_payments(app, args)
         elif args.command == "project" and args.action == "providers":
             value = configure_providers(app, args)
@@ -241,6 +294,8 @@ def dispatch(args: argparse.Namespace) -> int:
                                    jwks=args.jwk_file, jwks_uri=args.jwks_uri, public=args.public,
                                    redirect_uris=list(dict.fromkeys(args.redirect_uri)),
                                    post_logout_redirect_uris=list(dict.fromkeys(args.post_logout_redirect_uri)))
+        elif args.command == "console":
+            value = add_console_admin(app, args)
         elif args.command == "resource":
             value, _ = app.execute(app.add_resource, args.project, args.uri, list(dict.fromkeys(args.scope)))
         else:
@@ -253,10 +308,18 @@ def dispatch(args: argparse.Namespace) -> int:
 
 def update_project(app, args: argparse.Namespace) -> dict:
     if args.require_verified_email is None and args.allow_registration is None and args.refresh_reuse_grace is None \
-            and args.post_logout_redirect_uri is None:
-        raise ConfigError("give --[no-]require-verified-email, --[no-]allow-registration, --refresh-reuse-grace"
-                          " or --post-logout-redirect-uri")
+            and args.post_logout_redirect_uri is None and args.name is None and args.redirect_uri is None:
+        raise ConfigError("give --name, --redirect-uri, --[no-]require-verified-email, --[no-]allow-registration,"
+                          " --refresh-reuse-grace or --post-logout-redirect-uri")
     value: dict = {"project_id": args.project}
+    if args.name is not None:
+        if not args.name.strip():
+            raise ConfigError("--name must not be empty")
+        changed, _ = app.execute(app.rename_project, args.project, args.name)
+        value.update(changed)
+    if args.redirect_uri is not None:
+        changed, _ = app.execute(app.set_redirect_uris, args.project, list(dict.fromkeys(args.redirect_uri)))
+        value.update(changed)
     if args.require_verified_email is not None:
         changed, _ = app.execute(app.set_sign_in_policy, args.project, args.require_verified_email)
         value.update(changed)
@@ -273,31 +336,120 @@ def update_project(app, args: argparse.Namespace) -> dict:
     return value
 
 
+@contextlib.contextmanager
+def read_models(app):
+    """The projects and clients read model, built in memory from the event log now.
+
+    Not DATA_DIR/read.db: a server may be following the log into it, and a second Runner
+    there would apply some events twice (each runner keeps its position in memory between
+    batches, so neither sees what the other applied); nor does read.db exist before a
+    server first runs. Only the clients projection's events are read: one pass over the
+    history of projects and clients, never behind the log."""
+    from projections import clients
+    from projections.runner import MEMORY, Runner
+
+    runner = Runner(app, MEMORY, modules=(clients,))
+    try:
+        runner.catch_up()
+        yield runner.conn
+    finally:
+        runner.conn.close()
+
+
+def list_projects(app, args: argparse.Namespace) -> dict:
+    from astapa.queries import projects_list
+
+    with read_models(app) as conn:
+        return {"projects": projects_list(conn)}
+
+
+def show_project(app, args: argparse.Namespace) -> dict:
+    from astapa.queries import project_details
+
+    with read_models(app) as conn:
+        project = project_details(conn, args.project)
+    if project is None:
+        raise ProjectNotFoundError(args.project)
+    return project
+
+
+def list_clients(app, args: argparse.Namespace) -> dict:
+    from astapa.queries import clients_of
+
+    app.project_mode(args.project)  # the project exists (ProjectNotFoundError otherwise)
+    with read_models(app) as conn:
+        return {"clients": clients_of(conn, args.project)}
+
+
+def rotate_secret(app, args: argparse.Namespace) -> dict:
+    from astapa.clock import SystemClock
+
+    value, _ = app.execute(app.rotate_secret, args.client, SystemClock().now(), args.revoke_old)
+    return value
+
+
+def delete_client(app, args: argparse.Namespace) -> dict:
+    value, _ = app.execute(app.delete_client, args.client)
+    return value
+
+
+def go_live(app, args: argparse.Namespace) -> dict:
+    """The sandbox's live twin (astapa/app/golive.py). Mail counts as configured when this
+    environment has ASTAPA_SMTP_URL, as the server's does; the sandbox's Xendit key is read
+    from its 0600 file. The twin's secrets (the providers' copied, its production Xendit key)
+    go to its files before the events, as `project providers` and `project payments` do."""
+    from astapa.project_files import prepare_twin
+
+    smtp_configured = parse_smtp_setting(env_default("ASTAPA_SMTP_URL")) is not None
+    live_key = None
+    if args.xendit_secret_key is not None:
+        live_key = xendit_credentials("live", args.xendit_secret_key, args.xendit_callback_token)
+    elif args.xendit_callback_token is not None:
+        raise ConfigError("--xendit-callback-token needs --xendit-secret-key")
+    keys_dir = prepare_data_dir(args.data_dir or env_default("ASTAPA_DATA_DIR", "var")) / "keys"
+    twin = prepare_twin(app, keys_dir, args.project, smtp_configured, live_key)  # refused before any file
+    value, _ = app.execute(app.go_live, args.project, smtp_configured, twin.development, live_xendit=twin.xendit,
+                           live_project_id=twin.project_id)
+    return value
+
+
+def xendit_credentials(mode: str, key: str, token: str | None):
+    """A Xendit key for a project of `mode` (KEY_PREFIX), and its webhook token if any."""
+    from astapa.project_files import xendit_credentials as checked
+
+    try:
+        return checked(mode, key, token)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+
+
+# Commands that are one call each; the others are dispatched in `dispatch`.
+OPERATIONS = {
+    ("project", "list"): list_projects,
+    ("project", "show"): show_project,
+    ("project", "go-live"): go_live,
+    ("client", "list"): list_clients,
+    ("client", "rotate-secret"): rotate_secret,
+    ("client", "delete"): delete_client,
+}
+
+
 def configure_payments(app, args: argparse.Namespace) -> dict:
     """The key must be for the project's mode; the secrets go to a 0600 file, their hashes
     into the log."""
-    from astapa.crypto import sha256_hex
-    from astapa.payments.credentials import KEY_PREFIX, XenditCredentials, write_credentials
+    from astapa.project_files import save_payments
 
-    mode = app.project_mode(args.project)
     key, token = args.xendit_secret_key, args.xendit_callback_token
-    if not key.startswith(KEY_PREFIX[mode]) or len(key) < len(KEY_PREFIX[mode]) + 8:
-        raise ConfigError(f"a {mode} project needs a Xendit secret key starting {KEY_PREFIX[mode]}")
-    if token is not None and not 8 <= len(token) <= 512:
-        raise ConfigError("--xendit-callback-token must be 8 to 512 characters")
+    credentials = xendit_credentials(app.project_mode(args.project), key, token)
     keys_dir = prepare_data_dir(args.data_dir or env_default("ASTAPA_DATA_DIR", "var")) / "keys"
-    write_credentials(keys_dir, args.project, XenditCredentials(key, token))
-    value, _ = app.execute(app.configure_payments, args.project, sha256_hex(key),
-                           sha256_hex(token) if token else None)
+    value, _ = app.execute(app.configure_payments, args.project, *save_payments(keys_dir, args.project, credentials))
     return value
 
 
 def configure_providers(app, args: argparse.Namespace) -> dict:
     """Client id and secret per provider, both or neither; the secrets go to a 0600 file
     (merged with what is there), their hashes into the log."""
-    from astapa.crypto import sha256_hex
-    from astapa.providers import SECRETS_KIND
-    from astapa.store.project_secrets import read_secrets, write_secrets
+    from astapa.project_files import save_providers
 
     configured: dict[str, tuple[str, str]] = {}
     for name in PROVIDERS:
@@ -312,16 +464,26 @@ def configure_providers(app, args: argparse.Namespace) -> dict:
         raise ConfigError("give a provider's client id and secret, or --remove PROVIDER")
     app.project_mode(args.project)  # the project exists (ProjectNotFoundError otherwise)
     keys_dir = prepare_data_dir(args.data_dir or env_default("ASTAPA_DATA_DIR", "var")) / "keys"
-    document = read_secrets(keys_dir, SECRETS_KIND, args.project)
-    for name in args.remove:
-        document.pop(name, None)
-    for name, (client_id, secret) in configured.items():
-        document[name] = {"client_id": client_id, "client_secret": secret}
-    write_secrets(keys_dir, SECRETS_KIND, args.project, document)
+    removed = list(dict.fromkeys(args.remove))
     value, _ = app.execute(app.configure_providers, args.project,
-                           {name: (client_id, sha256_hex(secret)) for name, (client_id, secret) in configured.items()},
-                           list(dict.fromkeys(args.remove)))
+                           save_providers(keys_dir, args.project, configured, removed), removed)
     return value
+
+
+def add_console_admin(app, args: argparse.Namespace) -> dict:
+    """An instance admin of the console, and the link that lets them choose a password."""
+    import time
+
+    from astapa.domain.errors import InvalidEmailError
+    from astapa.domain.users import normalise_email
+
+    try:
+        email, email_key = normalise_email(args.email)
+    except InvalidEmailError:
+        raise ConfigError(f"--email {args.email!r} is not an email address") from None
+    issuer = args.issuer or env_default("ASTAPA_ISSUER") or app.console_issuer() or "http://127.0.0.1:8080"
+    value, _ = app.execute(app.add_admin, email, email_key, time.time())
+    return {"email": value["email"], "setup_url": f"{issuer.rstrip('/')}/dashboard/setup?token={value['token']}"}
 
 
 def open_application(data_dir: str | None):
@@ -337,14 +499,13 @@ def rotate_keys(app, data_dir: str | None) -> dict:
 
     keys_dir = prepare_data_dir(data_dir or env_default("ASTAPA_DATA_DIR", "var")) / "keys"
     ensure_key_ring(app, keys_dir)
-    kid, _ = app.execute(app.rotate_keys, generate_key(keys_dir))
-    ring = app.key_ring()
-    return {"current_kid": kid, "next_kid": ring.next_kid}
+    value, _ = app.execute(app.rotate_keys, generate_key(keys_dir))
+    return value
 
 
 def serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.host, args.port, args.data_dir, args.issuer, args.demo,
-                             args.bcrypt_cost)
+                             args.bcrypt_cost, args.console_signup)
     from astapa.server import run  # after the settings: bad configuration fails without the import
 
     with log_to_stderr():

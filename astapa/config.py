@@ -46,6 +46,10 @@ class Settings:
     bcrypt_check_queue: int = 64
     # Create (once) the demo project and its pages under /demo (--demo).
     demo: bool = False
+    # Who may use the console at /dashboard (--console-signup, ASTAPA_CONSOLE_SIGNUP):
+    # "invite" (instance admins and invited members) or "open" (anyone who signs up there,
+    # creating projects of their own: a hosted service).
+    console_signup: str = "invite"
     # Lifetimes in seconds: authorization codes; refresh tokens idle and absolute;
     # hosted-page sessions idle and absolute.
     code_ttl: int = 60
@@ -198,6 +202,7 @@ def load_settings(
     issuer: str | None = None,
     demo: bool = False,
     bcrypt_cost: str | int | None = None,
+    console_signup: str | None = None,
 ) -> Settings:
     """Flags win over ASTAPA_* variables, which win over defaults."""
     host = host or env_default("ASTAPA_HOST", "127.0.0.1")
@@ -221,6 +226,7 @@ def load_settings(
         issuer=parse_issuer(issuer_value),
         poll_interval=poll_interval,
         demo=demo,
+        console_signup=parse_console_signup(console_signup or env_default("ASTAPA_CONSOLE_SIGNUP", "invite")),
         bcrypt_cost=parse_bcrypt_cost(
             bcrypt_cost if bcrypt_cost is not None else env_default("ASTAPA_BCRYPT_COST", "12")),
         smtp_url=parse_smtp_setting(env_default("ASTAPA_SMTP_URL")),
@@ -250,6 +256,12 @@ def load_settings(
                                             env_default("ASTAPA_CIMD_ALLOW_HTTP_LOOPBACK", "0")),
         cimd_ca_file=parse_file("ASTAPA_CIMD_CA_FILE", env_default("ASTAPA_CIMD_CA_FILE")),
     )
+
+
+def parse_console_signup(value: str) -> str:
+    if value not in ("invite", "open"):
+        raise ConfigError(f"--console-signup must be invite or open, got {value!r}")
+    return value
 
 
 def parse_file(name: str, value: str | None) -> str | None:

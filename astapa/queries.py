@@ -52,7 +52,7 @@ def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | Non
         "SELECT c.client_id, c.kind, c.project_id, c.secret_hash, c.scopes, c.token_ttl, c.name,"
         " c.redirect_uris, p.require_verified_email, c.mode, p.providers, c.auth_method, c.jwks,"
         " c.jwks_uri, c.grant_types, p.scopes AS project_scopes, p.resources, p.allow_registration,"
-        " p.refresh_reuse_grace, c.post_logout_redirect_uris"
+        " p.refresh_reuse_grace, c.post_logout_redirect_uris, c.previous_secret_hash, c.previous_secret_valid_until"
         " FROM clients c LEFT JOIN projects p ON p.project_id = c.project_id"
         " WHERE c.client_id = ?",
         (client_id,),
@@ -84,13 +84,16 @@ def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | Non
         refresh_reuse_grace=row["refresh_reuse_grace"] or 0,
         post_logout_redirect_uris=tuple(json.loads(row["post_logout_redirect_uris"] or "[]")),
         foreign_resources=frozenset() if resources else foreign_resources(conn, row["project_id"]),
+        previous_secret_hash=row["previous_secret_hash"],
+        previous_secret_valid_until=row["previous_secret_valid_until"],
     )
 
 
 def project_by_id(conn: sqlite3.Connection, project_id: str) -> ProjectRecord | None:
     row = conn.execute(
         "SELECT project_id, name, require_verified_email, mode, providers, scopes, resources,"
-        " allow_registration, refresh_reuse_grace FROM projects WHERE project_id = ?",
+        " allow_registration, refresh_reuse_grace, live_project_id, sandbox_project_id"
+        " FROM projects WHERE project_id = ?",
         (project_id,)).fetchone()
     if row is None:
         return None
@@ -104,7 +107,75 @@ def project_by_id(conn: sqlite3.Connection, project_id: str) -> ProjectRecord | 
         allow_registration=bool(row["allow_registration"]),
         refresh_reuse_grace=row["refresh_reuse_grace"] or 0,
         foreign_resources=frozenset() if resources else foreign_resources(conn, project_id),
+        live_project_id=row["live_project_id"],
+        sandbox_project_id=row["sandbox_project_id"],
     )
+
+
+# -- listings: what an operator sees (the CLI, the console). Never a secret or a hash. ------
+
+
+def projects_list(conn: sqlite3.Connection) -> list[dict]:
+    """Every project, oldest first: {project_id, name, mode, client_id, created_at}."""
+    rows = conn.execute("SELECT project_id, name, mode, client_id, created_at FROM projects"
+                        " ORDER BY created_at, project_id").fetchall()
+    return [dict(row) for row in rows]
+
+
+def project_details(conn: sqlite3.Connection, project_id: str) -> dict | None:
+    """A project's settings, its own client's redirect URIs included; None: no such
+    project. `scopes` are the project's own (its resources' are under `resources`, URI ->
+    scopes); `providers` the sign-in providers configured, by name."""
+    row = conn.execute(
+        "SELECT p.project_id, p.name, p.mode, p.client_id, p.scopes, p.providers, p.resources,"
+        " p.require_verified_email, p.allow_registration, p.refresh_reuse_grace, p.created_at,"
+        " c.redirect_uris, c.post_logout_redirect_uris, p.live_project_id, p.sandbox_project_id"
+        " FROM projects p LEFT JOIN clients c ON c.client_id = p.client_id WHERE p.project_id = ?",
+        (project_id,)).fetchone()
+    if row is None:
+        return None
+    return {
+        "project_id": row["project_id"],
+        "name": row["name"],
+        "mode": row["mode"],
+        "client_id": row["client_id"],
+        "redirect_uris": json.loads(row["redirect_uris"] or "[]"),
+        "post_logout_redirect_uris": json.loads(row["post_logout_redirect_uris"] or "[]"),
+        "scopes": json.loads(row["scopes"] or "[]"),
+        "providers": sorted(json.loads(row["providers"] or "{}")),
+        "resources": json.loads(row["resources"] or "{}"),
+        "require_verified_email": bool(row["require_verified_email"]),
+        "allow_registration": bool(row["allow_registration"]),
+        "refresh_reuse_grace": row["refresh_reuse_grace"] or 0,
+        "created_at": row["created_at"],
+        "live_project_id": row["live_project_id"],  # a sandbox's live twin, once it went live
+        "sandbox_project_id": row["sandbox_project_id"],  # a live twin's sandbox
+    }
+
+
+def clients_of(conn: sqlite3.Connection, project_id: str) -> list[dict]:
+    """A project's clients, its own first, then the others oldest first (deleted ones are
+    gone): {client_id, name, kind, auth_method, scopes (as registered), token_ttl,
+    grant_types, redirect_uris, created_at, previous_secret_valid_until}. The last is when
+    the secret before the last rotation stops (or stopped) working, ISO 8601; None when
+    there is none."""
+    rows = conn.execute(
+        "SELECT client_id, name, kind, auth_method, scopes, token_ttl, grant_types, redirect_uris, created_at,"
+        " previous_secret_valid_until FROM clients WHERE project_id = ?"
+        " ORDER BY kind != 'project', created_at, client_id", (project_id,)).fetchall()
+    return [{
+        "client_id": row["client_id"],
+        "name": row["name"],
+        "kind": row["kind"],
+        "auth_method": row["auth_method"] or "client_secret_basic",
+        "scopes": json.loads(row["scopes"] or "[]"),
+        "token_ttl": row["token_ttl"],
+        "grant_types": json.loads(row["grant_types"] or "[]") or list(GRANT_TYPES[row["kind"]]),
+        "redirect_uris": json.loads(row["redirect_uris"] or "[]"),
+        "created_at": row["created_at"],
+        "previous_secret_valid_until": None if row["previous_secret_valid_until"] is None
+        else _iso(row["previous_secret_valid_until"]),
+    } for row in rows]
 
 
 def foreign_resources(conn: sqlite3.Connection, project_id: str) -> frozenset[str]:
@@ -113,6 +184,19 @@ def foreign_resources(conn: sqlite3.Connection, project_id: str) -> frozenset[st
     rows = conn.execute("SELECT resources FROM projects WHERE project_id != ? AND resources IS NOT NULL"
                         " AND resources != '{}'", (project_id,)).fetchall()
     return frozenset(canonical(uri) for row in rows for uri in json.loads(row["resources"]))
+
+
+def resource_registrant(conn: sqlite3.Connection, project_id: str, uri: str) -> str | None:
+    """Another project that registered `uri` (as spelt, or another spelling of it), or
+    None. A project's twin does not count: going live copies the sandbox's resources."""
+    twins = conn.execute("SELECT live_project_id, sandbox_project_id FROM projects WHERE project_id = ?",
+                         (project_id,)).fetchone()
+    mine = {project_id, *(twins or ())} - {None}
+    rows = conn.execute("SELECT project_id, resources FROM projects WHERE resources IS NOT NULL"
+                        " AND resources != '{}'").fetchall()
+    wanted = canonical(uri)
+    return next((row["project_id"] for row in rows if row["project_id"] not in mine
+                 and any(canonical(other) == wanted for other in json.loads(row["resources"]))), None)
 
 
 def is_access_token_revoked(conn: sqlite3.Connection, jti: str, sid: str | None = None) -> bool:

@@ -62,6 +62,7 @@ from astapa.web.csrf import Csrf, load_page_key
 from astapa.web.documents import Documents
 from astapa.web.middleware import HTTPS_KEY, errors, security_headers
 from astapa.web.oauth import document
+from astapa.web.console.session import callback_uri as console_callback_uri
 from astapa.web.pages.demo import callback_uri
 from astapa.web.routes import setup_routes
 from projections.runner import Runner
@@ -156,6 +157,7 @@ async def event_store(web_app: web.Application, new_key: NewKey = generate_key):
         await off_loop(ensure_key_ring, app, settings.keys_dir, new_key)
         if settings.demo:
             await off_loop(app.execute, app.create_demo_project, callback_uri(settings.issuer))
+        await off_loop(app.execute, app.ensure_console_project, console_callback_uri(settings.issuer))
         app.link_tokens = LinkTokens(await off_loop(load_page_key, settings.keys_dir, "links.key"))
         web_app[application_key] = app
         yield

@@ -4,8 +4,9 @@ A handler turns one event into row changes; it never calls the application and n
 reads the event store. PROJECTIONS lists every module the runner applies.
 """
 
-from projections import audit, clients, keys, mail, payments, plans, refresh, tokens, users
+from projections import audit, clients, console, keys, mail, payments, plans, refresh, tokens, users
 
 # Order matters where one read model looks up another's rows: audit reads users and
-# refresh_families and payments (written first) and action_links (deleted by mail afterwards).
-PROJECTIONS = (clients, plans, keys, tokens, users, refresh, payments, audit, mail)
+# refresh_families and payments (written first) and action_links (deleted by mail afterwards);
+# console reads users, refresh_families, payments and plans.
+PROJECTIONS = (clients, plans, keys, tokens, users, refresh, payments, audit, console, mail)

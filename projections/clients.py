@@ -15,7 +15,9 @@ def create_tables(db: Database) -> None:
         {"project_id": str, "name": str, "client_id": str, "mode": str, "created_at": str,
          "require_verified_email": int, "providers": str,  # providers: JSON {provider: client id}
          "scopes": str, "allow_registration": int, "resources": str,  # resources: JSON {uri: [scope]}
-         "refresh_reuse_grace": int},
+         "refresh_reuse_grace": int,
+         # Twins: a sandbox's live project once it went live; a live twin's sandbox.
+         "live_project_id": str, "sandbox_project_id": str},
         pk="project_id",
         if_not_exists=True,
     )
@@ -37,6 +39,9 @@ def create_tables(db: Database) -> None:
             "grant_types": str,  # JSON list
             "registered": int,
             "post_logout_redirect_uris": str,  # JSON list
+            # The secret before the last rotation, accepted until the time (epoch seconds).
+            "previous_secret_hash": str,
+            "previous_secret_valid_until": float,
         },
         pk="client_id",
         if_not_exists=True,
@@ -48,12 +53,12 @@ def project_created(db: Database, e: Project.Created) -> None:
     created = e.timestamp.isoformat()
     db.execute(
         "INSERT INTO projects (project_id, name, client_id, mode, created_at, require_verified_email,"
-        " providers, scopes, allow_registration, resources, refresh_reuse_grace)"
-        " VALUES (?, ?, ?, ?, ?, ?, '{}', ?, ?, '{}', ?)",
+        " providers, scopes, allow_registration, resources, refresh_reuse_grace, sandbox_project_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, '{}', ?, ?, '{}', ?, ?)",
         [e.project_id, e.name, e.client_id, e.mode, created,
          int(getattr(e, "require_verified_email", False)), json.dumps(e.scopes),
          int(getattr(e, "allow_registration", False)),
-         getattr(e, "refresh_reuse_grace", DEFAULT_REUSE_GRACE)],
+         getattr(e, "refresh_reuse_grace", DEFAULT_REUSE_GRACE), getattr(e, "sandbox_project_id", None)],
     )
     db.execute(
         "INSERT INTO clients (client_id, kind, project_id, name, secret_hash, scopes, token_ttl,"
@@ -129,6 +134,50 @@ def provider_removed(db: Database, e: Project.ProviderRemoved) -> None:
                [e.provider, e.project_id])
 
 
+def went_live(db: Database, e: Project.WentLive) -> None:
+    db.execute("UPDATE projects SET live_project_id = ? WHERE project_id = ?", [e.live_project_id, e.project_id])
+
+
+def project_renamed(db: Database, e: Project.Renamed) -> None:
+    """The project's own client shows the project's name on sign-in pages."""
+    db.execute("UPDATE projects SET name = ? WHERE project_id = ?", [e.name, e.project_id])
+    db.execute("UPDATE clients SET name = ? WHERE kind = 'project' AND project_id = ?", [e.name, e.project_id])
+
+
+def redirect_uris_changed(db: Database, e: Project.RedirectUrisChanged) -> None:
+    db.execute("UPDATE clients SET redirect_uris = ? WHERE kind = 'project' AND project_id = ?",
+               [json.dumps(e.redirect_uris), e.project_id])
+
+
+def project_secret_rotated(db: Database, e: Project.SecretRotated) -> None:
+    db.execute("UPDATE clients SET secret_hash = ?, previous_secret_hash = ?, previous_secret_valid_until = ?"
+               " WHERE kind = 'project' AND project_id = ?",
+               [e.secret_hash, e.previous_secret_hash, e.previous_valid_until, e.project_id])
+
+
+def project_previous_secret_revoked(db: Database, e: Project.PreviousSecretRevoked) -> None:
+    db.execute("UPDATE clients SET previous_secret_hash = NULL, previous_secret_valid_until = NULL"
+               " WHERE kind = 'project' AND project_id = ?", [e.project_id])
+
+
+def client_secret_rotated(db: Database, e: Client.SecretRotated) -> None:
+    db.execute("UPDATE clients SET secret_hash = ?, previous_secret_hash = ?, previous_secret_valid_until = ?"
+               " WHERE client_id = ?",
+               [e.secret_hash, e.previous_secret_hash, e.previous_valid_until, e.client_id])
+
+
+def client_previous_secret_revoked(db: Database, e: Client.PreviousSecretRevoked) -> None:
+    db.execute("UPDATE clients SET previous_secret_hash = NULL, previous_secret_valid_until = NULL"
+               " WHERE client_id = ?", [e.client_id])
+
+
+def client_deleted(db: Database, e: Client.Deleted) -> None:
+    """The row goes, rather than being marked: every query that finds clients (client_by_id
+    for authentication, clients_of for listings) then cannot find it, even one written
+    later that forgets a flag. The log keeps its history."""
+    db.execute("DELETE FROM clients WHERE client_id = ?", [e.client_id])
+
+
 HANDLERS = {
     Project.Created: project_created,
     Project.SignInPolicyChanged: sign_in_policy_changed,
@@ -139,5 +188,13 @@ HANDLERS = {
     Project.RegistrationPolicyChanged: registration_policy_changed,
     Project.ResourceAdded: resource_added,
     Project.RefreshReuseGraceChanged: refresh_reuse_grace_changed,
+    Project.WentLive: went_live,
+    Project.Renamed: project_renamed,
+    Project.RedirectUrisChanged: redirect_uris_changed,
+    Project.SecretRotated: project_secret_rotated,
+    Project.PreviousSecretRevoked: project_previous_secret_revoked,
     Client.Created: client_created,
+    Client.SecretRotated: client_secret_rotated,
+    Client.PreviousSecretRevoked: client_previous_secret_revoked,
+    Client.Deleted: client_deleted,
 }

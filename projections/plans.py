@@ -1,4 +1,5 @@
-"""Each project's plan catalog: `free` from the project's creation, then every plan added."""
+"""Each project's plan catalog: `free` from the project's creation, then every plan added;
+an archived plan stays, marked (`archived` 1), for the users still on it."""
 
 import json
 
@@ -13,8 +14,9 @@ NAME = "plans"
 def create_tables(db: Database) -> None:
     db["plans"].create(
         {"project_id": str, "key": str, "plan_id": str, "name": str, "price": int, "currency": str,
-         "interval": str, "claims": str, "created_at": str},
+         "interval": str, "claims": str, "created_at": str, "archived": int},
         pk=("project_id", "key"),
+        defaults={"archived": 0},
         if_not_exists=True,
     )
     db["plans"].create_index(["plan_id"], if_not_exists=True)
@@ -44,4 +46,9 @@ def plan_changed(db: Database, e: Plan.Changed) -> None:
                [e.name, e.price, json.dumps(e.claims), e.originator_id.hex])
 
 
-HANDLERS = {Project.Created: project_created, Plan.Created: plan_created, Plan.Changed: plan_changed}
+def plan_archived(db: Database, e: Plan.Archived) -> None:
+    db.execute("UPDATE plans SET archived = 1 WHERE plan_id = ?", [e.originator_id.hex])
+
+
+HANDLERS = {Project.Created: project_created, Plan.Created: plan_created, Plan.Changed: plan_changed,
+            Plan.Archived: plan_archived}

@@ -33,14 +33,18 @@ TRACKING_NAME = "read_models"
 # The version of the read models' tables; raise it when a table changes shape, and read.db
 # is rebuilt from the log at the next start.
 SCHEMA_NAME = "schema_version"
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 12
+# A Runner on MEMORY builds private read models that go with its connection: for a process
+# (the CLI) that must not write the server's read.db (see astapa/cli.py, read_models).
+MEMORY = ":memory:"
 
 
 def connect(path: Path | str, readonly: bool = False) -> sqlite3.Connection:
     if readonly:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
     else:
-        private_database(path)  # 0600, and so its -wal and -shm, whatever the umask
+        if str(path) != MEMORY:
+            private_database(path)  # 0600, and so its -wal and -shm, whatever the umask
         conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
         conn.execute("PRAGMA journal_mode=WAL")
         # read.db can always be rebuilt from the log: a commit lost to a power cut only

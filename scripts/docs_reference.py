@@ -248,11 +248,33 @@ PRINTS: dict[tuple[str, ...], tuple[str, str]] = {
          '"allow_registration"}`'),
         ("`mode` is `sandbox`, or `live` with `--live`. Redirect URIs must be absolute `https` "
          "URLs (`http` only for `127.0.0.1`, `[::1]` and `localhost`, or a private-use scheme such"
-         " as `com.example.app:/cb`), without fragment, wildcard or user information. `--scope` "
+         " as `com.example.app:/cb`), without fragment, wildcard or user information; a sandbox "
+         "project also takes `http` on any host (exit status 2 for a URI the mode refuses). `--scope` "
          "grants the project's own client a scope (RFC 6749 §3.3 syntax).")),
+    ("project", "list"): (
+        '`{"projects": [{"project_id", "name", "mode", "client_id", "created_at"}]}`',
+        "Oldest first."),
+    ("project", "show"): (
+        ('`{"project_id", "name", "mode", "client_id", "redirect_uris", "post_logout_redirect_uris", '
+         '"scopes", "providers", "resources", "require_verified_email", "allow_registration", '
+         '"refresh_reuse_grace", "created_at", "live_project_id", "sandbox_project_id"}`'),
+        ("No secret, and no hash of one, is shown. `live_project_id`: a sandbox's live twin once it "
+         "went live; `sandbox_project_id`: a live twin's sandbox (otherwise null).")),
+    ("project", "go-live"): (
+        ('`{"project_id", "client_id", "client_secret", "mode": "live", "sandbox_project_id", '
+         '"clients": [{"client_id", "client_secret"?, "name", "sandbox_client_id"}], "plans", '
+         '"resources", "providers", "xendit"?}`'),
+        ("The sandbox's live twin: a new project with a copy of its configuration (redirect URIs, "
+         "scopes, settings, resources, providers, plans, machine clients under new ids) and none of "
+         "its data. Every secret is printed once. Refused (exit status 1, every reason on one line) "
+         "while a redirect URI is `http` off loopback, while the sandbox's payments use a development "
+         "Xendit key and no `--xendit-secret-key xnd_production_…` is given, or without "
+         "`ASTAPA_SMTP_URL`; refused too for a live project, or a sandbox that went live already.")),
     ("project", "update"): (
-        '`{"project_id", "require_verified_email"?, "allow_registration"?}`',
-        "Give at least one of the two settings."),
+        ('`{"project_id", "name"?, "redirect_uris"?, "require_verified_email"?, "allow_registration"?, '
+         '"refresh_reuse_grace"?, "post_logout_redirect_uris"?}`: the settings given'),
+        ("Give at least one setting. `--redirect-uri` and `--post-logout-redirect-uri` replace the "
+         "URIs registered before: an authorization request naming a URI left out is refused.")),
     ("project", "payments"): (
         '`{"project_id", "mode", "xendit": "configured"}`',
         ("The key must match the project's mode: `xnd_development_…` for a sandbox project, "
@@ -269,9 +291,32 @@ PRINTS: dict[tuple[str, ...], tuple[str, str]] = {
         ("No secret with `--jwks-uri`, `--jwk-file` or `--public`. `--token-ttl` is 1 to 86400 "
          "seconds (default 3600). `--public` needs `--redirect-uri`. Redirect URIs follow the "
          "rules of `project create`.")),
+    ("client", "list"): (
+        ('`{"clients": [{"client_id", "name", "kind", "auth_method", "scopes", "token_ttl", '
+         '"grant_types", "redirect_uris", "created_at", "previous_secret_valid_until"}]}`'),
+        ("The project's own client first (`kind` `project`), then its machine clients (`machine`) "
+         "and the clients that registered themselves (`registered`), oldest first. "
+         "`previous_secret_valid_until` is when the secret before the last rotation stops (or "
+         "stopped) working, or null.")),
+    ("client", "rotate-secret"): (
+        '`{"client_id", "client_secret", "previous_secret_valid_until"}`',
+        ("The new secret is printed once. The secret it replaces keeps working until "
+         "`previous_secret_valid_until`, 24 hours on, or not at all with `--revoke-old` (then null). "
+         "Rotating again meanwhile ends that older secret: only the one just replaced keeps working. "
+         "Works for a project's own client too; a client with keys or none has no secret to rotate.")),
+    ("client", "delete"): (
+        '`{"client_id", "deleted": true}`',
+        ("The client authenticates no more; its client_id is never given out again. A project's own "
+         "client cannot be deleted.")),
     ("resource", "add"): (
         '`{"project_id", "resource", "scopes", "resources"}`',
         "Adding a URI again replaces its scopes."),
+    ("console", "add-admin"): (
+        '`{"email", "setup_url"}`',
+        ("EMAIL becomes an instance admin of the console (once). Opening `setup_url` (single use, "
+         "24 hours) lets that person choose a password and lands on the console signed in; running "
+         "the command again prints a new link. The link is under `--issuer`, else `ASTAPA_ISSUER`, "
+         "else the issuer the server last ran with. See [the console](../guides/console.md).")),
     ("keys", "rotate"): (
         '`{"current_kid", "next_kid"}`',
         "A running server signs with the new current key within a second."),
@@ -289,7 +334,8 @@ def cli_page() -> str:
            "the server serves what it wrote within one second.\n\n",
            "A bad command line or configuration prints one line, `astapa: error: …`, on stderr and\n",
            "exits with status 2; a refusal from the service (an unknown project, say) exits with 1.\n",
-           "Client secrets are printed once; only their SHA-256 is kept.\n\n"]
+           "Client secrets are printed once; only their SHA-256 is kept. `astapa --version` prints\n",
+           "the version (`astapa 0.1.0`, say).\n\n"]
     for path, sub, help_text in _leaf_commands(parser):
         command = " ".join(("astapa", *path))
         if not help_text:

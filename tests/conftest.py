@@ -209,10 +209,11 @@ def wait_for_client(server: Server, client: dict, timeout: float = 5.0) -> None:
     raise AssertionError("the server did not pick up the CLI's writes")
 
 
-def project_on(server: Server, *scopes: str, name: str = "app") -> dict:
-    """A project on `server`'s data dir, once the server serves it."""
+def project_on(server: Server, *scopes: str, name: str = "app", live: bool = False) -> dict:
+    """A project on `server`'s data dir, once the server serves it (a sandbox unless `live`:
+    sign-in limits are a live project's, ten times stricter)."""
     args = ["project", "create", "--data-dir", str(server.data_dir), "--name", name,
-            "--redirect-uri", "https://app.example/callback"]
+            "--redirect-uri", "https://app.example/callback", *(["--live"] if live else [])]
     for scope in scopes:
         args += ["--scope", scope]
     project = run_cli(*args)

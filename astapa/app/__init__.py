@@ -4,6 +4,8 @@ Commands live in one module per concern and only decide; core.py saves (see its 
 """
 
 from astapa.app.accounts import LinkRequest, SignedIn
+from astapa.app.console import ConsoleCommands
+from astapa.app.golive import GoLiveCommands
 from astapa.app.identities import IdentityCommands, LinkOffer, UpstreamAccount
 from astapa.app.keys import KeyCommands
 from astapa.app.links import LinkCommands
@@ -26,7 +28,7 @@ from astapa.domain.users import EmailIndex, User
 from astapa.store.events import Decision, EventStore
 
 
-class AstapaApplication(IdentityCommands, LinkCommands, PaymentCommands, MailCommands, ProjectCommands, KeyCommands):
+class AstapaApplication(ConsoleCommands, IdentityCommands, LinkCommands, PaymentCommands, MailCommands, GoLiveCommands, ProjectCommands, KeyCommands):
     # Busy refresh families and long-lived users load (after a restart) from a snapshot
     # plus at most 99 events.
     snapshotting_intervals = {RefreshFamily: 100, User: 100}

@@ -21,6 +21,9 @@ class KeyCommands(EventStore):
         return Decision([ring], ring)
 
     def rotate_keys(self, next_: tuple[str, dict]) -> Decision:
+        """The published next key signs from now on, `next_` (its PEM already on disk) is
+        published in its place: `astapa keys rotate` and the console's button. Value: the
+        kids that sign and come next."""
         ring = self.key_ring()
         ring.rotate(
             activated_kid=ring.next_kid,
@@ -28,4 +31,4 @@ class KeyCommands(EventStore):
             next_kid=next_[0],
             next_jwk=next_[1],
         )
-        return Decision([ring], ring.current_kid)
+        return Decision([ring], {"current_kid": ring.current_kid, "next_kid": ring.next_kid})

@@ -21,7 +21,7 @@ class PaymentCommands(UserCommands):
         if self.exists(Payment.create_id(payment_id)):
             return Decision([], self.payment(payment_id))
         self._user(project_id, sub, read_only=True)  # UserNotFoundError
-        plan = self.plan_of(project_id, plan_key)  # PlanNotFoundError
+        plan = self.plan_of(project_id, plan_key, offered=True)  # PlanNotFoundError, PlanArchivedError
         if plan["price"] <= 0:
             raise PaymentRefusedError(f"the plan {plan_key!r} costs nothing")
         payment = Payment(
@@ -33,6 +33,12 @@ class PaymentCommands(UserCommands):
 
     def payment(self, payment_id: str) -> Payment:
         return self.load(Payment.create_id(payment_id), lambda: PaymentNotFoundError(payment_id), read_only=True)
+
+    def payment_history(self, payment_id: str) -> list:
+        """The payment's events, oldest first: what Xendit said of it and when (the console's
+        webhook trail). Read only."""
+        self.payment(payment_id)  # PaymentNotFoundError
+        return list(self.repository.event_store.get(Payment.create_id(payment_id)))
 
     def _open_payment(self, payment_id: str) -> Payment:
         return self.load(Payment.create_id(payment_id), lambda: PaymentNotFoundError(payment_id))

@@ -1,14 +1,34 @@
 """Projects (each is its own OAuth client for signing users in) and machine clients."""
 
+from datetime import datetime, timezone
+
 from astapa.crypto import new_public_id, new_secret, sha256_hex
-from astapa.domain.errors import ProjectNotFoundError, RegistrationClosedError
-from astapa.domain.projects import Client, ClientIndex, Project
+from astapa.domain.errors import (
+    ClientNotFoundError,
+    ProjectClientKeptError,
+    ProjectNotFoundError,
+    RedirectUriRefusedError,
+    RegistrationClosedError,
+)
+from astapa.domain.projects import Client, ClientIndex, Project, kept_on_rotation
 from astapa.domain.refresh import DEFAULT_REUSE_GRACE
+from astapa.oauth.authorize import check_redirect_uri
 from astapa.oauth.client_metadata import ClientMetadata
 from astapa.store.events import Decision, EventStore
 
 DEMO_PROJECT_ID = "proj_demo"
 DEMO_REUSE_GRACE = 30  # seconds: the demo forgives one lost refresh answer
+
+# What update_project changes: a setting (the Project attribute, and its event's field) ->
+# the Project method recording a new value.
+SETTINGS = {
+    "name": "rename",
+    "redirect_uris": "change_redirect_uris",
+    "post_logout_redirect_uris": "change_post_logout_redirect_uris",
+    "require_verified_email": "change_sign_in_policy",
+    "allow_registration": "change_registration_policy",
+    "refresh_reuse_grace": "change_refresh_reuse_grace",
+}
 
 
 class ProjectCommands(EventStore):
@@ -16,8 +36,14 @@ class ProjectCommands(EventStore):
         self, name: str, redirect_uris: list[str], mode: str, scopes: list[str],
         project_id: str | None = None, require_verified_email: bool = False,
         allow_registration: bool = False, refresh_reuse_grace: int = DEFAULT_REUSE_GRACE,
-        post_logout_redirect_uris: list[str] | None = None,
+        post_logout_redirect_uris: list[str] | None = None, sandbox_project_id: str | None = None,
     ) -> Decision:
+        """A project with its own client. The operator's redirect URIs must suit `mode`; a
+        project made with a chosen id is one of the server's own (the demo, the console),
+        whose redirect URI is a page of this server under its issuer, or a live twin whose
+        URIs going live has checked already."""
+        if project_id is None:
+            check_redirect_uris([*redirect_uris, *(post_logout_redirect_uris or [])], mode)
         project_id = project_id or new_public_id("proj")
         client_id, secret, secret_hash = new_client_credentials()
         project = Project(
@@ -32,6 +58,7 @@ class ProjectCommands(EventStore):
             allow_registration=allow_registration,
             refresh_reuse_grace=refresh_reuse_grace,
             post_logout_redirect_uris=list(post_logout_redirect_uris or []),
+            sandbox_project_id=sandbox_project_id,
         )
         index = ClientIndex(client_id=client_id, kind="project", owner_id=project.id)
         credentials = {
@@ -50,13 +77,13 @@ class ProjectCommands(EventStore):
     def create_client(self, project_id: str, name: str, scopes: list[str], token_ttl: int | None,
                       jwks: dict | None = None, jwks_uri: str | None = None, public: bool = False,
                       redirect_uris: list[str] | None = None,
-                      post_logout_redirect_uris: list[str] | None = None) -> Decision:
+                      post_logout_redirect_uris: list[str] | None = None, by: str | None = None) -> Decision:
         """A machine client (client_credentials): a secret, or with `jwks`/`jwks_uri` its
         own keys (private_key_jwt) and no secret at all. With `redirect_uris`, a client of
         the code flow with refresh instead (an app of the project's own); `public`: one
         with no credentials at all (a native or browser app)."""
-        if not self.exists(Project.create_id(project_id)):
-            raise ProjectNotFoundError(project_id)
+        project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
+        check_redirect_uris([*(redirect_uris or []), *(post_logout_redirect_uris or [])], project.mode)
         keyed = jwks is not None or jwks_uri is not None
         method = "private_key_jwt" if keyed else "none" if public else "client_secret_basic"
         grant_types = ["authorization_code", "refresh_token"] if redirect_uris else ["client_credentials"]
@@ -74,6 +101,7 @@ class ProjectCommands(EventStore):
             redirect_uris=redirect_uris,
             grant_types=grant_types,
             post_logout_redirect_uris=list(post_logout_redirect_uris or []),
+            by=by,
         )
         index = ClientIndex(client_id=client_id, kind="machine", owner_id=client.id)
         credentials = {"client_id": client_id, "client_secret": secret, "scopes": scopes,
@@ -110,37 +138,23 @@ class ProjectCommands(EventStore):
         return Decision([client, index], response)
 
     def set_sign_in_policy(self, project_id: str, require_verified_email: bool) -> Decision:
-        project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
-        if project.require_verified_email != require_verified_email:
-            project.change_sign_in_policy(project_id=project_id,
-                                          require_verified_email=require_verified_email)
-        return Decision([project], {"project_id": project_id,
-                                    "require_verified_email": require_verified_email})
+        return self.update_project(project_id, {"require_verified_email": require_verified_email})
 
     def set_post_logout_redirect_uris(self, project_id: str, uris: list[str]) -> Decision:
         """Where RP-initiated logout may return to for the project's own client: `uris`
         replace what was registered."""
-        project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
-        if project.post_logout_redirect_uris != list(uris):
-            project.change_post_logout_redirect_uris(project_id=project_id, post_logout_redirect_uris=list(uris))
-        return Decision([project], {"project_id": project_id, "post_logout_redirect_uris": list(uris)})
+        return self.update_project(project_id, {"post_logout_redirect_uris": list(uris)})
 
     def set_registration_policy(self, project_id: str, allow_registration: bool) -> Decision:
-        project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
-        if project.allow_registration != allow_registration:
-            project.change_registration_policy(project_id=project_id, allow_registration=allow_registration)
-        return Decision([project], {"project_id": project_id, "allow_registration": allow_registration})
+        return self.update_project(project_id, {"allow_registration": allow_registration})
 
     def set_refresh_reuse_grace(self, project_id: str, seconds: int) -> Decision:
-        project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
-        if project.refresh_reuse_grace != seconds:
-            project.change_refresh_reuse_grace(project_id=project_id, refresh_reuse_grace=seconds)
-        return Decision([project], {"project_id": project_id, "refresh_reuse_grace": seconds})
+        return self.update_project(project_id, {"refresh_reuse_grace": seconds})
 
-    def add_resource(self, project_id: str, uri: str, scopes: list[str]) -> Decision:
+    def add_resource(self, project_id: str, uri: str, scopes: list[str], by: str | None = None) -> Decision:
         project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
         if project.resources.get(uri) != list(scopes):
-            project.add_resource(project_id=project_id, uri=uri, scopes=list(scopes))
+            project.add_resource(project_id=project_id, uri=uri, scopes=list(scopes), by=by)
         return Decision([project], {"project_id": project_id, "resource": uri, "scopes": list(scopes),
                                     "resources": sorted(project.resources)})
 
@@ -163,6 +177,72 @@ class ProjectCommands(EventStore):
         return Decision([project], {"project_id": project_id,
                                     "providers": sorted(project.providers)})
 
+    def rename_project(self, project_id: str, name: str) -> Decision:
+        return self.update_project(project_id, {"name": name})
+
+    def set_redirect_uris(self, project_id: str, uris: list[str]) -> Decision:
+        """The project's own client's redirect URIs: `uris` replace what was registered, so
+        an authorization request naming a URI left out is refused from then on."""
+        return self.update_project(project_id, {"redirect_uris": list(uris)})
+
+    def update_project(self, project_id: str, changes: dict, by: str | None = None) -> Decision:
+        """Any of the SETTINGS in one decision: the project is loaded once and every change
+        checked before any is recorded, so a refused one changes nothing (the management
+        API's PATCH sends several at once). A value as it is records nothing. The value:
+        the project_id and `changes`."""
+        project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
+        unknown = sorted(set(changes) - set(SETTINGS))
+        if unknown:
+            raise ValueError(f"not a project setting: {', '.join(unknown)}")
+        changes = {setting: list(value) if isinstance(value, list) else value for setting, value in changes.items()}
+        check_redirect_uris([*changes.get("redirect_uris", []), *changes.get("post_logout_redirect_uris", [])],
+                            project.mode)
+        for setting, value in changes.items():
+            if getattr(project, setting) != value:
+                getattr(project, SETTINGS[setting])(project_id=project_id, by=by, **{setting: value})
+        return Decision([project], {"project_id": project_id, **changes})
+
+    def rotate_secret(self, client_id: str, now: float, revoke_old: bool = False, by: str | None = None) -> Decision:
+        """A new secret, shown once, for a project's own client or a client with a secret.
+        The one it replaces keeps working for ROTATION_GRACE seconds, time to deploy the
+        new one; with `revoke_old` (a leaked secret) it stops at once."""
+        owner = self._client_owner(client_id)
+        if isinstance(owner, Client):
+            owner.check_rotatable()
+        secret = new_secret()
+        previous_hash, valid_until = kept_on_rotation(owner.secret_hash, now, revoke_old)
+        owner.rotate_secret(**_named(owner), secret_hash=sha256_hex(secret), previous_secret_hash=previous_hash,
+                            previous_valid_until=valid_until, by=by)
+        return Decision([owner], {"client_id": client_id, "client_secret": secret,
+                                  "previous_secret_valid_until": None if valid_until is None else _iso(valid_until)})
+
+    def revoke_previous_secret(self, client_id: str, by: str | None = None) -> Decision:
+        """The secret before the last rotation stops working now (it leaked, or every
+        deployment has the new one)."""
+        owner = self._client_owner(client_id)
+        if owner.previous_secret_hash is not None:
+            owner.revoke_previous_secret(**_named(owner), by=by)
+        return Decision([owner], {"client_id": client_id, "previous_secret_valid_until": None})
+
+    def delete_client(self, client_id: str, by: str | None = None) -> Decision:
+        """A machine or registered client authenticates no more; its id is never reused.
+        A project's own client goes only with its project."""
+        owner = self._client_owner(client_id)
+        if isinstance(owner, Project):
+            raise ProjectClientKeptError(owner.project_id, client_id)
+        owner.delete(client_id=client_id, by=by)
+        return Decision([owner], {"client_id": client_id, "deleted": True})
+
+    def _client_owner(self, client_id: str) -> Project | Client:
+        """The aggregate holding a client's credentials, found through the client index:
+        the project (its own client) or the Client. ClientNotFoundError when unknown or
+        deleted."""
+        index: ClientIndex = self.load(ClientIndex.create_id(client_id), lambda: ClientNotFoundError(client_id))
+        owner: Project | Client = self.load(index.owner_id, lambda: ClientNotFoundError(client_id))
+        if isinstance(owner, Client):
+            owner.check_exists()
+        return owner
+
     def project_mode(self, project_id: str) -> str:
         project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
         return project.mode
@@ -178,6 +258,26 @@ class ProjectCommands(EventStore):
             return Decision([project], None)
         return self.create_project("Astapa demo", [redirect_uri], "sandbox", [],
                                    project_id=DEMO_PROJECT_ID, refresh_reuse_grace=DEMO_REUSE_GRACE)
+
+
+def _named(owner: Project | Client) -> dict[str, str]:
+    """The id an owner's credential events name, for read models keyed by it."""
+    return {"project_id": owner.project_id} if isinstance(owner, Project) else {"client_id": owner.client_id}
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def check_redirect_uris(uris: list[str], mode: str) -> None:
+    """The redirect URIs an operator registers for a project of `mode` (a sandbox takes http
+    on any host, a live project only https and loopback http): the first one refused raises
+    RedirectUriRefusedError saying why. The CLI and the console check their syntax first."""
+    for uri in uris:
+        try:
+            check_redirect_uri(uri, mode)
+        except ValueError as e:
+            raise RedirectUriRefusedError(str(e)) from None
 
 
 def new_client_credentials() -> tuple[str, str, str]:

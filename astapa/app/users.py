@@ -1,10 +1,13 @@
-"""The management API's commands: plans, a user's claims and plan, disabling a user.
+"""The management API's and the console's commands: plans, a user's claims and plan,
+disabling a user.
 
-Each records who asked (`by`: the client_id of the project's client).
+Each records who asked (`by`: the client_id of the project's client, or the console user).
 """
 
+import json
+
 from astapa.app.tokens import TokenCommands
-from astapa.domain.errors import PlanExistsError, PlanNotFoundError
+from astapa.domain.errors import PlanArchivedError, PlanExistsError, PlanNotFoundError
 from astapa.domain.plans import FREE, FREE_PLAN, Plan
 from astapa.domain.users import check_custom_claims
 from astapa.store.events import Decision
@@ -35,11 +38,25 @@ class UserCommands(TokenCommands):
                     by=by)
         return Decision([plan], plan.view())
 
-    def plan_of(self, project_id: str, key: str) -> dict:
+    def archive_plan(self, project_id: str, key: str, by: str) -> Decision:
+        """No longer offered for new assignments or payments; users on it keep it. Once
+        (archiving again changes nothing); `free` is built in and always offered."""
+        if key == FREE:
+            raise PlanExistsError(project_id, key)
+        plan: Plan = self.load(Plan.create_id(project_id, key), lambda: PlanNotFoundError(project_id, key))
+        if not plan.archived:
+            plan.archive(by=by)
+        return Decision([plan], plan.view())
+
+    def plan_of(self, project_id: str, key: str, offered: bool = False) -> dict:
+        """The plan's terms now. `offered`: only a plan that may be assigned or paid for now
+        (PlanArchivedError for an archived one)."""
         if key == FREE:
             return dict(FREE_PLAN)
         plan: Plan = self.load(Plan.create_id(project_id, key), lambda: PlanNotFoundError(project_id, key),
                                read_only=True)
+        if offered and plan.archived:
+            raise PlanArchivedError(project_id, key)
         return plan.view()
 
     # -- users --------------------------------------------------------------------------------
@@ -54,16 +71,25 @@ class UserCommands(TokenCommands):
             user.change_claims(changed=changed, removed=removed, by=by)
         if plan is not KEEP:
             key = plan or FREE
-            user.assign_plan(plan=key, plan_claims=self.plan_of(project_id, key)["claims"],
+            user.assign_plan(plan=key, plan_claims=self.plan_of(project_id, key, offered=True)["claims"],
                              expires_at=None, by=by)
         return Decision([user])
 
     def assign_plan(self, project_id: str, sub: str, key: str, expires_at: float | None, by: str) -> Decision:
         """PUT /users/{sub}/plan: a plan, until `expires_at` (None: no end)."""
         user = self._user(project_id, sub)
-        user.assign_plan(plan=key, plan_claims=self.plan_of(project_id, key)["claims"],
+        user.assign_plan(plan=key, plan_claims=self.plan_of(project_id, key, offered=True)["claims"],
                          expires_at=expires_at, by=by)
         return Decision([user])
+
+    def replace_claims(self, project_id: str, sub: str, claims: dict, plan, by: str) -> Decision:
+        """The console's claims form: `claims` become the user's custom claims (those set,
+        any other removed), decided against the user as they are now, not as the form
+        showed them; `plan` as in change_claims. Values compare as JSON (1 is not true)."""
+        own = self._user(project_id, sub, read_only=True).custom_claims
+        changed = {k: v for k, v in claims.items() if k not in own or _json(own[k]) != _json(v)}
+        removed = [k for k in own if k != "plan" and k not in claims]
+        return self.change_claims(project_id, sub, changed, removed, plan, by)
 
     def expire_plan(self, project_id: str, sub: str, now: float) -> Decision:
         """The scheduler, once a plan's end has passed: back on free (once)."""
@@ -81,3 +107,7 @@ class UserCommands(TokenCommands):
         elif not disabled and user.disabled:
             user.enable(by=by)
         return Decision([user])
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

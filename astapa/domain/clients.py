@@ -31,6 +31,10 @@ class ClientRecord:
     refresh_reuse_grace: int = 0  # the project's, in seconds (domain/refresh.py)
     # Where RP-initiated logout may send the browser back, matched byte for byte.
     post_logout_redirect_uris: tuple[str, ...] = ()
+    # The secret before the last rotation, accepted while now < previous_secret_valid_until
+    # (epoch seconds); None: there is none.
+    previous_secret_hash: str | None = None
+    previous_secret_valid_until: float | None = None
 
     @property
     def is_public(self) -> bool:
@@ -80,3 +84,5 @@ class ProjectRecord:
     allow_registration: bool
     refresh_reuse_grace: int = 0  # seconds (domain/refresh.py)
     foreign_resources: frozenset[str] = frozenset()  # as ClientRecord's
+    live_project_id: str | None = None  # a sandbox's live twin, once it went live
+    sandbox_project_id: str | None = None  # a live twin's sandbox

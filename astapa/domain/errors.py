@@ -21,6 +21,20 @@ class ProjectNotFoundError(DomainError):
     """No project has this id."""
 
 
+class ClientNotFoundError(DomainError):
+    """No client has this id, or it was deleted."""
+
+
+class ClientSecretlessError(DomainError):
+    """The client authenticates without a secret (private_key_jwt, or none: a public
+    client), so it has no secret to rotate; args: client_id, its method."""
+
+
+class ProjectClientKeptError(DomainError):
+    """The project's own client goes only with its project: it cannot be deleted on its
+    own (machine and registered clients can)."""
+
+
 class KeyRingMissingError(DomainError):
     """The signing key ring has not been created yet."""
 
@@ -86,6 +100,11 @@ class PlanExistsError(DomainError):
     """The project already has a plan with this key."""
 
 
+class PlanArchivedError(DomainError):
+    """The plan is archived: not offered for new assignments or payments (users already on
+    it keep it); args project_id and key."""
+
+
 class PaymentNotFoundError(DomainError):
     """No payment has this id (in this project)."""
 
@@ -122,3 +141,22 @@ class ConsentRequiredError(DomainError):
 
 class RegistrationClosedError(DomainError):
     """The project does not take dynamic client registrations (RFC 7591)."""
+
+
+class RedirectUriRefusedError(DomainError):
+    """A redirect URI the project's mode does not take (a live project: https, or http on
+    loopback only); args[0] says why, for the operator."""
+
+
+class GoLiveRefusedError(DomainError):
+    """The sandbox's configuration would be unsafe in production; args[0]: every reason,
+    each for the operator."""
+
+    @property
+    def reasons(self) -> list[str]:
+        return list(self.args[0])
+
+
+class AlreadyLiveError(DomainError):
+    """Going live again: args project_id and its live twin's project id (the project's own
+    id when it is itself live)."""

@@ -18,6 +18,8 @@ CURRENCIES = ("IDR", "PHP", "THB", "VND", "MYR", "SGD", "USD")
 
 
 class Plan(Aggregate):
+    archived = False  # logs and aggregates from before archiving existed load as not archived
+
     @event("Created")
     def __init__(self, project_id: str, key: str, name: str, price: int, currency: str, interval: str,
                  claims: dict, by: str) -> None:
@@ -36,6 +38,12 @@ class Plan(Aggregate):
         self.name = name
         self.price = price
         self.claims = dict(claims)
+
+    @event("Archived")
+    def archive(self, by: str) -> None:
+        """No longer offered: not assigned or paid for from now on. Users on it keep it,
+        with the claims they got, and it stays in the catalog (its key is not reused)."""
+        self.archived = True
 
     @staticmethod
     def create_id(project_id: str, key: str) -> UUID:

@@ -5,12 +5,28 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from astapa.domain.errors import AlreadyLiveError, ClientNotFoundError, ClientSecretlessError
 from astapa.domain.ids import index_id
 from astapa.domain.refresh import DEFAULT_REUSE_GRACE
 
+# Seconds the secret a rotation replaces keeps working: time to deploy the new one
+# everywhere the old one is configured, with no failed request in between.
+ROTATION_GRACE = 86400
+
+
+def kept_on_rotation(secret_hash: str, now: float, revoke_old: bool) -> tuple[str | None, float | None]:
+    """What a rotation keeps of the secret it replaces: its hash and until when (epoch
+    seconds), or nothing with `revoke_old` (a leaked secret). One previous secret at most:
+    an older one, still valid or not, is forgotten."""
+    return (None, None) if revoke_old else (secret_hash, now + ROTATION_GRACE)
+
 
 class Project(Aggregate):
-    """A developer's project; its own confidential OAuth client signs users in."""
+    """A developer's project; its own confidential OAuth client signs users in.
+
+    A change's `by` names who asked for it, for the project's log: `api` for the management
+    API; None from the CLI and the console (which records its own ConsoleAction), and in
+    events older than the field."""
 
     # Sign-in providers configured: provider -> OAuth client id. Replaced, never changed in
     # place; the class-level default serves projects created before providers existed.
@@ -19,6 +35,16 @@ class Project(Aggregate):
     # in place. Dynamic client registration (RFC 7591) is off unless turned on.
     resources = MappingProxyType({})
     allow_registration = False
+    # Provider -> the SHA-256 of its client secret, as ProviderConfigured recorded it: what
+    # going live copies (the secret itself is in DATA_DIR/keys/providers/).
+    provider_secret_hashes = MappingProxyType({})
+    # A sandbox project's live twin, once it went live (WentLive); a live twin's sandbox is
+    # `sandbox_project_id`, set when it is created.
+    live_project_id: str | None = None
+    # The own client's secret before the last rotation, still accepted until
+    # previous_secret_valid_until (epoch seconds); None: there is none.
+    previous_secret_hash: str | None = None
+    previous_secret_valid_until: float | None = None
 
     @event("Created")
     def __init__(
@@ -34,6 +60,7 @@ class Project(Aggregate):
         allow_registration: bool = False,  # likewise
         refresh_reuse_grace: int = DEFAULT_REUSE_GRACE,  # likewise
         post_logout_redirect_uris: list[str] | None = None,  # likewise
+        sandbox_project_id: str | None = None,  # a live twin's sandbox (absent: not a twin)
     ) -> None:
         self.project_id = project_id
         self.name = name
@@ -48,18 +75,31 @@ class Project(Aggregate):
         # Where RP-initiated logout may send the browser back (OpenID Connect RP-Initiated
         # Logout 1.0 §3), matched byte for byte like redirect_uris.
         self.post_logout_redirect_uris = list(post_logout_redirect_uris or [])
+        self.sandbox_project_id = sandbox_project_id
 
     @staticmethod
     def create_id(project_id: str) -> UUID:
         return index_id("project", project_id)
 
+    def check_can_go_live(self) -> None:
+        """Only a sandbox goes live, and once: AlreadyLiveError names the live project."""
+        if self.mode != "sandbox":
+            raise AlreadyLiveError(self.project_id, self.project_id)
+        if self.live_project_id is not None:
+            raise AlreadyLiveError(self.project_id, self.live_project_id)
+
+    @event("WentLive")
+    def go_live(self, project_id: str, live_project_id: str) -> None:
+        """The sandbox's live twin was created (its Created names this project back)."""
+        self.live_project_id = live_project_id
+
     @event("RegistrationPolicyChanged")
-    def change_registration_policy(self, project_id: str, allow_registration: bool) -> None:
+    def change_registration_policy(self, project_id: str, allow_registration: bool, by: str | None = None) -> None:
         """Whether the project's authorization server takes RFC 7591 registrations."""
         self.allow_registration = allow_registration
 
     @event("ResourceAdded")
-    def add_resource(self, project_id: str, uri: str, scopes: list[str]) -> None:
+    def add_resource(self, project_id: str, uri: str, scopes: list[str], by: str | None = None) -> None:
         """A protected resource (an API, an MCP server) tokens may be issued for (RFC 8707);
         adding a known URI again replaces its scopes."""
         self.resources = {**self.resources, uri: list(scopes)}
@@ -80,26 +120,54 @@ class Project(Aggregate):
         """Google or GitHub sign-in: the OAuth client id, and only the SHA-256 of its secret
         (the secret is kept in DATA_DIR/keys/providers/)."""
         self.providers = {**self.providers, provider: client_id}
+        self.provider_secret_hashes = {**self.provider_secret_hashes, provider: client_secret_hash}
 
     @event("ProviderRemoved")
     def remove_provider(self, project_id: str, provider: str) -> None:
         self.providers = {k: v for k, v in self.providers.items() if k != provider}
+        self.provider_secret_hashes = {k: v for k, v in self.provider_secret_hashes.items() if k != provider}
 
     @event("SignInPolicyChanged")
-    def change_sign_in_policy(self, project_id: str, require_verified_email: bool) -> None:
+    def change_sign_in_policy(self, project_id: str, require_verified_email: bool, by: str | None = None) -> None:
         """With require_verified_email, sign-in waits until the user's address is verified."""
         self.require_verified_email = require_verified_email
 
     @event("PostLogoutRedirectUrisChanged")
-    def change_post_logout_redirect_uris(self, project_id: str, post_logout_redirect_uris: list[str]) -> None:
+    def change_post_logout_redirect_uris(self, project_id: str, post_logout_redirect_uris: list[str],
+                                         by: str | None = None) -> None:
         """The project's own client's post-logout redirect URIs, all of them (replaced)."""
         self.post_logout_redirect_uris = list(post_logout_redirect_uris)
 
     @event("RefreshReuseGraceChanged")
-    def change_refresh_reuse_grace(self, project_id: str, refresh_reuse_grace: int) -> None:
+    def change_refresh_reuse_grace(self, project_id: str, refresh_reuse_grace: int, by: str | None = None) -> None:
         """How many seconds after a rotation the previous refresh token may come back once
         (a client retrying after a lost response); 0: never (RefreshFamily)."""
         self.refresh_reuse_grace = refresh_reuse_grace
+
+    @event("Renamed")
+    def rename(self, project_id: str, name: str, by: str | None = None) -> None:
+        """The project's name, which is also its own client's (sign-in pages show it)."""
+        self.name = name
+
+    @event("RedirectUrisChanged")
+    def change_redirect_uris(self, project_id: str, redirect_uris: list[str], by: str | None = None) -> None:
+        """The own client's redirect URIs, all of them (replaced): a URI left out is
+        refused from then on."""
+        self.redirect_uris = list(redirect_uris)
+
+    @event("SecretRotated")
+    def rotate_secret(self, project_id: str, secret_hash: str, previous_secret_hash: str | None,
+                      previous_valid_until: float | None, by: str | None = None) -> None:
+        """The own client's new secret, by its hash (kept_on_rotation says what of the old)."""
+        self.secret_hash = secret_hash
+        self.previous_secret_hash = previous_secret_hash
+        self.previous_secret_valid_until = previous_valid_until
+
+    @event("PreviousSecretRevoked")
+    def revoke_previous_secret(self, project_id: str, by: str | None = None) -> None:
+        """The secret before the last rotation stops working now, before its time."""
+        self.previous_secret_hash = None
+        self.previous_secret_valid_until = None
 
 
 class Client(Aggregate):
@@ -110,7 +178,14 @@ class Client(Aggregate):
     `client_secret_basic`/`client_secret_post` (a secret; only its hash is kept),
     `private_key_jwt` (RFC 7523: public keys inline or at `jwks_uri`), or `none` (a public
     client). Fields after `token_ttl` are absent from events older than them.
+
+    A deleted client keeps its aggregate (and its id, taken for good in ClientIndex) but
+    authenticates no more and changes no more. `by` is as in Project's events.
     """
+
+    previous_secret_hash: str | None = None  # as Project's
+    previous_secret_valid_until: float | None = None
+    deleted = False
 
     @event("Created")
     def __init__(
@@ -128,6 +203,7 @@ class Client(Aggregate):
         grant_types: list[str] | None = None,
         registered: bool = False,
         post_logout_redirect_uris: list[str] | None = None,
+        by: str | None = None,
     ) -> None:
         self.client_id = client_id
         self.project_id = project_id
@@ -146,6 +222,35 @@ class Client(Aggregate):
     @staticmethod
     def create_id(client_id: str) -> UUID:
         return index_id("machine-client", client_id)
+
+    def check_exists(self) -> None:
+        if self.deleted:
+            raise ClientNotFoundError(self.client_id)
+
+    def check_rotatable(self) -> None:
+        """Only a client that authenticates with a secret has one to rotate."""
+        self.check_exists()
+        if self.secret_hash is None:
+            raise ClientSecretlessError(self.client_id, self.auth_method)
+
+    @event("SecretRotated")
+    def rotate_secret(self, client_id: str, secret_hash: str, previous_secret_hash: str | None,
+                      previous_valid_until: float | None, by: str | None = None) -> None:
+        """The new secret, by its hash (kept_on_rotation says what of the old)."""
+        self.secret_hash = secret_hash
+        self.previous_secret_hash = previous_secret_hash
+        self.previous_secret_valid_until = previous_valid_until
+
+    @event("PreviousSecretRevoked")
+    def revoke_previous_secret(self, client_id: str, by: str | None = None) -> None:
+        """The secret before the last rotation stops working now, before its time."""
+        self.previous_secret_hash = None
+        self.previous_secret_valid_until = None
+
+    @event("Deleted")
+    def delete(self, client_id: str, by: str | None = None) -> None:
+        """The event names the client_id, for read models keyed by it."""
+        self.deleted = True
 
 
 class ClientIndex(Aggregate):

@@ -13,7 +13,7 @@ import jinja2
 
 from astapa.crypto import LinkTokens
 from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL
-from astapa.domain.mail import PASSWORD_CHANGED, SIGNUP_ATTEMPT
+from astapa.domain.mail import CONSOLE_INVITE, PASSWORD_CHANGED, SIGNUP_ATTEMPT
 from astapa.queries import QueuedMail
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "mail"
@@ -30,6 +30,7 @@ SUBJECTS = {
     MAGIC_LINK: "Your sign-in link for {client}",
     PASSWORD_CHANGED: "Your password for {client} was changed",
     SIGNUP_ATTEMPT: "Someone tried to sign up to {client} with your address",
+    CONSOLE_INVITE: "You were invited to {client} in the Astapa console",
 }
 
 
@@ -61,6 +62,8 @@ class Composer:
                                       undefined=jinja2.StrictUndefined)
 
     def link(self, mail: QueuedMail) -> str | None:
+        if mail.kind == CONSOLE_INVITE:
+            return f"{self.issuer}/dashboard"
         if mail.link_key is None:
             return None
         token = self.link_tokens.token(mail.kind, mail.link_key)

@@ -254,10 +254,11 @@ def holds_control_character(uri: str) -> bool:
     return any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in uri)
 
 
-def check_redirect_uri(uri: str) -> str:
+def check_redirect_uri(uri: str, mode: str = "live") -> str:
     """Registration rules (RFC 9700 §4.1, RFC 8252 §7.3): absolute, no fragment, no wildcard,
     no space or control character, https (http only for loopback); refuses javascript:,
-    data: and the like by scheme."""
+    data: and the like by scheme. A sandbox project (`mode`) also takes http on any host,
+    for development set-ups such as http://myapp.test/callback; nothing else is relaxed."""
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
     if not is_absolute_uri(uri) or "*" in uri or " " in uri or holds_control_character(uri):
@@ -266,7 +267,7 @@ def check_redirect_uri(uri: str) -> str:
         raise ValueError(f"redirect URI {uri!r} must not hold user information")
     if scheme == "https" and parts.netloc:
         return uri
-    if scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+    if scheme == "http" and (parts.hostname in LOOPBACK_HOSTS or (mode == "sandbox" and parts.hostname)):
         return uri
     if scheme == "http":
         raise ValueError(f"redirect URI {uri!r} must use https (http only for loopback)")

@@ -4,7 +4,7 @@ the jti), and public clients, which only name themselves (`none`).
 
 "The client MUST NOT use more than one authentication method in each request." Secrets are
 compared as SHA-256 digests in constant time, and an unknown client_id costs the same
-comparison as a known one.
+comparisons as a known one. After a rotation the previous secret works too, until its time.
 """
 
 import base64
@@ -82,8 +82,9 @@ def _parse_basic(encoded: str) -> tuple[str, str]:
     return client_id, secret
 
 
-def authenticate(client: ClientRecord | None, creds: Credentials) -> ClientRecord:
-    """Secrets and public clients; private_key_jwt is checked by the caller."""
+def authenticate(client: ClientRecord | None, creds: Credentials, now: float) -> ClientRecord:
+    """Secrets and public clients; private_key_jwt is checked by the caller. A secret is
+    the current one, or the previous one while `now` is before its end."""
     if creds.method == "none":
         if client is None:
             raise invalid_client("unknown client_id")
@@ -94,7 +95,13 @@ def authenticate(client: ClientRecord | None, creds: Credentials) -> ClientRecor
         raise invalid_client(f"{creds.method} is not checked here")
     uses_secret = client is not None and client.auth_method in SECRET_METHODS and client.secret_hash
     expected = client.secret_hash if uses_secret else _NO_SUCH_CLIENT
-    matches = equals(sha256_hex(creds.client_secret), expected)
+    has_previous = bool(uses_secret and client.previous_secret_hash and client.previous_secret_valid_until
+                        and now < client.previous_secret_valid_until)
+    previous = client.previous_secret_hash if has_previous else _NO_SUCH_CLIENT
+    presented = sha256_hex(creds.client_secret)
+    # Both comparisons always, and `|`/`&`, not `or`/`and`: the time taken does not tell
+    # which secret matched, or whether one did.
+    matches = equals(presented, expected) | (equals(presented, previous) & has_previous)
     if client is None:
         raise invalid_client("unknown client_id")
     if not uses_secret:

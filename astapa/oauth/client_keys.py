@@ -59,6 +59,15 @@ def public_key_set(value: object) -> dict:
     return {"keys": keys}
 
 
+def key_set_from_json(text: str) -> dict:
+    """A public JWK or JWK Set as pasted into a form: see public_key_set."""
+    try:
+        value = json.loads(text, parse_constant=_not_json)
+    except (ValueError, RecursionError):
+        raise ValueError("the key is not JSON") from None
+    return public_key_set(value)
+
+
 def load_key_file(path: str) -> dict:
     try:
         with open(path, encoding="utf-8") as f:

@@ -175,21 +175,27 @@ class Payments:
         return asked
 
     async def apply(self, payment_id: str, status: object, xendit_id: str, xendit_payment_id: object,
-                    amount: object, currency: object, source: str) -> int:
-        """What Xendit says of a payment (a webhook or a lookup), as an event; its position."""
+                    amount: object, currency: object, source: str,
+                    console: tuple[str, str] | None = None) -> int:
+        """What Xendit says of a payment (a webhook or a lookup), as an event; its position.
+        `console`: (console user, project) of a sandbox payment simulated in the console,
+        named in the log in the same save."""
         app = self.app
+        if status == "SUCCEEDED":
+            command, args = app.payment_succeeded, (
+                payment_id, xendit_id, xendit_payment_id if isinstance(xendit_payment_id, str) else None, amount,
+                currency, self.clock.now())
+        elif status in ("FAILED", "CANCELED"):
+            command, args = app.payment_failed, (payment_id, f"{source}: {status}")
+        elif status == "EXPIRED":
+            command, args = app.payment_expired, (payment_id, f"{source}: {status}")
+        else:
+            return 0
+        if console is not None:
+            actor, project_id = console
+            command, args = app.by_console, (actor, project_id, "simulate payment", payment_id, command, *args)
         try:
-            if status == "SUCCEEDED":
-                _, position = await self.writer.run(
-                    app.payment_succeeded, payment_id, xendit_id,
-                    xendit_payment_id if isinstance(xendit_payment_id, str) else None, amount, currency,
-                    self.clock.now())
-            elif status in ("FAILED", "CANCELED"):
-                _, position = await self.writer.run(app.payment_failed, payment_id, f"{source}: {status}")
-            elif status == "EXPIRED":
-                _, position = await self.writer.run(app.payment_expired, payment_id, f"{source}: {status}")
-            else:
-                return 0
+            _, position = await self.writer.run(command, *args)
         except PaymentNotFoundError:
             log.info("Xendit told of %s, which is not one of ours: ignored", payment_id[:80])
             return 0

@@ -76,9 +76,27 @@ class ClientCache:
         return record
 
 
+# A sandbox project's sign-in and sign-up limits allow this many times as many attempts as a
+# live one's: developers sign in and up again and again while they build.
+SANDBOX_LENIENCY = 10
+
+
+@dataclass(frozen=True)
+class SignInThrottles:
+    """The hosted pages' sign-in and sign-up limits for the projects of one mode."""
+
+    account: Throttle  # failed sign-ins per account
+    ip: Throttle  # failed sign-ins per client IP
+    signup_ip: Throttle  # sign-ups per client IP
+    signup_project: Throttle  # sign-ups per project, from all addresses
+
+
 @dataclass(frozen=True)
 class Throttles:
-    """Failure and request counts the service limits, each with its own bound and window."""
+    """Failure and request counts the service limits, each with its own bound and window.
+    The sign-in and sign-up limits (account, ip, signup_ip, signup_project) are a live
+    project's; `sandbox` holds a sandbox project's, in tables of their own, so a sandbox's
+    lenient counts never lift or tighten a live project's (sign_in picks by mode)."""
 
     account: Throttle  # failed sign-ins per account
     ip: Throttle  # failed sign-ins per client IP
@@ -91,6 +109,13 @@ class Throttles:
     mail_ip: Throttle  # action mails per client IP that caused them
     signup_ip: Throttle  # sign-ups per client IP
     signup_project: Throttle  # sign-ups per project, from all addresses
+    sandbox: SignInThrottles  # the four above, SANDBOX_LENIENCY times as lenient
+
+    def sign_in(self, mode: str) -> SignInThrottles:
+        """The sign-in and sign-up limits of a project of `mode`."""
+        if mode == "sandbox":
+            return self.sandbox
+        return SignInThrottles(self.account, self.ip, self.signup_ip, self.signup_project)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: SystemClock) -> "Throttles":
@@ -100,6 +125,14 @@ class Throttles:
 
         def throttle(limit: int, window: int, keys: int = s.throttle_keys) -> Throttle:
             return Throttle(clock, limit, window, max_keys=keys)
+
+        sandbox = SignInThrottles(
+            account=throttle(s.login_failures_per_account * SANDBOX_LENIENCY, s.login_failure_window,
+                             s.throttle_accounts),
+            ip=throttle(s.login_failures_per_ip * SANDBOX_LENIENCY, s.login_failure_window),
+            signup_ip=throttle(s.signups_per_ip * SANDBOX_LENIENCY, s.mail_window),
+            signup_project=throttle(s.signups_per_project * SANDBOX_LENIENCY, s.mail_window),
+        )
 
         return cls(
             account=throttle(s.login_failures_per_account, s.login_failure_window, s.throttle_accounts),
@@ -113,6 +146,7 @@ class Throttles:
             mail_ip=throttle(s.mails_per_ip, s.mail_window),
             signup_ip=throttle(s.signups_per_ip, s.mail_window),
             signup_project=throttle(s.signups_per_project, s.mail_window),
+            sandbox=sandbox,
         )
 
 

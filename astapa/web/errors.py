@@ -10,14 +10,21 @@ from dataclasses import dataclass
 from typing import Callable
 
 from astapa.domain.errors import (
+    AlreadyLiveError,
     ClientAssertionReusedError,
+    ClientNotFoundError,
+    ClientSecretlessError,
     CodeRejectedError,
     ConflictError,
     DomainError,
+    GoLiveRefusedError,
     InvalidClaimsError,
     PaymentRefusedError,
+    PlanArchivedError,
     PlanExistsError,
     PlanNotFoundError,
+    ProjectClientKeptError,
+    RedirectUriRefusedError,
     RefreshRejectedError,
     ResourceMismatchError,
     ScopeNotGrantedError,
@@ -28,6 +35,7 @@ from astapa.domain.errors import (
 from astapa.oauth.errors import (
     InvalidClientError,
     InvalidGrantError,
+    InvalidRedirectUriError,
     InvalidRequestError,
     InvalidScopeError,
     InvalidTargetError,
@@ -54,14 +62,22 @@ OAUTH_ANSWERS: Answers = {
     DomainError: lambda e: InvalidRequestError("request cannot be performed", detail=repr(e)),
 }
 
-# The management API: a user or plan named in the body or path, claims, payments.
+# The management API: a user, plan or client named in the body or path, claims, payments.
 API_ANSWERS: Answers = {
     **OAUTH_ANSWERS,
     UserNotFoundError: lambda e: NotFoundError("no such user"),
     PlanNotFoundError: lambda e: InvalidRequestError("plan must be the key of one of the project's plans"),
     PlanExistsError: lambda e: ResourceConflictError("the project already has a plan with this key"),
+    PlanArchivedError: lambda e: InvalidRequestError(f"the plan {e.args[1]!r} is archived: it is no longer offered"),
     InvalidClaimsError: lambda e: InvalidRequestError(e.args[0]),
     PaymentRefusedError: lambda e: InvalidRequestError(e.args[0]),
+    ClientNotFoundError: lambda e: NotFoundError("no such client"),
+    ClientSecretlessError: lambda e: ResourceConflictError("the client authenticates without a secret: it has"
+                                                           " none to rotate"),
+    ProjectClientKeptError: lambda e: InvalidRequestError("a project's own client cannot be deleted"),
+    RedirectUriRefusedError: lambda e: InvalidRedirectUriError(e.args[0]),
+    GoLiveRefusedError: lambda e: ResourceConflictError("cannot go live: " + "; ".join(e.reasons)),
+    AlreadyLiveError: lambda e: ResourceConflictError(already_live(e)),
 }
 
 # The management API where the plan is the resource the URL names (PATCH /plans/{key}).
@@ -70,6 +86,14 @@ PLAN_ANSWERS: Answers = {
     PlanNotFoundError: lambda e: NotFoundError("no such plan"),
     PlanExistsError: lambda e: ResourceConflictError("free is built in and cannot be changed"),
 }
+
+
+def already_live(error: DomainError) -> str:
+    """AlreadyLiveError for the operator: which project is live."""
+    project_id, live_project_id = error.args
+    if project_id == live_project_id:
+        return f"project {project_id} is live already"
+    return f"project {project_id} went live already: its live project is {live_project_id}"
 
 
 def from_domain(error: DomainError, answers: Answers = OAUTH_ANSWERS) -> OAuthError:

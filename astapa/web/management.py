@@ -117,11 +117,16 @@ async def command(web_app: web.Application, *args) -> int:
 
 
 async def command_on(answers: Answers, web_app: web.Application, *args) -> int:
+    _, position = await decided(answers, web_app, *args)
+    return position
+
+
+async def decided(answers: Answers, web_app: web.Application, *args, **kwargs) -> tuple[Any, int]:
+    """Run a command; domain refusals become `answers`. Its value and position."""
     try:
-        _, position = await web_app[writer_key].run(*args)
+        return await web_app[writer_key].run(*args, **kwargs)
     except DomainError as e:
         raise from_domain(e, answers) from None
-    return position
 
 
 # -- plans ---------------------------------------------------------------------------------------
@@ -184,16 +189,21 @@ def plan_fields(document: dict, failures: Failures) -> dict:
     unknown, missing or invalid field (the first one found)."""
     if failures.unknown:
         raise InvalidRequestError(f"unknown field {failures.unknown[0]!r}")
+    for field in broken_plan_fields(document, failures):
+        raise InvalidRequestError(PLAN_FIELDS[field])
+    return {k: strip(v) if k == "name" else v for k, v in document.items()}
+
+
+def broken_plan_fields(document: dict, failures: Failures) -> list[str]:
+    """The plan fields that break the rules, in PLAN_FIELDS' order: the API answers the
+    first, the console shows each next to its field."""
     broken = set(failures.fields)
     if isinstance(document.get("claims"), dict):  # its names and size: the command says what is wrong
         broken.discard("claims")
     name = document.get("name")
     if isinstance(name, str) and len(strip(name)) > MAX_NAME:  # a schema cannot strip first
         broken.add("name")
-    for field, message in PLAN_FIELDS.items():
-        if field in broken:
-            raise InvalidRequestError(message)
-    return {k: strip(v) if k == "name" else v for k, v in document.items()}
+    return [field for field in PLAN_FIELDS if field in broken]
 
 
 # -- users ---------------------------------------------------------------------------------------
@@ -211,9 +221,9 @@ async def list_users(request: web.Request) -> web.Response:
     reads = web_app[reads_key]
     client = await project_client(request, web_app, {})
     now = web_app[clock_key].now()
-    email = _query(request, "email")
-    limit = _number(_query(request, "limit", "50"), "limit", 1, MAX_PAGE)
-    after = _number(_query(request, "cursor", "0"), "cursor", 0, MAX_CURSOR)
+    email = query_param(request, "email")
+    limit = number_param(query_param(request, "limit", "50"), "limit", 1, MAX_PAGE)
+    after = number_param(query_param(request, "cursor", "0"), "cursor", 0, MAX_CURSOR)
     if email is not None:  # limit and cursor are checked, then ignored
         try:
             _, key = normalise_email(email)
@@ -284,13 +294,13 @@ async def events(request: web.Request) -> web.Response:
     web_app = request.app
     client = await project_client(request, web_app, {})
     sub = (await user_of(request, web_app, client))["sub"]
-    after = _number(_query(request, "after", "0"), "after", 0, 2**62)
-    limit = _number(_query(request, "limit", "100"), "limit", 1, 1000)
+    after = number_param(query_param(request, "after", "0"), "after", 0, 2**62)
+    limit = number_param(query_param(request, "limit", "100"), "limit", 1, 1000)
     found = await web_app[reads_key].query(user_events, client.project_id, sub, after, limit)
     return reply({"sub": sub, "events": found})
 
 
-def _query(request: web.Request, name: str, default: str | None = None) -> str | None:
+def query_param(request: web.Request, name: str, default: str | None = None) -> str | None:
     """A query parameter, given at most once (a repeated one is 400, as in OAuth requests)."""
     values = request.query.getall(name, [])
     if len(values) > 1:
@@ -298,7 +308,7 @@ def _query(request: web.Request, name: str, default: str | None = None) -> str |
     return values[0] if values else default
 
 
-def _number(value: str, name: str, low: int, high: int) -> int:
+def number_param(value: str, name: str, low: int, high: int) -> int:
     if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
         raise InvalidRequestError(f"{name} must be a whole number from {low} to {high}")
     return int(value)

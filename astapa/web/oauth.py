@@ -121,7 +121,7 @@ async def _authenticate(web_app: web.Application, creds: client_auth.Credentials
         except DocumentError as e:
             raise client_auth.invalid_client(f"client metadata document: {e}") from None
         if creds.method != "private_key_jwt":
-            return client_auth.authenticate(client, creds), None
+            return client_auth.authenticate(client, creds, web_app[clock_key].now()), None
         return await _check_assertion(web_app, client, creds, server, request)
     except InvalidClientError:
         web_app[throttles_key].client_auth.fail(source)

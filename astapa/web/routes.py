@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from astapa.web import management, oauth, payments, platform, registration, service
+from astapa.web import console, management, oauth, payments, platform, project_api, registration, service
 from astapa.web.pages import authorize, consent, demo, home, links, logout, social
 
 PROJECT = "/projects/{project_id}"
@@ -37,6 +37,21 @@ def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
         web.patch("/api/platform/users/{sub}/claims", management.patch_claims, name="platform.claims"),
         web.put("/api/platform/users/{sub}/plan", management.put_plan, name="platform.user_plan"),
         web.get("/api/platform/users/{sub}/events", management.events, name="platform.user_events"),
+        web.get("/api/platform/project", project_api.get_project, name="platform.project"),
+        web.patch("/api/platform/project", project_api.patch_project, name="platform.patch_project"),
+        web.post("/api/platform/project/rotate-secret", project_api.rotate_project_secret,
+                 name="platform.rotate_project_secret"),
+        web.post("/api/platform/project/revoke-previous-secret", project_api.revoke_project_previous_secret,
+                 name="platform.revoke_project_previous_secret"),
+        web.get("/api/platform/clients", project_api.list_clients, name="platform.clients"),
+        web.post("/api/platform/clients", project_api.create_client, name="platform.create_client"),
+        web.delete("/api/platform/clients/{client_id}", project_api.delete_client, name="platform.delete_client"),
+        web.post("/api/platform/clients/{client_id}/rotate-secret", project_api.rotate_client_secret,
+                 name="platform.rotate_client_secret"),
+        web.post("/api/platform/clients/{client_id}/revoke-previous-secret", project_api.revoke_client_previous_secret,
+                 name="platform.revoke_client_previous_secret"),
+        web.put("/api/platform/resources", project_api.put_resource, name="platform.resources"),
+        web.get("/api/platform/events", project_api.events, name="platform.events"),
         web.get("/api/platform/users/{sub}/payments", payments.user_payments, name="platform.user_payments"),
         web.post("/api/platform/payments", payments.create_payment, name="platform.create_payment"),
         web.get("/api/platform/payments/{payment_id}", payments.get_payment, name="platform.payment"),
@@ -67,6 +82,7 @@ def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
         web.get("/static/astapa.css", service.stylesheet, name="pages.stylesheet"),
         web.get("/static/favicon.svg", service.icon, name="pages.icon"),
         web.get("/favicon.ico", service.favicon, name="pages.favicon"),
+        web.get("/static/console.css", service.console_stylesheet, name="console.stylesheet"),
         web.get("/", home.home, name="pages.home"),
         web.get("/docs", home.docs, name="pages.docs"),
         # Each project's own authorization server (RFC 8414 §3.1 puts the issuer's path
@@ -90,6 +106,8 @@ def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
         web.get(PROJECT + "/oauth/logout", logout.end_session, name="project.end_session"),
         web.post(PROJECT + "/oauth/logout", logout.end_session, name="project.end_session_post"),
     ])
+    # The web console: pages for people, described in the docs rather than in openapi.json.
+    app.router.add_routes(console.routes())
     if demo_pages:
         app.router.add_routes([
             web.get("/demo", demo.home, name="demo.home"),

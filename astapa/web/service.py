@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 # Bundled from openapi/ by scripts/build_openapi.py; served as committed, read once.
 OPENAPI_BYTES = (ROOT / "openapi.json").read_bytes()
 STYLESHEET = (ROOT / "templates" / "static" / "astapa.css").read_bytes()
+CONSOLE_STYLESHEET = (ROOT / "templates" / "static" / "console.css").read_bytes()
 # The pages link the SVG; /favicon.ico is for browsers that ask for it anyway
 # (scripts/write_favicon.py draws it from the SVG).
 ICON_SVG = (ROOT / "templates" / "static" / "favicon.svg").read_bytes()
@@ -30,6 +31,10 @@ async def openapi(request: web.Request) -> web.Response:
 async def stylesheet(request: web.Request) -> web.Response:
     return web.Response(body=STYLESHEET, content_type="text/css",
                         headers={"Cache-Control": "public, max-age=3600"})
+
+
+async def console_stylesheet(request: web.Request) -> web.Response:
+    return web.Response(body=CONSOLE_STYLESHEET, content_type="text/css", headers=STATIC_CACHE)
 
 
 async def icon(request: web.Request) -> web.Response:

@@ -31,7 +31,8 @@ def test_demo_project_is_created_once_and_the_flow_works(spawn, tmp_path: Path):
     login = requests.get(f"http://127.0.0.1:{again.port}{start.headers['Location']}")
     assert login.status_code == 200 and 'name="password"' in login.text
     again.stop()
-    projects = [e for e in export_events(data_dir) if e["type"].endswith("Project.Created")]
+    projects = [e for e in export_events(data_dir) if e["type"].endswith("Project.Created")
+                and e["project_id"] == "proj_demo"]
     assert len(projects) == 1
 
 

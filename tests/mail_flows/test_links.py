@@ -394,7 +394,7 @@ def test_link_requests_per_address_of_the_client_are_limited(start_server, smtp)
 def test_failed_sign_ins_do_not_block_reset_or_magic_link(start_server, smtp):
     """C-84: throttling a victim's password sign-in does not lock them out."""
     server = start_server(smtp_url=smtp.url, mail_interval=0.1, login_failures_per_account=3)
-    project = project_on(server)
+    project = project_on(server, live=True)
     sign_up(server, project, "victim@example.org")
     attacker = Browser(server.url)
     for _ in range(4):

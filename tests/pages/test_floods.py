@@ -33,7 +33,7 @@ def test_a_flood_of_new_accounts_from_many_addresses_does_not_lift_a_lockout(sta
     never a lockout, nor a count with more failures than the newcomers have."""
     server = start_server(login_failures_per_account=3, login_failures_per_ip=1000,
                           throttle_accounts=4, throttle_keys=4)
-    project = project_on(server)
+    project = project_on(server, live=True)
     for email in ("locked@example.org", "counted@example.org"):
         assert sign_up(server, project, email).status_code == 303
     for _ in range(3):
@@ -58,7 +58,7 @@ def test_a_flood_of_new_accounts_from_many_addresses_does_not_lift_a_lockout(sta
 
 def test_sign_ups_are_limited_per_client_address(start_server):
     server = start_server(signups_per_ip=2)
-    project = project_on(server)
+    project = project_on(server, live=True)
     for i in range(2):
         assert sign_up(server, project, f"a{i}@example.org").status_code == 303
     limited = sign_up(server, project, "a2@example.org")
@@ -71,7 +71,7 @@ def test_sign_ups_are_limited_per_client_address(start_server):
 
 def test_sign_ups_are_limited_per_project_from_all_addresses(start_server):
     server = start_server(signups_per_project=2)
-    project, other = project_on(server), project_on(server, name="other")
+    project, other = project_on(server, live=True), project_on(server, name="other", live=True)
     for i in range(2):
         assert sign_up(server, project, f"p{i}@example.org", source=f"127.0.0.{i + 2}").status_code == 303
     limited = sign_up(server, project, "p9@example.org", source="127.0.0.9")

@@ -218,9 +218,10 @@ def test_sign_up_with_a_taken_email_is_refused_with_one_account_kept(server: Ser
     assert other.status_code == 303
 
 
-def test_account_throttle_answers_429_even_for_the_right_password(server: Server, project):
-    """C-82: ten failures in 15 minutes; whatever the source address (C-83: X-Forwarded-For
-    is not trusted); released when the window passes."""
+def test_account_throttle_answers_429_even_for_the_right_password(server: Server):
+    """C-82: ten failures in 15 minutes (a live project's limit); whatever the source address
+    (C-83: X-Forwarded-For is not trusted); released when the window passes."""
+    project = project_on(server, live=True)
     signed_up(server, project, email="t@example.org")
     for i in range(10):
         browser = Browser(server.url)
@@ -236,7 +237,7 @@ def test_account_throttle_answers_429_even_for_the_right_password(server: Server
 def test_ip_throttle_stops_stuffing_across_accounts(start_server):
     """C-83: failures across many accounts from one address."""
     server = start_server(login_failures_per_ip=5)
-    project = project_on(server)
+    project = project_on(server, live=True)
     for i in range(5):
         browser = Browser(server.url)
         assert browser.sign_in(browser.authorize_url(project["client_id"]), f"x{i}@example.org", "nope nope").status_code == 401

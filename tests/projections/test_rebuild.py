@@ -131,6 +131,12 @@ def test_in_place_rebuild_refuses_while_serving_and_answers_the_same_after(
     assert again.token({**client, "client_secret": "wrong"}).status_code == 401
 
 
+def without_console(read_models: dict) -> dict:
+    """The read models but the console project's rows (a server started under another
+    issuer adds its callback there)."""
+    return {name: [row for row in rows if "proj_console" not in row] for name, rows in read_models.items()}
+
+
 def test_read_models_of_another_version_are_rebuilt_at_start(start_server, data_dir):
     """A read.db written by another version of the projections (its tables a different
     shape) is dropped and built again from the log when the server starts."""
@@ -151,14 +157,14 @@ def test_read_models_of_another_version_are_rebuilt_at_start(start_server, data_
         assert time.monotonic() < deadline
         time.sleep(0.05)
     caught_up(server)
-    live = tables(data_dir / "read.db", tracking=False)
+    live = without_console(tables(data_dir / "read.db", tracking=False))
     server.stop()
     with sqlite.connect(data_dir / "read.db") as db:  # as an older version left it
         db.execute("UPDATE tracking SET position = 1 WHERE name = 'schema_version'")
         db.execute("ALTER TABLE users DROP COLUMN plan_claims")
-    server = start_server()
+    server = start_server()  # on another port: the console's project gains that callback
     caught_up(server)
-    assert tables(data_dir / "read.db", tracking=False) == live
+    assert without_console(tables(data_dir / "read.db", tracking=False)) == live
     auth = (project["client_id"], project["client_secret"])
     users = requests.get(f"{server.url}/api/platform/users", auth=auth, timeout=10).json()["users"]
     assert [u["email"] for u in users] == ["kept@example.org"]

@@ -95,8 +95,8 @@ async def login(request: web.Request) -> web.StreamResponse:
     app = web_app[application_key]
     writer = web_app[writer_key]
     clock = web_app[clock_key]
-    throttles = web_app[throttles_key]
     posted, authz = await posted_form(request, web_app)
+    throttles = web_app[throttles_key].sign_in(authz.client.mode)  # a sandbox's are more lenient
     if posted.get("action") == MAGIC_LINK:
         return await ask_for_link(request, web_app, authz, MAGIC_LINK, posted.get("email", ""))
     if posted.get("action") in PROVIDERS:
@@ -200,8 +200,8 @@ def signups_limited(request: web.Request, web_app: web.Application, authz: Autho
                     email: str) -> web.Response | None:
     """At most `signups_per_ip` sign-ups per client IP, and `signups_per_project` per project
     from all addresses, per hour, each counted before its bcrypt hash; past either, the
-    form again with 429 and Retry-After."""
-    throttles = web_app[throttles_key]
+    form again with 429 and Retry-After. A sandbox project's limits are more lenient."""
+    throttles = web_app[throttles_key].sign_in(authz.client.mode)
     ip, project = request.remote or "-", authz.client.project_id
     wait = max(throttles.signup_ip.retry_after(ip), throttles.signup_project.retry_after(project))
     if not wait:

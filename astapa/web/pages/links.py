@@ -292,7 +292,8 @@ def landing(purpose: str):
         # once the browser is back at the client (read your write).
         await await_read_model(web_app, position)
         if purpose == RESET_PASSWORD:  # failed sign-ins before the reset no longer count
-            web_app[throttles_key].account.clear(f"{link.project_id}/{email_of(link.email)[1]}")
+            web_app[throttles_key].sign_in(authz.client.mode).account.clear(
+                f"{link.project_id}/{email_of(link.email)[1]}")
         return to_client(request, web_app, authz, signed_in)
 
     show.__name__ = use.__name__ = purpose

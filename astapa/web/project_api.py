@@ -1,0 +1,276 @@
+"""The management API for the project itself: its settings, its own client's secret, its
+other clients, its protected resources (RFC 8707) and its log; what the console does for a
+person, for the project's backend.
+
+Authenticated as the rest of the management API (web/management.py), with the project's
+own client, and only that project is visible: a client of another project is 404, like an
+unknown one. Each body is checked against its schema in openapi.json before anything runs,
+and each change is one command recorded with `by` BY, the actor the project's log shows.
+"""
+
+import re
+
+from aiohttp import web
+
+from astapa import inputs
+from astapa.console_queries import EVENT_FILTERS, project_events
+from astapa.oauth.client_keys import public_key_set
+from astapa.oauth.errors import InvalidRequestError, NotFoundError, ResourceConflictError
+from astapa.oauth.resources import check_resource_uri
+from astapa.queries import ClientRecord, clients_of, project_details, resource_registrant
+from astapa.web.appkeys import application_key, await_read_model, clients_key, clock_key, reads_key
+from astapa.web.errors import API_ANSWERS
+from astapa.web.management import (
+    MAX_CURSOR,
+    MAX_PAGE,
+    decided,
+    json_body,
+    number_param,
+    project_client,
+    query_param,
+    reply,
+)
+from astapa.web.schemas import BodySchema, Failures, strip
+
+BY = "api"
+CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_FILTER = 200
+TWINS = ("live_project_id", "sandbox_project_id")  # shown only when the project has one
+
+# The bodies' schemas, from openapi.json (openapi/components/schemas/).
+PROJECT_CHANGE = BodySchema("updateProject")
+ROTATION = BodySchema("rotateProjectSecret")  # rotateClientSecret's too
+NO_FIELDS = BodySchema("revokeProjectPreviousSecret")  # revokeClientPreviousSecret's too
+NEW_CLIENT = BodySchema("createClient")
+RESOURCE = BodySchema("putResource")
+
+# What a field breaking its schema answers, in the order fields are checked.
+NAME = "a string of 1 to 100 characters without control characters"
+SCOPES = "a list of at most 50 scopes, each printable ASCII without space, '\"' or '\\'"
+PROJECT_FIELDS = {
+    "name": f"name: {NAME}",
+    "redirect_uris": "redirect_uris: a list of 1 to 20 URIs",
+    "post_logout_redirect_uris": "post_logout_redirect_uris: a list of at most 20 URIs",
+    "require_verified_email": "require_verified_email: true or false",
+    "allow_registration": "allow_registration: true or false",
+    "refresh_reuse_grace": "refresh_reuse_grace: whole seconds from 0 to 300",
+}
+CLIENT_FIELDS = {
+    "name": f"name: {NAME}",
+    "scopes": f"scopes: {SCOPES}",
+    "token_ttl": f"token_ttl: whole seconds from 1 to {inputs.MAX_TOKEN_TTL}",
+    "jwks": "jwks: a JWK or a JWK Set (a JSON object)",
+    "jwks_uri": "jwks_uri: an https URL",
+}
+RESOURCE_FIELDS = {
+    "uri": "uri: an absolute http(s) URI without fragment or user information",
+    "scopes": f"scopes: {SCOPES}",
+}
+ROTATION_FIELDS = {"revoke_old": "revoke_old: true or false"}
+
+
+def checked(document: dict, failures: Failures, messages: dict[str, str], whole: str) -> dict:
+    """The body once it keeps to its schema; else 400 naming an unknown field, else the
+    first broken one in `messages`' order, else `whole` (a rule of the body as a whole)."""
+    if failures.unknown:
+        raise InvalidRequestError(f"unknown field {failures.unknown[0]!r}")
+    for field, message in messages.items():
+        if field in failures.fields:
+            raise InvalidRequestError(message)
+    if failures:
+        raise InvalidRequestError(whole)
+    return document
+
+
+def once_each(values: list) -> list:
+    return list(dict.fromkeys(values))
+
+
+# -- the project ---------------------------------------------------------------------------------
+
+async def project_view(web_app: web.Application, project_id: str) -> dict:
+    """The project as the read models show it: settings, never a secret or a hash."""
+    project = await web_app[reads_key].query(project_details, project_id)
+    return {k: v for k, v in project.items() if k not in TWINS or v is not None}
+
+
+async def get_project(request: web.Request) -> web.Response:
+    """GET /api/platform/project."""
+    web_app = request.app
+    client = await project_client(request, web_app, {})
+    return reply(await project_view(web_app, client.project_id))
+
+
+async def patch_project(request: web.Request) -> web.Response:
+    """PATCH /api/platform/project: every field checked, then all recorded in one decision
+    (update_project), so a refused one changes nothing."""
+    web_app = request.app
+    document = await json_body(request)
+    client = await project_client(request, web_app, document)
+    changes = checked(document, PROJECT_CHANGE.failures(document), PROJECT_FIELDS,
+                      f"send any of {', '.join(PROJECT_FIELDS)}")
+    if "name" in changes:
+        changes["name"] = strip(changes["name"])
+    for uris in ("redirect_uris", "post_logout_redirect_uris"):
+        if uris in changes:
+            changes[uris] = once_each(changes[uris])
+    _, position = await decided(API_ANSWERS, web_app, web_app[application_key].update_project, client.project_id,
+                                changes, BY)
+    await await_read_model(web_app, position)
+    return reply(await project_view(web_app, client.project_id))
+
+
+# -- secrets -------------------------------------------------------------------------------------
+
+async def rotate_project_secret(request: web.Request) -> web.Response:
+    """POST /api/platform/project/rotate-secret: the project's own client's new secret."""
+    web_app = request.app
+    document = await json_body(request)
+    client = await project_client(request, web_app, document)
+    return await rotated(web_app, client.client_id, document)
+
+
+async def revoke_project_previous_secret(request: web.Request) -> web.Response:
+    """POST /api/platform/project/revoke-previous-secret."""
+    web_app = request.app
+    document = await json_body(request)
+    client = await project_client(request, web_app, document)
+    return await previous_revoked(web_app, client.client_id, document)
+
+
+async def rotated(web_app: web.Application, client_id: str, document: dict) -> web.Response:
+    """A new secret for `client_id`, shown once; it works as soon as this answers."""
+    checked(document, ROTATION.failures(document), ROTATION_FIELDS, "send {} or {\"revoke_old\": true}")
+    value, position = await decided(API_ANSWERS, web_app, web_app[application_key].rotate_secret, client_id,
+                                    web_app[clock_key].now(), document.get("revoke_old", False), BY)
+    await await_read_model(web_app, position)
+    return reply(value)
+
+
+async def previous_revoked(web_app: web.Application, client_id: str, document: dict) -> web.Response:
+    checked(document, NO_FIELDS.failures(document), {}, "send {}")
+    _, position = await decided(API_ANSWERS, web_app, web_app[application_key].revoke_previous_secret, client_id,
+                                BY)
+    await await_read_model(web_app, position)
+    return reply({"client_id": client_id, "previous_secret_revoked": True})
+
+
+# -- the project's other clients -----------------------------------------------------------------
+
+def client_view(row: dict) -> dict:
+    """A client as clients_of lists it, with RFC 7591's name for how it authenticates."""
+    view = {k: v for k, v in row.items() if k != "auth_method"}
+    view["token_endpoint_auth_method"] = row["auth_method"]
+    return view
+
+
+async def list_clients(request: web.Request) -> web.Response:
+    """GET /api/platform/clients: machine and registered clients (not the project's own)."""
+    web_app = request.app
+    client = await project_client(request, web_app, {})
+    rows = await web_app[reads_key].query(clients_of, client.project_id)
+    return reply({"clients": [client_view(row) for row in rows if row["kind"] != "project"]})
+
+
+async def create_client(request: web.Request) -> web.Response:
+    """POST /api/platform/clients: a machine client; its secret, if it has one, shown once."""
+    web_app = request.app
+    document = await json_body(request)
+    client = await project_client(request, web_app, document)
+    fields = checked(document, NEW_CLIENT.failures(document), CLIENT_FIELDS, "send jwks or jwks_uri, not both")
+    jwks = field_value(public_key_set, fields, "jwks")
+    jwks_uri = field_value(inputs.jwks_uri, fields, "jwks_uri")
+    value, position = await decided(API_ANSWERS, web_app, web_app[application_key].create_client, client.project_id,
+                                    strip(fields["name"]), once_each(fields.get("scopes", [])),
+                                    fields.get("token_ttl"), jwks=jwks, jwks_uri=jwks_uri, by=BY)
+    await await_read_model(web_app, position)
+    return reply(value, status=201)
+
+
+def field_value(check, fields: dict, name: str):
+    """`check` (of astapa/inputs.py's kind: the value, or ValueError saying why) on a field
+    sent; None when it was not."""
+    if fields.get(name) is None:
+        return None
+    try:
+        return check(fields[name])
+    except ValueError as e:
+        raise InvalidRequestError(f"{name}: {e}") from None
+
+
+async def named_client(request: web.Request, web_app: web.Application, caller: ClientRecord) -> str:
+    """The client the path names: one of the caller's project's besides its own (the
+    project's routes are for that one); 404 otherwise, as for an unknown one."""
+    client_id = request.match_info["client_id"]
+    named = await web_app[clients_key].get(client_id) if CLIENT_ID.fullmatch(client_id) else None
+    if named is None or named.project_id != caller.project_id or named.kind == "project":
+        raise NotFoundError("no such client")
+    return client_id
+
+
+async def delete_client(request: web.Request) -> web.Response:
+    """DELETE /api/platform/clients/{client_id}."""
+    web_app = request.app
+    client = await project_client(request, web_app, {})
+    client_id = await named_client(request, web_app, client)
+    value, position = await decided(API_ANSWERS, web_app, web_app[application_key].delete_client, client_id, BY)
+    await await_read_model(web_app, position)
+    return reply(value)
+
+
+async def rotate_client_secret(request: web.Request) -> web.Response:
+    """POST /api/platform/clients/{client_id}/rotate-secret."""
+    web_app = request.app
+    document = await json_body(request)
+    client = await project_client(request, web_app, document)
+    return await rotated(web_app, await named_client(request, web_app, client), document)
+
+
+async def revoke_client_previous_secret(request: web.Request) -> web.Response:
+    """POST /api/platform/clients/{client_id}/revoke-previous-secret."""
+    web_app = request.app
+    document = await json_body(request)
+    client = await project_client(request, web_app, document)
+    return await previous_revoked(web_app, await named_client(request, web_app, client), document)
+
+
+# -- resources -----------------------------------------------------------------------------------
+
+async def put_resource(request: web.Request) -> web.Response:
+    """PUT /api/platform/resources: a resource and its scopes (a known URI's replaced)."""
+    web_app = request.app
+    document = await json_body(request)
+    client = await project_client(request, web_app, document)
+    fields = checked(document, RESOURCE.failures(document), RESOURCE_FIELDS, "send uri and scopes")
+    uri = field_value(check_resource_uri, fields, "uri")
+    # From the read models, not the decision: the event store keeps no index of resources,
+    # so two projects racing for one URI could both pass. An operator's setting, rarely
+    # changed; a token is never issued for another project's resource either way.
+    if await web_app[reads_key].query(resource_registrant, client.project_id, uri) is not None:
+        raise ResourceConflictError("another project registered this resource")
+    _, position = await decided(API_ANSWERS, web_app, web_app[application_key].add_resource, client.project_id,
+                                uri, once_each(fields["scopes"]), BY)
+    await await_read_model(web_app, position)
+    return reply({"resources": (await project_view(web_app, client.project_id))["resources"]})
+
+
+# -- the project's log ---------------------------------------------------------------------------
+
+async def events(request: web.Request) -> web.Response:
+    """GET /api/platform/events?type=&subject=&actor=&before=&limit=: newest first."""
+    web_app = request.app
+    client = await project_client(request, web_app, {})
+    filters = {name: event_filter(request, name) for name in EVENT_FILTERS}
+    before = query_param(request, "before")
+    before = None if before is None else number_param(before, "before", 1, MAX_CURSOR)
+    limit = number_param(query_param(request, "limit", "50"), "limit", 1, MAX_PAGE)
+    rows, following = await web_app[reads_key].query(project_events, client.project_id, before, limit, filters)
+    return reply({"events": [{**row, "subject": row["subject"] or None, "actor": row["actor"] or None}
+                             for row in rows], "next": following})
+
+
+def event_filter(request: web.Request, name: str) -> str:
+    value = query_param(request, name, "")
+    if len(value) > MAX_FILTER:
+        raise InvalidRequestError(f"{name} must be at most {MAX_FILTER} characters")
+    return value
