@@ -6,6 +6,7 @@ import sqlite3
 from datetime import date, timedelta
 
 from astapa.domain.console import CONSOLE_PROJECT_ID, OWNER
+from astapa.queries import clients_of, project_details
 
 
 def is_admin(conn: sqlite3.Connection, email_key: str) -> bool:
@@ -220,3 +221,23 @@ def project_providers(conn: sqlite3.Connection, project_id: str) -> dict[str, st
     secrets are in files, never here)."""
     row = conn.execute("SELECT providers FROM projects WHERE project_id = ?", (project_id,)).fetchone()
     return json.loads(row["providers"] or "{}") if row else {}
+
+
+def project_branding(conn: sqlite3.Connection, project_id: str) -> dict[str, str]:
+    """How the hosted pages show the project: display_name, logo_url, primary_color ("": default)."""
+    row = conn.execute("SELECT display_name, logo_url, primary_color FROM project_branding WHERE project_id = ?",
+                       (project_id,)).fetchone()
+    return dict(row) if row else {"display_name": "", "logo_url": "", "primary_color": ""}
+
+
+def project_settings(conn: sqlite3.Connection, project_id: str) -> dict | None:
+    """What the Settings page shows, in one read: project_details, with `provider_clients`
+    (provider -> client id), `branding`, and `previous_secret_valid_until`, when the own
+    client's secret before the last rotation stops (or stopped) working (None: there is none)."""
+    details = project_details(conn, project_id)
+    if details is None:
+        return None
+    own = next((c for c in clients_of(conn, project_id) if c["client_id"] == details["client_id"]), {})
+    return {**details, "provider_clients": project_providers(conn, project_id),
+            "branding": project_branding(conn, project_id),
+            "previous_secret_valid_until": own.get("previous_secret_valid_until")}

@@ -47,6 +47,9 @@ def create_tables(db: Database) -> None:
         if_not_exists=True,
     )
     db["clients"].create_index(["project_id"], if_not_exists=True)
+    # How the hosted pages show a project (BrandingChanged); no row: their defaults.
+    db["project_branding"].create({"project_id": str, "display_name": str, "logo_url": str, "primary_color": str},
+                                  pk="project_id", if_not_exists=True)
 
 
 def project_created(db: Database, e: Project.Created) -> None:
@@ -178,8 +181,14 @@ def client_deleted(db: Database, e: Client.Deleted) -> None:
     db.execute("DELETE FROM clients WHERE client_id = ?", [e.client_id])
 
 
+def branding_changed(db: Database, e: Project.BrandingChanged) -> None:
+    db.execute("INSERT OR REPLACE INTO project_branding (project_id, display_name, logo_url, primary_color)"
+               " VALUES (?, ?, ?, ?)", [e.project_id, e.display_name, e.logo_url, e.primary_color])
+
+
 HANDLERS = {
     Project.Created: project_created,
+    Project.BrandingChanged: branding_changed,
     Project.SignInPolicyChanged: sign_in_policy_changed,
     Project.ProviderConfigured: provider_configured,
     Project.ProviderRemoved: provider_removed,

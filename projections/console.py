@@ -139,8 +139,8 @@ def client_created(db: Database, e: Client.Created, position: int) -> None:
 # -- daily counts for the overview --------------------------------------------------------
 
 def _count(db: Database, project_id: str, e, column: str) -> None:
-    db.execute(f"INSERT INTO project_stats (project_id, day, signups, signins, tokens) VALUES (?, ?, 0, 0, 0)"
-               f" ON CONFLICT(project_id, day) DO NOTHING", [project_id, e.timestamp.date().isoformat()])
+    db.execute("INSERT INTO project_stats (project_id, day, signups, signins, tokens) VALUES (?, ?, 0, 0, 0)"
+               " ON CONFLICT(project_id, day) DO NOTHING", [project_id, e.timestamp.date().isoformat()])
     db.execute(f"UPDATE project_stats SET {column} = {column} + 1 WHERE project_id = ? AND day = ?",
                [project_id, e.timestamp.date().isoformat()])
 
@@ -185,7 +185,8 @@ HANDLERS = {
     **{cls: naming(None) for cls in _events_of(
         Project, "Created", "RegistrationPolicyChanged", "RedirectUriAdded", "PaymentsConfigured",
         "ProviderConfigured", "ProviderRemoved", "SignInPolicyChanged", "PostLogoutRedirectUrisChanged",
-        "RefreshReuseGraceChanged", "Renamed", "RedirectUrisChanged", "SecretRotated", "PreviousSecretRevoked")},
+        "RefreshReuseGraceChanged", "Renamed", "RedirectUrisChanged", "SecretRotated", "PreviousSecretRevoked",
+        "BrandingChanged")},
     Project.ResourceAdded: naming("uri"),
     **{cls: owned_by(CLIENT_OWNER) for cls in _events_of(Client, "SecretRotated", "PreviousSecretRevoked", "Deleted")},
     Plan.Created: naming("key"),

@@ -13,7 +13,11 @@ where the generated value is valid and not the part a negative case breaks: the 
 client, HTTP Basic for it (or the body's own credentials: one method per request, RFC 6749
 §2.3), a user's bearer token and `sub`, Xendit's callback token, a registered
 `redirect_uri`, a plan key, a CSRF cookie with its form token, the authorization request a
-page carries, and a plan end in the future. Three answers are refusals that the checks
+page carries, a plan end in the future, a new client's public keys, and a machine client
+whose secret to rotate (never the one to delete). The operations on the project itself (its
+settings, secret, clients, resources and log) run with a second project, so that what they
+change (the redirect URIs, registration, the secret) leaves the other cases' state alone; a
+rotated secret is the one the next case sends. Four answers are refusals that the checks
 cannot read as such, and are taken as the description says they are:
 
 - the token endpoint's 400 `invalid_grant`, `invalid_scope`, `invalid_target` or
@@ -28,6 +32,8 @@ cannot read as such, and are taken as the description says they are:
   held to every check.)
 - registration's 400 `invalid_client_metadata` or `invalid_redirect_uri` (RFC 7591 §2: a
   server may refuse any metadata value; rules between fields are beyond a schema).
+- a project settings change's 400 `invalid_redirect_uri`: which redirect URIs a project
+  takes depends on its mode (a sandbox takes http on any host, a live project does not).
 """
 
 import datetime
@@ -38,7 +44,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import schemathesis
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, settings
+from jwt.algorithms import ECAlgorithm
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import (
@@ -68,6 +76,11 @@ TOKEN_ENDPOINTS = {"/oauth/token", "/api/platform/token", "/projects/{project_id
 GRANT_REFUSALS = {"invalid_grant", "invalid_scope", "invalid_target", "unauthorized_client"}
 REGISTRATION = "/projects/{project_id}/oauth/register"
 METADATA_REFUSALS = {"invalid_client_metadata", "invalid_redirect_uri"}
+PROJECT_ITSELF = ("/api/platform/project", "/api/platform/clients", "/api/platform/resources", "/api/platform/events")
+PROJECT_SETTINGS = "/api/platform/project"
+PROJECT_ROTATION = "/api/platform/project/rotate-secret"
+PUBLIC_KEYS = {"keys": [{**ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key(), as_dict=True),
+                         "kid": "fuzz", "use": "sig"}]}
 AUTHORIZATION_PAGES = {"/oauth/authorize", "/projects/{project_id}/oauth/authorize", "/auth/login", "/auth/signup",
                        "/auth/forgot-password", "/auth/resend-verification"}
 BODY_CREDENTIALS = ("client_secret", "client_assertion", "client_assertion_type")
@@ -76,10 +89,13 @@ BODY_CREDENTIALS = ("client_secret", "client_assertion", "client_assertion_type"
 class Fuzzed:
     """The server and the state a case may use."""
 
-    def __init__(self, server, project: dict, tokens: dict, sub: str, page: requests.Response) -> None:
+    def __init__(self, server, project: dict, own: dict, machine: dict, tokens: dict, sub: str,
+                 page: requests.Response) -> None:
         self.server = server
         self.project = project
         self.basic = (project["client_id"], project["client_secret"])
+        self.own = own  # the project the operations on the project itself change
+        self.machine = machine  # a client of `own`, whose secret they rotate (none deletes it)
         self.access_token = tokens["access_token"]
         self.sub = sub
         self.csrf_cookie = page.cookies["astapa_csrf"]
@@ -102,6 +118,9 @@ def fuzzed(tmp_path_factory, key_pool):
             # Client ID Metadata Documents and jwks_uri: nothing leaves loopback.
             server.web_app[clients_key].documents._fetch = _no_fetching
             project = project_on(server, "orders:read")
+            own = project_on(server, "orders:read", name="settings")
+            machine = run_cli("client", "create", "--data-dir", str(server.data_dir), "--project",
+                              own["project_id"], "--name", "machine")
             run_cli("project", "update", "--data-dir", str(server.data_dir), "--project", project["project_id"],
                     "--allow-registration")
             wait_for_client(server, project)
@@ -113,7 +132,8 @@ def fuzzed(tmp_path_factory, key_pool):
                                headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()["sub"]
             page = requests.get(f"{server.url}/auth/login", timeout=10, params={
                 "client_id": project["client_id"], "redirect_uri": REDIRECT_URI, "response_type": "code"})
-            yield Fuzzed(server, project, tokens, sub, page)
+            wait_for_client(server, machine)
+            yield Fuzzed(server, project, own, machine, tokens, sub, page)
         finally:
             thread.stop()
         violations = thread.violations
@@ -138,6 +158,8 @@ def test_every_operation_conforms_to_openapi_json(fuzzed: Fuzzed, case):
     headers, auth = _with_known_state(fuzzed, case)
     kwargs = {"base_url": fuzzed.server.url, "timeout": 10, "auth": auth, "headers": headers or None}
     response = case.call(**kwargs)
+    if operation.path == PROJECT_ROTATION and response.status_code == 200:
+        fuzzed.own = {**fuzzed.own, "client_secret": response.json()["client_secret"]}
     case.validate_response(response, headers=headers or None, transport_kwargs=kwargs,
                            excluded_checks=_refusals_read_as_described(case, response))
 
@@ -148,6 +170,8 @@ def _with_known_state(fuzzed: Fuzzed, case) -> tuple[dict, tuple[str, str] | Non
     path, query, cookies = ParameterLocation.PATH, ParameterLocation.QUERY, ParameterLocation.COOKIE
     _put(case, path, case.path_parameters, "project_id", fuzzed.project["project_id"])
     _put(case, path, case.path_parameters, "sub", fuzzed.sub)
+    if operation.method.upper() == "POST":
+        _put(case, path, case.path_parameters, "client_id", fuzzed.machine["client_id"])
     _put(case, query, case.query, "client_id", fuzzed.project["client_id"])
     _put(case, query, case.query, "redirect_uri", REDIRECT_URI)
     _put(case, cookies, case.cookies, "astapa_csrf", fuzzed.csrf_cookie)
@@ -160,6 +184,11 @@ def _with_known_state(fuzzed: Fuzzed, case) -> tuple[dict, tuple[str, str] | Non
             _in_the_future(fuzzed, body)
     if operation.path == "/api/platform/users/{sub}/claims" and case.path_parameters.get("sub") == fuzzed.sub:
         _claims_back_to_none(fuzzed)  # at most 50 claims: each case starts again from none
+    if operation.path == "/api/platform/clients" and isinstance(body, dict) and isinstance(body.get("jwks"), dict):
+        negated = _negated(case, ParameterLocation.BODY)
+        if negated is not None and "jwks" not in negated:
+            body["jwks"] = PUBLIC_KEYS
+    project = fuzzed.own if operation.path.startswith(PROJECT_ITSELF) else fuzzed.project
 
     names = {name for requirement in operation.definition.raw.get("security") or [] for name in requirement}
     negated = _negated(case, ParameterLocation.HEADER)
@@ -170,8 +199,8 @@ def _with_known_state(fuzzed: Fuzzed, case) -> tuple[dict, tuple[str, str] | Non
     if "xenditCallbackToken" in names:
         return {"x-callback-token": CALLBACK_TOKEN}, None
     if "clientBasic" in names and not any(_given(body, name) for name in BODY_CREDENTIALS):
-        _put(case, ParameterLocation.BODY, body, "client_id", fuzzed.project["client_id"])  # Basic's own
-        return {}, fuzzed.basic
+        _put(case, ParameterLocation.BODY, body, "client_id", project["client_id"])  # Basic's own
+        return {}, (project["client_id"], project["client_secret"])
     return {}, None
 
 
@@ -233,6 +262,8 @@ def _refusals_read_as_described(case, response) -> list:
     # values"; rules between fields (a key set that holds no public key, both jwks and
     # jwks_uri, redirect URIs for the application type) are beyond a schema.
     if operation.path == REGISTRATION and status == 400 and response.json().get("error") in METADATA_REFUSALS:
+        return [positive_data_acceptance]
+    if operation.path == PROJECT_SETTINGS and status == 400 and response.json().get("error") == "invalid_redirect_uri":
         return [positive_data_acceptance]
     if operation.path in AUTHORIZATION_PAGES and operation.method.upper() == "GET" and status == 303:
         location = (response.headers.get("location") or [""])[0]

@@ -177,20 +177,6 @@ class ConsoleCommands(AccountCommands):
                                               role=OWNER, by=by))
         return decision
 
-    def change_sign_in(self, project_id: str, require_verified_email: bool, allow_registration: bool,
-                       refresh_reuse_grace: int) -> Decision:
-        """The Settings page's sign-in form in one save: what set_sign_in_policy,
-        set_registration_policy and set_refresh_reuse_grace each change, on one load of
-        the project (three commands would each load it, and their saves conflict)."""
-        project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
-        if project.require_verified_email != require_verified_email:
-            project.change_sign_in_policy(project_id=project_id, require_verified_email=require_verified_email)
-        if project.allow_registration != allow_registration:
-            project.change_registration_policy(project_id=project_id, allow_registration=allow_registration)
-        if project.refresh_reuse_grace != refresh_reuse_grace:
-            project.change_refresh_reuse_grace(project_id=project_id, refresh_reuse_grace=refresh_reuse_grace)
-        return Decision([project], {"project_id": project_id})
-
     def go_live_with_members(self, project_id: str, members: list[str], going_live: tuple[str, str] | None,
                              by: str, *args, **kwargs) -> Decision:
         """go_live (golive.py; `args` and `kwargs` are its), and in the same save the

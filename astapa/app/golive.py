@@ -88,9 +88,11 @@ class GoLiveCommands(ProjectCommands):
         return [c for c in clients if not c.registered and not c.deleted]
 
     def _plans(self, project_id: str) -> list[Plan]:
-        """The project's plans as they are now (`free` is every project's, with no event)."""
-        return [self.load(plan_id, lambda: ProjectNotFoundError(project_id), read_only=True)
-                for plan_id in self._created_in(project_id, Plan)]
+        """The plans the project offers now (`free` is every project's, with no event; an
+        archived plan is offered no more, and the twin has nobody on it)."""
+        plans = [self.load(plan_id, lambda: ProjectNotFoundError(project_id), read_only=True)
+                 for plan_id in self._created_in(project_id, Plan)]
+        return [plan for plan in plans if not plan.archived]
 
     def _created_in(self, project_id: str, kind: type) -> list[UUID]:
         """The ids of the `kind` aggregates created in the project, oldest first. No
@@ -141,14 +143,18 @@ def live_ready(uri: str) -> bool:
 
 
 def copy_settings(sandbox: Project, live: Project, live_xendit: tuple[str, str | None] | None) -> None:
-    """The sandbox's resources and sign-in providers (the same provider clients: their
-    secrets' hashes here, the secrets in the twin's file), and the twin's own Xendit key."""
+    """The sandbox's resources, sign-in providers (the same provider clients: their
+    secrets' hashes here, the secrets in the twin's file) and branding, and the twin's own
+    Xendit key."""
     live_id = live.project_id
     for uri, scopes in sandbox.resources.items():
         live.add_resource(project_id=live_id, uri=uri, scopes=list(scopes))
     for provider, client_id in sandbox.providers.items():
         live.configure_provider(project_id=live_id, provider=provider, client_id=client_id,
                                 client_secret_hash=sandbox.provider_secret_hashes.get(provider, ""))
+    if sandbox.display_name or sandbox.logo_url or sandbox.primary_color:
+        live.change_branding(project_id=live_id, display_name=sandbox.display_name, logo_url=sandbox.logo_url,
+                             primary_color=sandbox.primary_color)
     if live_xendit is not None:
         live.configure_payments(project_id=live_id, secret_key_hash=live_xendit[0],
                                 callback_token_hash=live_xendit[1])

@@ -3,6 +3,7 @@
 from datetime import datetime, timezone
 
 from astapa.crypto import new_public_id, new_secret, sha256_hex
+from astapa.domain.branding import check_branding
 from astapa.domain.errors import (
     ClientNotFoundError,
     ProjectClientKeptError,
@@ -184,6 +185,17 @@ class ProjectCommands(EventStore):
         """The project's own client's redirect URIs: `uris` replace what was registered, so
         an authorization request naming a URI left out is refused from then on."""
         return self.update_project(project_id, {"redirect_uris": list(uris)})
+
+    def set_branding(self, project_id: str, display_name: str, logo_url: str, primary_color: str,
+                     by: str | None = None) -> Decision:
+        """How the hosted pages show the project; each "" for the page's default. A logo off
+        https or a colour below WCAG AA contrast is refused (BrandingRefusedError)."""
+        check_branding(display_name, logo_url, primary_color)
+        project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
+        branding = {"display_name": display_name, "logo_url": logo_url, "primary_color": primary_color}
+        if any(getattr(project, name) != value for name, value in branding.items()):
+            project.change_branding(project_id=project_id, by=by, **branding)
+        return Decision([project], {"project_id": project_id, **branding})
 
     def update_project(self, project_id: str, changes: dict, by: str | None = None) -> Decision:
         """Any of the SETTINGS in one decision: the project is loaded once and every change

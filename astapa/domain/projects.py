@@ -45,6 +45,10 @@ class Project(Aggregate):
     # previous_secret_valid_until (epoch seconds); None: there is none.
     previous_secret_hash: str | None = None
     previous_secret_valid_until: float | None = None
+    # How the hosted pages show the project (BrandingChanged, branding.py); "": their default.
+    display_name = ""
+    logo_url = ""
+    primary_color = ""
 
     @event("Created")
     def __init__(
@@ -143,6 +147,15 @@ class Project(Aggregate):
         """How many seconds after a rotation the previous refresh token may come back once
         (a client retrying after a lost response); 0: never (RefreshFamily)."""
         self.refresh_reuse_grace = refresh_reuse_grace
+
+    @event("BrandingChanged")
+    def change_branding(self, project_id: str, display_name: str, logo_url: str, primary_color: str,
+                        by: str | None = None) -> None:
+        """The display name, logo (https) and primary colour (WCAG AA against white) the
+        hosted pages show, all three at once; "" for a page default."""
+        self.display_name = display_name
+        self.logo_url = logo_url
+        self.primary_color = primary_color
 
     @event("Renamed")
     def rename(self, project_id: str, name: str, by: str | None = None) -> None:

@@ -14,6 +14,7 @@ import requests
 from astapa import cli as astapa_cli
 from astapa.app import AstapaApplication
 from astapa.domain.errors import AlreadyLiveError, GoLiveRefusedError
+from astapa.web.appkeys import application_key, writer_key
 from astapa.web.errors import API_ANSWERS, from_domain
 from tests.clients.conftest import RESOURCE, cli
 from tests.conftest import Server, project_on
@@ -164,6 +165,10 @@ def test_the_live_twin_has_the_configuration_and_none_of_the_data(server: Server
               "--redirect-uri", "http://127.0.0.1:9000/cb")
     auth = (project["client_id"], project["client_secret"])
     assert requests.post(f"{server.url}/api/platform/plans", json=PRO, auth=auth, timeout=10).status_code == 201
+    retired = {**PRO, "key": "retired", "name": "Retired"}
+    assert requests.post(f"{server.url}/api/platform/plans", json=retired, auth=auth, timeout=10).status_code == 201
+    application, writer = server.web_app[application_key], server.web_app[writer_key]
+    server.run(writer.run(application.archive_plan, project_id, "retired", "test"))  # offered no more: not copied
     user = tokens(server, project, "ada@example.org")
 
     live = cli(server, "project", "go-live", "--project", project_id)

@@ -199,6 +199,9 @@ def test_going_live_makes_a_twin_its_owner_can_open(start_server):
     clients_page = owner.get(f"/dashboard/projects/{project['project_id']}/clients")
     owner.post(f"/dashboard/projects/{project['project_id']}/clients", page=clients_page, name="Billing job",
                scopes="billing", credential="secret")
+    branded = owner.post(f"{settings_path(project)}/branding", page=owner.get(settings_path(project)),
+                         primary_color="#2456d6")
+    assert branded.status_code == 200
     page = owner.get(settings_path(project))
     live = owner.post(f"{settings_path(project)}/go-live", page=page)
     assert live.status_code == 200, live.text[:2000]
@@ -211,6 +214,7 @@ def test_going_live_makes_a_twin_its_owner_can_open(start_server):
     opened = owner.get(f"/dashboard/projects/{twin['project_id']}/settings")
     assert opened.status_code == 200 and "made from the sandbox" in opened.text
     assert project["project_id"] in opened.text and 'mode-live' in opened.text and "Go live" not in opened.text
+    assert 'value="#2456d6"' in opened.text  # the branding is configuration: copied
     sandbox = owner.get(settings_path(project))
     assert twin["project_id"] in sandbox.text and "Go live</button>" not in sandbox.text
     assert twin["client_secret"] not in sandbox.text + opened.text
@@ -226,3 +230,33 @@ def test_an_admin_member_cannot_go_live(server: Server, admin: ConsoleBrowser):
     before = log_position(server)
     assert member.post(f"{settings_path(project)}/go-live", page=page).status_code == 403
     assert log_position(server) == before
+
+
+def test_the_contrast_ratio_is_wcag_s():
+    from astapa.domain.branding import contrast_ratio
+
+    assert round(contrast_ratio("#000000", "#ffffff"), 2) == 21.0
+    assert round(contrast_ratio("#767676", "#ffffff"), 2) == 4.54  # the lightest grey AA allows on white
+    assert round(contrast_ratio("#777777", "#ffffff"), 2) == 4.48
+    assert contrast_ratio("#2456d6", "#ffffff") == contrast_ratio("#ffffff", "#2456d6")
+
+
+def test_branding_is_saved_and_a_low_contrast_colour_is_refused_next_to_its_field(server: Server,
+                                                                                 admin: ConsoleBrowser):
+    project = create_project(admin)
+    page = admin.get(settings_path(project))
+    before = log_position(server)
+    refused = admin.post(f"{settings_path(project)}/branding", page=page, display_name="Shop",
+                         logo_url="http://shop.example/logo.png", primary_color="#777777")
+    assert refused.status_code == 400
+    assert 'id="primary_color-error"' in refused.text and "4.48:1" in refused.text
+    assert 'id="logo_url-error"' in refused.text and "https" in refused.text
+    assert log_position(server) == before
+    saved = admin.post(f"{settings_path(project)}/branding", page=page, display_name="Shop & Co",
+                       logo_url="https://shop.example/logo.png", primary_color="#767676")
+    assert saved.status_code == 200 and "Branding saved." in saved.text
+    assert 'value="#767676"' in saved.text and 'value="https://shop.example/logo.png"' in saved.text
+    with sqlite3.connect(server.data_dir / "read.db") as conn:
+        row = conn.execute("SELECT display_name, logo_url, primary_color FROM project_branding WHERE project_id = ?",
+                           (project["project_id"],)).fetchone()
+    assert row == ("Shop & Co", "https://shop.example/logo.png", "#767676")

@@ -64,6 +64,7 @@ def routes() -> list[web.RouteDef]:
         web.post(PROJECT + "/settings/name", settings.save_name, name="console.save_name"),
         web.post(PROJECT + "/settings/redirect-uris", settings.save_redirect_uris, name="console.save_redirect_uris"),
         web.post(PROJECT + "/settings/sign-in", settings.save_sign_in, name="console.save_sign_in"),
+        web.post(PROJECT + "/settings/branding", settings.save_branding, name="console.save_branding"),
         web.post(PROJECT + "/settings/providers", settings.save_provider, name="console.save_provider"),
         web.post(PROJECT + "/settings/providers/remove", settings.remove_provider, name="console.remove_provider"),
         web.post(PROJECT + "/settings/payments", settings.save_payments_keys, name="console.save_payments"),

@@ -18,7 +18,7 @@ from astapa.console_queries import project_summary, role_in
 from astapa.domain.console import ADMIN, CONSOLE_PROJECT_ID, OWNER, VIEWER, may
 from astapa.web import bodies
 from astapa.web.appkeys import csrf_key, reads_key
-from astapa.web.console.session import PATH, SignInNeeded, Viewer, keep_tokens, viewer_of
+from astapa.web.console.session import PATH, REFRESHED, SignInNeeded, Viewer, keep_tokens, viewer_of
 from astapa.web.csrf import CsrfError
 from astapa.web.pages import Respond, message, page, render
 
@@ -64,8 +64,8 @@ class Console:
 
 
 def _keep_refreshed(request: web.Request, response: web.StreamResponse) -> None:
-    if "console_tokens" in request:
-        keep_tokens(response, request.app, request["console_tokens"])
+    if REFRESHED in request:
+        keep_tokens(response, request.app, request[REFRESHED])
 
 
 Handler = Callable[[Console], Awaitable[web.StreamResponse]]

@@ -182,13 +182,17 @@ async def logout(request: web.Request) -> web.StreamResponse:
     return response
 
 
+# The tokens of a refresh made while answering this request: the answer sets them as cookies.
+REFRESHED = web.RequestKey("console_tokens", dict)
+
+
 class SignInNeeded(Exception):
     """No valid console sign-in in this browser."""
 
 
 async def viewer_of(request: web.Request) -> Viewer:
     """The console user of this request: from the access token cookie, or after rotating
-    the refresh token (the new cookies are set on the answer: see `request["console_tokens"]`)."""
+    the refresh token (the new cookies are set on the answer: see REFRESHED)."""
     web_app = request.app
     claims = await _claims(request, web_app)
     account = await web_app[reads_key].query(console_user, claims["sub"])
@@ -223,7 +227,7 @@ async def _refreshed(request: web.Request, web_app: web.Application) -> dict:
             client.client_id, *parts, None, settings.access_token_ttl, None, None, client.refresh_reuse_grace))
     except (OAuthError, DomainError):
         raise SignInNeeded() from None
-    request["console_tokens"] = body
+    request[REFRESHED] = body
     claims = verify_access_token(body["access_token"], web_app[signing_keys_key].current().verify_keys,
                                  settings.issuer, web_app[clock_key].now())
     if claims is None:

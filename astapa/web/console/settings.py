@@ -1,10 +1,11 @@
-"""A project's settings: its name, its own client's redirect URIs, its sign-in rules, Google
-and GitHub sign-in, its Xendit key, its own client's secret, and going live. Each part is
-its own form posting to its own route, and each change is the command the CLI runs, saved
-with a ConsoleAction naming the console user.
+"""A project's settings: its name, its own client's redirect URIs, its sign-in rules, its
+branding, Google and GitHub sign-in, its Xendit key, its own client's secret, and going
+live. Each part is its own form posting to its own route, and each change is the command
+the CLI runs, saved with a ConsoleAction naming the console user.
 
 The forms carry the project's version: one shown before another change to the project is
 refused (409, nothing changes), so one person's save never silently undoes another's.
+Rotating the client secret and revoking the old one carry none: they overwrite nothing.
 Secrets (the providers', the Xendit key) go to files under DATA_DIR/keys and only their
 hashes into the log, exactly as the CLI does (project_files.py); no page shows them again.
 A page shows a secret once, as it is made: a rotated client secret, a live twin's.
@@ -17,7 +18,8 @@ from aiohttp import web
 
 from astapa import inputs
 from astapa.app.console import StaleFormError
-from astapa.console_queries import members_of, project_providers
+from astapa.console_queries import members_of, project_settings
+from astapa.domain.branding import branding_errors
 from astapa.domain.console import ADMIN, OWNER
 from astapa.domain.errors import AlreadyLiveError, GoLiveRefusedError, RedirectUriRefusedError
 from astapa.domain.identities import PROVIDERS
@@ -31,7 +33,6 @@ from astapa.project_files import (
     save_payments,
     save_providers,
 )
-from astapa.queries import clients_of, project_details
 from astapa.web.appkeys import application_key, await_read_model, clock_key, reads_key, settings_key, writer_key
 from astapa.web.console.frame import Console, console_page
 from astapa.web.console.projects import name_error, redirect_uri_lines
@@ -39,7 +40,8 @@ from astapa.web.pages import see_other
 
 DONE = {"name": "Name saved.", "redirect_uris": "Redirect URIs saved.", "sign_in": "Sign-in settings saved.",
         "provider": "Sign-in provider saved.", "provider_removed": "Sign-in provider removed.",
-        "payments": "Xendit keys saved.", "revoked": "The old client secret no longer works."}
+        "payments": "Xendit keys saved.", "revoked": "The old client secret no longer works.",
+        "branding": "Branding saved."}
 STALE = "This project changed since you opened the page; review and save again."
 PROVIDER_NAMES = {"google": "Google", "github": "GitHub"}
 
@@ -57,20 +59,17 @@ async def _page(console: Console, status: int = 200, values: dict | None = None,
     web_app = console.request.app
     loop = asyncio.get_running_loop()
     version = await loop.run_in_executor(None, web_app[application_key].project_version, console.project_id)
-    details = await web_app[reads_key].query(project_details, console.project_id)
-    providers = await web_app[reads_key].query(project_providers, console.project_id)
+    details = await web_app[reads_key].query(project_settings, console.project_id)
     payments = await loop.run_in_executor(None, payments_mode, web_app[settings_key].keys_dir, console.project_id)
-    clients = await web_app[reads_key].query(clients_of, console.project_id)
-    own = next((c for c in clients if c["client_id"] == details["client_id"]), {})
     shown = {"name": details["name"], "redirect_uris": "\n".join(details["redirect_uris"]),
              "require_verified_email": details["require_verified_email"],
              "allow_registration": details["allow_registration"],
-             "refresh_reuse_grace": str(details["refresh_reuse_grace"]), **(values or {})}
+             "refresh_reuse_grace": str(details["refresh_reuse_grace"]), **details["branding"], **(values or {})}
     return console.render("console/settings.html", status=status, title="Settings", details=details,
                           version=version, values=shown, errors=errors or {}, error=error, reasons=reasons or [],
-                          providers=providers, provider_names=PROVIDER_NAMES, payments=payments,
+                          providers=details["provider_clients"], provider_names=PROVIDER_NAMES, payments=payments,
                           max_grace=MAX_REUSE_GRACE,
-                          previous_valid_until=still_valid(own.get("previous_secret_valid_until"),
+                          previous_valid_until=still_valid(details["previous_secret_valid_until"],
                                                            web_app[clock_key].now()),
                           notice=DONE.get(console.request.query.get("done", "")))
 
@@ -158,8 +157,21 @@ async def save_sign_in(console: Console) -> web.StreamResponse:
     except ValueError as e:
         return await _page(console, 400, values, {"refresh_reuse_grace": sentence(e)})
     app = console.request.app[application_key]
-    return await _change(console, "change sign-in settings", "sign_in", app.change_sign_in, console.project_id,
-                         values["require_verified_email"], values["allow_registration"], grace)
+    return await _change(console, "change sign-in settings", "sign_in", app.update_project, console.project_id,
+                         {**values, "refresh_reuse_grace": grace})
+
+
+@console_page(needs=ADMIN, changes=True)
+async def save_branding(console: Console) -> web.StreamResponse:
+    """POST …/settings/branding: display name, logo URL (https) and primary colour (WCAG
+    AA contrast against white, computed in domain/branding.py), each empty for the default."""
+    values = {name: console.form.get(name, "").strip() for name in ("display_name", "logo_url", "primary_color")}
+    errors = branding_errors(**values)
+    if errors:
+        return await _page(console, 400, values, errors)
+    app = console.request.app[application_key]
+    return await _change(console, "change branding", "branding", app.set_branding, console.project_id,
+                         values["display_name"], values["logo_url"], values["primary_color"])
 
 
 # -- Google and GitHub --------------------------------------------------------------------
