@@ -293,11 +293,12 @@ def dispatch(args: argparse.Namespace) -> int:
                                    list(dict.fromkeys(args.scope)), args.token_ttl,
                                    jwks=args.jwk_file, jwks_uri=args.jwks_uri, public=args.public,
                                    redirect_uris=list(dict.fromkeys(args.redirect_uri)),
-                                   post_logout_redirect_uris=list(dict.fromkeys(args.post_logout_redirect_uri)))
+                                   post_logout_redirect_uris=list(dict.fromkeys(args.post_logout_redirect_uri)),
+                                   by="cli")
         elif args.command == "console":
             value = add_console_admin(app, args)
         elif args.command == "resource":
-            value, _ = app.execute(app.add_resource, args.project, args.uri, list(dict.fromkeys(args.scope)))
+            value, _ = app.execute(app.add_resource, args.project, args.uri, list(dict.fromkeys(args.scope)), by="cli")
         else:
             value = rotate_keys(app, args.data_dir)
     finally:
@@ -307,32 +308,20 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def update_project(app, args: argparse.Namespace) -> dict:
-    if args.require_verified_email is None and args.allow_registration is None and args.refresh_reuse_grace is None \
-            and args.post_logout_redirect_uri is None and args.name is None and args.redirect_uri is None:
+    """Every setting given, in one save: one refused (a redirect URI the project's mode does
+    not take, say) changes nothing."""
+    given = {"name": args.name, "redirect_uris": args.redirect_uri,
+             "post_logout_redirect_uris": args.post_logout_redirect_uri,
+             "require_verified_email": args.require_verified_email, "allow_registration": args.allow_registration,
+             "refresh_reuse_grace": args.refresh_reuse_grace}
+    changes = {setting: list(dict.fromkeys(value)) if isinstance(value, list) else value
+               for setting, value in given.items() if value is not None}
+    if not changes:
         raise ConfigError("give --name, --redirect-uri, --[no-]require-verified-email, --[no-]allow-registration,"
                           " --refresh-reuse-grace or --post-logout-redirect-uri")
-    value: dict = {"project_id": args.project}
-    if args.name is not None:
-        if not args.name.strip():
-            raise ConfigError("--name must not be empty")
-        changed, _ = app.execute(app.rename_project, args.project, args.name)
-        value.update(changed)
-    if args.redirect_uri is not None:
-        changed, _ = app.execute(app.set_redirect_uris, args.project, list(dict.fromkeys(args.redirect_uri)))
-        value.update(changed)
-    if args.require_verified_email is not None:
-        changed, _ = app.execute(app.set_sign_in_policy, args.project, args.require_verified_email)
-        value.update(changed)
-    if args.allow_registration is not None:
-        changed, _ = app.execute(app.set_registration_policy, args.project, args.allow_registration)
-        value.update(changed)
-    if args.refresh_reuse_grace is not None:
-        changed, _ = app.execute(app.set_refresh_reuse_grace, args.project, args.refresh_reuse_grace)
-        value.update(changed)
-    if args.post_logout_redirect_uri is not None:
-        changed, _ = app.execute(app.set_post_logout_redirect_uris, args.project,
-                                 list(dict.fromkeys(args.post_logout_redirect_uri)))
-        value.update(changed)
+    if "name" in changes and not changes["name"].strip():
+        raise ConfigError("--name must not be empty")
+    value, _ = app.execute(app.update_project, args.project, changes, by="cli")
     return value
 
 
@@ -384,12 +373,12 @@ def list_clients(app, args: argparse.Namespace) -> dict:
 def rotate_secret(app, args: argparse.Namespace) -> dict:
     from astapa.clock import SystemClock
 
-    value, _ = app.execute(app.rotate_secret, args.client, SystemClock().now(), args.revoke_old)
+    value, _ = app.execute(app.rotate_secret, args.client, SystemClock().now(), args.revoke_old, by="cli")
     return value
 
 
 def delete_client(app, args: argparse.Namespace) -> dict:
-    value, _ = app.execute(app.delete_client, args.client)
+    value, _ = app.execute(app.delete_client, args.client, by="cli")
     return value
 
 

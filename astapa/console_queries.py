@@ -106,6 +106,13 @@ def daily_counts(conn: sqlite3.Connection, project_id: str, today: date, days: i
             for d in ((first + timedelta(days=i)).isoformat() for i in range(days))]
 
 
+def active_users(conn: sqlite3.Connection, project_id: str, today: date, days: int = 30) -> int:
+    """Users who signed in on one of the last `days` days."""
+    first = (today - timedelta(days=days - 1)).isoformat()
+    return conn.execute("SELECT count(*) FROM user_activity WHERE project_id = ? AND last_day >= ?",
+                        (project_id, first)).fetchone()[0]
+
+
 def user_count(conn: sqlite3.Connection, project_id: str) -> int:
     return conn.execute("SELECT count(*) FROM users WHERE project_id = ?", (project_id,)).fetchone()[0]
 

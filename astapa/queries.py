@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from astapa.domain.branding import Branding
 from astapa.domain.clients import (
     GRANT_TYPES,
     ClientRecord,
@@ -52,8 +53,10 @@ def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | Non
         "SELECT c.client_id, c.kind, c.project_id, c.secret_hash, c.scopes, c.token_ttl, c.name,"
         " c.redirect_uris, p.require_verified_email, c.mode, p.providers, c.auth_method, c.jwks,"
         " c.jwks_uri, c.grant_types, p.scopes AS project_scopes, p.resources, p.allow_registration,"
-        " p.refresh_reuse_grace, c.post_logout_redirect_uris, c.previous_secret_hash, c.previous_secret_valid_until"
+        " p.refresh_reuse_grace, c.post_logout_redirect_uris, c.previous_secret_hash, c.previous_secret_valid_until,"
+        " b.display_name, b.logo_url, b.primary_color"
         " FROM clients c LEFT JOIN projects p ON p.project_id = c.project_id"
+        " LEFT JOIN project_branding b ON b.project_id = c.project_id"
         " WHERE c.client_id = ?",
         (client_id,),
     ).fetchone()
@@ -86,7 +89,15 @@ def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | Non
         foreign_resources=frozenset() if resources else foreign_resources(conn, row["project_id"]),
         previous_secret_hash=row["previous_secret_hash"],
         previous_secret_valid_until=row["previous_secret_valid_until"],
+        branding=branding_of(row),
     )
+
+
+def branding_of(row: sqlite3.Row) -> Branding | None:
+    """A project's branding from a row joined with project_branding; None if it set none."""
+    if not (row["display_name"] or row["logo_url"] or row["primary_color"]):
+        return None
+    return Branding(row["display_name"] or "", row["logo_url"] or "", row["primary_color"] or "")
 
 
 def project_by_id(conn: sqlite3.Connection, project_id: str) -> ProjectRecord | None:
@@ -338,27 +349,36 @@ class QueuedMail:
     client_name: str
     queued_at: float
     attempts: int
+    branding: Branding | None = None  # the project's, as it is when the mail is composed
 
+
+MAIL_COLUMNS = ("m.message_id, m.project_id, m.recipient, m.kind, m.link_key, m.client_name, m.queued_at,"
+                " m.attempts, b.display_name, b.logo_url, b.primary_color")
+
+
+def queued_mail(row: sqlite3.Row) -> QueuedMail:
+    return QueuedMail(row["message_id"], row["project_id"], row["recipient"], row["kind"], row["link_key"],
+                      row["client_name"], row["queued_at"], row["attempts"], branding_of(row))
 
 def due_mail(conn: sqlite3.Connection, now: float, limit: int) -> list[QueuedMail]:
     """Queued messages whose next attempt is due, oldest first."""
     rows = conn.execute(
-        "SELECT message_id, project_id, recipient, kind, link_key, client_name, queued_at, attempts"
-        " FROM mail WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+        f"SELECT {MAIL_COLUMNS} FROM mail m LEFT JOIN project_branding b ON b.project_id = m.project_id"
+        " WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
         (now, limit),
     ).fetchall()
-    return [QueuedMail(**dict(row)) for row in rows]
+    return [queued_mail(row) for row in rows]
 
 
 def queued_mail_after(conn: sqlite3.Connection, after: tuple[float, str], limit: int) -> list[QueuedMail]:
     """Every queued message, due or not, in queue order after the cursor (queued_at, id)."""
     rows = conn.execute(
-        "SELECT message_id, project_id, recipient, kind, link_key, client_name, queued_at, attempts"
-        " FROM mail WHERE status = 'queued' AND (queued_at, message_id) > (?, ?)"
-        " ORDER BY queued_at, message_id LIMIT ?",
+        f"SELECT {MAIL_COLUMNS} FROM mail m LEFT JOIN project_branding b ON b.project_id = m.project_id"
+        " WHERE status = 'queued' AND (queued_at, message_id) > (?, ?) ORDER BY queued_at, message_id LIMIT ?",
         (*after, limit),
     ).fetchall()
-    return [QueuedMail(**dict(row)) for row in rows]
+    return [queued_mail(row) for row in rows]
+
 
 
 PAYMENT_COLUMNS = ("payment_id, project_id, sub, plan, amount, currency, method, bank_code, status, qr_string,"

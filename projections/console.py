@@ -38,6 +38,10 @@ def create_tables(db: Database) -> None:
         pk=("project_id", "day"), if_not_exists=True)
     db["membership_keys"].create({"aggregate_id": str, "project_id": str, "email_key": str, "email": str},
                                  pk="aggregate_id", if_not_exists=True)
+    # When each user last signed in (a day): the overview's active users, by an index range.
+    db["user_activity"].create({"project_id": str, "sub": str, "last_day": str}, pk=("project_id", "sub"),
+                               if_not_exists=True)
+    db["user_activity"].create_index(["project_id", "last_day"], if_not_exists=True)
     # A machine client's aggregate id -> its project and id (their later events name neither).
     db["client_owners"].create({"aggregate_id": str, "project_id": str, "client_id": str},
                                pk="aggregate_id", if_not_exists=True)
@@ -153,6 +157,9 @@ def user_registered(db: Database, e: User.Registered, position: int) -> None:
 def session_started(db: Database, e: BrowserSession.Started, position: int) -> None:
     _log(db, position, e.project_id, e, e.sub, "user")
     _count(db, e.project_id, e, "signins")
+    db.execute("INSERT INTO user_activity (project_id, sub, last_day) VALUES (?, ?, ?)"
+               " ON CONFLICT(project_id, sub) DO UPDATE SET last_day = excluded.last_day",
+               [e.project_id, e.sub, e.timestamp.date().isoformat()])
 
 
 def token_issued(db: Database, e: AccessToken.Issued) -> None:

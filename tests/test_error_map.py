@@ -2,6 +2,8 @@
 every OAuth endpoint, the management API keeps its statuses, pages never leak a detail."""
 
 from astapa.domain.errors import (
+    ClientNotFoundError,
+    ClientSecretlessError,
     CodeRejectedError,
     DomainError,
     EmailTakenError,
@@ -26,6 +28,12 @@ def test_the_same_refusal_answers_per_surface():
     plan = PlanNotFoundError("pro")
     assert from_domain(plan, API_ANSWERS).status == 400  # a plan named in a body
     assert from_domain(plan, PLAN_ANSWERS).status == 404  # the plan the URL names
+
+
+def test_a_client_refusal_on_the_management_api():
+    assert from_domain(ClientNotFoundError("cid_x"), API_ANSWERS).status == 404
+    secretless = from_domain(ClientSecretlessError("cid_x", "private_key_jwt"), API_ANSWERS)
+    assert (secretless.error, secretless.status) == ("conflict", 409)  # the client's state, not the request
 
 
 def test_an_unlisted_refusal_falls_back_to_its_nearest_listed_class():

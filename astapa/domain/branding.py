@@ -9,6 +9,7 @@ anything in the clear.
 """
 
 import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from astapa.domain.errors import DomainError
@@ -18,6 +19,24 @@ MAX_LOGO_URL = 2048
 MIN_CONTRAST = 4.5  # WCAG 2.x AA, normal text
 WHITE = "#ffffff"
 COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+@dataclass(frozen=True)
+class Branding:
+    """What the hosted pages and mails show of a project ("" for each default)."""
+
+    display_name: str = ""
+    logo_url: str = ""
+    primary_color: str = ""
+
+    @property
+    def logo_origin(self) -> str:
+        """Where the logo comes from, for the pages' Content-Security-Policy (built from a
+        host name https_url checked, so nothing else can reach the header)."""
+        if not https_url(self.logo_url):
+            return ""
+        parts = urlsplit(self.logo_url)
+        return f"https://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
 class BrandingRefusedError(DomainError):
@@ -47,10 +66,20 @@ def check_branding(display_name: str, logo_url: str, primary_color: str) -> None
         raise BrandingRefusedError(field, reason)
 
 
+HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
+
+
 def https_url(value: str) -> bool:
+    """An https URL with a plain host name (letters, digits, dots and hyphens: an IDN in
+    its punycode form) and no user information, quotes, spaces or angle brackets."""
     parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        return False
     return (len(value) <= MAX_LOGO_URL and parts.scheme == "https" and bool(parts.hostname)
-            and "@" not in parts.netloc and not any(c in value for c in " \"'<>\\") and value.isprintable())
+            and HOST.fullmatch(parts.hostname) is not None and "@" not in parts.netloc
+            and not any(c in value for c in " \"'<>\\;,") and value.isprintable())
 
 
 def contrast_ratio(first: str, second: str) -> float:

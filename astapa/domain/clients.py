@@ -4,6 +4,8 @@ or built from a client's metadata document; the protocol rules in oauth/ decide 
 
 from dataclasses import dataclass, field
 
+from astapa.domain.branding import Branding
+
 
 @dataclass(frozen=True)
 class ClientRecord:
@@ -31,6 +33,16 @@ class ClientRecord:
     refresh_reuse_grace: int = 0  # the project's, in seconds (domain/refresh.py)
     # Where RP-initiated logout may send the browser back, matched byte for byte.
     post_logout_redirect_uris: tuple[str, ...] = ()
+    branding: Branding | None = None  # the project's, when it set any
+
+    @property
+    def shown_name(self) -> str:
+        """The name the hosted pages and mails give the app: the project's display name for
+        its own client; a third-party client is always named as it registered (the user
+        must see who asks)."""
+        if self.kind == "project" and self.branding is not None and self.branding.display_name:
+            return self.branding.display_name
+        return self.name
     # The secret before the last rotation, accepted while now < previous_secret_valid_until
     # (epoch seconds); None: there is none.
     previous_secret_hash: str | None = None

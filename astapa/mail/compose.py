@@ -34,6 +34,9 @@ SUBJECTS = {
 }
 
 
+DEFAULT_ACCENT = "#1f6feb"  # the button's colour unless the project chose its own (checked: WCAG AA)
+
+
 class _HeaderClasses(headerregistry.HeaderRegistry):
     """The standard header registry, remembering the class it builds for each header name
     (the standard one builds a new class for every header set: most of composing's time)."""
@@ -71,8 +74,11 @@ class Composer:
 
     def compose(self, mail: QueuedMail) -> EmailMessage:
         client = mail.client_name or "your account"
+        brand = mail.branding
         values = {"client": client, "link": self.link(mail), "issuer": self.issuer,
-                  "valid_for": duration(self.lifetimes.get(mail.kind, 0))}
+                  "valid_for": duration(self.lifetimes.get(mail.kind, 0)),
+                  "accent": brand.primary_color if brand and brand.primary_color else DEFAULT_ACCENT,
+                  "logo": brand.logo_url if brand else ""}
         message = EmailMessage(policy=MAIL_POLICY)
         message["From"] = self.sender
         message["To"] = mail.recipient

@@ -45,9 +45,12 @@ def test_the_overview_counts_todays_sign_ups_in_its_chart(server: Server, admin:
     assert page.status_code == 200
     assert f"<title>{today}: 1 sign-up</title>" in page.text
     assert re.search(r'id="total-users">1<', page.text) and re.search(r'id="total-signups">1<', page.text)
-    assert re.search(r'id="total-signins">1<', page.text)
+    assert re.search(r'id="total-signins">1<', page.text) and re.search(r'id="total-active">1<', page.text)
     assert 'role="img"' in page.text and "1 sign-up and 1 sign-in in all" in page.text
     assert "<script" not in page.text and "style=" not in page.text
+    server.clock.advance(30 * 86400)  # the sign-in is now 30 days old: out of the window
+    later = admin.get(base)
+    assert re.search(r'id="total-active">0<', later.text) and re.search(r'id="total-users">1<', later.text)
 
 
 def test_the_overview_shows_how_to_connect_an_app(server: Server, admin: ConsoleBrowser):

@@ -12,6 +12,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from astapa.web.appkeys import application_key, writer_key
 from tests.conftest import Server, project_on, run_cli, wait_for_client
 from tests.flows import REDIRECT_URI
 from tests.management.test_users_and_claims import Api
@@ -247,6 +248,23 @@ def test_another_projects_resource_is_a_conflict(server: Server, api: Api):
         response = other.send("PUT", "/resources", {"uri": spelling, "scopes": ["x"]})
         assert response.status_code == 409 and response.json()["error"] == "conflict"
     assert other.get("/project").json()["resources"] == {}
+
+
+def test_twins_share_their_resources(server: Server, api: Api, project: dict):
+    """Going live copies the sandbox's resources: neither twin is another project to the other."""
+    assert api.send("PUT", "/resources", {"uri": "https://api.example.com", "scopes": ["a"]}).status_code == 200
+    application, writer = server.web_app[application_key], server.web_app[writer_key]
+    live, _ = server.run(writer.run(application.go_live, project["project_id"], True, None))
+    wait_for_client(server, live)
+    assert api.get("/project").json()["live_project_id"] == live["project_id"]
+    twin = Api(server, live)
+    assert twin.get("/project").json()["sandbox_project_id"] == project["project_id"]
+    for either in (api, twin):
+        response = either.send("PUT", "/resources", {"uri": "https://api.example.com", "scopes": ["a", "b"]})
+        assert response.status_code == 200, response.text
+    stranger = Api(server, project_on(server)).send("PUT", "/resources", {"uri": "https://api.example.com",
+                                                                          "scopes": []})
+    assert stranger.status_code == 409
 
 
 @pytest.mark.parametrize("body", [

@@ -94,10 +94,11 @@ def test_registered_query_must_match_exactly(server: Server):
     "data:text/html,hi", "vbscript:x", "http://a.example/cb", "https://user@a.example/cb", "/relative",
 ])
 def test_registration_refuses_unsafe_redirect_uris(server: Server, uri):
-    """C-03, C-04: fragments, wildcards, script schemes and plain http off loopback."""
+    """C-03, C-04: fragments, wildcards, script schemes and plain http off loopback (a live
+    project's rule; a sandbox takes http on any host, tests/clients/test_sandbox_and_live.py)."""
     from astapa import cli
 
-    assert cli.main(["project", "create", "--data-dir", str(server.data_dir), "--name", "x",
+    assert cli.main(["project", "create", "--data-dir", str(server.data_dir), "--name", "x", "--live",
                      "--redirect-uri", uri]) == 2
 
 

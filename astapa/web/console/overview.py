@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
-from astapa.console_queries import daily_counts, user_count
+from astapa.console_queries import active_users, daily_counts, user_count
 from astapa.oauth.servers import project_issuer
 from astapa.web.appkeys import clock_key, reads_key, settings_key
 from astapa.web.console.frame import Console, console_page
@@ -24,6 +24,7 @@ async def overview(console: Console) -> web.StreamResponse:
     days = await reads.query(daily_counts, project_id, today, DAYS)
     totals = {name: sum(day[name] for day in days) for name in ("signups", "signins", "tokens")}
     totals["users"] = await reads.query(user_count, project_id)
+    totals["active"] = await reads.query(active_users, project_id, today, DAYS)
     issuer = project_issuer(web_app[settings_key].issuer, project_id)
     return console.render("console/overview.html", title="Overview", totals=totals, chart=chart(days),
                           summary=summary(days, totals), issuer=issuer,

@@ -2,11 +2,13 @@
 
 import functools
 import logging
+import secrets
 from typing import Awaitable, Callable
 
 import aiohttp_jinja2
 from aiohttp import web
 
+from astapa.domain.branding import Branding
 from astapa.domain.errors import DomainError
 from astapa.oauth.errors import OAuthError
 from astapa.passwords import PasswordsBusyError
@@ -21,9 +23,19 @@ PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'non
 PAGE_HEADERS = {"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-def render(request: web.Request, template: str, context: dict, status: int = 200) -> web.Response:
+def render(request: web.Request, template: str, context: dict, status: int = 200,
+           brand: Branding | None = None) -> web.Response:
+    """A page; with `brand`, the project's logo and colour on it (base.html): its colour in
+    a style element this answer's CSP allows by nonce, its logo from the logo's origin."""
+    headers = PAGE_HEADERS
+    if brand is not None:
+        nonce = secrets.token_urlsafe(16)
+        context = {**context, "brand": brand, "style_nonce": nonce}
+        headers = {**PAGE_HEADERS, "Content-Security-Policy": PAGE_CSP.replace(
+            "style-src 'self'", f"style-src 'self' 'nonce-{nonce}'").replace(
+            "img-src 'self'", f"img-src 'self' {brand.logo_origin}".rstrip())}
     response = aiohttp_jinja2.render_template(template, request, context, status=status)
-    response.headers.update(PAGE_HEADERS)
+    response.headers.update(headers)
     return response
 
 

@@ -107,7 +107,7 @@ def form(request: web.Request, web_app: web.Application, authz: AuthorizationReq
     token, new_cookie = csrf.token(request)
     response = render(request, "authorize.html", {
         "mode": mode,
-        "client_name": authz.client.name,
+        "client_name": authz.client.shown_name,
         "query": authz.query,
         "csrf_token": token,
         "email": email[:254],
@@ -117,7 +117,7 @@ def form(request: web.Request, web_app: web.Application, authz: AuthorizationReq
         "notice": notice,
         "link_offer": link_offer,
         "providers": [(name, PROVIDER_NAMES[name]) for name in authz.client.providers if name in PROVIDER_NAMES],
-    }, status=status)
+    }, status=status, brand=authz.client.branding)
     csrf.remember(response, new_cookie)
     return response
 
@@ -130,7 +130,7 @@ def consent_page(request: web.Request, web_app: web.Application, authz: Authoriz
     token, new_cookie = csrf.token(request)
     redirect = urlsplit(authz.redirect_uri)
     response = render(request, "consent.html", {
-        "client_name": authz.client.name,
+        "client_name": authz.client.shown_name,
         "client_id": authz.client.client_id,
         "redirect_host": redirect.hostname or redirect.scheme,
         "local_only": all((urlsplit(u).hostname or "") in LOOPBACK_HOSTS for u in authz.client.redirect_uris),
@@ -139,7 +139,7 @@ def consent_page(request: web.Request, web_app: web.Application, authz: Authoriz
         "query": authz.query,
         "csrf_token": token,
         "error": error,
-    }, status=status)
+    }, status=status, brand=authz.client.branding)
     csrf.remember(response, new_cookie)
     return response
 

@@ -100,7 +100,7 @@ def asking_form(request: web.Request, web_app: web.Application, authz: Authoriza
         "title": asking.title, "lead": asking.lead, "action": asking.action, "button": asking.button,
         "button_value": asking.button_value, "query": authz.query, "csrf_token": token,
         "email": email[:254], "error": error, "error_field": error_field if error else None,
-    }, status=status)
+    }, status=status, brand=authz.client.branding)
     csrf.remember(response, new_cookie)
     return response
 
@@ -111,13 +111,13 @@ def check_inbox(request: web.Request, web_app: web.Application, authz: Authoriza
     token, new_cookie = csrf.token(request)
     response = render(request, "check_inbox.html", {
         "text": text, "query": authz.query, "csrf_token": token, "email": email[:254], "resend": resend,
-    })
+    }, brand=authz.client.branding)
     csrf.remember(response, new_cookie)
     return response
 
 
 def link_request(authz: AuthorizationRequest) -> LinkRequest:
-    return LinkRequest(authz.client.project_id, authz.client.name, authz.query)
+    return LinkRequest(authz.client.project_id, authz.client.shown_name, authz.query)
 
 
 def may_mail(request: web.Request, web_app: web.Application, authz: AuthorizationRequest,
@@ -256,7 +256,7 @@ def landing(purpose: str):
         except (LinkRejectedError, UserDisabledError, UserNotFoundError):
             return await dead_link(request, web_app, purpose, token)
         authz = await authorization(web_app, link.authorization)
-        return link_page(request, web_app, purpose, link, token, authz.client.name)
+        return link_page(request, web_app, purpose, link, token, authz.client.shown_name)
 
     @redirect_errors
     async def use(request: web.Request) -> web.StreamResponse:
@@ -271,7 +271,7 @@ def landing(purpose: str):
         try:
             web_app[csrf_key].check(request, form.get("csrf_token"))
         except CsrfError:
-            return link_page(request, web_app, purpose, link, token, authz.client.name, status=403,
+            return link_page(request, web_app, purpose, link, token, authz.client.shown_name, status=403,
                              error="This form has expired. Please try again.")
         password_hash = None
         if purpose == RESET_PASSWORD:
@@ -279,12 +279,12 @@ def landing(purpose: str):
             try:
                 check_policy(password)
             except PasswordPolicyError as e:
-                return link_page(request, web_app, purpose, link, token, authz.client.name, status=400,
+                return link_page(request, web_app, purpose, link, token, authz.client.shown_name, status=400,
                                  error=str(e), error_field="password")
             password_hash = await web_app[passwords_key].hash(password)
         try:
             signed_in, position = await web_app[writer_key].run(
-                web_app[application_key].use_link, purpose, token, authz.code_request(), authz.client.name,
+                web_app[application_key].use_link, purpose, token, authz.code_request(), authz.client.shown_name,
                 web_app[clock_key].now(), password_hash)
         except (LinkRejectedError, UserDisabledError, UserNotFoundError):
             return await dead_link(request, web_app, purpose, token)
