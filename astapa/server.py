@@ -286,6 +286,8 @@ async def serving(web_app: web.Application):
     log.info("astapa serving %s (data dir %s)", settings.issuer, settings.data_dir)
     if settings.demo:
         print(f"Demo: open {settings.issuer}/demo in a browser, sign up, and see your tokens.", flush=True)
+        print(f"Console: {settings.issuer}/dashboard; make its first admin with"
+              " `.venv/bin/astapa console add-admin --email YOU@EXAMPLE.COM` and open the link it prints.", flush=True)
     yield
     readiness.ready = False
 
