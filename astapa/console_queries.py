@@ -27,7 +27,8 @@ def role_in(conn: sqlite3.Connection, project_id: str, email_key: str) -> str | 
 
 
 def has_any_role(conn: sqlite3.Connection, email_key: str) -> bool:
-    return conn.execute("SELECT 1 FROM console_members WHERE email_key = ? LIMIT 1", (email_key,)).fetchone() is not None
+    row = conn.execute("SELECT 1 FROM console_members WHERE email_key = ? LIMIT 1", (email_key,)).fetchone()
+    return row is not None
 
 
 def projects_for(conn: sqlite3.Connection, email_key: str, admin: bool) -> list[dict]:
@@ -126,7 +127,8 @@ def users_matching(conn: sqlite3.Connection, project_id: str, prefix: str, limit
     return [dict(r) for r in rows]
 
 
-def users_newest(conn: sqlite3.Connection, project_id: str, before: int | None, limit: int) -> tuple[list[dict], int | None]:
+def users_newest(conn: sqlite3.Connection, project_id: str, before: int | None,
+                 limit: int) -> tuple[list[dict], int | None]:
     """Users newest first, before the cursor (a registration sequence number)."""
     rows = conn.execute("SELECT seq, sub, email, email_verified, disabled, created_at FROM users"
                         " WHERE project_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",

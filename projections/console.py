@@ -58,7 +58,8 @@ def member_invited(db: Database, e: Membership.Invited, position: int) -> None:
     db.execute("INSERT OR REPLACE INTO membership_keys (aggregate_id, project_id, email_key, email)"
                " VALUES (?, ?, ?, ?)", [e.originator_id.hex, e.project_id, e.email_key, e.email])
     db.execute("INSERT OR REPLACE INTO console_members (project_id, email_key, email, role, invited_by, created_at)"
-               " VALUES (?, ?, ?, ?, ?, ?)", [e.project_id, e.email_key, e.email, e.role, e.by, e.timestamp.isoformat()])
+               " VALUES (?, ?, ?, ?, ?, ?)",
+               [e.project_id, e.email_key, e.email, e.role, e.by, e.timestamp.isoformat()])
     _log(db, position, e.project_id, e, e.email, e.by)
 
 

@@ -28,7 +28,8 @@ from astapa.domain.users import EmailIndex, User
 from astapa.store.events import Decision, EventStore
 
 
-class AstapaApplication(ConsoleCommands, IdentityCommands, LinkCommands, PaymentCommands, MailCommands, GoLiveCommands, ProjectCommands, KeyCommands):
+class AstapaApplication(ConsoleCommands, IdentityCommands, LinkCommands, PaymentCommands, MailCommands,
+                        GoLiveCommands, ProjectCommands, KeyCommands):
     # Busy refresh families and long-lived users load (after a restart) from a snapshot
     # plus at most 99 events.
     snapshotting_intervals = {RefreshFamily: 100, User: 100}

@@ -15,7 +15,7 @@ buttons, the names the contract's "Dashboard" section promises.
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import eventsourcing.domain
@@ -28,7 +28,12 @@ from tests.console.conftest import ADMIN, add_admin
 from tests.flows import PASSWORD, REDIRECT_URI, exchange, query_of
 from tests.flows import Browser as FormDriver
 from tests.pages.conftest import TIMEOUT_MS
-from tests.pages.test_front_door_browser import CONTRAST_JS, FOCUS_JS, HELPERS_JS, SCHEMES
+from tests.pages.test_front_door_browser import (
+    CONTRAST_JS,
+    FOCUS_JS,
+    HELPERS_JS,
+    SCHEMES,
+)
 from tests.pages.test_hosted_pages_browser import VIEWPORT, screenshot
 
 # The project's sections, in the navigation's order (the contract's link names).
@@ -114,7 +119,7 @@ def events_stamped_by(clock: FakeClock) -> Iterator[None]:
     two weeks of use in one test run, events follow that clock meanwhile."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(eventsourcing.domain, "datetime_now_with_tzinfo",
-                      lambda: datetime.fromtimestamp(clock.now(), timezone.utc))
+                      lambda: datetime.fromtimestamp(clock.now(), UTC))
         yield
 
 

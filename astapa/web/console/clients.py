@@ -17,7 +17,7 @@ from astapa.domain.errors import ClientNotFoundError, ClientSecretlessError, Pro
 from astapa.oauth.client_keys import key_set_from_json
 from astapa.oauth.resources import check_resource_uri
 from astapa.queries import clients_of, project_details
-from astapa.web.appkeys import application_key, await_read_model, reads_key, writer_key
+from astapa.web.appkeys import application_key, reads_key
 from astapa.web.console.frame import Console, console_page
 from astapa.web.console.settings import revoke_previous, sentence, show_rotated
 from astapa.web.pages import Respond, message, see_other
@@ -63,16 +63,6 @@ def _not_found(console: Console) -> web.Response:
                    back=f"{console.base}/clients", back_text="Machine clients")
 
 
-async def _run(console: Console, action: str, target: str, command, *args, **kwargs) -> tuple:
-    """`command` with its ConsoleAction; once the read models show it."""
-    web_app = console.request.app
-    app = web_app[application_key]
-    value, position = await web_app[writer_key].run(app.by_console, console.viewer.actor, console.project_id,
-                                                     action, target, command, *args, **kwargs)
-    await await_read_model(web_app, position)
-    return value, position
-
-
 # -- a new client -------------------------------------------------------------------------
 
 @console_page(needs=ADMIN, changes=True)
@@ -84,9 +74,9 @@ async def create_client(console: Console) -> web.StreamResponse:
     if errors:
         return await _page(console, 400, values, errors)
     app = console.request.app[application_key]
-    created, _ = await _run(console, "create client", fields["name"], app.create_client, console.project_id,
-                            fields["name"], fields["scopes"], fields["token_ttl"], jwks=fields["jwks"],
-                            jwks_uri=fields["jwks_uri"])
+    created = await console.change("create client", fields["name"], app.create_client, console.project_id,
+                                   fields["name"], fields["scopes"], fields["token_ttl"], jwks=fields["jwks"],
+                                   jwks_uri=fields["jwks_uri"])
     return console.render("console/client_created.html", title="Client created", created=created,
                           name=fields["name"])
 
@@ -168,7 +158,7 @@ async def delete_client(console: Console) -> web.StreamResponse:
     client = await _client(console)
     app = console.request.app[application_key]
     try:
-        await _run(console, "delete client", client["client_id"], app.delete_client, client["client_id"])
+        await console.change("delete client", client["client_id"], app.delete_client, client["client_id"])
     except ClientNotFoundError:
         return _not_found(console)
     except ProjectClientKeptError:
@@ -197,6 +187,6 @@ async def add_resource(console: Console) -> web.StreamResponse:
     if errors:
         return await _page(console, 400, values, errors)
     app = console.request.app[application_key]
-    await _run(console, "add resource", values["resource_uri"], app.add_resource, console.project_id,
-               values["resource_uri"], scopes)
+    await console.change("add resource", values["resource_uri"], app.add_resource, console.project_id,
+                         values["resource_uri"], scopes)
     return see_other(f"{console.base}/clients?done=resource")

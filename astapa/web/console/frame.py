@@ -17,7 +17,7 @@ from aiohttp import web
 from astapa.console_queries import project_summary, role_in
 from astapa.domain.console import ADMIN, CONSOLE_PROJECT_ID, OWNER, VIEWER, may
 from astapa.web import bodies
-from astapa.web.appkeys import csrf_key, reads_key
+from astapa.web.appkeys import application_key, await_read_model, csrf_key, reads_key, writer_key
 from astapa.web.console.session import PATH, REFRESHED, SignInNeeded, Viewer, keep_tokens, viewer_of
 from astapa.web.csrf import CsrfError
 from astapa.web.pages import Respond, message, page, render
@@ -49,6 +49,17 @@ class Console:
 
     def may(self, needed: str) -> bool:
         return may(self.role, needed)
+
+    async def change(self, action: str, target: str, command: Callable, *args, **kwargs):
+        """`command(*args, **kwargs)` on the writer with a ConsoleAction naming this console
+        user (app.by_console: one save); its value, once the read models show it, so the
+        next page does."""
+        web_app = self.request.app
+        app = web_app[application_key]
+        value, position = await web_app[writer_key].run(app.by_console, self.viewer.actor, self.project_id,
+                                                        action, target, command, *args, **kwargs)
+        await await_read_model(web_app, position)
+        return value
 
     def render(self, template: str, status: int = 200, **values) -> web.Response:
         csrf = self.request.app[csrf_key]

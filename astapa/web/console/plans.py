@@ -17,7 +17,7 @@ from astapa.domain.console import ADMIN
 from astapa.domain.errors import InvalidClaimsError, PlanExistsError, PlanNotFoundError
 from astapa.domain.plans import CURRENCIES, FREE, INTERVALS
 from astapa.web import bodies
-from astapa.web.appkeys import application_key, await_read_model, reads_key, writer_key
+from astapa.web.appkeys import application_key, reads_key
 from astapa.web.console.frame import Console, console_page
 from astapa.web.management import NEW_PLAN, PLAN_CHANGE, PLAN_FIELDS, broken_plan_fields
 from astapa.web.pages import Respond, message, see_other
@@ -153,16 +153,11 @@ def _price(text: str) -> int | str:
 
 
 async def _change(console: Console, action: str, key: str, command, *args) -> None:
-    """The command, recorded as this console user's action on plan `key`, once the next
-    page would show it."""
-    web_app = console.request.app
-    app = web_app[application_key]
+    """Console.change on plan `key`; a plan gone meanwhile is 404."""
     try:
-        _, position = await web_app[writer_key].run(app.by_console, console.viewer.actor, console.project_id,
-                                                    action, key, command, *args)
+        await console.change(action, key, command, *args)
     except PlanNotFoundError:
         raise Respond(_not_found(console)) from None
-    await await_read_model(web_app, position)
 
 
 async def _plan(console: Console) -> dict:

@@ -78,15 +78,11 @@ async def _change(console: Console, action: str, done: str, command, *args, targ
                   **kwargs) -> web.StreamResponse:
     """`command(*args)` with its ConsoleAction, if the form's version is the project's; then
     back to the page with a notice."""
-    web_app = console.request.app
-    app = web_app[application_key]
     try:
-        _, position = await web_app[writer_key].run(
-            app.by_console, console.viewer.actor, console.project_id, action, target or console.project_id,
-            command, *args, expected_version=form_version(console), **kwargs)
+        await console.change(action, target or console.project_id, command, *args,
+                             expected_version=form_version(console), **kwargs)
     except StaleFormError:
         return await _page(console, 409, error=STALE)
-    await await_read_model(web_app, position)
     return see_other(f"{console.base}/settings?done={done}")
 
 
@@ -276,21 +272,15 @@ async def show_rotated(console: Console, client_id: str, revoke_path: str, back:
     """Rotate `client_id`'s secret and show the new one, once (the page is no-store)."""
     web_app = console.request.app
     app = web_app[application_key]
-    value, position = await web_app[writer_key].run(
-        app.by_console, console.viewer.actor, console.project_id, "rotate secret", client_id,
-        app.rotate_secret, client_id, web_app[clock_key].now(), False)
-    await await_read_model(web_app, position)
+    value = await console.change("rotate secret", client_id, app.rotate_secret, client_id, web_app[clock_key].now(),
+                                 False)
     return console.render("console/secret_rotated.html", title="New client secret", rotated=value,
                           revoke_path=revoke_path, back=back)
 
 
 async def revoke_previous(console: Console, client_id: str) -> None:
-    web_app = console.request.app
-    app = web_app[application_key]
-    _, position = await web_app[writer_key].run(
-        app.by_console, console.viewer.actor, console.project_id, "revoke previous secret", client_id,
-        app.revoke_previous_secret, client_id)
-    await await_read_model(web_app, position)
+    app = console.request.app[application_key]
+    await console.change("revoke previous secret", client_id, app.revoke_previous_secret, client_id)
 
 
 # -- going live ---------------------------------------------------------------------------

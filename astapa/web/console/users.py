@@ -19,7 +19,7 @@ from astapa.domain.console import ADMIN
 from astapa.domain.errors import InvalidClaimsError, PlanArchivedError, PlanNotFoundError, UserNotFoundError
 from astapa.domain.plans import FREE
 from astapa.queries import payments_of_user, user_profile
-from astapa.web.appkeys import application_key, await_read_model, clock_key, reads_key, writer_key
+from astapa.web.appkeys import application_key, clock_key, reads_key
 from astapa.web.console.frame import Console, console_page
 from astapa.web.console.plans import json_object, sentence
 from astapa.web.pages import Respond, message, see_other
@@ -157,16 +157,12 @@ def plan_choice(key: str, user: dict, plans: list[dict]):
 
 
 async def _change(console: Console, action: str, sub: str, command, *args) -> None:
-    """The command, recorded as this console user's action on `sub`, once the next page
-    would show it. The user vanishing meanwhile (erased) is the same 404 as a wrong id."""
-    web_app = console.request.app
-    app = web_app[application_key]
+    """Console.change on `sub`. The user vanishing meanwhile (erased) is the same 404 as a
+    wrong id."""
     try:
-        _, position = await web_app[writer_key].run(app.by_console, console.viewer.actor, console.project_id,
-                                                    action, sub, command, *args)
+        await console.change(action, sub, command, *args)
     except UserNotFoundError:
         raise Respond(_not_found(console)) from None
-    await await_read_model(web_app, position)
 
 
 async def _user(console: Console) -> dict:
