@@ -28,8 +28,10 @@ def create_tables(db: Database) -> None:
         pk=("project_id", "email_key"), if_not_exists=True)
     db["console_members"].create_index(["email_key"], if_not_exists=True)
     db["project_events"].create(
-        {"position": int, "project_id": str, "type": str, "timestamp": str, "subject": str, "actor": str},
+        {"position": int, "project_id": str, "type": str, "timestamp": str, "subject": str, "actor": str,
+         "aggregate_id": str, "version": int},  # the event's: a console action names its events by them
         pk="position", if_not_exists=True)
+    db["project_events"].create_index(["aggregate_id", "version"], if_not_exists=True)
     for columns in (["project_id", "position"], ["project_id", "type", "position"],
                     ["project_id", "subject", "position"], ["project_id", "actor", "position"]):
         db["project_events"].create_index(columns, if_not_exists=True)
@@ -95,9 +97,10 @@ def _log_membership(db: Database, position: int, e) -> None:
 def _log(db: Database, position: int, project_id: str | None, e, subject: str | None, actor: str | None) -> None:
     if project_id is None:
         return
-    db.execute("INSERT OR IGNORE INTO project_events (position, project_id, type, timestamp, subject, actor)"
-               " VALUES (?, ?, ?, ?, ?, ?)",
-               [position, project_id, type(e).__qualname__, e.timestamp.isoformat(), subject or "", actor or ""])
+    db.execute("INSERT OR IGNORE INTO project_events (position, project_id, type, timestamp, subject, actor,"
+               " aggregate_id, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               [position, project_id, type(e).__qualname__, e.timestamp.isoformat(), subject or "", actor or "",
+                e.originator_id.hex, e.originator_version])
 
 
 def _owner(db: Database, sql: str, key: str) -> tuple[str, str] | None:
@@ -131,7 +134,12 @@ def naming(subject: str | None, actor: str | None = None):
 
 
 def console_action(db: Database, e: ConsoleAction.Recorded, position: int) -> None:
+    """The action, and its actor on each event it saved that names nobody (they come just
+    before it in the log: one save)."""
     _log(db, position, e.project_id, e, e.target, e.actor)
+    for aggregate_id, version in getattr(e, "changes", None) or ():
+        db.execute("UPDATE project_events SET actor = ? WHERE aggregate_id = ? AND version = ? AND actor = ''",
+                   [e.actor, aggregate_id, version])
 
 
 def client_created(db: Database, e: Client.Created, position: int) -> None:

@@ -175,7 +175,7 @@ class ConsoleCommands(AccountCommands):
         project_id = decision.value["project_id"]
         decision.aggregates.append(Membership(project_id=project_id, email=owner_email, email_key=owner_key,
                                               role=OWNER, by=by))
-        return decision
+        return self._recorded(decision, project_id, by, "create project", project_id)
 
     def go_live_with_members(self, project_id: str, members: list[str], going_live: tuple[str, str] | None,
                              by: str, *args, **kwargs) -> Decision:
@@ -212,9 +212,16 @@ class ConsoleCommands(AccountCommands):
             if project.version != expected_version:
                 raise StaleFormError(project_id)
         decision = command(*args, **kwargs)
-        if decision.error is None:
-            decision.aggregates.append(ConsoleAction(project_id=project_id, actor=actor, action=action,
-                                                     target=target))
+        return decision if decision.error is not None else self._recorded(decision, project_id, actor, action,
+                                                                          target)
+
+    @staticmethod
+    def _recorded(decision: Decision, project_id: str, actor: str, action: str, target: str) -> Decision:
+        """`decision` and, saved with it, a ConsoleAction naming `actor` and each event."""
+        changes = [[aggregate.id.hex, e.originator_version]
+                   for aggregate in decision.aggregates for e in aggregate.pending_events]
+        decision.aggregates.append(ConsoleAction(project_id=project_id, actor=actor, action=action, target=target,
+                                                 changes=changes))
         return decision
 
     def project_version(self, project_id: str) -> int:

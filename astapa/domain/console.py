@@ -120,8 +120,12 @@ class ConsoleAction(Aggregate):
     what was changed (a user's sub, a plan's key, a client id, an email address)."""
 
     @event("Recorded")
-    def __init__(self, project_id: str, actor: str, action: str, target: str) -> None:
+    def __init__(self, project_id: str, actor: str, action: str, target: str,
+                 changes: list[list] | None = None) -> None:
+        """`changes`: the [aggregate id (hex), version] of each event the change saved, so
+        the project's log can name the actor on each of them too."""
         self.project_id = project_id
         self.actor = actor
         self.action = action
         self.target = target
+        self.changes = list(changes or [])

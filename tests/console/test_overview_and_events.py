@@ -135,3 +135,18 @@ def test_events_page_through_with_a_next_cursor(server: Server, admin: ConsoleBr
         page = admin.get(unescape(following.group(1)))
     times = [r["time"] for r in all_types]
     assert len(all_types) > 4 and times == sorted(times, reverse=True)
+
+
+def test_every_event_a_console_change_saved_names_the_console_user(server: Server, admin: ConsoleBrowser):
+    """Not only the ConsoleAction row: the project's creation, a settings change and a
+    rotation each name who made them."""
+    project = create_project(admin)
+    base = f"/dashboard/projects/{project['project_id']}"
+    settings = admin.get(f"{base}/settings")
+    saved = admin.post(f"{base}/settings/redirect-uris", settings, redirect_uris="https://shop.example/cb2")
+    assert saved.status_code == 200, saved.text[:300]
+    admin.post(f"{base}/settings/rotate-secret", admin.get(f"{base}/settings"))
+    rows = {row["type"]: row for row in event_rows(admin.get(f"{base}/events").text)}
+    for kind in ("Project.Created", "Membership.Invited", "Project.RedirectUrisChanged", "Project.SecretRotated",
+                 "ConsoleAction.Recorded"):
+        assert rows[kind]["actor"] == "console:admin@example.com", (kind, rows[kind])
