@@ -24,6 +24,7 @@ from astapa.domain.errors import (
     ProjectClientKeptError,
     ProjectNotFoundError,
     RedirectUriRefusedError,
+    ResourceTakenError,
     StoreNotDurableError,
 )
 from astapa.domain.identities import PROVIDERS
@@ -250,6 +251,8 @@ def describe(error: DomainError) -> str:
     if isinstance(error, ProjectClientKeptError):
         return (f"client {error.args[1]!r} is the own client of project {error.args[0]!r}: it cannot be"
                 " deleted (rotate its secret instead)")
+    if isinstance(error, ResourceTakenError):
+        return f"resource {error.args[0]!r} is another project's ({error.args[1]!r})"
     if isinstance(error, GoLiveRefusedError):
         return "cannot go live: " + "; ".join(error.reasons)
     if isinstance(error, AlreadyLiveError):

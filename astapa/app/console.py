@@ -30,6 +30,7 @@ from astapa.domain.users import EmailIndex, User
 from astapa.store.events import Decision
 
 SETUP_LINK_TTL = 24 * 3600
+CONSOLE_REUSE_GRACE = 30  # seconds (domain/refresh.py)
 CALLBACK_PATH = "/dashboard/callback"  # under the issuer: the console client's redirect URI
 
 
@@ -49,8 +50,11 @@ class ConsoleCommands(AccountCommands):
                 return Decision([], None)
             project.add_redirect_uri(project_id=CONSOLE_PROJECT_ID, redirect_uri=redirect_uri)
             return Decision([project], None)
+        # A grace for refresh retries, as the demo's: two tabs (or a form and a page) may both
+        # find the console's access token expired and rotate the same refresh token at once.
         return self.create_project("Astapa console", [redirect_uri], "live", [],
-                                   project_id=CONSOLE_PROJECT_ID, require_verified_email=True)
+                                   project_id=CONSOLE_PROJECT_ID, require_verified_email=True,
+                                   refresh_reuse_grace=CONSOLE_REUSE_GRACE)
 
     def console_issuer(self) -> str | None:
         """The issuer the server last served the console under (its newest callback)."""

@@ -11,8 +11,9 @@ from astapa.domain.errors import (
     RedirectUriRefusedError,
     RegistrationClosedError,
 )
-from astapa.domain.projects import Client, ClientIndex, Project, kept_on_rotation
+from astapa.domain.projects import Client, ClientIndex, Project, ResourceIndex, kept_on_rotation
 from astapa.domain.refresh import DEFAULT_REUSE_GRACE
+from astapa.domain.resources import canonical
 from astapa.oauth.authorize import check_redirect_uri
 from astapa.oauth.client_metadata import ClientMetadata
 from astapa.store.events import Decision, EventStore
@@ -153,11 +154,20 @@ class ProjectCommands(EventStore):
         return self.update_project(project_id, {"refresh_reuse_grace": seconds})
 
     def add_resource(self, project_id: str, uri: str, scopes: list[str], by: str | None = None) -> Decision:
+        """The resource for the project, unless another project registered it
+        (ResourceTakenError); the first registration claims it (ResourceIndex)."""
         project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
+        made: list = [project]
+        index_id = ResourceIndex.create_id(canonical(uri))
+        if self.exists(index_id):
+            index: ResourceIndex = self.load(index_id, lambda: ProjectNotFoundError(project_id), read_only=True)
+            index.check_may_register(project)
+        else:
+            made.append(ResourceIndex(uri=canonical(uri), project_id=project_id))
         if project.resources.get(uri) != list(scopes):
             project.add_resource(project_id=project_id, uri=uri, scopes=list(scopes), by=by)
-        return Decision([project], {"project_id": project_id, "resource": uri, "scopes": list(scopes),
-                                    "resources": sorted(project.resources)})
+        return Decision(made, {"project_id": project_id, "resource": uri, "scopes": list(scopes),
+                               "resources": sorted(project.resources)})
 
     def configure_payments(self, project_id: str, secret_key_hash: str, callback_token_hash: str | None) -> Decision:
         project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))

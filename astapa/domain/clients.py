@@ -47,6 +47,9 @@ class ClientRecord:
     # (epoch seconds); None: there is none.
     previous_secret_hash: str | None = None
     previous_secret_valid_until: float | None = None
+    # Set on the record authentication returns when the secret presented was the previous
+    # one: it keeps the app working, but manages no credentials (web/management.py).
+    by_previous_secret: bool = False
 
     @property
     def is_public(self) -> bool:

@@ -160,3 +160,7 @@ class GoLiveRefusedError(DomainError):
 class AlreadyLiveError(DomainError):
     """Going live again: args project_id and its live twin's project id (the project's own
     id when it is itself live)."""
+
+
+class ResourceTakenError(DomainError):
+    """Another project registered this resource (args: the URI, that project's id)."""

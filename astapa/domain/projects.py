@@ -6,6 +6,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from astapa.domain.errors import AlreadyLiveError, ClientNotFoundError, ClientSecretlessError
+from astapa.domain.errors import ResourceTakenError
 from astapa.domain.ids import index_id
 from astapa.domain.refresh import DEFAULT_REUSE_GRACE
 
@@ -278,6 +279,28 @@ class ClientIndex(Aggregate):
     @staticmethod
     def create_id(client_id: str) -> UUID:
         return index_id("client", client_id)
+
+
+class ResourceIndex(Aggregate):
+    """One per protected resource (RFC 8707), by its canonical URI across projects: a
+    resource is one project's (and its live twin's, which copies it), so no project can
+    have tokens issued for another's API. Two projects registering one URI at once collide
+    on this aggregate's version."""
+
+    @event("Registered")
+    def __init__(self, uri: str, project_id: str) -> None:
+        self.uri = uri
+        self.project_id = project_id
+
+    @staticmethod
+    def create_id(uri: str) -> UUID:
+        """`uri`: canonical (domain/resources.py), so two spellings are one resource."""
+        return index_id("resource", uri)
+
+    def check_may_register(self, project: "Project") -> None:
+        """The owner, or a twin of it, may register the resource again (new scopes)."""
+        if self.project_id not in (project.project_id, project.sandbox_project_id, project.live_project_id):
+            raise ResourceTakenError(self.uri, self.project_id)
 
 
 class ClientAssertion(Aggregate):

@@ -9,7 +9,7 @@ comparisons as a known one. After a rotation the previous secret works too, unti
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import unquote_plus
 
 from astapa.crypto import equals, sha256_hex
@@ -101,11 +101,12 @@ def authenticate(client: ClientRecord | None, creds: Credentials, now: float) ->
     presented = sha256_hex(creds.client_secret)
     # Both comparisons always, and `|`/`&`, not `or`/`and`: the time taken does not tell
     # which secret matched, or whether one did.
-    matches = equals(presented, expected) | (equals(presented, previous) & has_previous)
+    current_matches = equals(presented, expected)
+    previous_matches = equals(presented, previous) & has_previous
     if client is None:
         raise invalid_client("unknown client_id")
     if not uses_secret:
         raise invalid_client(f"the client authenticates with {client.auth_method}")
-    if not matches:
+    if not current_matches | previous_matches:
         raise invalid_client("wrong client secret")
-    return client
+    return client if current_matches else replace(client, by_previous_secret=True)

@@ -9,6 +9,7 @@ from typing import Any, Awaitable, Callable
 
 from astapa.clock import SystemClock
 from astapa.config import Settings
+from astapa.domain.console import CONSOLE_PROJECT_ID
 from astapa.domain.clients import ClientRecord, ProjectRecord
 from astapa.oauth.client_metadata import (
     check_metadata_url,
@@ -62,6 +63,8 @@ class ClientCache:
         a project's own server (None: the service-wide one), which knows only the
         project's clients, and also clients whose client_id is their metadata document's
         URL. DocumentError when such a document cannot be used."""
+        if project_id == CONSOLE_PROJECT_ID and is_metadata_url(client_id):
+            return None  # the console's project serves the console alone: no client brings its own
         if project_id is not None and self.documents is not None and is_metadata_url(client_id):
             project = await self.project(project_id)
             if project is None:

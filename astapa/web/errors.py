@@ -25,6 +25,7 @@ from astapa.domain.errors import (
     PlanNotFoundError,
     ProjectClientKeptError,
     RedirectUriRefusedError,
+    ResourceTakenError,
     RefreshRejectedError,
     ResourceMismatchError,
     ScopeNotGrantedError,
@@ -78,6 +79,7 @@ API_ANSWERS: Answers = {
     RedirectUriRefusedError: lambda e: InvalidRedirectUriError(e.args[0]),
     GoLiveRefusedError: lambda e: ResourceConflictError("cannot go live: " + "; ".join(e.reasons)),
     AlreadyLiveError: lambda e: ResourceConflictError(already_live(e)),
+    ResourceTakenError: lambda e: ResourceConflictError("another project registered this resource"),
 }
 
 # The management API where the plan is the resource the URL names (PATCH /plans/{key}).

@@ -71,9 +71,13 @@ JSON_ERRORS = {bodies.ENCODING: "body is not valid JSON", bodies.SYNTAX: "body i
                bodies.TYPE: "the JSON body must be an object"}
 
 
-async def project_client(request: web.Request, web_app: web.Application, document: dict) -> ClientRecord:
+async def project_client(request: web.Request, web_app: web.Application, document: dict,
+                         manages_credentials: bool = False) -> ClientRecord:
     """The project's own client, from HTTP Basic or client_id/client_secret in the body
-    (taken out of `document`). Failures from one source for one client are throttled."""
+    (taken out of `document`). Failures from one source for one client are throttled.
+    `manages_credentials`: the call changes secrets, clients or where codes may go, which
+    the secret being replaced may not (whoever holds a leaked secret must not be able to
+    take the project back from the rotation meant to shut them out)."""
     values = {k: document.pop(k) for k in ("client_id", "client_secret") if k in document}
     if any(not isinstance(v, str) for v in values.values()):
         raise InvalidRequestError("client_id and client_secret must be strings")
@@ -82,6 +86,9 @@ async def project_client(request: web.Request, web_app: web.Application, documen
     client = await authenticate_counted(web_app, creds, f"{creds.client_id}|{request.remote}")
     if client.kind != "project":
         raise ForbiddenError("only the project's own client may use the management API")
+    if manages_credentials and client.by_previous_secret:
+        raise ForbiddenError("the secret being replaced cannot change the project's credentials or settings;"
+                             " use the new secret")
     return client
 
 

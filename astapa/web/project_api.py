@@ -106,7 +106,7 @@ async def patch_project(request: web.Request) -> web.Response:
     (update_project), so a refused one changes nothing."""
     web_app = request.app
     document = await json_body(request)
-    client = await project_client(request, web_app, document)
+    client = await project_client(request, web_app, document, manages_credentials=True)
     changes = checked(document, PROJECT_CHANGE.failures(document), PROJECT_FIELDS,
                       f"send any of {', '.join(PROJECT_FIELDS)}")
     if "name" in changes:
@@ -126,7 +126,7 @@ async def rotate_project_secret(request: web.Request) -> web.Response:
     """POST /api/platform/project/rotate-secret: the project's own client's new secret."""
     web_app = request.app
     document = await json_body(request)
-    client = await project_client(request, web_app, document)
+    client = await project_client(request, web_app, document, manages_credentials=True)
     return await rotated(web_app, client.client_id, document)
 
 
@@ -134,7 +134,7 @@ async def revoke_project_previous_secret(request: web.Request) -> web.Response:
     """POST /api/platform/project/revoke-previous-secret."""
     web_app = request.app
     document = await json_body(request)
-    client = await project_client(request, web_app, document)
+    client = await project_client(request, web_app, document, manages_credentials=True)
     return await previous_revoked(web_app, client.client_id, document)
 
 
@@ -176,7 +176,7 @@ async def create_client(request: web.Request) -> web.Response:
     """POST /api/platform/clients: a machine client; its secret, if it has one, shown once."""
     web_app = request.app
     document = await json_body(request)
-    client = await project_client(request, web_app, document)
+    client = await project_client(request, web_app, document, manages_credentials=True)
     fields = checked(document, NEW_CLIENT.failures(document), CLIENT_FIELDS, "send jwks or jwks_uri, not both")
     jwks = field_value(public_key_set, fields, "jwks")
     jwks_uri = field_value(inputs.jwks_uri, fields, "jwks_uri")
@@ -211,7 +211,7 @@ async def named_client(request: web.Request, web_app: web.Application, caller: C
 async def delete_client(request: web.Request) -> web.Response:
     """DELETE /api/platform/clients/{client_id}."""
     web_app = request.app
-    client = await project_client(request, web_app, {})
+    client = await project_client(request, web_app, {}, manages_credentials=True)
     client_id = await named_client(request, web_app, client)
     value, position = await decided(API_ANSWERS, web_app, web_app[application_key].delete_client, client_id, BY)
     await await_read_model(web_app, position)
@@ -222,7 +222,7 @@ async def rotate_client_secret(request: web.Request) -> web.Response:
     """POST /api/platform/clients/{client_id}/rotate-secret."""
     web_app = request.app
     document = await json_body(request)
-    client = await project_client(request, web_app, document)
+    client = await project_client(request, web_app, document, manages_credentials=True)
     return await rotated(web_app, await named_client(request, web_app, client), document)
 
 
@@ -230,7 +230,7 @@ async def revoke_client_previous_secret(request: web.Request) -> web.Response:
     """POST /api/platform/clients/{client_id}/revoke-previous-secret."""
     web_app = request.app
     document = await json_body(request)
-    client = await project_client(request, web_app, document)
+    client = await project_client(request, web_app, document, manages_credentials=True)
     return await previous_revoked(web_app, await named_client(request, web_app, client), document)
 
 
@@ -240,7 +240,7 @@ async def put_resource(request: web.Request) -> web.Response:
     """PUT /api/platform/resources: a resource and its scopes (a known URI's replaced)."""
     web_app = request.app
     document = await json_body(request)
-    client = await project_client(request, web_app, document)
+    client = await project_client(request, web_app, document, manages_credentials=True)
     fields = checked(document, RESOURCE.failures(document), RESOURCE_FIELDS, "send uri and scopes")
     uri = field_value(check_resource_uri, fields, "uri")
     # From the read models, not the decision: the event store keeps no index of resources,

@@ -143,3 +143,19 @@ def test_resources_added_appear_in_the_project_discovery(server: Server, admin: 
     assert {"orders:read", "orders:write"} <= set(metadata["scopes_supported"])
     assert "https://api.shop.example/" in console_actions(server, project["project_id"])
     assert re.search(r"orders:read orders:write", added.text)
+
+
+def test_another_projects_resource_cannot_be_registered_in_the_console(server: Server, admin: ConsoleBrowser):
+    """The management API refuses it, and so must the console (and the command under both:
+    the CLI too)."""
+    victim, attacker = create_project(admin, "Victim"), create_project(admin, "Attacker")
+    taken = admin.post(f"/dashboard/projects/{victim['project_id']}/resources",
+                       resource_uri="https://api.victim.example/", resource_scopes="read")
+    assert taken.status_code == 200, taken.text[:300]
+    refused = admin.post(f"/dashboard/projects/{attacker['project_id']}/resources",
+                         resource_uri="HTTPS://API.victim.example:443", resource_scopes="read")
+    assert refused.status_code == 409 and "Another project registered this resource" in refused.text
+    from astapa import cli
+
+    assert cli.main(["resource", "add", "--data-dir", str(server.data_dir), "--project", attacker["project_id"],
+                     "--uri", "https://api.victim.example/", "--scope", "read"]) == 1

@@ -2,14 +2,15 @@
 client of its own project, and who gets in."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
 from astapa.domain.console import CONSOLE_PROJECT_ID
 from astapa.web.appkeys import application_key, reads_key, writer_key
 
-from tests.conftest import Server
-from tests.flows import hidden_fields, query_of
+from tests.conftest import Server, run_cli, wait_for_client
+from tests.flows import Browser, hidden_fields, pkce_pair, query_of
 from tests.console.conftest import ConsoleBrowser, add_admin, admin_browser, csrf_of, sign_up_to_console
 
 
@@ -96,3 +97,51 @@ def test_with_open_sign_up_anyone_creates_projects_of_their_own(start_server):
     assert "Startup" in listing.text and "owner" in listing.text
     other = sign_up_to_console(server, "other@example.com")
     assert "Startup" not in other.get("/dashboard").text
+
+
+def test_cookies_copied_before_signing_out_open_nothing_afterwards(server: Server):
+    browser = admin_browser(server)
+    page = browser.get("/dashboard")
+    copied = dict(browser.session.cookies.items())
+    browser.session.post(f"{server.url}/dashboard/logout", data={"csrf_token": csrf_of(page.text)}, timeout=10)
+    thief = requests.Session()
+    thief.cookies.update(copied)
+    assert thief.get(f"{server.url}/dashboard/instance", allow_redirects=False, timeout=10).status_code == 302
+    server.clock.advance(3601)  # the access token expired: the refresh token alone is refused too
+    assert thief.get(f"{server.url}/dashboard/instance", allow_redirects=False, timeout=10).status_code == 302
+
+
+def test_another_client_of_the_console_project_gets_no_console_access(server: Server):
+    """An app an admin was tricked into approving holds tokens of the console's project; the
+    console takes only its own client's."""
+    admin_browser(server)
+    rogue = run_cli("client", "create", "--data-dir", str(server.data_dir), "--project", CONSOLE_PROJECT_ID,
+                    "--name", "rogue", "--redirect-uri", "https://rogue.example/cb")
+    wait_for_client(server, rogue)
+    browser = Browser(server.url)
+    verifier, challenge = pkce_pair()
+    login = browser.sign_in(browser.authorize_url(
+        rogue["client_id"], redirect_uri="https://rogue.example/cb", path=f"/projects/{CONSOLE_PROJECT_ID}/oauth/authorize",
+        scope="openid email", code_challenge=challenge, code_challenge_method="S256"), "admin@example.com")
+    code = query_of(login.headers["Location"])["code"]
+    tokens = requests.post(f"{server.url}/projects/{CONSOLE_PROJECT_ID}/oauth/token", timeout=10, data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": "https://rogue.example/cb",
+        "code_verifier": verifier}, auth=(rogue["client_id"], rogue["client_secret"])).json()
+    planted = requests.Session()
+    planted.cookies.set("astapa_console_at", tokens["access_token"], path="/dashboard")
+    planted.cookies.set("astapa_console_rt", tokens["refresh_token"], path="/dashboard")
+    assert planted.get(f"{server.url}/dashboard/instance", allow_redirects=False, timeout=10).status_code == 302
+
+
+def test_two_tabs_refreshing_at_once_both_stay_signed_in(server: Server):
+    browser = admin_browser(server)
+    server.clock.advance(3601)  # the access token has expired: the next requests refresh
+
+    def load(_: int) -> int:
+        return browser.session.get(f"{server.url}/dashboard", allow_redirects=False, timeout=10).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(load, range(4))) == [200] * 4
+    assert load(0) == 200
+    server.clock.advance(3601)
+    assert load(0) == 200  # the family was not revoked as a reuse

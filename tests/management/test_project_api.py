@@ -126,6 +126,25 @@ def test_a_rotated_secret_works_the_old_one_until_revoked(server: Server, api: A
     assert api.get("/project").status_code == 401  # the API takes the same credentials
 
 
+def test_the_secret_being_replaced_works_but_manages_no_credentials(server: Server, api: Api, project: dict):
+    """Whoever holds a leaked secret must not take the project back from the rotation meant
+    to shut them out: in its grace the old secret keeps the app working (tokens, users),
+    and every call that changes secrets, clients, resources or settings refuses it."""
+    rotated = api.send("POST", "/project/rotate-secret", {})
+    new = with_secret(project, rotated.json()["client_secret"])
+    assert server.token(project).status_code == 200
+    assert api.get("/users").status_code == 200 and api.get("/project").status_code == 200
+    for method, path, body in (("POST", "/project/rotate-secret", {"revoke_old": True}),
+                               ("POST", "/project/revoke-previous-secret", {}),
+                               ("PATCH", "/project", {"redirect_uris": ["https://evil.example/cb"]}),
+                               ("POST", "/clients", {"name": "backdoor"}),
+                               ("PUT", "/resources", {"uri": "https://api.evil.example/", "scopes": []})):
+        refused = api.send(method, path, body)
+        assert refused.status_code == 403 and "new secret" in refused.json()["error_description"], (path, refused.text)
+    assert server.token(new).status_code == 200
+    assert Api(server, new).get("/project").json()["redirect_uris"] == [REDIRECT_URI]
+
+
 def test_revoke_old_stops_the_old_secret_at_once(server: Server, api: Api, project: dict):
     rotated = api.send("POST", "/project/rotate-secret", {"revoke_old": True})
     assert rotated.status_code == 200 and rotated.json()["previous_secret_valid_until"] is None

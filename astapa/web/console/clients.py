@@ -13,10 +13,10 @@ from aiohttp import web
 from astapa import inputs
 from astapa.domain.clients import SECRET_METHODS
 from astapa.domain.console import ADMIN
-from astapa.domain.errors import ClientNotFoundError, ClientSecretlessError, ProjectClientKeptError
+from astapa.domain.errors import ClientNotFoundError, ClientSecretlessError, ProjectClientKeptError, ResourceTakenError
 from astapa.oauth.client_keys import key_set_from_json
 from astapa.oauth.resources import check_resource_uri
-from astapa.queries import clients_of, project_details
+from astapa.queries import clients_of, project_details, resource_registrant
 from astapa.web.appkeys import application_key, reads_key
 from astapa.web.console.frame import Console, console_page
 from astapa.web.console.settings import revoke_previous, sentence, show_rotated
@@ -186,7 +186,18 @@ async def add_resource(console: Console) -> web.StreamResponse:
         errors["resource_scopes"] = sentence(e)
     if errors:
         return await _page(console, 400, values, errors)
+    # The read models too: a resource registered before resources were indexed has no
+    # ResourceIndex for the command to collide with.
+    if await console.request.app[reads_key].query(resource_registrant, console.project_id,
+                                                  values["resource_uri"]) is not None:
+        return await _page(console, 409, values, {"resource_uri": TAKEN})
     app = console.request.app[application_key]
-    await console.change("add resource", values["resource_uri"], app.add_resource, console.project_id,
-                         values["resource_uri"], scopes)
+    try:
+        await console.change("add resource", values["resource_uri"], app.add_resource, console.project_id,
+                             values["resource_uri"], scopes)
+    except ResourceTakenError:
+        return await _page(console, 409, values, {"resource_uri": TAKEN})
     return see_other(f"{console.base}/clients?done=resource")
+
+
+TAKEN = "Another project registered this resource: tokens for it are that project's alone."

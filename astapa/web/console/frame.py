@@ -9,6 +9,7 @@ changes.
 """
 
 import functools
+from urllib.parse import urlencode
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
@@ -94,7 +95,7 @@ def console_page(needs: str | None = VIEWER, changes: bool = False):
                 viewer = await viewer_of(request)
             except SignInNeeded:
                 if request.method == "GET":
-                    raise web.HTTPFound(f"{PATH}/login?next={request.path_qs if request.path != PATH else PATH}")
+                    raise web.HTTPFound(f"{PATH}/login?{urlencode({'next': request.path_qs})}")
                 return message(request, "Sign in again", "Your console sign-in has ended; sign in and try again.",
                                401, back=f"{PATH}/login", back_text="Sign in")
             console = Console(request, viewer)

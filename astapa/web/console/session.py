@@ -6,6 +6,7 @@ access token as a resource server would (signature, expiry, revocation) and, onc
 expired, rotates the refresh token for a new one.
 """
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -13,7 +14,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from astapa.console_queries import console_user, is_admin
-from astapa.crypto import equals
+from astapa.crypto import equals, sha256_hex
 from astapa.domain.console import CONSOLE_PROJECT_ID
 from astapa.domain.errors import DomainError
 from astapa.domain.refresh import split_refresh_token
@@ -24,6 +25,7 @@ from astapa.oauth.pkce import s256
 from astapa.queries import is_access_token_revoked, project_client_id
 from astapa.web.appkeys import (
     application_key,
+    await_read_model,
     clients_key,
     clock_key,
     csrf_key,
@@ -134,11 +136,9 @@ async def callback(request: web.Request) -> web.StreamResponse:
     verifier, _, after = rest.partition(".")
     returned = request.query.get("state", "")
     resumed = returned.startswith(RESUMED)
-    if "error" in request.query:
-        response = message(request, "Sign in again", "You are not signed in to the console.", 401,
-                           back=f"{PATH}/login", back_text="Sign in")
-        forget_tokens(response)
-        return response
+    if "error" in request.query:  # nothing is forgotten: anyone can link here with an error
+        return message(request, "Sign in again", "You are not signed in to the console.", 401,
+                       back=f"{PATH}/login", back_text="Sign in")
     code = request.query.get("code")
     if not state or not code or not equals(returned, state):
         if resumed:
@@ -175,6 +175,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
             await web_app[writer_key].run(app.end_session, cookie, web_app[clock_key].now())
         except DomainError:
             pass  # already ended
+    await _revoke_tokens(request, web_app)
     response = message(request, "You are signed out", "You signed out of the Astapa console.", 200,
                        back=f"{PATH}/login", back_text="Sign in again")
     forget_tokens(response)
@@ -184,6 +185,23 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 # The tokens of a refresh made while answering this request: the answer sets them as cookies.
 REFRESHED = web.RequestKey("console_tokens", dict)
+
+
+# Refreshes under way, by the SHA-256 of the refresh token they rotate (one event loop's).
+_rotating: dict[str, asyncio.Future] = {}
+
+
+async def _revoke_tokens(request: web.Request, web_app: web.Application) -> None:
+    """The console's refresh token family ends, and with it its access tokens (as RFC 7009
+    revocation does): cookies copied before the sign-out open nothing afterwards."""
+    parts = split_refresh_token(request.cookies.get(REFRESH_COOKIE, ""))
+    client = await console_client(web_app)
+    if parts is None or client is None:
+        return
+    app = web_app[application_key]
+    _, position = await web_app[writer_key].run(app.revoke_refresh_family, family_key=parts[0],
+                                                by_client_id=client.client_id)
+    await await_read_model(web_app, position)
 
 
 class SignInNeeded(Exception):
@@ -209,7 +227,11 @@ async def _claims(request: web.Request, web_app: web.Application) -> dict:
     claims = verify_access_token(token, keys, settings.issuer, now) if token else None
     if claims is None:
         claims = await _refreshed(request, web_app)
-    if claims.get("project_id") != CONSOLE_PROJECT_ID or "sid" not in claims:
+    client = await console_client(web_app)
+    # Only the console's own tokens: another client of the console project (one an admin
+    # was tricked into approving, say) holds tokens of that project too.
+    if client is None or claims.get("client_id") != client.client_id or claims.get("iss") != settings.issuer \
+            or claims.get("project_id") != CONSOLE_PROJECT_ID or "sid" not in claims:
         raise SignInNeeded()
     if await web_app[reads_key].query(is_access_token_revoked, claims["jti"], claims["sid"]):
         raise SignInNeeded()
@@ -222,9 +244,14 @@ async def _refreshed(request: web.Request, web_app: web.Application) -> dict:
     client = await console_client(web_app)
     if parts is None or client is None:
         raise SignInNeeded()
-    try:
-        body = await web_app[issuer_key].refresh(RefreshRotation(
-            client.client_id, *parts, None, settings.access_token_ttl, None, None, client.refresh_reuse_grace))
+    key = sha256_hex(request.cookies[REFRESH_COOKIE])
+    rotation = _rotating.get(key)
+    if rotation is None:  # the first request to find the tokens expired rotates them ...
+        rotation = _rotating[key] = asyncio.ensure_future(web_app[issuer_key].refresh(RefreshRotation(
+            client.client_id, *parts, None, settings.access_token_ttl, None, None, client.refresh_reuse_grace)))
+        rotation.add_done_callback(lambda _: _rotating.pop(key, None))
+    try:  # ... and the others that arrive meanwhile (other tabs) share its answer
+        body = await asyncio.shield(rotation)
     except (OAuthError, DomainError):
         raise SignInNeeded() from None
     request[REFRESHED] = body
