@@ -25,6 +25,7 @@ from astapa.domain.errors import (
     ProjectNotFoundError,
     RedirectUriRefusedError,
     ResourceTakenError,
+    StoreBusyError,
     StoreNotDurableError,
 )
 from astapa.domain.identities import PROVIDERS
@@ -390,7 +391,7 @@ def go_live(app, args: argparse.Namespace) -> dict:
     environment has ASTAPA_SMTP_URL, as the server's does; the sandbox's Xendit key is read
     from its 0600 file. The twin's secrets (the providers' copied, its production Xendit key)
     go to its files before the events, as `project providers` and `project payments` do."""
-    from astapa.project_files import prepare_twin
+    from astapa.project_files import discard_twin, prepare_twin
 
     smtp_configured = parse_smtp_setting(env_default("ASTAPA_SMTP_URL")) is not None
     live_key = None
@@ -400,8 +401,14 @@ def go_live(app, args: argparse.Namespace) -> dict:
         raise ConfigError("--xendit-callback-token needs --xendit-secret-key")
     keys_dir = prepare_data_dir(args.data_dir or env_default("ASTAPA_DATA_DIR", "var")) / "keys"
     twin = prepare_twin(app, keys_dir, args.project, smtp_configured, live_key)  # refused before any file
-    value, _ = app.execute(app.go_live, args.project, smtp_configured, twin.development, live_xendit=twin.xendit,
-                           live_project_id=twin.project_id)
+    try:
+        value, _ = app.execute(app.go_live, args.project, smtp_configured, twin.development,
+                               live_xendit=twin.xendit, live_project_id=twin.project_id)
+    except StoreBusyError:
+        raise  # it may still be saved: its files stay
+    except DomainError:  # refused: nothing was saved
+        discard_twin(keys_dir, twin)
+        raise
     return value
 
 

@@ -6,6 +6,7 @@ goes into the log, so no event names a secret the server cannot find.
 Everything here reads or writes files: the console calls it off the event loop.
 """
 
+import contextlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +14,9 @@ from pathlib import Path
 from astapa.crypto import new_public_id, sha256_hex
 from astapa.domain.errors import GoLiveRefusedError
 from astapa.payments.credentials import KEY_PREFIX, ProjectKeys, XenditCredentials, write_credentials
+from astapa.payments.credentials import KIND as XENDIT_KIND
 from astapa.providers import SECRETS_KIND
-from astapa.store.project_secrets import read_secrets, write_secrets
+from astapa.store.project_secrets import read_secrets, secrets_file, write_secrets
 
 MIN_TOKEN, MAX_TOKEN = 8, 512
 
@@ -107,3 +109,11 @@ def prepare_twin(app, keys_dir: Path, project_id: str, smtp_configured: bool,
         write_secrets(keys_dir, SECRETS_KIND, live_project_id, providers)
     xendit = save_payments(keys_dir, live_project_id, live_key) if live_key is not None else None
     return Twin(live_project_id, development, xendit)
+
+
+def discard_twin(keys_dir: Path, twin: Twin) -> None:
+    """The files prepare_twin wrote, when recording the twin failed: no secret is left
+    behind for a project that does not exist."""
+    for kind in (SECRETS_KIND, XENDIT_KIND):
+        with contextlib.suppress(FileNotFoundError):
+            secrets_file(keys_dir, kind, twin.project_id).unlink()

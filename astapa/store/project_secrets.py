@@ -6,9 +6,11 @@ server reads a file when it needs it, cached until the file changes. Kinds: `xen
 (payments), `providers` (Google and GitHub sign-in).
 """
 
+import contextlib
 import json
 import os
 import re
+import tempfile
 import threading
 from pathlib import Path
 
@@ -27,13 +29,19 @@ def write_secrets(keys_dir: Path, kind: str, project_id: str, document: dict) ->
     path = secrets_file(keys_dir, kind, project_id)
     private_directory(keys_dir)
     private_directory(path.parent)
-    partial = path.with_suffix(".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(document, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(partial, path)
+    # A name of its own for each write (mkstemp: 0600, never shared), so two writers at once
+    # each replace the file whole; the last one's is kept.
+    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{project_id}.", suffix=".partial")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(document, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
+        raise
 
 
 def read_secrets(keys_dir: Path, kind: str, project_id: str) -> dict:

@@ -257,3 +257,23 @@ def test_a_sandbox_sign_in_limit_is_ten_times_a_live_ones(start_server):
     assert sign_in(dev, PASSWORD) == 303
     assert {sign_in(dev, "wrong password") for _ in range(30)} == {401}
     assert sign_in(dev, PASSWORD) == 429
+
+
+def test_a_refused_go_live_leaves_no_secret_file_behind(server: Server, smtp_configured, monkeypatch):
+    """prepare_twin writes the twin's files before the save; a save refused (another
+    go-live won meanwhile, here) takes them away again."""
+    project = sandbox(server)
+    cli(server, "project", "providers", "--project", project["project_id"], "--google-client-id", "g-client",
+        "--google-client-secret", "g-secret")
+    from astapa.app import AstapaApplication
+    from astapa.domain.errors import AlreadyLiveError
+
+    def refused(self, *args, **kwargs):
+        raise AlreadyLiveError(project["project_id"], "proj_other")
+
+    monkeypatch.setattr(AstapaApplication, "go_live", refused)
+    providers = server.data_dir / "keys" / "providers"
+    before = sorted(p.name for p in providers.iterdir())
+    assert astapa_cli.main(["project", "go-live", "--data-dir", str(server.data_dir),
+                            "--project", project["project_id"]]) == 1
+    assert sorted(p.name for p in providers.iterdir()) == before

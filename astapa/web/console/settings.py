@@ -21,13 +21,20 @@ from astapa.app.console import StaleFormError
 from astapa.console_queries import members_of, project_settings
 from astapa.domain.branding import branding_errors
 from astapa.domain.console import ADMIN, OWNER
-from astapa.domain.errors import AlreadyLiveError, GoLiveRefusedError, RedirectUriRefusedError
+from astapa.domain.errors import (
+    AlreadyLiveError,
+    DomainError,
+    GoLiveRefusedError,
+    RedirectUriRefusedError,
+    StoreBusyError,
+)
 from astapa.domain.identities import PROVIDERS
 from astapa.domain.refresh import MAX_REUSE_GRACE
 from astapa.payments.credentials import XenditCredentials
 from astapa.project_files import (
     check_callback_token,
     check_xendit_key,
+    discard_twin,
     payments_mode,
     prepare_twin,
     save_payments,
@@ -75,12 +82,13 @@ async def _page(console: Console, status: int = 200, values: dict | None = None,
 
 
 async def _change(console: Console, action: str, done: str, command, *args, target: str | None = None,
-                  **kwargs) -> web.StreamResponse:
+                  versioned: bool = True, **kwargs) -> web.StreamResponse:
     """`command(*args)` with its ConsoleAction, if the form's version is the project's; then
     back to the page with a notice."""
     try:
-        await console.change(action, target or console.project_id, command, *args,
-                             expected_version=form_version(console), **kwargs)
+        if versioned:
+            kwargs["expected_version"] = form_version(console)
+        await console.change(action, target or console.project_id, command, *args, **kwargs)
     except StaleFormError:
         return await _page(console, 409, error=STALE)
     return see_other(f"{console.base}/settings?done={done}")
@@ -201,17 +209,29 @@ async def remove_provider(console: Console) -> web.StreamResponse:
     return await _providers(console, provider, {}, [provider], "remove provider", "provider_removed")
 
 
+# One change of a project's secret file at a time (in this process), from the file's write
+# to the event recording its hash, so the two never disagree. Once the file is written, the
+# event is recorded whatever else changed meanwhile (no version check then): a secret saved
+# must never be left unrecorded.
+_secret_files: dict[tuple[str, str], asyncio.Lock] = {}
+
+
+def _secrets_of(console: Console, kind: str) -> asyncio.Lock:
+    return _secret_files.setdefault((console.project_id, kind), asyncio.Lock())
+
 async def _providers(console: Console, provider: str, configured: dict[str, tuple[str, str]], removed: list[str],
                      action: str, done: str) -> web.StreamResponse:
-    if await _is_stale(console):
-        return await _page(console, 409, error=STALE)
-    web_app = console.request.app
-    keys_dir = web_app[settings_key].keys_dir
-    hashes = await asyncio.get_running_loop().run_in_executor(None, save_providers, keys_dir, console.project_id,
-                                                              configured, removed)
-    app = web_app[application_key]
-    return await _change(console, action, done, app.configure_providers, console.project_id, hashes, removed,
-                         target=provider)
+    async with _secrets_of(console, "providers"):
+        if await _is_stale(console):
+            return await _page(console, 409, error=STALE)
+        web_app = console.request.app
+        keys_dir = web_app[settings_key].keys_dir
+        hashes = await asyncio.get_running_loop().run_in_executor(None, save_providers, keys_dir,
+                                                                  console.project_id, configured, removed)
+        app = web_app[application_key]
+        return await _change(console, action, done, app.configure_providers, console.project_id, hashes, removed,
+                             target=provider, versioned=False)
+
 
 
 # -- Xendit -------------------------------------------------------------------------------
@@ -225,14 +245,15 @@ async def save_payments_keys(console: Console) -> web.StreamResponse:
     errors = xendit_errors(console.project["mode"], key, token, "xendit")
     if errors:
         return await _page(console, 400, errors=errors)
-    if await _is_stale(console):
-        return await _page(console, 409, error=STALE)
-    web_app = console.request.app
-    hashes = await asyncio.get_running_loop().run_in_executor(
-        None, save_payments, web_app[settings_key].keys_dir, console.project_id, XenditCredentials(key, token))
-    app = web_app[application_key]
-    return await _change(console, "configure payments", "payments", app.configure_payments, console.project_id,
-                         *hashes)
+    async with _secrets_of(console, "xendit"):
+        if await _is_stale(console):
+            return await _page(console, 409, error=STALE)
+        web_app = console.request.app
+        hashes = await asyncio.get_running_loop().run_in_executor(
+            None, save_payments, web_app[settings_key].keys_dir, console.project_id, XenditCredentials(key, token))
+        app = web_app[application_key]
+        return await _change(console, "configure payments", "payments", app.configure_payments,
+                             console.project_id, *hashes, versioned=False)
 
 
 def xendit_errors(mode: str, key: str, token: str | None, prefix: str) -> dict[str, str]:
@@ -320,12 +341,20 @@ async def _go_live(console: Console, live_key: XenditCredentials | None) -> tupl
     app = web_app[application_key]
     smtp_configured = web_app[settings_key].smtp_url is not None
     members = await web_app[reads_key].query(members_of, console.project_id)
-    twin = await asyncio.get_running_loop().run_in_executor(
-        None, prepare_twin, app, web_app[settings_key].keys_dir, console.project_id, smtp_configured, live_key)
-    viewer = console.viewer
-    going_live = None if viewer.admin else (viewer.email, viewer.email_key)
-    return await web_app[writer_key].run(
-        app.by_console, viewer.actor, console.project_id, "go live", console.project_id,
-        app.go_live_with_members, console.project_id, [m["email_key"] for m in members], going_live, viewer.actor,
-        smtp_configured, twin.development, live_xendit=twin.xendit, live_project_id=twin.project_id,
-        expected_version=form_version(console))
+    loop, keys_dir = asyncio.get_running_loop(), web_app[settings_key].keys_dir
+    async with _secrets_of(console, "twin"):  # one go-live of a sandbox at a time here
+        twin = await loop.run_in_executor(None, prepare_twin, app, keys_dir, console.project_id, smtp_configured,
+                                          live_key)
+        viewer = console.viewer
+        going_live = None if viewer.admin else (viewer.email, viewer.email_key)
+        try:
+            return await web_app[writer_key].run(
+                app.by_console, viewer.actor, console.project_id, "go live", console.project_id,
+                app.go_live_with_members, console.project_id, [m["email_key"] for m in members], going_live,
+                viewer.actor, smtp_configured, twin.development, live_xendit=twin.xendit,
+                live_project_id=twin.project_id, expected_version=form_version(console))
+        except StoreBusyError:
+            raise  # it may still be saved: its files stay
+        except DomainError:  # refused: nothing was saved
+            await loop.run_in_executor(None, discard_twin, keys_dir, twin)
+            raise
