@@ -135,6 +135,10 @@ class Settings:
     # bounded bcrypt queue keeps the whole service's hashing bounded.
     signups_per_ip: int = 20
     signups_per_project: int = 1000
+    # Console limits per console user and hour: invitations sent (each a mail to an address
+    # the user chose) and projects created (with --console-signup open, anyone may).
+    console_invites_per_hour: int = 50
+    console_projects_per_hour: int = 20
 
     @property
     def secure_cookies(self) -> bool:

@@ -113,6 +113,8 @@ class Throttles:
     signup_ip: Throttle  # sign-ups per client IP
     signup_project: Throttle  # sign-ups per project, from all addresses
     sandbox: SignInThrottles  # the four above, SANDBOX_LENIENCY times as lenient
+    console_invites: Throttle  # invitations per console user
+    console_projects: Throttle  # projects created per console user
 
     def sign_in(self, mode: str) -> SignInThrottles:
         """The sign-in and sign-up limits of a project of `mode`."""
@@ -150,6 +152,8 @@ class Throttles:
             signup_ip=throttle(s.signups_per_ip, s.mail_window),
             signup_project=throttle(s.signups_per_project, s.mail_window),
             sandbox=sandbox,
+            console_invites=throttle(s.console_invites_per_hour, 3600),
+            console_projects=throttle(s.console_projects_per_hour, 3600),
         )
 
 

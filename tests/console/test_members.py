@@ -9,6 +9,7 @@ from astapa.web.appkeys import application_key
 from tests.conftest import Server
 from tests.console.conftest import (
     ConsoleBrowser,
+    admin_browser,
     create_project,
     member_browser,
     sign_up_to_console,
@@ -125,3 +126,17 @@ def test_the_last_owner_cannot_be_removed_or_demoted(server: Server, admin: Cons
     assert gone.status_code == 200 and member_rows(gone.text) == {"olga@example.org": "owner"}
     events = admin.get(f"{base}/events", type="Membership.Removed").text
     assert "console:admin@example.com" in events and "admin@example.com" in events
+
+
+def test_invitations_are_limited_per_console_user(start_server):
+    """Each invitation mails an address the inviter chose: an owner cannot turn the console
+    into a mail cannon."""
+    server = start_server(console_invites_per_hour=2)
+    admin = admin_browser(server)
+    project = create_project(admin)
+    base = f"/dashboard/projects/{project['project_id']}/members"
+    for n in range(2):
+        assert admin.post(base, email=f"p{n}@example.com", role="viewer").status_code == 200
+    refused = admin.post(base, email="p2@example.com", role="viewer")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "p2@example.com" not in admin.get(base).text

@@ -145,3 +145,12 @@ def test_two_tabs_refreshing_at_once_both_stay_signed_in(server: Server):
     assert load(0) == 200
     server.clock.advance(3601)
     assert load(0) == 200  # the family was not revoked as a reuse
+
+
+def test_projects_made_in_the_console_are_limited_per_console_user(start_server):
+    server = start_server(console_signup="open", console_projects_per_hour=1)
+    person = sign_up_to_console(server, "founder@example.com")
+    page = person.get("/dashboard")
+    assert person.post("/dashboard/projects", page, name="One", redirect_uris="http://one.test/cb").status_code == 200
+    refused = person.post("/dashboard/projects", page, name="Two", redirect_uris="http://two.test/cb")
+    assert refused.status_code == 429 and "Two" not in person.get("/dashboard").text

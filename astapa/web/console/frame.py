@@ -21,6 +21,7 @@ from astapa.web import bodies
 from astapa.web.appkeys import application_key, await_read_model, csrf_key, reads_key, writer_key
 from astapa.web.console.session import PATH, REFRESHED, SignInNeeded, Viewer, keep_tokens, viewer_of
 from astapa.web.csrf import CsrfError
+from astapa.web.throttle import Throttle
 from astapa.web.pages import Respond, message, page, render
 
 # The project pages, in the navigation's order: (path under the project, link text).
@@ -50,6 +51,17 @@ class Console:
 
     def may(self, needed: str) -> bool:
         return may(self.role, needed)
+
+    def count(self, throttle: Throttle, what: str) -> None:
+        """One more of `what` by this console user, or a 429 page (Retry-After) past the
+        throttle's limit."""
+        wait = throttle.retry_after(self.viewer.email_key)
+        if wait:
+            response = message(self.request, "Slow down", f"You have made many {what} in the last hour; try again"
+                               f" in {wait // 60 + 1} minutes.", 429, back=self.request.path, back_text="Back")
+            response.headers["Retry-After"] = str(wait)
+            raise Respond(response)
+        throttle.fail(self.viewer.email_key)
 
     async def change(self, action: str, target: str, command: Callable, *args, **kwargs):
         """`command(*args, **kwargs)` on the writer with a ConsoleAction naming this console

@@ -22,6 +22,7 @@ from astapa.web.appkeys import (
     await_read_model,
     clock_key,
     reads_key,
+    throttles_key,
     writer_key,
 )
 from astapa.web.console.frame import Console, console_page
@@ -60,6 +61,7 @@ async def invite(console: Console) -> web.StreamResponse:
     if errors:
         return await _page(console, 400, values, errors)
     web_app = console.request.app
+    console.count(web_app[throttles_key].console_invites, "invitations")
     app = web_app[application_key]
     try:
         _, position = await web_app[writer_key].run(app.invite_member, console.project_id, email, email_key,

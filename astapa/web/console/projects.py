@@ -18,6 +18,7 @@ from astapa.web.appkeys import (
     passwords_key,
     reads_key,
     settings_key,
+    throttles_key,
     writer_key,
 )
 from astapa.web.console.frame import Console, console_page
@@ -66,6 +67,7 @@ async def create_project(console: Console) -> web.StreamResponse:
         return console.render("console/new_project.html", status=400, title="New project", values=values,
                               errors=errors)
     web_app = console.request.app
+    console.count(web_app[throttles_key].console_projects, "new projects")
     app = web_app[application_key]
     viewer = console.viewer
     created, position = await web_app[writer_key].run(
