@@ -403,7 +403,7 @@ def go_live(app, args: argparse.Namespace) -> dict:
     twin = prepare_twin(app, keys_dir, args.project, smtp_configured, live_key)  # refused before any file
     try:
         value, _ = app.execute(app.go_live, args.project, smtp_configured, twin.development,
-                               live_xendit=twin.xendit, live_project_id=twin.project_id)
+                               live_xendit=twin.xendit, live_project_id=twin.project_id, parts=twin.parts)
     except StoreBusyError:
         raise  # it may still be saved: its files stay
     except DomainError:  # refused: nothing was saved

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from astapa.app.golive import ProjectParts
 from astapa.crypto import new_public_id, sha256_hex
 from astapa.domain.errors import GoLiveRefusedError
 from astapa.payments.credentials import KEY_PREFIX, ProjectKeys, XenditCredentials, write_credentials
@@ -89,6 +90,7 @@ class Twin:
     project_id: str  # chosen before its files were written
     development: bool | None  # whether the sandbox's own Xendit key is a development one (None: none)
     xendit: tuple[str, str | None] | None  # the SHA-256 of the twin's production key and token
+    parts: ProjectParts | None = None  # what go_live copies, read here, off the writer
 
 
 def prepare_twin(app, keys_dir: Path, project_id: str, smtp_configured: bool,
@@ -100,7 +102,8 @@ def prepare_twin(app, keys_dir: Path, project_id: str, smtp_configured: bool,
     live_project_id=twin.project_id)` records it."""
     sandbox_key = ProjectKeys(keys_dir).get(project_id)
     development = None if sandbox_key is None else sandbox_key.secret_key.startswith(KEY_PREFIX["sandbox"])
-    reasons = app.go_live_reasons(project_id, smtp_configured, None if live_key else development)
+    parts = app.project_parts(project_id)
+    reasons = app.go_live_reasons(project_id, smtp_configured, None if live_key else development, parts)
     if reasons:
         raise GoLiveRefusedError(reasons)
     live_project_id = new_public_id("proj")
@@ -108,7 +111,7 @@ def prepare_twin(app, keys_dir: Path, project_id: str, smtp_configured: bool,
     if providers:
         write_secrets(keys_dir, SECRETS_KIND, live_project_id, providers)
     xendit = save_payments(keys_dir, live_project_id, live_key) if live_key is not None else None
-    return Twin(live_project_id, development, xendit)
+    return Twin(live_project_id, development, xendit, parts)
 
 
 def discard_twin(keys_dir: Path, twin: Twin) -> None:

@@ -14,6 +14,7 @@ with it and takes payments from its first minute. A sandbox without payments nee
 the twin can be given one later (`astapa project payments` on the live project).
 """
 
+from dataclasses import dataclass
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
@@ -31,28 +32,43 @@ SCAN_BATCH = 1000
 NOT_LOOPBACK = "is http off loopback: a live project takes https only (http on loopback, for native apps)"
 
 
+@dataclass(frozen=True)
+class ProjectParts:
+    """The ids of the machine clients and plans a project made (project_parts)."""
+
+    client_ids: list[UUID]
+    plan_ids: list[UUID]
+
+
 class GoLiveCommands(ProjectCommands):
+    def project_parts(self, project_id: str) -> ProjectParts:
+        """What go_live copies, found by reading the log (_created_in): outside the writer,
+        so the server's other writes never wait for the scan (a plan or client made between
+        this and the save is not copied)."""
+        return ProjectParts(self._created_in(project_id, Client), self._created_in(project_id, Plan))
+
     def go_live_reasons(self, project_id: str, smtp_configured: bool,
-                        xendit_key_is_development: bool | None) -> list[str]:
+                        xendit_key_is_development: bool | None, parts: ProjectParts | None = None) -> list[str]:
         """Why the project may not go live now ([] when it may): see unsafe_in_production."""
         project = self._sandbox(project_id)
         project.check_can_go_live()
-        return unsafe_in_production(project, self._machine_clients(project_id), smtp_configured,
+        return unsafe_in_production(project, self._machine_clients(project_id, parts), smtp_configured,
                                     xendit_key_is_development)
 
     def go_live(self, project_id: str, smtp_configured: bool, xendit_key_is_development: bool | None,
                 live_xendit: tuple[str, str | None] | None = None, live_project_id: str | None = None,
-                by: str = "cli") -> Decision:
+                by: str = "cli", parts: ProjectParts | None = None) -> Decision:
         """The sandbox's live twin, in one save: the project (copied settings, resources and
         providers), its plans, its machine clients with new ids and secrets, and the link
         between the twins. `live_xendit`: the SHA-256 of the twin's production Xendit key
         and callback token (the caller keeps the key in the twin's 0600 file, and the
         providers' secrets too: astapa/project_files.py, prepare_twin). `live_project_id`:
-        the twin's id, when the caller wrote those files first. The secrets are shown once,
-        in the value."""
+        the twin's id, when the caller wrote those files first. `parts`: project_parts, read
+        before (None: read now). The secrets are shown once, in the value."""
         sandbox = self._sandbox(project_id)
         sandbox.check_can_go_live()
-        clients = self._machine_clients(project_id)
+        parts = parts or self.project_parts(project_id)
+        clients = self._machine_clients(project_id, parts)
         reasons = unsafe_in_production(sandbox, clients, smtp_configured,
                                        xendit_key_is_development if live_xendit is None else None)
         if reasons:
@@ -65,7 +81,7 @@ class GoLiveCommands(ProjectCommands):
             post_logout_redirect_uris=sandbox.post_logout_redirect_uris, sandbox_project_id=project_id)
         live: Project = decision.aggregates[0]
         copy_settings(sandbox, live, live_xendit)
-        plans = [copy_plan(plan, live_project_id, by) for plan in self._plans(project_id)]
+        plans = [copy_plan(plan, live_project_id, by) for plan in self._plans(project_id, parts)]
         copies = [copy_client(client, live_project_id) for client in clients]
         sandbox.go_live(project_id=project_id, live_project_id=live_project_id)
         value = {key: decision.value[key] for key in ("project_id", "client_id", "client_secret", "mode")}
@@ -80,18 +96,18 @@ class GoLiveCommands(ProjectCommands):
     def _sandbox(self, project_id: str) -> Project:
         return self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
 
-    def _machine_clients(self, project_id: str) -> list[Client]:
+    def _machine_clients(self, project_id: str, parts: ProjectParts | None) -> list[Client]:
         """The clients the operator made for the project (configuration), not those that
         registered themselves (RFC 7591: data, like users), nor deleted ones."""
-        clients = [self.load(client_id, lambda: ProjectNotFoundError(project_id))
-                   for client_id in self._created_in(project_id, Client)]
+        ids = parts.client_ids if parts is not None else self._created_in(project_id, Client)
+        clients = [self.load(client_id, lambda: ProjectNotFoundError(project_id)) for client_id in ids]
         return [c for c in clients if not c.registered and not c.deleted]
 
-    def _plans(self, project_id: str) -> list[Plan]:
+    def _plans(self, project_id: str, parts: ProjectParts) -> list[Plan]:
         """The plans the project offers now (`free` is every project's, with no event; an
         archived plan is offered no more, and the twin has nobody on it)."""
         plans = [self.load(plan_id, lambda: ProjectNotFoundError(project_id), read_only=True)
-                 for plan_id in self._created_in(project_id, Plan)]
+                 for plan_id in parts.plan_ids]
         return [plan for plan in plans if not plan.archived]
 
     def _created_in(self, project_id: str, kind: type) -> list[UUID]:

@@ -352,7 +352,7 @@ async def _go_live(console: Console, live_key: XenditCredentials | None) -> tupl
                 app.by_console, viewer.actor, console.project_id, "go live", console.project_id,
                 app.go_live_with_members, console.project_id, [m["email_key"] for m in members], going_live,
                 viewer.actor, smtp_configured, twin.development, live_xendit=twin.xendit,
-                live_project_id=twin.project_id, expected_version=form_version(console))
+                live_project_id=twin.project_id, parts=twin.parts, expected_version=form_version(console))
         except StoreBusyError:
             raise  # it may still be saved: its files stay
         except DomainError:  # refused: nothing was saved
