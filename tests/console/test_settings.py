@@ -260,3 +260,12 @@ def test_branding_is_saved_and_a_low_contrast_colour_is_refused_next_to_its_fiel
         row = conn.execute("SELECT display_name, logo_url, primary_color FROM project_branding WHERE project_id = ?",
                            (project["project_id"],)).fetchone()
     assert row == ("Shop & Co", "https://shop.example/logo.png", "#767676")
+
+
+def test_a_form_too_large_is_a_page_and_changes_nothing(server: Server, admin: ConsoleBrowser):
+    project = create_project(admin)
+    base = f"/dashboard/projects/{project['project_id']}"
+    page = admin.get(f"{base}/settings")
+    answer = admin.post(f"{base}/settings/name", page, name="x" * 2_000_000)
+    assert answer.status_code == 413 and answer.headers["Content-Type"].startswith("text/html")
+    assert "Shop" in admin.get(f"{base}/settings").text

@@ -66,6 +66,8 @@ def page(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
+        except web.HTTPRequestEntityTooLarge:  # a page's form, never a JSON error
+            return message(request, "Too long", "What you sent is too long; shorten it and try again.", 413)
         except web.HTTPException:
             raise
         except Respond as r:
