@@ -15,6 +15,7 @@ from eventsourcing.persistence import PersistenceError
 
 from astapa import __version__, inputs
 from astapa.config import ConfigError, env_default, load_settings, parse_smtp_setting, prepare_data_dir
+from astapa.domain.console import AdminNotFoundError
 from astapa.domain.errors import (
     AlreadyLiveError,
     ClientNotFoundError,
@@ -217,6 +218,9 @@ def build_parser() -> Parser:
     add_admin.add_argument("--email", required=True)
     add_admin.add_argument("--issuer", help="the server's issuer URL, for the link (ASTAPA_ISSUER; default: the "
                            "issuer the server last ran with)")
+    remove_admin = with_data_dir(console_commands.add_parser(
+        "remove-admin", help="EMAIL is no longer an instance admin (their console account and memberships stay)"))
+    remove_admin.add_argument("--email", required=True)
 
     keys = commands.add_parser("keys", help="manage signing keys")
     keys_commands = keys.add_subparsers(dest="action", required=True, parser_class=Parser)
@@ -252,6 +256,8 @@ def describe(error: DomainError) -> str:
     if isinstance(error, ProjectClientKeptError):
         return (f"client {error.args[1]!r} is the own client of project {error.args[0]!r}: it cannot be"
                 " deleted (rotate its secret instead)")
+    if isinstance(error, AdminNotFoundError):
+        return f"{error.args[0]!r} is no instance admin"
     if isinstance(error, ResourceTakenError):
         return f"resource {error.args[0]!r} is another project's ({error.args[1]!r})"
     if isinstance(error, GoLiveRefusedError):
@@ -299,6 +305,8 @@ def dispatch(args: argparse.Namespace) -> int:
                                    redirect_uris=list(dict.fromkeys(args.redirect_uri)),
                                    post_logout_redirect_uris=list(dict.fromkeys(args.post_logout_redirect_uri)),
                                    by="cli")
+        elif args.command == "console" and args.action == "remove-admin":
+            value, _ = app.execute(app.remove_admin, console_email(args.email)[1])
         elif args.command == "console":
             value = add_console_admin(app, args)
         elif args.command == "resource":
@@ -469,17 +477,22 @@ def configure_providers(app, args: argparse.Namespace) -> dict:
     return value
 
 
-def add_console_admin(app, args: argparse.Namespace) -> dict:
-    """An instance admin of the console, and the link that lets them choose a password."""
-    import time
-
+def console_email(value: str) -> tuple[str, str]:
+    """--email as kept, and its key (users.normalise_email)."""
     from astapa.domain.errors import InvalidEmailError
     from astapa.domain.users import normalise_email
 
     try:
-        email, email_key = normalise_email(args.email)
+        return normalise_email(value)
     except InvalidEmailError:
-        raise ConfigError(f"--email {args.email!r} is not an email address") from None
+        raise ConfigError(f"--email {value!r} is not an email address") from None
+
+
+def add_console_admin(app, args: argparse.Namespace) -> dict:
+    """An instance admin of the console, and the link that lets them choose a password."""
+    import time
+
+    email, email_key = console_email(args.email)
     issuer = args.issuer or env_default("ASTAPA_ISSUER") or app.console_issuer() or "http://127.0.0.1:8080"
     value, _ = app.execute(app.add_admin, email, email_key, time.time())
     return {"email": value["email"], "setup_url": f"{issuer.rstrip('/')}/dashboard/setup?token={value['token']}"}

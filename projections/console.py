@@ -23,6 +23,8 @@ NAME = "console"
 def create_tables(db: Database) -> None:
     db["console_admins"].create({"email_key": str, "email": str, "created_at": str}, pk="email_key",
                                 if_not_exists=True)
+    db["admin_keys"].create({"aggregate_id": str, "email_key": str, "email": str}, pk="aggregate_id",
+                            if_not_exists=True)  # an admin's aggregate id -> address (later events name neither)
     db["console_members"].create(
         {"project_id": str, "email_key": str, "email": str, "role": str, "invited_by": str, "created_at": str},
         pk=("project_id", "email_key"), if_not_exists=True)
@@ -54,6 +56,19 @@ def create_tables(db: Database) -> None:
 def admin_granted(db: Database, e: InstanceAdmin.Granted) -> None:
     db.execute("INSERT OR REPLACE INTO console_admins (email_key, email, created_at) VALUES (?, ?, ?)",
                [e.email_key, e.email, e.timestamp.isoformat()])
+    db.execute("INSERT OR REPLACE INTO admin_keys (aggregate_id, email_key, email) VALUES (?, ?, ?)",
+               [e.originator_id.hex, e.email_key, e.email])
+
+
+def admin_revoked(db: Database, e: InstanceAdmin.Revoked) -> None:
+    db.execute("DELETE FROM console_admins WHERE email_key = (SELECT email_key FROM admin_keys WHERE aggregate_id = ?)",
+               [e.originator_id.hex])
+
+
+def admin_regranted(db: Database, e: InstanceAdmin.Regranted) -> None:
+    db.execute("INSERT OR REPLACE INTO console_admins (email_key, email, created_at)"
+               " SELECT email_key, email, ? FROM admin_keys WHERE aggregate_id = ?",
+               [e.timestamp.isoformat(), e.originator_id.hex])
 
 
 def member_invited(db: Database, e: Membership.Invited, position: int) -> None:
@@ -181,6 +196,8 @@ def _events_of(aggregate: type, *names: str) -> list[type]:
 
 HANDLERS = {
     InstanceAdmin.Granted: admin_granted,
+    InstanceAdmin.Revoked: admin_revoked,
+    InstanceAdmin.Regranted: admin_regranted,
     Membership.Invited: member_invited,
     Membership.RoleChanged: member_role_changed,
     Membership.Removed: member_removed,

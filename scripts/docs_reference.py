@@ -317,6 +317,10 @@ PRINTS: dict[tuple[str, ...], tuple[str, str]] = {
          "24 hours) lets that person choose a password and lands on the console signed in; running "
          "the command again prints a new link. The link is under `--issuer`, else `ASTAPA_ISSUER`, "
          "else the issuer the server last ran with. See [the console](../guides/console.md).")),
+    ("console", "remove-admin"): (
+        '`{"email", "admin": false}`',
+        ("EMAIL is no longer an instance admin; their console account stays, and so do the "
+         "projects they are a member of. `add-admin` makes them one again.")),
     ("keys", "rotate"): (
         '`{"current_kid", "next_kid"}`',
         "A running server signs with the new current key within a second."),

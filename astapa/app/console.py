@@ -11,6 +11,7 @@ from typing import Callable
 from astapa.app.accounts import AccountCommands, new_sub
 from astapa.crypto import equals, random_key, random_secret, sha256_hex
 from astapa.domain.console import (
+    AdminNotFoundError,
     CONSOLE_PROJECT_ID,
     OWNER,
     ConsoleAction,
@@ -69,13 +70,30 @@ class ConsoleCommands(AccountCommands):
     def add_admin(self, email: str, email_key: str, now: float, by: str = "cli") -> Decision:
         """An instance admin (once), and a new setup link: value {"email", "token"}."""
         made: list = []
-        if not self.exists(InstanceAdmin.create_id(email_key)):
+        admin_id = InstanceAdmin.create_id(email_key)
+        if not self.exists(admin_id):
             made.append(InstanceAdmin(email=email, email_key=email_key, by=by))
+        else:
+            admin: InstanceAdmin = self.repository.get(admin_id)
+            if admin.revoked:
+                admin.regrant(by=by)
+                made.append(admin)
         key, secret = random_key(), random_secret()
         token = f"{key}.{secret}"
         made.append(SetupLink(link_key=key, email=email, email_key=email_key, token_hash=sha256_hex(token),
                               expires_at=now + SETUP_LINK_TTL))
         return Decision(made, {"email": email, "token": token})
+
+    def remove_admin(self, email_key: str, by: str = "cli") -> Decision:
+        """No longer an instance admin: value {"email", "admin": false}. Their console
+        account stays (a member of projects, they keep those)."""
+        admin_id = InstanceAdmin.create_id(email_key)
+        if not self.exists(admin_id):
+            raise AdminNotFoundError(email_key)
+        admin: InstanceAdmin = self.repository.get(admin_id)
+        if not admin.revoked:
+            admin.revoke(by=by)
+        return Decision([admin], {"email": admin.email, "admin": False})
 
     def setup_link(self, token: str, now: float, read_only: bool = True) -> SetupLink:
         parts = split_keyed_secret(token)

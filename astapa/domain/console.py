@@ -27,6 +27,10 @@ def may(role: str | None, needed: str) -> bool:
     return role is not None and RANK[role] >= RANK[needed]
 
 
+class AdminNotFoundError(DomainError):
+    """This address is no instance admin."""
+
+
 class SetupLinkRejectedError(DomainError):
     """The setup link is unknown, used or expired."""
 
@@ -50,10 +54,20 @@ class InstanceAdmin(Aggregate):
     def __init__(self, email: str, email_key: str, by: str) -> None:
         self.email = email
         self.email_key = email_key
+        self.revoked = False
 
     @staticmethod
     def create_id(email_key: str) -> UUID:
         return index_id("console-admin", email_key)
+
+    @event("Revoked")
+    def revoke(self, by: str) -> None:
+        """No longer an instance admin (their console account stays, with its memberships)."""
+        self.revoked = True
+
+    @event("Regranted")
+    def regrant(self, by: str) -> None:
+        self.revoked = False
 
 
 class SetupLink(Aggregate):

@@ -11,7 +11,7 @@ from astapa.web.appkeys import application_key, reads_key, writer_key
 
 from tests.conftest import Server, run_cli, wait_for_client
 from tests.flows import Browser, hidden_fields, pkce_pair, query_of
-from tests.console.conftest import ConsoleBrowser, add_admin, admin_browser, csrf_of, sign_up_to_console
+from tests.console.conftest import ConsoleBrowser, add_admin, admin_browser, create_project, csrf_of, sign_up_to_console
 
 
 def test_a_setup_link_lets_the_admin_choose_a_password_and_lands_signed_in(server: Server):
@@ -154,3 +154,30 @@ def test_projects_made_in_the_console_are_limited_per_console_user(start_server)
     assert person.post("/dashboard/projects", page, name="One", redirect_uris="http://one.test/cb").status_code == 200
     refused = person.post("/dashboard/projects", page, name="Two", redirect_uris="http://two.test/cb")
     assert refused.status_code == 429 and "Two" not in person.get("/dashboard").text
+
+
+def test_an_admin_removed_sees_only_their_own_projects_and_can_be_made_one_again(server: Server):
+    admin = admin_browser(server)
+    project = create_project(admin, "Theirs")
+    run_cli("console", "remove-admin", "--email", "ADMIN@example.com", "--data-dir", str(server.data_dir))
+    wait_until(lambda: admin.get("/dashboard/instance").status_code == 404)
+    listing = admin.get("/dashboard")
+    assert "Theirs" in listing.text  # they made it: its owner still
+    assert admin.get(f"/dashboard/projects/{project['project_id']}").status_code == 200
+    add_admin(server)
+    wait_until(lambda: admin.get("/dashboard/instance").status_code == 200)
+
+
+def test_removing_someone_who_is_no_admin_fails_in_one_line(server: Server, capsys):
+    from astapa import cli
+
+    assert cli.main(["console", "remove-admin", "--email", "nobody@example.com", "--data-dir",
+                     str(server.data_dir)]) == 1
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def wait_until(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.05)
