@@ -115,7 +115,9 @@ def active_users(conn: sqlite3.Connection, project_id: str, today: date, days: i
 
 
 def user_count(conn: sqlite3.Connection, project_id: str) -> int:
-    return conn.execute("SELECT count(*) FROM users WHERE project_id = ?", (project_id,)).fetchone()[0]
+    """The project's users (a counter the projection keeps: no scan of them all)."""
+    row = conn.execute("SELECT users FROM project_totals WHERE project_id = ?", (project_id,)).fetchone()
+    return row["users"] if row else 0
 
 
 def users_matching(conn: sqlite3.Connection, project_id: str, prefix: str, limit: int) -> list[dict]:
@@ -237,6 +239,12 @@ def project_branding(conn: sqlite3.Connection, project_id: str) -> dict[str, str
     row = conn.execute("SELECT display_name, logo_url, primary_color FROM project_branding WHERE project_id = ?",
                        (project_id,)).fetchone()
     return dict(row) if row else {"display_name": "", "logo_url": "", "primary_color": ""}
+
+
+def branded_project(conn: sqlite3.Connection, project_id: str) -> dict | None:
+    """project_details with `branding`, in one read: the project as the management API shows it."""
+    details = project_details(conn, project_id)
+    return None if details is None else {**details, "branding": project_branding(conn, project_id)}
 
 
 def project_settings(conn: sqlite3.Connection, project_id: str) -> dict | None:

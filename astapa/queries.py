@@ -305,7 +305,7 @@ def expired_plans(conn: sqlite3.Connection, now: float, limit: int) -> list[tupl
     return [(r["project_id"], r["sub"]) for r in rows]
 
 
-PLAN_COLUMNS = "key, name, price, currency, interval, claims"
+PLAN_COLUMNS = "key, name, price, currency, interval, claims, archived"
 
 
 def plans_of(conn: sqlite3.Connection, project_id: str) -> list[dict]:
@@ -321,8 +321,12 @@ def plan_by_key(conn: sqlite3.Connection, project_id: str, key: str) -> dict | N
 
 
 def _plan(row: sqlite3.Row) -> dict:
-    return {"key": row["key"], "name": row["name"], "price": row["price"], "currency": row["currency"],
+    """A plan as the API shows it; `archived` only once it is (offered no more)."""
+    plan = {"key": row["key"], "name": row["name"], "price": row["price"], "currency": row["currency"],
             "interval": row["interval"], "claims": json.loads(row["claims"])}
+    if row["archived"]:
+        plan["archived"] = True
+    return plan
 
 
 def _iso(seconds: float) -> str:
@@ -413,6 +417,33 @@ def payment_by_id(conn: sqlite3.Connection, project_id: str, payment_id: str) ->
     row = conn.execute(f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE payment_id = ? AND project_id = ?",
                        (payment_id, project_id)).fetchone()
     return payment_view(row) if row else None
+
+
+# What a project's payments listing may filter on: the status it shows -> those stored.
+PAYMENT_STATUSES = {"PENDING": ("CREATED", "PENDING"), "SUCCEEDED": ("SUCCEEDED",), "FAILED": ("FAILED",),
+                    "EXPIRED": ("EXPIRED",)}
+
+
+def payments_page(conn: sqlite3.Connection, project_id: str, status: str | None, before: int | None,
+                  limit: int) -> tuple[list[dict], int | None]:
+    """The project's payments, newest first (by created_at), with `status` as the API shows
+    it (None: any), after the cursor `before` (the `next` of the page before); and the next
+    cursor, None at the end. The cursor is a row's id, read back as (created_at, row id),
+    so the index on (project_id, created_at) walks each page without sorting."""
+    where, args = ["project_id = ?"], [project_id]
+    if status is not None:
+        stored = PAYMENT_STATUSES[status]
+        where.append(f"status IN ({', '.join('?' for _ in stored)})")
+        args += stored
+    if before is not None:
+        where.append("(created_at, rowid) < (SELECT created_at, rowid FROM payments"
+                     " WHERE rowid = ? AND project_id = ?)")
+        args += [before, project_id]
+    rows = conn.execute(f"SELECT rowid AS seq, {PAYMENT_COLUMNS} FROM payments WHERE {' AND '.join(where)}"
+                        " ORDER BY created_at DESC, rowid DESC LIMIT ?", (*args, limit + 1)).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [payment_view(r) for r in rows], (rows[-1]["seq"] if more else None)
 
 
 def payments_of_user(conn: sqlite3.Connection, project_id: str, sub: str) -> list[dict]:

@@ -42,6 +42,9 @@ def create_tables(db: Database) -> None:
         pk=("project_id", "day"), if_not_exists=True)
     db["membership_keys"].create({"aggregate_id": str, "project_id": str, "email_key": str, "email": str},
                                  pk="aggregate_id", if_not_exists=True)
+    # Users per project, counted as they register: the Users and Overview pages show it, and
+    # a count(*) over a project's users scans every one of them.
+    db["project_totals"].create({"project_id": str, "users": int}, pk="project_id", if_not_exists=True)
     # When each user last signed in (a day): the overview's active users, by an index range.
     db["user_activity"].create({"project_id": str, "sub": str, "last_day": str}, pk=("project_id", "sub"),
                                if_not_exists=True)
@@ -176,6 +179,8 @@ def _count(db: Database, project_id: str, e, column: str) -> None:
 def user_registered(db: Database, e: User.Registered, position: int) -> None:
     _log(db, position, e.project_id, e, e.sub, "user")
     _count(db, e.project_id, e, "signups")
+    db.execute("INSERT INTO project_totals (project_id, users) VALUES (?, 1)"
+               " ON CONFLICT(project_id) DO UPDATE SET users = users + 1", [e.project_id])
 
 
 def session_started(db: Database, e: BrowserSession.Started, position: int) -> None:

@@ -22,6 +22,7 @@ def create_tables(db: Database) -> None:
     )
     db["payments"].create_index(["aggregate_id"], unique=True, if_not_exists=True)
     db["payments"].create_index(["project_id", "sub", "created_at"], if_not_exists=True)
+    db["payments"].create_index(["project_id", "created_at"], if_not_exists=True)  # a project's listing
     db["payments"].create_index(["status", "settled"], if_not_exists=True)
     db["payments"].create_index(["status", "expires_at"], if_not_exists=True)
 

@@ -13,8 +13,9 @@ where the generated value is valid and not the part a negative case breaks: the 
 client, HTTP Basic for it (or the body's own credentials: one method per request, RFC 6749
 §2.3), a user's bearer token and `sub`, Xendit's callback token, a registered
 `redirect_uri`, a plan key, a CSRF cookie with its form token, the authorization request a
-page carries, a plan end in the future, a new client's public keys, and a machine client
-whose secret to rotate (never the one to delete). The operations on the project itself (its
+page carries, a plan end in the future, a new client's public keys, a machine client
+whose secret to rotate (never the one to delete), and a plan to archive (never the one
+paid for). The operations on the project itself (its
 settings, secret, clients, resources and log) run with a second project, so that what they
 change (the redirect URIs, registration, the secret) leaves the other cases' state alone; a
 rotated secret is the one the next case sends. Four answers are refusals that the checks
@@ -33,7 +34,12 @@ cannot read as such, and are taken as the description says they are:
 - registration's 400 `invalid_client_metadata` or `invalid_redirect_uri` (RFC 7591 §2: a
   server may refuse any metadata value; rules between fields are beyond a schema).
 - a project settings change's 400 `invalid_redirect_uri`: which redirect URIs a project
-  takes depends on its mode (a sandbox takes http on any host, a live project does not).
+  takes depends on its mode (a sandbox takes http on any host, a live project does not);
+  and its 400 naming a `branding.` field: whether a colour is readable against white (WCAG
+  contrast) and whether a logo URL's host is a plain host name are beyond a schema.
+
+A Xendit key the project's own keys are set to is one of its mode (a sandbox's `own`
+takes a development key): the server's state, like the credentials.
 """
 
 import datetime
@@ -71,6 +77,8 @@ XENDIT_KEY = "xnd_development_fuzz"
 CALLBACK_TOKEN = "fuzz-callback-token"
 MANY = 100_000  # failures a throttle allows: the fuzzer's own requests must not lock it out
 PRO = {"key": "pro", "name": "Pro", "price": 149000, "currency": "IDR", "interval": "month"}
+RETIRED = {**PRO, "key": "retired", "name": "Retired"}  # the plan cases archive: never `pro`, which others pay for
+PLAN_ARCHIVAL = "/api/platform/plans/{key}/archive"
 
 TOKEN_ENDPOINTS = {"/oauth/token", "/api/platform/token", "/projects/{project_id}/oauth/token"}
 GRANT_REFUSALS = {"invalid_grant", "invalid_scope", "invalid_target", "unauthorized_client"}
@@ -79,6 +87,8 @@ METADATA_REFUSALS = {"invalid_client_metadata", "invalid_redirect_uri"}
 PROJECT_ITSELF = ("/api/platform/project", "/api/platform/clients", "/api/platform/resources", "/api/platform/events")
 PROJECT_SETTINGS = "/api/platform/project"
 PROJECT_ROTATION = "/api/platform/project/rotate-secret"
+PROJECT_PAYMENTS = "/api/platform/project/payments"
+OWN_XENDIT_KEY = "xnd_development_fuzz-own-key"
 PUBLIC_KEYS = {"keys": [{**ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key(), as_dict=True),
                          "kid": "fuzz", "use": "sig"}]}
 AUTHORIZATION_PAGES = {"/oauth/authorize", "/projects/{project_id}/oauth/authorize", "/auth/login", "/auth/signup",
@@ -124,8 +134,9 @@ def fuzzed(tmp_path_factory, key_pool):
             run_cli("project", "update", "--data-dir", str(server.data_dir), "--project", project["project_id"],
                     "--allow-registration")
             wait_for_client(server, project)
-            assert requests.post(f"{server.url}/api/platform/plans", json=PRO, auth=(
-                project["client_id"], project["client_secret"]), timeout=10).status_code == 201
+            for plan in (PRO, RETIRED):
+                assert requests.post(f"{server.url}/api/platform/plans", json=plan, auth=(
+                    project["client_id"], project["client_secret"]), timeout=10).status_code == 201
             _, params = signed_up(server, project)
             tokens = exchange(server.url, project, params["code"]).json()
             sub = requests.get(f"{server.url}/oauth/userinfo", timeout=10,
@@ -188,6 +199,10 @@ def _with_known_state(fuzzed: Fuzzed, case) -> tuple[dict, tuple[str, str] | Non
         negated = _negated(case, ParameterLocation.BODY)
         if negated is not None and "jwks" not in negated:
             body["jwks"] = PUBLIC_KEYS
+    if operation.path == PLAN_ARCHIVAL:
+        _put(case, path, case.path_parameters, "key", RETIRED["key"])
+    if operation.path == PROJECT_PAYMENTS:
+        _put(case, ParameterLocation.BODY, body, "secret_key", OWN_XENDIT_KEY)
     project = fuzzed.own if operation.path.startswith(PROJECT_ITSELF) else fuzzed.project
 
     names = {name for requirement in operation.definition.raw.get("security") or [] for name in requirement}
@@ -198,8 +213,12 @@ def _with_known_state(fuzzed: Fuzzed, case) -> tuple[dict, tuple[str, str] | Non
         return ({} if _given(body, "access_token") else {"Authorization": f"Bearer {fuzzed.access_token}"}), None
     if "xenditCallbackToken" in names:
         return {"x-callback-token": CALLBACK_TOKEN}, None
-    if "clientBasic" in names and not any(_given(body, name) for name in BODY_CREDENTIALS):
-        _put(case, ParameterLocation.BODY, body, "client_id", project["client_id"])  # Basic's own
+    # With HTTP Basic only (no `{}` alternative), a body's client_id and client_secret are
+    # not the caller's (a sign-in provider's): Basic always, the body as generated.
+    basic_only = {} not in (operation.definition.raw.get("security") or [])
+    if "clientBasic" in names and (basic_only or not any(_given(body, name) for name in BODY_CREDENTIALS)):
+        if not basic_only:
+            _put(case, ParameterLocation.BODY, body, "client_id", project["client_id"])  # Basic's own
         return {}, (project["client_id"], project["client_secret"])
     return {}, None
 
@@ -263,7 +282,9 @@ def _refusals_read_as_described(case, response) -> list:
     # jwks_uri, redirect URIs for the application type) are beyond a schema.
     if operation.path == REGISTRATION and status == 400 and response.json().get("error") in METADATA_REFUSALS:
         return [positive_data_acceptance]
-    if operation.path == PROJECT_SETTINGS and status == 400 and response.json().get("error") == "invalid_redirect_uri":
+    if operation.path == PROJECT_SETTINGS and status == 400 and (
+            response.json().get("error") == "invalid_redirect_uri"
+            or response.json().get("error_description", "").startswith("branding.")):
         return [positive_data_acceptance]
     if operation.path in AUTHORIZATION_PAGES and operation.method.upper() == "GET" and status == 303:
         location = (response.headers.get("location") or [""])[0]

@@ -42,14 +42,15 @@ class StaleFormError(DomainError):
 class ConsoleCommands(AccountCommands):
     def ensure_console_project(self, redirect_uri: str) -> Decision:
         """The console's own project, made once at the first start; served under another
-        issuer later, it gains that issuer's callback as a redirect URI. Sign-in waits for
-        a verified address: members are known by their address."""
+        issuer later, its one redirect URI becomes that issuer's callback (the console is
+        served under one issuer at a time). Sign-in waits for a verified address: members
+        are known by their address."""
         project_id = Project.create_id(CONSOLE_PROJECT_ID)
         if self.exists(project_id):
             project: Project = self.repository.get(project_id)
-            if redirect_uri in project.redirect_uris:
+            if project.redirect_uris == [redirect_uri]:
                 return Decision([], None)
-            project.add_redirect_uri(project_id=CONSOLE_PROJECT_ID, redirect_uri=redirect_uri)
+            project.change_redirect_uris(project_id=CONSOLE_PROJECT_ID, redirect_uris=[redirect_uri], by=None)
             return Decision([project], None)
         # A grace for refresh retries, as the demo's: two tabs (or a form and a page) may both
         # find the console's access token expired and rotate the same refresh token at once.

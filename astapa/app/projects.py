@@ -169,22 +169,23 @@ class ProjectCommands(EventStore):
         return Decision(made, {"project_id": project_id, "resource": uri, "scopes": list(scopes),
                                "resources": sorted(project.resources)})
 
-    def configure_payments(self, project_id: str, secret_key_hash: str, callback_token_hash: str | None) -> Decision:
+    def configure_payments(self, project_id: str, secret_key_hash: str, callback_token_hash: str | None,
+                           by: str | None = None) -> Decision:
         project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
         project.configure_payments(project_id=project_id, secret_key_hash=secret_key_hash,
-                                   callback_token_hash=callback_token_hash)
+                                   callback_token_hash=callback_token_hash, by=by)
         return Decision([project], {"project_id": project_id, "mode": project.mode, "xendit": "configured"})
 
     def configure_providers(self, project_id: str, configured: dict[str, tuple[str, str]],
-                            removed: list[str]) -> Decision:
+                            removed: list[str], by: str | None = None) -> Decision:
         """`configured`: provider -> (client id, SHA-256 of the client secret)."""
         project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
         for provider, (client_id, secret_hash) in configured.items():
             project.configure_provider(project_id=project_id, provider=provider, client_id=client_id,
-                                       client_secret_hash=secret_hash)
+                                       client_secret_hash=secret_hash, by=by)
         for provider in removed:
             if provider in project.providers:
-                project.remove_provider(project_id=project_id, provider=provider)
+                project.remove_provider(project_id=project_id, provider=provider, by=by)
         return Decision([project], {"project_id": project_id,
                                     "providers": sorted(project.providers)})
 
@@ -200,18 +201,18 @@ class ProjectCommands(EventStore):
                      by: str | None = None) -> Decision:
         """How the hosted pages show the project; each "" for the page's default. A logo off
         https or a colour below WCAG AA contrast is refused (BrandingRefusedError)."""
-        check_branding(display_name, logo_url, primary_color)
-        project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
         branding = {"display_name": display_name, "logo_url": logo_url, "primary_color": primary_color}
-        if any(getattr(project, name) != value for name, value in branding.items()):
-            project.change_branding(project_id=project_id, by=by, **branding)
-        return Decision([project], {"project_id": project_id, **branding})
+        return self.update_project(project_id, {}, by, branding)
 
-    def update_project(self, project_id: str, changes: dict, by: str | None = None) -> Decision:
-        """Any of the SETTINGS in one decision: the project is loaded once and every change
-        checked before any is recorded, so a refused one changes nothing (the management
-        API's PATCH sends several at once). A value as it is records nothing. The value:
-        the project_id and `changes`."""
+    def update_project(self, project_id: str, changes: dict, by: str | None = None,
+                       branding: dict[str, str] | None = None) -> Decision:
+        """Any of the SETTINGS, and with `branding` (display_name, logo_url, primary_color)
+        how the hosted pages show the project, in one decision: the project is loaded once
+        and every change checked before any is recorded, so a refused one changes nothing
+        (the management API's PATCH sends several at once). A value as it is records
+        nothing. The value: the project_id, `changes` and `branding`."""
+        if branding is not None:
+            check_branding(branding["display_name"], branding["logo_url"], branding["primary_color"])
         project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
         unknown = sorted(set(changes) - set(SETTINGS))
         if unknown:
@@ -222,7 +223,9 @@ class ProjectCommands(EventStore):
         for setting, value in changes.items():
             if getattr(project, setting) != value:
                 getattr(project, SETTINGS[setting])(project_id=project_id, by=by, **{setting: value})
-        return Decision([project], {"project_id": project_id, **changes})
+        if branding is not None and any(getattr(project, name) != value for name, value in branding.items()):
+            project.change_branding(project_id=project_id, by=by, **branding)
+        return Decision([project], {"project_id": project_id, **changes, **(branding or {})})
 
     def rotate_secret(self, client_id: str, now: float, revoke_old: bool = False, by: str | None = None) -> Decision:
         """A new secret, shown once, for a project's own client or a client with a secret.

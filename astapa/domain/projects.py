@@ -115,20 +115,22 @@ class Project(Aggregate):
         self.redirect_uris.append(redirect_uri)
 
     @event("PaymentsConfigured")
-    def configure_payments(self, project_id: str, secret_key_hash: str, callback_token_hash: str | None) -> None:
+    def configure_payments(self, project_id: str, secret_key_hash: str, callback_token_hash: str | None,
+                           by: str | None = None) -> None:
         """The project's own Xendit key (and webhook token): kept in DATA_DIR/keys/xendit/,
         only their SHA-256 here."""
         self.xendit_secret_key_hash = secret_key_hash
 
     @event("ProviderConfigured")
-    def configure_provider(self, project_id: str, provider: str, client_id: str, client_secret_hash: str) -> None:
+    def configure_provider(self, project_id: str, provider: str, client_id: str, client_secret_hash: str,
+                           by: str | None = None) -> None:
         """Google or GitHub sign-in: the OAuth client id, and only the SHA-256 of its secret
         (the secret is kept in DATA_DIR/keys/providers/)."""
         self.providers = {**self.providers, provider: client_id}
         self.provider_secret_hashes = {**self.provider_secret_hashes, provider: client_secret_hash}
 
     @event("ProviderRemoved")
-    def remove_provider(self, project_id: str, provider: str) -> None:
+    def remove_provider(self, project_id: str, provider: str, by: str | None = None) -> None:
         self.providers = {k: v for k, v in self.providers.items() if k != provider}
         self.provider_secret_hashes = {k: v for k, v in self.provider_secret_hashes.items() if k != provider}
 

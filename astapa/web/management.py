@@ -50,6 +50,7 @@ PLAN_CHANGE = BodySchema("changePlan")
 USER_UPDATE = BodySchema("updateUser")
 CLAIMS_UPDATE = BodySchema("updateUserClaims")
 PLAN_ASSIGNMENT = BodySchema("assignUserPlan")
+PLAN_ARCHIVAL = BodySchema("archivePlan")
 
 
 # -- parsing and authentication ------------------------------------------------------------------
@@ -166,9 +167,7 @@ async def patch_plan(request: web.Request) -> web.Response:
     web_app = request.app
     document = await json_body(request)
     client = await project_client(request, web_app, document)
-    key = request.match_info["key"]
-    if not PLAN_KEY.fullmatch(key):
-        raise NotFoundError("no such plan")
+    key = plan_key(request)
     failures = PLAN_CHANGE.failures(document)
     if failures.whole or failures.unknown:
         raise InvalidRequestError("send any of name, price and claims")
@@ -178,6 +177,31 @@ async def patch_plan(request: web.Request) -> web.Response:
                                 key, changes, client.client_id)
     await await_read_model(web_app, position)
     return reply(await web_app[reads_key].query(plan_by_key, client.project_id, key))
+
+
+async def archive_plan(request: web.Request) -> web.Response:
+    """POST /api/platform/plans/{key}/archive: offered no more (assigning it, or paying for
+    it, is refused from now on); users on it keep it and its claims. Archiving again
+    changes nothing; `free` is built in and always offered (409)."""
+    web_app = request.app
+    document = await json_body(request)
+    client = await project_client(request, web_app, document)
+    key = plan_key(request)
+    failures = PLAN_ARCHIVAL.failures(document)
+    if failures:
+        raise InvalidRequestError(f"unknown field {failures.unknown[0]!r}" if failures.unknown else "send {}")
+    position = await command_on(PLAN_ANSWERS, web_app, web_app[application_key].archive_plan, client.project_id,
+                                key, client.client_id)
+    await await_read_model(web_app, position)
+    return reply(await web_app[reads_key].query(plan_by_key, client.project_id, key))
+
+
+def plan_key(request: web.Request) -> str:
+    """The plan the path names; 404 for a key no plan can have."""
+    key = request.match_info["key"]
+    if not PLAN_KEY.fullmatch(key):
+        raise NotFoundError("no such plan")
+    return key
 
 
 # The message when a field of a plan breaks its schema, in the order they are checked.

@@ -14,13 +14,20 @@ import re
 
 from aiohttp import web
 
+from astapa.console_queries import project_payment
 from astapa.crypto import new_public_id
 from astapa.domain.errors import PaymentNotFoundError
-from astapa.domain.payments import BANKS, METHODS
-from astapa.oauth.errors import InvalidRequestError, NotFoundError, OAuthError, TemporarilyUnavailableError
+from astapa.domain.payments import BANKS, CREATED, METHODS, PENDING
+from astapa.oauth.errors import (
+    InvalidRequestError,
+    NotFoundError,
+    OAuthError,
+    ResourceConflictError,
+    TemporarilyUnavailableError,
+)
 from astapa.payments.credentials import KEY_PREFIX
 from astapa.payments.xendit import XenditError, parse_webhook
-from astapa.queries import payment_by_id, payments_of_user
+from astapa.queries import PAYMENT_STATUSES, payment_by_id, payments_of_user, payments_page
 from astapa.web import bodies
 from astapa.web.appkeys import (
     application_key,
@@ -30,13 +37,24 @@ from astapa.web.appkeys import (
     reads_key,
     settings_key,
 )
-from astapa.web.management import command, json_body, project_client, reply, user_of
+from astapa.web.management import (
+    MAX_CURSOR,
+    MAX_PAGE,
+    command,
+    json_body,
+    number_param,
+    project_client,
+    query_param,
+    reply,
+    user_of,
+)
 from astapa.web.schemas import BodySchema
 
 log = logging.getLogger("astapa.payments")
 
 NEW_PAYMENT = BodySchema("createPayment")  # openapi/components/schemas/NewPayment.yaml
 WEBHOOK = BodySchema("receiveXenditWebhook")  # openapi/components/schemas/XenditWebhook.yaml
+SIMULATION = BodySchema("simulatePayment")  # openapi/components/schemas/PaymentSimulation.yaml
 PAYMENT_ID = re.compile(r"pay_[0-9a-f]{24}")
 
 
@@ -150,6 +168,48 @@ async def get_payment(request: web.Request) -> web.Response:
     if view is None:
         raise NotFoundError("no such payment")
     return reply(view)
+
+
+async def list_payments(request: web.Request) -> web.Response:
+    """GET /api/platform/payments?status=&before=&limit=: the project's payments, newest
+    first, a page at a time (`next` is the `before` of the next page)."""
+    web_app = request.app
+    client = await project_client(request, web_app, {})
+    status = query_param(request, "status")
+    if status is not None and status not in PAYMENT_STATUSES:
+        raise InvalidRequestError(f"status must be one of {', '.join(PAYMENT_STATUSES)}")
+    before = query_param(request, "before")
+    before = None if before is None else number_param(before, "before", 1, MAX_CURSOR)
+    limit = number_param(query_param(request, "limit", "50"), "limit", 1, MAX_PAGE)
+    found, following = await web_app[reads_key].query(payments_page, client.project_id, status, before, limit)
+    return reply({"payments": found, "next": following})
+
+
+async def simulate_payment(request: web.Request) -> web.Response:
+    """POST /api/platform/payments/{payment_id}/simulate with {"status": "SUCCEEDED"}: in a
+    sandbox, a waiting payment succeeds as Xendit's webhook would say it did, through the
+    same Payments.apply as the console's "Simulate payment", so its plan is assigned
+    exactly as for real money. A live project has no such route (404)."""
+    web_app = request.app
+    document = await json_body(request)
+    client = await project_client(request, web_app, document)
+    if client.mode != "sandbox":
+        raise NotFoundError("payments are simulated only in a sandbox project")
+    if SIMULATION.failures(document):
+        raise InvalidRequestError('send {"status": "SUCCEEDED"}: only a success can be simulated')
+    payment_id = request.match_info["payment_id"]
+    reads = web_app[reads_key]
+    found = await reads.query(project_payment, client.project_id,
+                              payment_id) if PAYMENT_ID.fullmatch(payment_id) else None
+    if found is None:
+        raise NotFoundError("no such payment")
+    if found["status"] not in (CREATED, PENDING):
+        raise ResourceConflictError(f"the payment is {found['status']}: only one still waiting can be simulated")
+    position = await web_app[payments_key].apply(
+        payment_id, "SUCCEEDED", found["xendit_id"] or f"simulated_{payment_id}", None, found["amount"],
+        found["currency"], "simulated through the management API")
+    await await_read_model(web_app, position)
+    return reply(await reads.query(payment_by_id, client.project_id, payment_id))
 
 
 async def user_payments(request: web.Request) -> web.Response:

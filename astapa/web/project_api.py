@@ -9,17 +9,31 @@ and each change is one command recorded with `by` BY, the actor the project's lo
 """
 
 import re
+from typing import Awaitable
 
 from aiohttp import web
 
 from astapa import inputs
-from astapa.console_queries import EVENT_FILTERS, project_events
+from astapa.console_queries import EVENT_FILTERS, branded_project, members_of, project_events
+from astapa.domain.branding import branding_errors
+from astapa.domain.errors import DomainError
+from astapa.domain.identities import PROVIDERS
 from astapa.oauth.client_keys import public_key_set
 from astapa.oauth.errors import InvalidRequestError, NotFoundError, ResourceConflictError
 from astapa.oauth.resources import check_resource_uri
-from astapa.queries import ClientRecord, clients_of, project_details, resource_registrant
-from astapa.web.appkeys import application_key, await_read_model, clients_key, clock_key, reads_key
-from astapa.web.errors import API_ANSWERS
+from astapa.payments.credentials import XenditCredentials
+from astapa.project_files import Twin, check_xendit_key, save_payments, save_providers
+from astapa.queries import ClientRecord, clients_of, resource_registrant
+from astapa.web.appkeys import (
+    application_key,
+    await_read_model,
+    clients_key,
+    clock_key,
+    reads_key,
+    settings_key,
+    writer_key,
+)
+from astapa.web.errors import API_ANSWERS, from_domain
 from astapa.web.management import (
     MAX_CURSOR,
     MAX_PAGE,
@@ -31,6 +45,7 @@ from astapa.web.management import (
     reply,
 )
 from astapa.web.schemas import BodySchema, Failures, strip
+from astapa.web.secret_files import PROVIDERS_FILE, XENDIT_FILE, off_loop, secret_lock, went_live
 
 BY = "api"
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -43,6 +58,9 @@ ROTATION = BodySchema("rotateProjectSecret")  # rotateClientSecret's too
 NO_FIELDS = BodySchema("revokeProjectPreviousSecret")  # revokeClientPreviousSecret's too
 NEW_CLIENT = BodySchema("createClient")
 RESOURCE = BodySchema("putResource")
+PROVIDER = BodySchema("putProvider")
+XENDIT = BodySchema("putProjectPayments")
+GO_LIVE = BodySchema("goLive")
 
 # What a field breaking its schema answers, in the order fields are checked.
 NAME = "a string of 1 to 100 characters without control characters"
@@ -54,6 +72,8 @@ PROJECT_FIELDS = {
     "require_verified_email": "require_verified_email: true or false",
     "allow_registration": "allow_registration: true or false",
     "refresh_reuse_grace": "refresh_reuse_grace: whole seconds from 0 to 300",
+    "branding": 'branding: an object with display_name, logo_url and primary_color, each a string ("" for the'
+                " page's default)",
 }
 CLIENT_FIELDS = {
     "name": f"name: {NAME}",
@@ -67,6 +87,20 @@ RESOURCE_FIELDS = {
     "scopes": f"scopes: {SCOPES}",
 }
 ROTATION_FIELDS = {"revoke_old": "revoke_old: true or false"}
+PROVIDER_VALUE = "1 to 512 printable ASCII characters without spaces"
+PROVIDER_FIELDS = {
+    "client_id": f"client_id: the OAuth client id the provider gave, {PROVIDER_VALUE}",
+    "client_secret": f"client_secret: the OAuth client secret the provider gave, {PROVIDER_VALUE}",
+}
+CALLBACK_TOKEN = "8 to 512 characters"
+XENDIT_FIELDS = {
+    "secret_key": "secret_key: the project's Xendit secret key",
+    "callback_token": f"callback_token: Xendit's webhook verification token, {CALLBACK_TOKEN}",
+}
+GO_LIVE_FIELDS = {
+    "xendit_secret_key": "xendit_secret_key: the live project's Xendit secret key, starting xnd_production_",
+    "xendit_callback_token": f"xendit_callback_token: Xendit's webhook verification token, {CALLBACK_TOKEN}",
+}
 
 
 def checked(document: dict, failures: Failures, messages: dict[str, str], whole: str) -> dict:
@@ -89,8 +123,8 @@ def once_each(values: list) -> list:
 # -- the project ---------------------------------------------------------------------------------
 
 async def project_view(web_app: web.Application, project_id: str) -> dict:
-    """The project as the read models show it: settings, never a secret or a hash."""
-    project = await web_app[reads_key].query(project_details, project_id)
+    """The project as the read models show it: settings and branding, never a secret or a hash."""
+    project = await web_app[reads_key].query(branded_project, project_id)
     return {k: v for k, v in project.items() if k not in TWINS or v is not None}
 
 
@@ -114,10 +148,121 @@ async def patch_project(request: web.Request) -> web.Response:
     for uris in ("redirect_uris", "post_logout_redirect_uris"):
         if uris in changes:
             changes[uris] = once_each(changes[uris])
+    branding = branding_fields(changes.pop("branding")) if "branding" in changes else None
     _, position = await decided(API_ANSWERS, web_app, web_app[application_key].update_project, client.project_id,
-                                changes, BY)
+                                changes, BY, branding)
     await await_read_model(web_app, position)
     return reply(await project_view(web_app, client.project_id))
+
+
+def branding_fields(branding: dict[str, str]) -> dict[str, str]:
+    """The branding sent, stripped, once domain/branding.py's rules (the console's) take
+    it: 400 naming the first field refused and why."""
+    values = {name: strip(value) for name, value in branding.items()}
+    for field, reason in branding_errors(**values).items():
+        raise InvalidRequestError(f"branding.{field}: {reason[:1].lower()}{reason[1:]}")
+    return values
+
+
+# -- sign-in with Google and GitHub, and Xendit: secrets to files, their hashes to the log ---------
+
+def provider_of(request: web.Request) -> str:
+    provider = request.match_info["provider"]
+    if provider not in PROVIDERS:
+        raise NotFoundError("no such provider: google or github")
+    return provider
+
+
+async def put_provider(request: web.Request) -> web.Response:
+    """PUT /api/platform/project/providers/{provider}: sign-in with Google or GitHub through
+    the OAuth client the project made there. HTTP Basic only: the body's client_id and
+    client_secret are the provider's, not the caller's."""
+    web_app = request.app
+    document = await json_body(request)
+    client = await project_client(request, web_app, {}, manages_credentials=True)
+    provider = provider_of(request)
+    fields = checked(document, PROVIDER.failures(document), PROVIDER_FIELDS, "send client_id and client_secret")
+    return await providers_changed(web_app, client.project_id,
+                                   {provider: (fields["client_id"], fields["client_secret"])}, [])
+
+
+async def delete_provider(request: web.Request) -> web.Response:
+    """DELETE /api/platform/project/providers/{provider}: sign-in with it ends (none
+    configured is not an error)."""
+    web_app = request.app
+    client = await project_client(request, web_app, {}, manages_credentials=True)
+    return await providers_changed(web_app, client.project_id, {}, [provider_of(request)])
+
+
+async def providers_changed(web_app: web.Application, project_id: str, configured: dict[str, tuple[str, str]],
+                            removed: list[str]) -> web.Response:
+    """The providers' secrets to their file, then only their hashes to the log, under the
+    lock the console's changes take too. The answer names providers, never a secret."""
+    async with secret_lock(project_id, PROVIDERS_FILE):
+        hashes = await off_loop(save_providers, web_app[settings_key].keys_dir, project_id, configured, removed)
+        value, position = await decided(API_ANSWERS, web_app, web_app[application_key].configure_providers,
+                                        project_id, hashes, removed, by=BY)
+    await await_read_model(web_app, position)
+    return reply(value)
+
+
+async def put_payments(request: web.Request) -> web.Response:
+    """PUT /api/platform/project/payments: the project's own Xendit secret key (of its
+    mode: a sandbox's is a development key) and webhook token, to their 0600 file; their
+    hashes to the log, under the lock the console's changes take too."""
+    web_app = request.app
+    document = await json_body(request)
+    client = await project_client(request, web_app, document, manages_credentials=True)
+    fields = checked(document, XENDIT.failures(document), XENDIT_FIELDS, "send secret_key, and callback_token if any")
+    credentials = XenditCredentials(xendit_key(client.mode, fields, "secret_key"), fields.get("callback_token"))
+    async with secret_lock(client.project_id, XENDIT_FILE):
+        hashes = await off_loop(save_payments, web_app[settings_key].keys_dir, client.project_id, credentials)
+        value, position = await decided(API_ANSWERS, web_app, web_app[application_key].configure_payments,
+                                        client.project_id, *hashes, by=BY)
+    await await_read_model(web_app, position)
+    return reply(value)
+
+
+def xendit_key(mode: str, fields: dict, name: str) -> str:
+    """The Xendit secret key sent as `name`, if a project of `mode` takes it (check_xendit_key)."""
+    try:
+        check_xendit_key(mode, fields[name])
+    except ValueError as e:
+        raise InvalidRequestError(f"{name}: {e}") from None
+    return fields[name]
+
+
+# -- going live ----------------------------------------------------------------------------------
+
+async def go_live(request: web.Request) -> web.Response:
+    """POST /api/platform/project/go-live: the sandbox's live twin (its configuration, none
+    of its data) as the console and the CLI make it, its secrets shown once (201); 409 with
+    every reason while the sandbox would be unsafe in production, or once it went live.
+    Those who run the sandbox in the console run the twin too."""
+    web_app = request.app
+    document = await json_body(request)
+    client = await project_client(request, web_app, document, manages_credentials=True)
+    fields = checked(document, GO_LIVE.failures(document), GO_LIVE_FIELDS,
+                     "send xendit_callback_token only with xendit_secret_key")
+    live_key = None
+    if "xendit_secret_key" in fields:
+        live_key = XenditCredentials(xendit_key("live", fields, "xendit_secret_key"),
+                                     fields.get("xendit_callback_token"))
+    app = web_app[application_key]
+    members = await web_app[reads_key].query(members_of, client.project_id)
+
+    def save(twin: Twin, smtp_configured: bool) -> Awaitable[tuple[dict, int]]:
+        return web_app[writer_key].run(
+            app.go_live_with_members, client.project_id, [m["email_key"] for m in members], None, BY,
+            smtp_configured, twin.development, live_xendit=twin.xendit, live_project_id=twin.project_id,
+            parts=twin.parts)
+
+    try:
+        value, position = await went_live(web_app, client.project_id, live_key, save)
+    except DomainError as e:
+        raise from_domain(e, API_ANSWERS) from None
+    await await_read_model(web_app, position)
+    return reply(value, status=201)
 
 
 # -- secrets -------------------------------------------------------------------------------------

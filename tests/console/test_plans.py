@@ -123,7 +123,8 @@ def test_an_archived_plan_is_listed_kept_by_its_users_and_offered_to_nobody(serv
     listing = admin.get(plans_path(shop))
     assert re.search(r">pro</code></a></td>.*?<td>archived</td>", listing.text, re.DOTALL)
     assert api_plans(server, shop)["pro"] == {"key": "pro", "name": "Pro", "price": 149000, "currency": "IDR",
-                                              "interval": "month", "claims": {"max_projects": 20}}  # same shape
+                                              "interval": "month", "claims": {"max_projects": 20},
+                                              "archived": True}  # the API shows it archived
 
     assert api(server, shop, f"/users/{ada}").json()["custom_claims"] == {"plan": "pro", "max_projects": 20}
     refused = assign(server, shop, bob, "pro")

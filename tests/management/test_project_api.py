@@ -51,7 +51,9 @@ def test_the_project_as_created_without_its_secret(api: Api, project: dict):
         "project_id": project["project_id"], "name": "Orders app", "mode": "sandbox",
         "client_id": project["client_id"], "redirect_uris": [REDIRECT_URI], "post_logout_redirect_uris": [],
         "scopes": ["orders:read"], "providers": [], "resources": {}, "require_verified_email": False,
-        "allow_registration": False, "refresh_reuse_grace": 0, "created_at": response.json()["created_at"]}
+        "allow_registration": False, "refresh_reuse_grace": 0,
+        "branding": {"display_name": "", "logo_url": "", "primary_color": ""},
+        "created_at": response.json()["created_at"]}
     assert project["client_secret"] not in response.text and "hash" not in response.text
 
 
@@ -138,7 +140,13 @@ def test_the_secret_being_replaced_works_but_manages_no_credentials(server: Serv
                                ("POST", "/project/revoke-previous-secret", {}),
                                ("PATCH", "/project", {"redirect_uris": ["https://evil.example/cb"]}),
                                ("POST", "/clients", {"name": "backdoor"}),
-                               ("PUT", "/resources", {"uri": "https://api.evil.example/", "scopes": []})):
+                               ("PUT", "/resources", {"uri": "https://api.evil.example/", "scopes": []}),
+                               ("PATCH", "/project", {"branding": {"display_name": "Evil", "logo_url": "",
+                                                                   "primary_color": ""}}),
+                               ("PUT", "/project/providers/google", {"client_id": "evil", "client_secret": "evil"}),
+                               ("DELETE", "/project/providers/google", None),
+                               ("PUT", "/project/payments", {"secret_key": "xnd_development_evil-key"}),
+                               ("POST", "/project/go-live", {})):
         refused = api.send(method, path, body)
         assert refused.status_code == 403 and "new secret" in refused.json()["error_description"], (path, refused.text)
     assert server.token(new).status_code == 200
@@ -331,7 +339,8 @@ def test_bad_log_queries_are_refused(api: Api, params: dict):
     ("GET", "/project"), ("PATCH", "/project"), ("POST", "/project/rotate-secret"),
     ("POST", "/project/revoke-previous-secret"), ("GET", "/clients"), ("POST", "/clients"),
     ("DELETE", "/clients/cid_x"), ("POST", "/clients/cid_x/rotate-secret"), ("PUT", "/resources"),
-    ("GET", "/events"),
+    ("GET", "/events"), ("PUT", "/project/providers/google"), ("DELETE", "/project/providers/github"),
+    ("PUT", "/project/payments"), ("POST", "/project/go-live"),
 ])
 def test_wrong_credentials_are_401_and_a_machine_client_403(server: Server, api: Api, project: dict, method: str,
                                                             path: str):

@@ -13,6 +13,7 @@ A page shows a secret once, as it is made: a rotated client secret, a live twin'
 
 import asyncio
 from datetime import datetime
+from typing import Awaitable
 
 from aiohttp import web
 
@@ -21,22 +22,15 @@ from astapa.app.console import StaleFormError
 from astapa.console_queries import members_of, project_settings
 from astapa.domain.branding import branding_errors
 from astapa.domain.console import ADMIN, OWNER
-from astapa.domain.errors import (
-    AlreadyLiveError,
-    DomainError,
-    GoLiveRefusedError,
-    RedirectUriRefusedError,
-    StoreBusyError,
-)
+from astapa.domain.errors import AlreadyLiveError, GoLiveRefusedError, RedirectUriRefusedError
 from astapa.domain.identities import PROVIDERS
 from astapa.domain.refresh import MAX_REUSE_GRACE
 from astapa.payments.credentials import XenditCredentials
 from astapa.project_files import (
+    Twin,
     check_callback_token,
     check_xendit_key,
-    discard_twin,
     payments_mode,
-    prepare_twin,
     save_payments,
     save_providers,
 )
@@ -44,6 +38,7 @@ from astapa.web.appkeys import application_key, await_read_model, clock_key, rea
 from astapa.web.console.frame import Console, console_page
 from astapa.web.console.projects import name_error, redirect_uri_lines
 from astapa.web.pages import see_other
+from astapa.web.secret_files import PROVIDERS_FILE, XENDIT_FILE, secret_lock, went_live
 
 DONE = {"name": "Name saved.", "redirect_uris": "Redirect URIs saved.", "sign_in": "Sign-in settings saved.",
         "provider": "Sign-in provider saved.", "provider_removed": "Sign-in provider removed.",
@@ -209,19 +204,9 @@ async def remove_provider(console: Console) -> web.StreamResponse:
     return await _providers(console, provider, {}, [provider], "remove provider", "provider_removed")
 
 
-# One change of a project's secret file at a time (in this process), from the file's write
-# to the event recording its hash, so the two never disagree. Once the file is written, the
-# event is recorded whatever else changed meanwhile (no version check then): a secret saved
-# must never be left unrecorded.
-_secret_files: dict[tuple[str, str], asyncio.Lock] = {}
-
-
-def _secrets_of(console: Console, kind: str) -> asyncio.Lock:
-    return _secret_files.setdefault((console.project_id, kind), asyncio.Lock())
-
 async def _providers(console: Console, provider: str, configured: dict[str, tuple[str, str]], removed: list[str],
                      action: str, done: str) -> web.StreamResponse:
-    async with _secrets_of(console, "providers"):
+    async with secret_lock(console.project_id, PROVIDERS_FILE):  # the API's changes take it too
         if await _is_stale(console):
             return await _page(console, 409, error=STALE)
         web_app = console.request.app
@@ -245,7 +230,7 @@ async def save_payments_keys(console: Console) -> web.StreamResponse:
     errors = xendit_errors(console.project["mode"], key, token, "xendit")
     if errors:
         return await _page(console, 400, errors=errors)
-    async with _secrets_of(console, "xendit"):
+    async with secret_lock(console.project_id, XENDIT_FILE):
         if await _is_stale(console):
             return await _page(console, 409, error=STALE)
         web_app = console.request.app
@@ -336,25 +321,19 @@ async def go_live(console: Console) -> web.StreamResponse:
 
 
 async def _go_live(console: Console, live_key: XenditCredentials | None) -> tuple[dict, int]:
-    """The twin's files (prepare_twin, as the CLI's go-live), then its events in one save."""
+    """The twin's files, then its events in one save (went_live, as the API's go-live),
+    with the sandbox's members and the ConsoleAction naming who went live."""
     web_app = console.request.app
     app = web_app[application_key]
-    smtp_configured = web_app[settings_key].smtp_url is not None
     members = await web_app[reads_key].query(members_of, console.project_id)
-    loop, keys_dir = asyncio.get_running_loop(), web_app[settings_key].keys_dir
-    async with _secrets_of(console, "twin"):  # one go-live of a sandbox at a time here
-        twin = await loop.run_in_executor(None, prepare_twin, app, keys_dir, console.project_id, smtp_configured,
-                                          live_key)
-        viewer = console.viewer
-        going_live = None if viewer.admin else (viewer.email, viewer.email_key)
-        try:
-            return await web_app[writer_key].run(
-                app.by_console, viewer.actor, console.project_id, "go live", console.project_id,
-                app.go_live_with_members, console.project_id, [m["email_key"] for m in members], going_live,
-                viewer.actor, smtp_configured, twin.development, live_xendit=twin.xendit,
-                live_project_id=twin.project_id, parts=twin.parts, expected_version=form_version(console))
-        except StoreBusyError:
-            raise  # it may still be saved: its files stay
-        except DomainError:  # refused: nothing was saved
-            await loop.run_in_executor(None, discard_twin, keys_dir, twin)
-            raise
+    viewer = console.viewer
+    going_live = None if viewer.admin else (viewer.email, viewer.email_key)
+
+    def save(twin: Twin, smtp_configured: bool) -> Awaitable[tuple[dict, int]]:
+        return web_app[writer_key].run(
+            app.by_console, viewer.actor, console.project_id, "go live", console.project_id,
+            app.go_live_with_members, console.project_id, [m["email_key"] for m in members], going_live,
+            viewer.actor, smtp_configured, twin.development, live_xendit=twin.xendit,
+            live_project_id=twin.project_id, parts=twin.parts, expected_version=form_version(console))
+
+    return await went_live(web_app, console.project_id, live_key, save)
