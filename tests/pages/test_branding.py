@@ -86,3 +86,17 @@ def test_mail_carries_the_display_name_logo_and_colour(server: Server):
     assert "Acme Shop" in mail["Subject"]
     html = html_of(mail)
     assert f'<img src="{LOGO}"' in html and f"background:{COLOR}" in html
+
+
+def test_the_page_a_mailed_link_opens_is_branded_too(server: Server):
+    from tests.mail import only_action_link
+
+    project = project_on(server)
+    brand(server, project)
+    browser = Browser(server.url)
+    _, challenge = pkce_pair()
+    browser.sign_up(browser.authorize_url(project["client_id"], redirect_uri=REDIRECT_URI, code_challenge=challenge,
+                                          code_challenge_method="S256"), "ada@example.org")
+    (mail,) = wait_for_outbox(server.data_dir, 1)
+    page = browser.get(only_action_link(mail, server.url))
+    assert page.status_code == 200 and "Acme Shop" in page.text and f'src="{LOGO}"' in page.text

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from astapa.app import LinkRequest
+from astapa.domain.clients import ClientRecord
 from astapa.domain.errors import LinkRejectedError, UserDisabledError, UserNotFoundError
 from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL, ActionLink
 from astapa.mail.compose import duration
@@ -211,18 +212,19 @@ async def live_link(web_app: web.Application, purpose: str, token: str) -> Actio
 
 
 def link_page(request: web.Request, web_app: web.Application, purpose: str, link: ActionLink, token: str,
-              client_name: str, status: int = 200, error: str | None = None,
+              client: ClientRecord, status: int = 200, error: str | None = None,
               error_field: str | None = None) -> web.Response:
+    """The page a mailed link opens, in the project's branding."""
     csrf = web_app[csrf_key]
     landing = LANDINGS[purpose]
     csrf_token, new_cookie = csrf.token(request)
-    words = {"email": link.email, "client": client_name}
+    words = {"email": link.email, "client": client.shown_name}
     response = render(request, "link.html", {
         "title": landing.title.format(**words), "lead": landing.lead.format(**words),
         "button": landing.button, "new_password": landing.new_password, "action": landing.path,
         "token": token, "csrf_token": csrf_token, "error": error,
         "error_field": error_field if error else None,
-    }, status=status)
+    }, status=status, brand=client.branding)
     csrf.remember(response, new_cookie)
     return response
 
@@ -256,7 +258,7 @@ def landing(purpose: str):
         except (LinkRejectedError, UserDisabledError, UserNotFoundError):
             return await dead_link(request, web_app, purpose, token)
         authz = await authorization(web_app, link.authorization)
-        return link_page(request, web_app, purpose, link, token, authz.client.shown_name)
+        return link_page(request, web_app, purpose, link, token, authz.client)
 
     @redirect_errors
     async def use(request: web.Request) -> web.StreamResponse:
@@ -271,7 +273,7 @@ def landing(purpose: str):
         try:
             web_app[csrf_key].check(request, form.get("csrf_token"))
         except CsrfError:
-            return link_page(request, web_app, purpose, link, token, authz.client.shown_name, status=403,
+            return link_page(request, web_app, purpose, link, token, authz.client, status=403,
                              error="This form has expired. Please try again.")
         password_hash = None
         if purpose == RESET_PASSWORD:
@@ -279,7 +281,7 @@ def landing(purpose: str):
             try:
                 check_policy(password)
             except PasswordPolicyError as e:
-                return link_page(request, web_app, purpose, link, token, authz.client.shown_name, status=400,
+                return link_page(request, web_app, purpose, link, token, authz.client, status=400,
                                  error=str(e), error_field="password")
             password_hash = await web_app[passwords_key].hash(password)
         try:
