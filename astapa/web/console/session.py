@@ -7,9 +7,7 @@ expired, rotates the refresh token for a new one.
 """
 
 import asyncio
-import secrets
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -38,13 +36,12 @@ from astapa.web.appkeys import (
 from astapa.web.csrf import CsrfError, clear_cookie, cookie_name
 from astapa.web.pages import message, page, see_other
 from astapa.web.pages.flow import SESSION_COOKIE
+from astapa.web.pages.own_clients import RESUMED, sign_in_request
 
 PATH = "/dashboard"
 FLOW_COOKIE = "astapa_console_flow"
 ACCESS_COOKIE = "astapa_console_at"
 REFRESH_COOKIE = "astapa_console_rt"
-# The state of a sign-in the console started again by itself (never in token_urlsafe's alphabet).
-RESUMED = "again~"
 
 
 @dataclass(frozen=True)
@@ -107,19 +104,10 @@ async def login(request: web.Request) -> web.StreamResponse:
     if client is None:
         return message(request, "Console not ready", "The console is starting; try again in a moment.", 503)
     resume = request.query.get("resume") == "1"
-    verifier, state = secrets.token_urlsafe(48), secrets.token_urlsafe(16)
-    if resume:
-        state = RESUMED + state
-    params = {
-        "response_type": "code", "client_id": client.client_id, "redirect_uri": callback_uri(settings.issuer),
-        "scope": "openid email", "state": state, "code_challenge": s256(verifier),
-        "code_challenge_method": "S256", "nonce": secrets.token_urlsafe(16),
-    }
-    if resume:
-        params["prompt"] = "none"
-    response = web.HTTPFound(f"/auth/login?{urlencode(params)}")
+    started = sign_in_request(client.client_id, callback_uri(settings.issuer), resume)
+    response = web.HTTPFound(started.url)
     after = safe_next(request.query.get("next"))
-    _cookie(response, web_app, FLOW_COOKIE, f"{state}.{verifier}.{after}", 600)
+    _cookie(response, web_app, FLOW_COOKIE, f"{started.state}.{started.verifier}.{after}", 600)
     raise response
 
 

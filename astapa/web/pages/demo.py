@@ -8,8 +8,6 @@ on /demo) and shows what changed in the access token.
 """
 
 import json
-import secrets
-from urllib.parse import urlencode
 
 from aiohttp import web
 from joserfc import jwt
@@ -26,11 +24,10 @@ from astapa.web import bodies
 from astapa.web.appkeys import clients_key, csrf_key, issuer_key, reads_key, settings_key, signing_keys_key
 from astapa.web.csrf import CsrfError
 from astapa.web.pages import message, page, render
+from astapa.web.pages.own_clients import RESUMED, sign_in_request
 
 FLOW_COOKIE = "astapa_demo_flow"
 REFRESH_COOKIE = "astapa_demo_refresh"
-# The state of a sign-in the demo started again by itself (never in token_urlsafe's alphabet).
-RESUMED = "again~"
 
 
 def callback_uri(issuer: str) -> str:
@@ -58,19 +55,9 @@ async def start(request: web.Request) -> web.StreamResponse:
     if client is None:
         return message(request, "Demo not ready", "The demo project does not exist yet.", 503)
     resume = request.query.get("resume") == "1"
-    verifier, state = secrets.token_urlsafe(48), secrets.token_urlsafe(16)
-    if resume:
-        state = RESUMED + state
-    params = {
-        "response_type": "code", "client_id": client.client_id,
-        "redirect_uri": callback_uri(settings.issuer), "scope": "openid email",
-        "state": state, "code_challenge": s256(verifier), "code_challenge_method": "S256",
-        "nonce": secrets.token_urlsafe(16),
-    }
-    if resume:
-        params["prompt"] = "none"
-    response = web.HTTPFound(f"/auth/login?{urlencode(params)}")
-    response.set_cookie(FLOW_COOKIE, f"{state}.{verifier}", path="/demo", httponly=True,
+    started = sign_in_request(client.client_id, callback_uri(settings.issuer), resume)
+    response = web.HTTPFound(started.url)
+    response.set_cookie(FLOW_COOKIE, f"{started.state}.{started.verifier}", path="/demo", httponly=True,
                         samesite="Lax", secure=settings.secure_cookies, max_age=600)
     raise response
 
