@@ -26,6 +26,7 @@ from astapa.domain.errors import (
     ProjectNotFoundError,
     RedirectUriRefusedError,
     ResourceTakenError,
+    SettingRefusedError,
     StoreBusyError,
     StoreNotDurableError,
 )
@@ -151,6 +152,10 @@ def build_parser() -> Parser:
     update.add_argument("--refresh-reuse-grace", type=reuse_grace, metavar="SECONDS",
                         help="how long after a rotation the previous refresh token may come back once "
                         "(0: never)")
+    update.add_argument("--scope", action="append", type=scope_value,
+                        help="a scope the project grants its own client (repeatable; replaces the scopes before)")
+    update.add_argument("--token-ttl", type=token_ttl, metavar="SECONDS",
+                        help="how long the access tokens of the project's own client live (1 to 86400 seconds)")
 
     live = with_data_dir(project_commands.add_parser(
         "go-live", help="create the sandbox project's live twin (its configuration, none of its data)"))
@@ -258,6 +263,8 @@ def describe(error: DomainError) -> str:
                 " deleted (rotate its secret instead)")
     if isinstance(error, AdminNotFoundError):
         return f"{error.args[0]!r} is no instance admin"
+    if isinstance(error, SettingRefusedError):
+        return error.args[1]
     if isinstance(error, ResourceTakenError):
         return f"resource {error.args[0]!r} is another project's ({error.args[1]!r})"
     if isinstance(error, GoLiveRefusedError):
@@ -325,12 +332,13 @@ def update_project(app, args: argparse.Namespace) -> dict:
     given = {"name": args.name, "redirect_uris": args.redirect_uri,
              "post_logout_redirect_uris": args.post_logout_redirect_uri,
              "require_verified_email": args.require_verified_email, "allow_registration": args.allow_registration,
-             "refresh_reuse_grace": args.refresh_reuse_grace}
+             "refresh_reuse_grace": args.refresh_reuse_grace, "scopes": args.scope,
+             "access_token_ttl": args.token_ttl}
     changes = {setting: list(dict.fromkeys(value)) if isinstance(value, list) else value
                for setting, value in given.items() if value is not None}
     if not changes:
         raise ConfigError("give --name, --redirect-uri, --[no-]require-verified-email, --[no-]allow-registration,"
-                          " --refresh-reuse-grace or --post-logout-redirect-uri")
+                          " --refresh-reuse-grace, --post-logout-redirect-uri, --scope or --token-ttl")
     if "name" in changes and not changes["name"].strip():
         raise ConfigError("--name must not be empty")
     value, _ = app.execute(app.update_project, args.project, changes, by="cli")

@@ -140,7 +140,7 @@ def project_details(conn: sqlite3.Connection, project_id: str) -> dict | None:
     row = conn.execute(
         "SELECT p.project_id, p.name, p.mode, p.client_id, p.scopes, p.providers, p.resources,"
         " p.require_verified_email, p.allow_registration, p.refresh_reuse_grace, p.created_at,"
-        " c.redirect_uris, c.post_logout_redirect_uris, p.live_project_id, p.sandbox_project_id"
+        " c.redirect_uris, c.post_logout_redirect_uris, p.live_project_id, p.sandbox_project_id, c.token_ttl"
         " FROM projects p LEFT JOIN clients c ON c.client_id = p.client_id WHERE p.project_id = ?",
         (project_id,)).fetchone()
     if row is None:
@@ -158,6 +158,7 @@ def project_details(conn: sqlite3.Connection, project_id: str) -> dict | None:
         "require_verified_email": bool(row["require_verified_email"]),
         "allow_registration": bool(row["allow_registration"]),
         "refresh_reuse_grace": row["refresh_reuse_grace"] or 0,
+        "access_token_ttl": row["token_ttl"],  # the own client's access tokens (None: the server's default)
         "created_at": row["created_at"],
         "live_project_id": row["live_project_id"],  # a sandbox's live twin, once it went live
         "sandbox_project_id": row["sandbox_project_id"],  # a live twin's sandbox

@@ -186,8 +186,23 @@ def branding_changed(db: Database, e: Project.BrandingChanged) -> None:
                " VALUES (?, ?, ?, ?)", [e.project_id, e.display_name, e.logo_url, e.primary_color])
 
 
+def scopes_changed(db: Database, e: Project.ScopesChanged) -> None:
+    """The project's scopes, which are its own client's too (what client_credentials grants)."""
+    db.execute("UPDATE projects SET scopes = ? WHERE project_id = ?", [json.dumps(e.scopes), e.project_id])
+    db.execute("UPDATE clients SET scopes = ? WHERE kind = 'project' AND project_id = ?",
+               [json.dumps(e.scopes), e.project_id])
+
+
+def access_token_ttl_changed(db: Database, e: Project.AccessTokenTtlChanged) -> None:
+    """The own client's token lifetime (NULL: the server's default), as a machine client's."""
+    db.execute("UPDATE clients SET token_ttl = ? WHERE kind = 'project' AND project_id = ?",
+               [e.access_token_ttl, e.project_id])
+
+
 HANDLERS = {
     Project.Created: project_created,
+    Project.ScopesChanged: scopes_changed,
+    Project.AccessTokenTtlChanged: access_token_ttl_changed,
     Project.BrandingChanged: branding_changed,
     Project.SignInPolicyChanged: sign_in_policy_changed,
     Project.ProviderConfigured: provider_configured,

@@ -257,8 +257,9 @@ PRINTS: dict[tuple[str, ...], tuple[str, str]] = {
     ("project", "show"): (
         ('`{"project_id", "name", "mode", "client_id", "redirect_uris", "post_logout_redirect_uris", '
          '"scopes", "providers", "resources", "require_verified_email", "allow_registration", '
-         '"refresh_reuse_grace", "created_at", "live_project_id", "sandbox_project_id"}`'),
-        ("No secret, and no hash of one, is shown. `live_project_id`: a sandbox's live twin once it "
+         '"refresh_reuse_grace", "access_token_ttl", "created_at", "live_project_id", "sandbox_project_id"}`'),
+        ("No secret, and no hash of one, is shown. `access_token_ttl`: the lifetime of the "
+         "project's own client's access tokens (null: the server's default). `live_project_id`: a sandbox's live twin once it "
          "went live; `sandbox_project_id`: a live twin's sandbox (otherwise null).")),
     ("project", "go-live"): (
         ('`{"project_id", "client_id", "client_secret", "mode": "live", "sandbox_project_id", '
@@ -272,7 +273,8 @@ PRINTS: dict[tuple[str, ...], tuple[str, str]] = {
          "`ASTAPA_SMTP_URL`; refused too for a live project, or a sandbox that went live already.")),
     ("project", "update"): (
         ('`{"project_id", "name"?, "redirect_uris"?, "require_verified_email"?, "allow_registration"?, '
-         '"refresh_reuse_grace"?, "post_logout_redirect_uris"?}`: the settings given'),
+         '"refresh_reuse_grace"?, "post_logout_redirect_uris"?, "scopes"?, "access_token_ttl"?}`: the '
+         'settings given, in one save'),
         ("Give at least one setting. `--redirect-uri` and `--post-logout-redirect-uri` replace the "
          "URIs registered before: an authorization request naming a URI left out is refused.")),
     ("project", "payments"): (

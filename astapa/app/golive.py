@@ -171,6 +171,8 @@ def copy_settings(sandbox: Project, live: Project, live_xendit: tuple[str, str |
     if sandbox.display_name or sandbox.logo_url or sandbox.primary_color:
         live.change_branding(project_id=live_id, display_name=sandbox.display_name, logo_url=sandbox.logo_url,
                              primary_color=sandbox.primary_color)
+    if sandbox.access_token_ttl is not None:
+        live.change_access_token_ttl(project_id=live_id, access_token_ttl=sandbox.access_token_ttl)
     if live_xendit is not None:
         live.configure_payments(project_id=live_id, secret_key_hash=live_xendit[0],
                                 callback_token_hash=live_xendit[1])

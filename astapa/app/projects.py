@@ -10,11 +10,14 @@ from astapa.domain.errors import (
     ProjectNotFoundError,
     RedirectUriRefusedError,
     RegistrationClosedError,
+    SettingRefusedError,
 )
 from astapa.domain.projects import Client, ClientIndex, Project, ResourceIndex, kept_on_rotation
 from astapa.domain.refresh import DEFAULT_REUSE_GRACE
 from astapa.domain.resources import canonical
 from astapa.oauth.authorize import check_redirect_uri
+from astapa.inputs import MAX_SCOPES, MAX_TOKEN_TTL
+from astapa.oauth.scopes import is_scope_token
 from astapa.oauth.client_metadata import ClientMetadata
 from astapa.store.events import Decision, EventStore
 
@@ -30,6 +33,8 @@ SETTINGS = {
     "require_verified_email": "change_sign_in_policy",
     "allow_registration": "change_registration_policy",
     "refresh_reuse_grace": "change_refresh_reuse_grace",
+    "scopes": "change_scopes",
+    "access_token_ttl": "change_access_token_ttl",
 }
 
 
@@ -220,6 +225,7 @@ class ProjectCommands(EventStore):
         changes = {setting: list(value) if isinstance(value, list) else value for setting, value in changes.items()}
         check_redirect_uris([*changes.get("redirect_uris", []), *changes.get("post_logout_redirect_uris", [])],
                             project.mode)
+        check_settings(changes)
         for setting, value in changes.items():
             if getattr(project, setting) != value:
                 getattr(project, SETTINGS[setting])(project_id=project_id, by=by, **{setting: value})
@@ -303,6 +309,18 @@ def check_redirect_uris(uris: list[str], mode: str) -> None:
             check_redirect_uri(uri, mode)
         except ValueError as e:
             raise RedirectUriRefusedError(str(e)) from None
+
+
+def check_settings(changes: dict) -> None:
+    """The rules of the settings every caller (CLI, console, API) gives: SettingRefusedError
+    names the first one broken."""
+    scopes = changes.get("scopes", [])
+    if not all(isinstance(s, str) and is_scope_token(s) for s in scopes) or len(scopes) > MAX_SCOPES:
+        raise SettingRefusedError("scopes", f"scopes must be at most {MAX_SCOPES} scope tokens (RFC 6749 §3.3)")
+    ttl = changes.get("access_token_ttl")
+    if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or not 1 <= ttl <= MAX_TOKEN_TTL):
+        raise SettingRefusedError("access_token_ttl", f"access_token_ttl must be whole seconds from 1 to"
+                                  f" {MAX_TOKEN_TTL}, or null for the server's default")
 
 
 def new_client_credentials() -> tuple[str, str, str]:

@@ -164,3 +164,7 @@ class AlreadyLiveError(DomainError):
 
 class ResourceTakenError(DomainError):
     """Another project registered this resource (args: the URI, that project's id)."""
+
+
+class SettingRefusedError(DomainError):
+    """A project setting breaks its rule (args: the setting, why, for the operator)."""

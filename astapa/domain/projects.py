@@ -36,6 +36,7 @@ class Project(Aggregate):
     # in place. Dynamic client registration (RFC 7591) is off unless turned on.
     resources = MappingProxyType({})
     allow_registration = False
+    access_token_ttl = None  # the server's default, for projects made before the setting
     # Provider -> the SHA-256 of its client secret, as ProviderConfigured recorded it: what
     # going live copies (the secret itself is in DATA_DIR/keys/providers/).
     provider_secret_hashes = MappingProxyType({})
@@ -159,6 +160,17 @@ class Project(Aggregate):
         self.display_name = display_name
         self.logo_url = logo_url
         self.primary_color = primary_color
+
+    @event("ScopesChanged")
+    def change_scopes(self, project_id: str, scopes: list[str], by: str | None = None) -> None:
+        """The scopes the project grants its own client, beyond OpenID's (replaced)."""
+        self.scopes = list(scopes)
+
+    @event("AccessTokenTtlChanged")
+    def change_access_token_ttl(self, project_id: str, access_token_ttl: int | None, by: str | None = None) -> None:
+        """How long the access tokens of the project's own client live, in seconds (None: the
+        server's default)."""
+        self.access_token_ttl = access_token_ttl
 
     @event("Renamed")
     def rename(self, project_id: str, name: str, by: str | None = None) -> None:

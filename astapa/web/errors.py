@@ -26,6 +26,7 @@ from astapa.domain.errors import (
     ProjectClientKeptError,
     RedirectUriRefusedError,
     ResourceTakenError,
+    SettingRefusedError,
     RefreshRejectedError,
     ResourceMismatchError,
     ScopeNotGrantedError,
@@ -80,6 +81,7 @@ API_ANSWERS: Answers = {
     GoLiveRefusedError: lambda e: ResourceConflictError("cannot go live: " + "; ".join(e.reasons)),
     AlreadyLiveError: lambda e: ResourceConflictError(already_live(e)),
     ResourceTakenError: lambda e: ResourceConflictError("another project registered this resource"),
+    SettingRefusedError: lambda e: InvalidRequestError(e.args[1]),
 }
 
 # The management API where the plan is the resource the URL names (PATCH /plans/{key}).

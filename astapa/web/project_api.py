@@ -74,6 +74,8 @@ PROJECT_FIELDS = {
     "refresh_reuse_grace": "refresh_reuse_grace: whole seconds from 0 to 300",
     "branding": 'branding: an object with display_name, logo_url and primary_color, each a string ("" for the'
                 " page's default)",
+    "scopes": "scopes: a list of at most 50 scope tokens",
+    "access_token_ttl": "access_token_ttl: whole seconds from 1 to 86400, or null",
 }
 CLIENT_FIELDS = {
     "name": f"name: {NAME}",
@@ -145,9 +147,9 @@ async def patch_project(request: web.Request) -> web.Response:
                       f"send any of {', '.join(PROJECT_FIELDS)}")
     if "name" in changes:
         changes["name"] = strip(changes["name"])
-    for uris in ("redirect_uris", "post_logout_redirect_uris"):
-        if uris in changes:
-            changes[uris] = once_each(changes[uris])
+    for listed in ("redirect_uris", "post_logout_redirect_uris", "scopes"):
+        if listed in changes:
+            changes[listed] = once_each(changes[listed])
     branding = branding_fields(changes.pop("branding")) if "branding" in changes else None
     _, position = await decided(API_ANSWERS, web_app, web_app[application_key].update_project, client.project_id,
                                 changes, BY, branding)

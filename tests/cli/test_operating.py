@@ -4,6 +4,7 @@ works 24 more hours unless revoked), delete a client. Each prints one JSON objec
 server serves the change once it has read the log (wait_for_client nudges it)."""
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -261,3 +262,20 @@ def test_the_previous_secret_is_checked_only_while_it_is_valid():
     assert accepts(rotated, "new") and accepts(rotated, "old")
     assert not accepts(rotated, "old", now=200.0) and accepts(rotated, "new", now=200.0)
     assert not accepts(client(), "no such client") and not accepts(client(), "old")
+
+
+def test_update_sets_the_projects_scopes_and_access_token_lifetime(server: Server):
+    project = run_cli("project", "create", "--data-dir", str(server.data_dir), "--name", "shop",
+                      "--redirect-uri", "https://shop.example/cb", "--scope", "old")
+    wait_for_client(server, project)
+    updated = run_cli("project", "update", "--data-dir", str(server.data_dir), "--project", project["project_id"],
+                      "--scope", "orders:read", "--scope", "orders:write", "--token-ttl", "300")
+    assert updated["scopes"] == ["orders:read", "orders:write"] and updated["access_token_ttl"] == 300
+    deadline = time.monotonic() + 5
+    while (answer := server.token(project, scope="orders:write")).status_code != 200:
+        assert time.monotonic() < deadline, answer.text
+        time.sleep(0.05)
+    assert answer.json()["expires_in"] == 300
+    assert server.token(project, scope="old").json()["error"] == "invalid_scope"
+    shown = run_cli("project", "show", "--data-dir", str(server.data_dir), "--project", project["project_id"])
+    assert shown["scopes"] == ["orders:read", "orders:write"] and shown["access_token_ttl"] == 300

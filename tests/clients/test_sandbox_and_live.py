@@ -277,3 +277,12 @@ def test_a_refused_go_live_leaves_no_secret_file_behind(server: Server, smtp_con
     assert astapa_cli.main(["project", "go-live", "--data-dir", str(server.data_dir),
                             "--project", project["project_id"]]) == 1
     assert sorted(p.name for p in providers.iterdir()) == before
+
+
+def test_the_live_twin_keeps_the_sandboxs_scopes_and_token_lifetime(server: Server, smtp_configured):
+    project = sandbox(server)
+    cli(server, "project", "update", "--project", project["project_id"], "--scope", "orders:read",
+        "--token-ttl", "600")
+    live = cli(server, "project", "go-live", "--project", project["project_id"])
+    shown = cli(server, "project", "show", "--project", live["project_id"])
+    assert (shown["scopes"], shown["access_token_ttl"]) == (["orders:read"], 600)

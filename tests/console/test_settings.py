@@ -269,3 +269,20 @@ def test_a_form_too_large_is_a_page_and_changes_nothing(server: Server, admin: C
     answer = admin.post(f"{base}/settings/name", page, name="x" * 2_000_000)
     assert answer.status_code == 413 and answer.headers["Content-Type"].startswith("text/html")
     assert "Shop" in admin.get(f"{base}/settings").text
+
+
+def test_allowed_scopes_and_the_access_token_lifetime_are_saved(server: Server, admin: ConsoleBrowser):
+    project = create_project(admin)
+    page = admin.get(settings_path(project))
+    bad = admin.post(f"{settings_path(project)}/sign-in", page=page, refresh_reuse_grace="0", scopes='a "b"',
+                     access_token_ttl="0")
+    assert bad.status_code == 400 and 'id="scopes-error"' in bad.text and 'id="access_token_ttl-error"' in bad.text
+    saved = admin.post(f"{settings_path(project)}/sign-in", page=page, refresh_reuse_grace="0",
+                       scopes="orders:read orders:read", access_token_ttl="120")
+    assert saved.status_code == 200 and 'value="orders:read"' in saved.text and 'value="120"' in saved.text
+    token = server.token(project, scope="orders:read")
+    assert token.status_code == 200 and token.json()["expires_in"] == 120
+    reset = admin.post(f"{settings_path(project)}/sign-in", page=saved, refresh_reuse_grace="0",
+                       scopes="orders:read", access_token_ttl="")
+    assert reset.status_code == 200
+    assert server.token(project, scope="orders:read").json()["expires_in"] == 3600  # the server's default

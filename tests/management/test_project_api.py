@@ -51,7 +51,7 @@ def test_the_project_as_created_without_its_secret(api: Api, project: dict):
         "project_id": project["project_id"], "name": "Orders app", "mode": "sandbox",
         "client_id": project["client_id"], "redirect_uris": [REDIRECT_URI], "post_logout_redirect_uris": [],
         "scopes": ["orders:read"], "providers": [], "resources": {}, "require_verified_email": False,
-        "allow_registration": False, "refresh_reuse_grace": 0,
+        "allow_registration": False, "refresh_reuse_grace": 0, "access_token_ttl": None,
         "branding": {"display_name": "", "logo_url": "", "primary_color": ""},
         "created_at": response.json()["created_at"]}
     assert project["client_secret"] not in response.text and "hash" not in response.text
@@ -81,8 +81,21 @@ def test_the_other_settings_change_together(api: Api):
     assert api.get("/project").json() == changed.json()
 
 
+def test_the_projects_scopes_and_access_token_lifetime(server: Server, api: Api, project: dict):
+    changed = api.send("PATCH", "/project", {"scopes": ["orders:write", "orders:write"], "access_token_ttl": 90})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["scopes"] == ["orders:write"] and changed.json()["access_token_ttl"] == 90
+    token = server.token(project, scope="orders:write")
+    assert token.status_code == 200 and token.json()["expires_in"] == 90
+    assert server.token(project, scope="orders:read").json()["error"] == "invalid_scope"  # replaced
+    assert api.send("PATCH", "/project", {"access_token_ttl": None}).json()["access_token_ttl"] is None
+
+
 @pytest.mark.parametrize("change, error", [
     ({"redirect_uris": ["javascript:alert(1)"]}, "invalid_redirect_uri"),
+    ({"scopes": ["a b"]}, "invalid_request"),
+    ({"access_token_ttl": 0}, "invalid_request"),
+    ({"access_token_ttl": 86401}, "invalid_request"),
     ({"post_logout_redirect_uris": ["https://app.example/bye#top"]}, "invalid_redirect_uri"),
     ({"refresh_reuse_grace": 301}, "invalid_request"),
     ({"redirect_uris": []}, "invalid_request"),

@@ -66,7 +66,8 @@ async def _page(console: Console, status: int = 200, values: dict | None = None,
     shown = {"name": details["name"], "redirect_uris": "\n".join(details["redirect_uris"]),
              "require_verified_email": details["require_verified_email"],
              "allow_registration": details["allow_registration"],
-             "refresh_reuse_grace": str(details["refresh_reuse_grace"]), **details["branding"], **(values or {})}
+             "refresh_reuse_grace": str(details["refresh_reuse_grace"]), "scopes": " ".join(details["scopes"]),
+             "access_token_ttl": str(details["access_token_ttl"] or ""), **details["branding"], **(values or {})}
     return console.render("console/settings.html", status=status, title="Settings", details=details,
                           version=version, values=shown, errors=errors or {}, error=error, reasons=reasons or [],
                           providers=details["provider_clients"], provider_names=PROVIDER_NAMES, payments=payments,
@@ -146,18 +147,24 @@ async def save_redirect_uris(console: Console) -> web.StreamResponse:
 
 @console_page(needs=ADMIN, changes=True)
 async def save_sign_in(console: Console) -> web.StreamResponse:
-    """POST …/settings/sign-in: the three settings in one save."""
+    """POST …/settings/sign-in: the sign-in and token settings in one save."""
     form = console.form
     values = {"require_verified_email": "require_verified_email" in form,
               "allow_registration": "allow_registration" in form,
-              "refresh_reuse_grace": form.get("refresh_reuse_grace", "").strip()}
-    try:
-        grace = inputs.reuse_grace(values["refresh_reuse_grace"])
-    except ValueError as e:
-        return await _page(console, 400, values, {"refresh_reuse_grace": sentence(e)})
+              "refresh_reuse_grace": form.get("refresh_reuse_grace", "").strip(),
+              "scopes": form.get("scopes", "").strip(), "access_token_ttl": form.get("access_token_ttl", "").strip()}
+    changes, errors = {**values}, {}
+    for name, read in (("refresh_reuse_grace", inputs.reuse_grace), ("scopes", inputs.scope_list),
+                       ("access_token_ttl", lambda text: inputs.token_ttl(text) if text else None)):
+        try:
+            changes[name] = read(values[name])
+        except ValueError as e:
+            errors[name] = sentence(e)
+    if errors:
+        return await _page(console, 400, values, errors)
     app = console.request.app[application_key]
     return await _change(console, "change sign-in settings", "sign_in", app.update_project, console.project_id,
-                         {**values, "refresh_reuse_grace": grace})
+                         changes)
 
 
 @console_page(needs=ADMIN, changes=True)
