@@ -150,3 +150,10 @@ def test_every_event_a_console_change_saved_names_the_console_user(server: Serve
     for kind in ("Project.Created", "Membership.Invited", "Project.RedirectUrisChanged", "Project.SecretRotated",
                  "ConsoleAction.Recorded"):
         assert rows[kind]["actor"] == "console:admin@example.com", (kind, rows[kind])
+
+
+def test_a_cursor_that_is_not_a_number_is_the_first_page(server: Server, admin: ConsoleBrowser):
+    project = create_project(admin)
+    for before in ("²", "٣", "-1", "x" * 40):
+        page = admin.get(f"/dashboard/projects/{project['project_id']}/events", before=before)
+        assert page.status_code == 200 and "Project.Created" in page.text, before

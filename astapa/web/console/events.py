@@ -50,7 +50,7 @@ async def _subject(console: Console, user: str) -> str:
 
 def cursor(value: str | None) -> int | None:
     """A page's cursor (a log position); anything else is the first page."""
-    return int(value) if value and value.isdigit() and len(value) < 19 else None
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
 def moment(value: str | float | None) -> str:
