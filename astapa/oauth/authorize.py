@@ -223,7 +223,7 @@ def _validate_rest(params: dict[str, str], repeated: set[str], client: ClientRec
 def _max_age(value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit() or len(value) > 10:
+    if not (value.isascii() and value.isdigit()) or len(value) > 10:
         raise InvalidRequestError("max_age must be a non-negative integer")
     return int(value)
 

@@ -85,7 +85,7 @@ def max_age(headers: dict, default: int, low: int = 60, high: int = 86400) -> in
     """Seconds a document may be cached, from Cache-Control max-age, within [low, high]."""
     for part in headers.get("Cache-Control", "").split(","):
         name, _, value = part.strip().partition("=")
-        if name.lower() == "max-age" and value.isdigit():
+        if name.lower() == "max-age" and value.isascii() and value.isdigit():
             return max(low, min(high, int(value)))
     return default
 

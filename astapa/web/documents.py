@@ -146,7 +146,7 @@ def cache_seconds(headers: Any) -> int:
     if "no-store" in directives or "no-cache" in directives:
         return 0
     value = directives.get("max-age", "")
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return min(int(value), MAX_MAX_AGE)
     return DEFAULT_MAX_AGE
 

@@ -117,6 +117,7 @@ def test_loopback_http_redirect_uri_is_accepted_at_registration(server: Server):
     ({"code_challenge_method": "S256"}, "invalid_request"),
     ({"prompt": "none login"}, "invalid_request"),
     ({"max_age": "-1"}, "invalid_request"),
+    ({"max_age": "²"}, "invalid_request"),  # a digit to str.isdigit, none to int()
     ({"resource": "not a uri"}, "invalid_target"),
     ({"prompt": "none"}, "login_required"),
 ])
