@@ -11,9 +11,9 @@ from typing import Callable
 from astapa.app.accounts import AccountCommands, new_sub
 from astapa.crypto import equals, random_key, random_secret, sha256_hex
 from astapa.domain.console import (
-    AdminNotFoundError,
     CONSOLE_PROJECT_ID,
     OWNER,
+    AdminNotFoundError,
     ConsoleAction,
     InstanceAdmin,
     LastOwnerError,
