@@ -139,6 +139,9 @@ class Settings:
     # the user chose) and projects created (with --console-signup open, anyone may).
     console_invites_per_hour: int = 50
     console_projects_per_hour: int = 20
+    # The bearer token that opens GET /metrics to clients other than loopback ones
+    # (ASTAPA_METRICS_TOKEN, at least 16 characters); unset, only loopback clients get it.
+    metrics_token: str | None = None
 
     @property
     def secure_cookies(self) -> bool:
@@ -259,12 +262,23 @@ def load_settings(
         cimd_allow_http_loopback=parse_flag("ASTAPA_CIMD_ALLOW_HTTP_LOOPBACK",
                                             env_default("ASTAPA_CIMD_ALLOW_HTTP_LOOPBACK", "0")),
         cimd_ca_file=parse_file("ASTAPA_CIMD_CA_FILE", env_default("ASTAPA_CIMD_CA_FILE")),
+        metrics_token=parse_metrics_token(env_default("ASTAPA_METRICS_TOKEN")),
     )
 
 
 def parse_console_signup(value: str) -> str:
     if value not in ("invite", "open"):
         raise ConfigError(f"--console-signup must be invite or open, got {value!r}")
+    return value
+
+
+METRICS_TOKEN_LENGTH = 16
+
+
+def parse_metrics_token(value: str | None) -> str | None:
+    """Long enough not to be guessed: it opens the metrics to any address."""
+    if value is not None and len(value) < METRICS_TOKEN_LENGTH:
+        raise ConfigError(f"ASTAPA_METRICS_TOKEN must be at least {METRICS_TOKEN_LENGTH} characters")
     return value
 
 

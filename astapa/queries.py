@@ -385,6 +385,10 @@ def queued_mail_after(conn: sqlite3.Connection, after: tuple[float, str], limit:
     return [queued_mail(row) for row in rows]
 
 
+def queued_mail_count(conn: sqlite3.Connection) -> int:
+    """Messages waiting to be sent, due or backing off."""
+    return conn.execute("SELECT COUNT(*) FROM mail WHERE status = 'queued'").fetchone()[0]
+
 
 PAYMENT_COLUMNS = ("payment_id, project_id, sub, plan, amount, currency, method, bank_code, status, qr_string,"
                    " checkout_url, virtual_account_number, expires_at, created_at, settled, period_end, mismatched")

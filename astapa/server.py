@@ -27,6 +27,7 @@ from astapa.keys import SigningKeys, generate_key
 from astapa.mail.compose import Composer, default_sender
 from astapa.mail.mailer import Mailer
 from astapa.mail.transports import OutboxTransport, SmtpTransport
+from astapa.metrics import Metrics
 from astapa.oauth.discovery import authorization_server_metadata, openid_configuration
 from astapa.passwords import Passwords
 from astapa.payments.credentials import ProjectKeys
@@ -45,6 +46,7 @@ from astapa.web.appkeys import (
     discovery_key,
     issuer_key,
     mailer_key,
+    metrics_key,
     passwords_key,
     payments_key,
     providers_key,
@@ -60,6 +62,7 @@ from astapa.web.appkeys import (
 from astapa.web.context import Background, ClientCache, Readiness, Throttles
 from astapa.web.csrf import Csrf, load_page_key
 from astapa.web.documents import Documents
+from astapa.web.metrics import count_requests
 from astapa.web.middleware import HTTPS_KEY, errors, security_headers
 from astapa.web.oauth import document
 from astapa.web.console.session import callback_uri as console_callback_uri
@@ -113,7 +116,7 @@ def ensure_key_ring(app: AstapaApplication, keys_dir: Path, new_key: NewKey = ge
 def create_app(settings: Settings, clock: SystemClock | None = None,
                new_key: NewKey = generate_key) -> web.Application:
     """`new_key` makes the signing keys of a first start (the tests hand out pre-made keys)."""
-    web_app = web.Application(middlewares=[security_headers, errors], client_max_size=MAX_BODY)
+    web_app = web.Application(middlewares=[count_requests, security_headers, errors], client_max_size=MAX_BODY)
     web_app[HTTPS_KEY] = settings.secure_cookies
     web_app[settings_key] = settings
     web_app[clock_key] = clock or SystemClock()
@@ -123,7 +126,7 @@ def create_app(settings: Settings, clock: SystemClock | None = None,
     }
     # One cleanup context per resource, started in this order and stopped in reverse.
     web_app.cleanup_ctx.extend([
-        data_dir_lock, partial(event_store, new_key=new_key), read_models, writer, page_security,
+        metrics, data_dir_lock, partial(event_store, new_key=new_key), read_models, writer, page_security,
         signing, client_cache, mailer, payments, providers, background, scheduler, serving,
     ])
     aiohttp_jinja2.setup(web_app, loader=jinja2.FileSystemLoader(TEMPLATES))
@@ -134,6 +137,12 @@ def create_app(settings: Settings, clock: SystemClock | None = None,
 def off_loop(function, *args):
     """Start-up work that blocks (SQLite, bcrypt, files) runs off the event loop."""
     return asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+
+async def metrics(web_app: web.Application):
+    """This server's own Prometheus registry, first: every other part may count into it."""
+    web_app[metrics_key] = Metrics()
+    yield
 
 
 async def data_dir_lock(web_app: web.Application):
@@ -209,7 +218,8 @@ async def signing(web_app: web.Application):
     keys = SigningKeys(settings.keys_dir, settings.access_token_ttl, clock)
     await off_loop(keys.load, runner.conn)
     runner.listeners.append(lambda changed: keys.reload(changed, runner.conn))
-    issuer = TokenIssuer(settings.issuer, web_app[application_key], web_app[writer_key], keys.current, clock)
+    issuer = TokenIssuer(settings.issuer, web_app[application_key], web_app[writer_key], keys.current, clock,
+                         on_issued=web_app[metrics_key].token_issued)
     web_app[signing_keys_key] = keys
     web_app[issuer_key] = issuer
     watcher = asyncio.create_task(drop_expired_keys(keys, clock, web_app[reads_key]))

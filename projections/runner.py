@@ -103,6 +103,10 @@ class Runner:
 
     # -- applying events ----------------------------------------------------------------
 
+    def lag(self) -> int:
+        """Events in the log not yet applied; it reads the event store, so off the event loop."""
+        return max(0, (self.app.recorder.max_notification_id() or 0) - self.position)
+
     def run_once(self) -> int:
         """Apply the next batch of events; returns how many positions were passed."""
         stop = self.app.recorder.max_notification_id() or 0

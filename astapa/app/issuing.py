@@ -21,6 +21,7 @@ from astapa.app import AstapaApplication, Decision, UserGrant
 from astapa.clock import SystemClock
 from astapa.crypto import TokenIds
 from astapa.keys import KeySnapshot
+from astapa.oauth.grants import authorization_code, client_credentials, refresh_token
 from astapa.oauth.grants.outcomes import ClientToken, CodeRedemption, RefreshRotation, TokenRequest
 from astapa.oauth.jwt import (
     access_token_claims,
@@ -48,12 +49,15 @@ class TokenIssuer:
         writer: Writer,
         keys: Callable[[], KeySnapshot],
         clock: SystemClock,
+        on_issued: Callable[[str], None] = lambda grant_type: None,
     ) -> None:
+        """`on_issued` hears the grant type of every token response handed out (the metrics)."""
         self.issuer = issuer
         self.app = app
         self.writer = writer
         self.keys = keys
         self.clock = clock
+        self.on_issued = on_issued
         self.token_ids = TokenIds()
         self.signing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="astapa-sign")
 
@@ -81,6 +85,7 @@ class TokenIssuer:
         body = {"access_token": token, "token_type": "Bearer", "expires_in": request.ttl}
         if request.scopes:
             body["scope"] = " ".join(request.scopes)
+        self.on_issued(client_credentials.GRANT_TYPE)
         return body
 
     async def access_token(
@@ -118,7 +123,7 @@ class TokenIssuer:
         """RFC 6749 §4.1.3: the token response, once code, family and token are saved."""
         now = self.clock.now()
         unsigned, _ = await self.writer.run(self._redeem, redemption, now, self.token_ids.next(), spend)
-        return await self._signed(unsigned)
+        return await self._signed(unsigned, authorization_code.GRANT_TYPE)
 
     def _redeem(self, r: CodeRedemption, now: float, jti: str, spend: Spend | None) -> Decision:
         spent = self._spend(spend)
@@ -130,7 +135,7 @@ class TokenIssuer:
         """RFC 6749 §6 with rotation: new refresh and access tokens, the claims as they are now."""
         now = self.clock.now()
         unsigned, _ = await self.writer.run(self._refresh, rotation, now, self.token_ids.next(), spend)
-        return await self._signed(unsigned)
+        return await self._signed(unsigned, refresh_token.GRANT_TYPE)
 
     def _refresh(self, r: RefreshRotation, now: float, jti: str, spend: Spend | None) -> Decision:
         spent = self._spend(spend)
@@ -167,8 +172,10 @@ class TokenIssuer:
         decision.value = body
         return decision
 
-    async def _signed(self, body: dict) -> dict:
-        return await asyncio.get_running_loop().run_in_executor(self.signing, self._sign, body)
+    async def _signed(self, body: dict, grant_type: str) -> dict:
+        signed = await asyncio.get_running_loop().run_in_executor(self.signing, self._sign, body)
+        self.on_issued(grant_type)
+        return signed
 
     def _sign(self, body: dict) -> dict:
         """Sign the access token, then the ID token with the access token's at_hash."""

@@ -13,6 +13,7 @@ from astapa.clock import SystemClock
 from astapa.config import Settings
 from astapa.keys import SigningKeys
 from astapa.mail.mailer import Mailer
+from astapa.metrics import Metrics
 from astapa.oauth.errors import TemporarilyUnavailableError
 from astapa.passwords import Passwords
 from astapa.payments.jobs import Payments
@@ -47,6 +48,7 @@ providers_key = web.AppKey("providers", Providers)
 scheduler_key = web.AppKey("scheduler", AsyncIOScheduler)
 background_key = web.AppKey("background", Background)
 readiness_key = web.AppKey("readiness", Readiness)
+metrics_key = web.AppKey("metrics", Metrics)  # this server's own Prometheus registry
 
 
 async def await_read_model(web_app: web.Application, position: int) -> None:

@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from astapa.web import console, management, oauth, payments, platform, project_api, registration, service
+from astapa.web import console, management, metrics, oauth, payments, platform, project_api, registration, service
 from astapa.web.pages import authorize, consent, demo, home, links, logout, social
 
 PROJECT = "/projects/{project_id}"
@@ -15,6 +15,7 @@ def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
     app.router.add_routes([
         web.get("/healthz", service.healthz, name="service.healthz"),
         web.get("/openapi.json", service.openapi, name="service.openapi"),
+        web.get("/metrics", metrics.metrics, name="service.metrics"),
         web.get("/.well-known/jwks.json", oauth.jwks, name="oauth.jwks"),
         web.get("/.well-known/openid-configuration", oauth.openid_configuration,
                 name="oauth.openid_configuration"),

@@ -27,6 +27,7 @@ from astapa.web.appkeys import (
     background_key,
     clock_key,
     csrf_key,
+    metrics_key,
     passwords_key,
     reads_key,
     settings_key,
@@ -105,6 +106,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     account, ip = f"{authz.client.project_id}/{key or email}", request.remote or "-"
     wait = max(throttles.account.retry_after(account), throttles.ip.retry_after(ip))
     if wait:
+        web_app[metrics_key].sign_in("throttled")
         response = form(request, web_app, authz, "login", email=email, status=429,
                         error=f"Too many attempts. Try again in {minutes(wait)}.")
         response.headers["Retry-After"] = str(wait)
@@ -113,6 +115,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     password = posted.get("password", "")
     ok = await web_app[passwords_key].verify(password, found.password_hash if found else None)
     if not ok or found is None or found.disabled:
+        web_app[metrics_key].sign_in("disabled" if ok and found is not None else "wrong_credentials")
         throttles.account.fail(account)
         throttles.ip.fail(ip)
         return form(request, web_app, authz, "login", email=email, status=401, error=WRONG_CREDENTIALS,
@@ -129,11 +132,14 @@ async def login(request: web.Request) -> web.StreamResponse:
         else:
             signed_in, _ = await writer.run(app.sign_in, authz.code_request(), found.sub,
                                             clock.now(), authz.client.require_verified_email)
-    except (UserDisabledError, UserNotFoundError):
+    except (UserDisabledError, UserNotFoundError) as e:
+        web_app[metrics_key].sign_in("disabled" if isinstance(e, UserDisabledError) else "wrong_credentials")
         return form(request, web_app, authz, "login", email=email, status=401, error=WRONG_CREDENTIALS,
                     error_field="password")
     except EmailNotVerifiedError:
+        web_app[metrics_key].sign_in("unverified")
         return await send_verification(request, web_app, authz, email, key)
+    web_app[metrics_key].sign_in("success")
     return to_client(request, web_app, authz, signed_in)
 
 
