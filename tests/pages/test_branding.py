@@ -4,13 +4,14 @@ from its https origin, and the primary colour in a style element the page's CSP 
 nonce, in light mode (the colour was checked against white; dark mode keeps its own)."""
 
 import re
+from email.message import EmailMessage
 
 import requests
 
 from astapa.web.appkeys import application_key, await_read_model, writer_key
 from tests.conftest import Server, project_on
 from tests.flows import REDIRECT_URI, Browser, pkce_pair
-from tests.mail import html_of, wait_for_outbox
+from tests.mail import html_of, only_action_link, wait_for_outbox
 
 LOGO = "https://cdn.example.com/acme.svg"
 COLOR = "#7a1fa2"
@@ -75,7 +76,8 @@ def test_a_third_party_client_is_named_as_it_registered_even_on_a_branded_projec
     assert f'src="{LOGO}"' in page.text  # the page is still the project's
 
 
-def test_mail_carries_the_display_name_logo_and_colour(server: Server):
+def signed_up_to_a_branded_project(server: Server) -> tuple[Browser, EmailMessage]:
+    """A browser that signed up to a branded project, and the verification mail it got."""
     project = project_on(server)
     brand(server, project)
     browser = Browser(server.url)
@@ -83,20 +85,17 @@ def test_mail_carries_the_display_name_logo_and_colour(server: Server):
     browser.sign_up(browser.authorize_url(project["client_id"], redirect_uri=REDIRECT_URI, code_challenge=challenge,
                                           code_challenge_method="S256"), "ada@example.org")
     (mail,) = wait_for_outbox(server.data_dir, 1)
+    return browser, mail
+
+
+def test_mail_carries_the_display_name_logo_and_colour(server: Server):
+    _, mail = signed_up_to_a_branded_project(server)
     assert "Acme Shop" in mail["Subject"]
     html = html_of(mail)
     assert f'<img src="{LOGO}"' in html and f"background:{COLOR}" in html
 
 
 def test_the_page_a_mailed_link_opens_is_branded_too(server: Server):
-    from tests.mail import only_action_link
-
-    project = project_on(server)
-    brand(server, project)
-    browser = Browser(server.url)
-    _, challenge = pkce_pair()
-    browser.sign_up(browser.authorize_url(project["client_id"], redirect_uri=REDIRECT_URI, code_challenge=challenge,
-                                          code_challenge_method="S256"), "ada@example.org")
-    (mail,) = wait_for_outbox(server.data_dir, 1)
+    browser, mail = signed_up_to_a_branded_project(server)
     page = browser.get(only_action_link(mail, server.url))
     assert page.status_code == 200 and "Acme Shop" in page.text and f'src="{LOGO}"' in page.text
