@@ -18,8 +18,8 @@ from astapa.oauth.client_keys import key_set_from_json
 from astapa.oauth.resources import check_resource_uri
 from astapa.queries import clients_of, project_details, resource_registrant
 from astapa.web.appkeys import application_key, reads_key
-from astapa.web.console.frame import Console, console_page
-from astapa.web.console.settings import revoke_previous, sentence, show_rotated
+from astapa.web.console.frame import Console, console_page, sentence
+from astapa.web.console.settings import revoke_previous, show_rotated
 from astapa.web.pages import Respond, message, see_other
 
 DONE = {"deleted": "Client deleted: it authenticates no more.", "revoked": "The old client secret no longer works.",

@@ -87,6 +87,12 @@ class Console:
         return response
 
 
+def sentence(error: Exception | str) -> str:
+    """A check's or a command's reason ("at most 50 custom claims") as a sentence on a page."""
+    text = str(error)[:300]
+    return f"{text[:1].upper()}{text[1:]}{'' if text.endswith('.') else '.'}"
+
+
 def _keep_refreshed(request: web.Request, response: web.StreamResponse) -> None:
     if REFRESHED in request:
         keep_tokens(response, request.app, request[REFRESHED])

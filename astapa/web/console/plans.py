@@ -18,7 +18,7 @@ from astapa.domain.errors import InvalidClaimsError, PlanExistsError, PlanNotFou
 from astapa.domain.plans import CURRENCIES, FREE, INTERVALS
 from astapa.web import bodies
 from astapa.web.appkeys import application_key, reads_key
-from astapa.web.console.frame import Console, console_page
+from astapa.web.console.frame import Console, console_page, sentence
 from astapa.web.management import NEW_PLAN, PLAN_CHANGE, PLAN_FIELDS, broken_plan_fields
 from astapa.web.pages import Respond, message, see_other
 from astapa.web.schemas import strip
@@ -138,11 +138,6 @@ JSON_ERRORS = {
 def field_message(field: str) -> str:
     """The API's message for a field ("price: a whole number ..."), as a sentence."""
     return sentence(PLAN_FIELDS[field].split(": ", 1)[1])
-
-
-def sentence(text: str) -> str:
-    """A command's or the API's reason ("at most 50 custom claims"), as a sentence on a page."""
-    return f"{text[:1].upper()}{text[1:]}."
 
 
 def _price(text: str) -> int | str:

@@ -21,6 +21,7 @@ from astapa.oauth.grants.outcomes import CodeRedemption, RefreshRotation
 from astapa.oauth.jwt import verify_access_token
 from astapa.oauth.pkce import s256
 from astapa.queries import is_access_token_revoked, project_client_id
+from astapa.web import bodies
 from astapa.web.appkeys import (
     application_key,
     await_read_model,
@@ -151,7 +152,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     """POST /dashboard/logout: the console's tokens and the hosted-pages session both end."""
     web_app = request.app
-    form = await request.post()
+    form = await bodies.page_form(request)
     try:
         web_app[csrf_key].check(request, form.get("csrf_token"))
     except CsrfError:

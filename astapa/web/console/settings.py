@@ -35,7 +35,7 @@ from astapa.project_files import (
     save_providers,
 )
 from astapa.web.appkeys import application_key, await_read_model, clock_key, reads_key, settings_key, writer_key
-from astapa.web.console.frame import Console, console_page
+from astapa.web.console.frame import Console, console_page, sentence
 from astapa.web.console.projects import name_error, redirect_uri_lines
 from astapa.web.pages import see_other
 from astapa.web.secret_files import PROVIDERS_FILE, XENDIT_FILE, secret_lock, went_live
@@ -109,12 +109,6 @@ def still_valid(until: str | None, now: float) -> str | None:
     if until is None or datetime.fromisoformat(until.replace("Z", "+00:00")).timestamp() <= now:
         return None
     return until
-
-
-def sentence(error: Exception | str) -> str:
-    """A check's message (inputs.py, project_files.py) as a sentence for the page."""
-    text = str(error)[:300]
-    return f"{text[:1].upper()}{text[1:]}{'' if text.endswith('.') else '.'}"
 
 
 # -- general ------------------------------------------------------------------------------

@@ -20,8 +20,8 @@ from astapa.domain.errors import InvalidClaimsError, PlanArchivedError, PlanNotF
 from astapa.domain.plans import FREE
 from astapa.queries import payments_of_user, user_profile
 from astapa.web.appkeys import application_key, clock_key, reads_key
-from astapa.web.console.frame import Console, console_page
-from astapa.web.console.plans import json_object, sentence
+from astapa.web.console.frame import Console, console_page, sentence
+from astapa.web.console.plans import json_object
 from astapa.web.pages import Respond, message, see_other
 
 SUB = "{sub:[1-9][0-9]{0,15}}"  # a user's id in a path, as the management API's

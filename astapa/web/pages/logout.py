@@ -102,11 +102,12 @@ def confirmation(request: web.Request, web_app: web.Application, logout: rules.L
     """The "Sign out" form, carrying the relying party's request (if any) to the POST."""
     csrf = web_app[csrf_key]
     token, new_cookie = csrf.token(request)
+    client = logout.client if logout is not None else None
     response = render(request, "logout.html", {
         "csrf_token": token,
         "logout_request": logout.carried(project_id) if logout is not None else None,
-        "client_name": logout.client.name if logout is not None and logout.client is not None else None,
-    })
+        "client_name": client.shown_name if client is not None else None,
+    }, brand=client.branding if client is not None else None)
     csrf.remember(response, new_cookie)
     return response
 
