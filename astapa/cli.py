@@ -300,7 +300,8 @@ def dispatch(args: argparse.Namespace) -> int:
                                    require_verified_email=args.require_verified_email,
                                    allow_registration=args.allow_registration,
                                    refresh_reuse_grace=args.refresh_reuse_grace,
-                                   post_logout_redirect_uris=list(dict.fromkeys(args.post_logout_redirect_uri)))
+                                   post_logout_redirect_uris=list(dict.fromkeys(args.post_logout_redirect_uri)),
+                                   by="cli")
         elif args.command == "client":
             if args.public and not args.redirect_uri:
                 raise ConfigError("--public needs --redirect-uri")
@@ -457,7 +458,8 @@ def configure_payments(app, args: argparse.Namespace) -> dict:
     key, token = args.xendit_secret_key, args.xendit_callback_token
     credentials = xendit_credentials(app.project_mode(args.project), key, token)
     keys_dir = prepare_data_dir(args.data_dir or env_default("ASTAPA_DATA_DIR", "var")) / "keys"
-    value, _ = app.execute(app.configure_payments, args.project, *save_payments(keys_dir, args.project, credentials))
+    value, _ = app.execute(app.configure_payments, args.project, *save_payments(keys_dir, args.project, credentials),
+                           by="cli")
     return value
 
 
@@ -481,7 +483,7 @@ def configure_providers(app, args: argparse.Namespace) -> dict:
     keys_dir = prepare_data_dir(args.data_dir or env_default("ASTAPA_DATA_DIR", "var")) / "keys"
     removed = list(dict.fromkeys(args.remove))
     value, _ = app.execute(app.configure_providers, args.project,
-                           save_providers(keys_dir, args.project, configured, removed), removed)
+                           save_providers(keys_dir, args.project, configured, removed), removed, by="cli")
     return value
 
 

@@ -100,8 +100,8 @@ def prepare_twin(app, keys_dir: Path, project_id: str, smtp_configured: bool,
     (`live_key`, checked for "live" mode by the caller). Then
     `app.go_live(project_id, smtp_configured, twin.development, live_xendit=twin.xendit,
     live_project_id=twin.project_id)` records it."""
-    sandbox_key = ProjectKeys(keys_dir).get(project_id)
-    development = None if sandbox_key is None else sandbox_key.secret_key.startswith(KEY_PREFIX["sandbox"])
+    mode = payments_mode(keys_dir, project_id)
+    development = None if mode is None else mode == "sandbox"
     parts = app.project_parts(project_id)
     reasons = app.go_live_reasons(project_id, smtp_configured, None if live_key else development, parts)
     if reasons:

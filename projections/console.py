@@ -170,10 +170,10 @@ def client_created(db: Database, e: Client.Created, position: int) -> None:
 # -- daily counts for the overview --------------------------------------------------------
 
 def _count(db: Database, project_id: str, e, column: str) -> None:
-    db.execute("INSERT INTO project_stats (project_id, day, signups, signins, tokens) VALUES (?, ?, 0, 0, 0)"
-               " ON CONFLICT(project_id, day) DO NOTHING", [project_id, e.timestamp.date().isoformat()])
-    db.execute(f"UPDATE project_stats SET {column} = {column} + 1 WHERE project_id = ? AND day = ?",
-               [project_id, e.timestamp.date().isoformat()])
+    counts = {name: int(name == column) for name in ("signups", "signins", "tokens")}
+    db.execute("INSERT INTO project_stats (project_id, day, signups, signins, tokens) VALUES (?, ?, ?, ?, ?)"
+               f" ON CONFLICT(project_id, day) DO UPDATE SET {column} = {column} + 1",
+               [project_id, e.timestamp.date().isoformat(), *counts.values()])
 
 
 def user_registered(db: Database, e: User.Registered, position: int) -> None:
@@ -224,7 +224,8 @@ HANDLERS = {
         Project, "Created", "RegistrationPolicyChanged", "RedirectUriAdded", "PaymentsConfigured",
         "ProviderConfigured", "ProviderRemoved", "SignInPolicyChanged", "PostLogoutRedirectUrisChanged",
         "RefreshReuseGraceChanged", "Renamed", "RedirectUrisChanged", "SecretRotated", "PreviousSecretRevoked",
-        "BrandingChanged")},
+        "BrandingChanged", "ScopesChanged", "AccessTokenTtlChanged")},
+    Project.WentLive: naming("live_project_id"),
     Project.ResourceAdded: naming("uri"),
     **{cls: owned_by(CLIENT_OWNER) for cls in _events_of(Client, "SecretRotated", "PreviousSecretRevoked", "Deleted")},
     Plan.Created: naming("key"),

@@ -194,7 +194,7 @@ class ConsoleCommands(AccountCommands):
     def create_owned_project(self, name: str, redirect_uris: list[str], owner_email: str, owner_key: str,
                              by: str) -> Decision:
         """A project made in the console: its maker is its first owner, in the same save."""
-        decision = self.create_project(name, redirect_uris, "sandbox", [])
+        decision = self.create_project(name, redirect_uris, "sandbox", [], by=by)
         project_id = decision.value["project_id"]
         decision.aggregates.append(Membership(project_id=project_id, email=owner_email, email_key=owner_key,
                                               role=OWNER, by=by))

@@ -44,6 +44,7 @@ class ProjectCommands(EventStore):
         project_id: str | None = None, require_verified_email: bool = False,
         allow_registration: bool = False, refresh_reuse_grace: int = DEFAULT_REUSE_GRACE,
         post_logout_redirect_uris: list[str] | None = None, sandbox_project_id: str | None = None,
+        by: str | None = None,
     ) -> Decision:
         """A project with its own client. The operator's redirect URIs must suit `mode`; a
         project made with a chosen id is one of the server's own (the demo, the console),
@@ -66,6 +67,7 @@ class ProjectCommands(EventStore):
             refresh_reuse_grace=refresh_reuse_grace,
             post_logout_redirect_uris=list(post_logout_redirect_uris or []),
             sandbox_project_id=sandbox_project_id,
+            by=by,
         )
         index = ClientIndex(client_id=client_id, kind="project", owner_id=project.id)
         credentials = {
@@ -144,19 +146,6 @@ class ProjectCommands(EventStore):
             response.update(client_secret=secret, client_secret_expires_at=0)
         return Decision([client, index], response)
 
-    def set_sign_in_policy(self, project_id: str, require_verified_email: bool) -> Decision:
-        return self.update_project(project_id, {"require_verified_email": require_verified_email})
-
-    def set_post_logout_redirect_uris(self, project_id: str, uris: list[str]) -> Decision:
-        """Where RP-initiated logout may return to for the project's own client: `uris`
-        replace what was registered."""
-        return self.update_project(project_id, {"post_logout_redirect_uris": list(uris)})
-
-    def set_registration_policy(self, project_id: str, allow_registration: bool) -> Decision:
-        return self.update_project(project_id, {"allow_registration": allow_registration})
-
-    def set_refresh_reuse_grace(self, project_id: str, seconds: int) -> Decision:
-        return self.update_project(project_id, {"refresh_reuse_grace": seconds})
 
     def add_resource(self, project_id: str, uri: str, scopes: list[str], by: str | None = None) -> Decision:
         """The resource for the project, unless another project registered it

@@ -26,8 +26,9 @@ class Project(Aggregate):
     """A developer's project; its own confidential OAuth client signs users in.
 
     A change's `by` names who asked for it, for the project's log: `api` for the management
-    API; None from the CLI and the console (which records its own ConsoleAction), and in
-    events older than the field."""
+    API, `cli` for the command line; None from the console (which records its own
+    ConsoleAction, naming the console user on each event) and in events older than the
+    field."""
 
     # Sign-in providers configured: provider -> OAuth client id. Replaced, never changed in
     # place; the class-level default serves projects created before providers existed.
@@ -67,6 +68,7 @@ class Project(Aggregate):
         refresh_reuse_grace: int = DEFAULT_REUSE_GRACE,  # likewise
         post_logout_redirect_uris: list[str] | None = None,  # likewise
         sandbox_project_id: str | None = None,  # a live twin's sandbox (absent: not a twin)
+        by: str | None = None,  # who made it: "cli", "api", a console user (absent: not said)
     ) -> None:
         self.project_id = project_id
         self.name = name
