@@ -8,6 +8,7 @@ on the server's own event loop.
 import re
 from unittest import mock
 
+import jwt
 import pytest
 import requests
 from aiohttp.test_utils import make_mocked_request
@@ -16,7 +17,7 @@ from astapa.config import ConfigError, load_settings
 from astapa.metrics import CONTENT_TYPE, Metrics
 from astapa.oauth.errors import InvalidTokenError
 from astapa.web.metrics import is_loopback, may_scrape, metrics
-from tests.conftest import Server, wait_for_client
+from tests.conftest import Server, project_on, wait_for_client
 from tests.flows import Browser, exchange, refresh
 
 TOKEN = "a-metrics-token-of-some-length"
@@ -165,3 +166,24 @@ def test_the_token_setting(monkeypatch, tmp_path):
         load_settings(data_dir=str(tmp_path))
     monkeypatch.delenv("ASTAPA_METRICS_TOKEN")
     assert load_settings(data_dir=str(tmp_path)).metrics_token is None
+
+
+def test_a_disabled_account_and_a_throttled_source_are_counted_as_such(start_server):
+    server = start_server(login_failures_per_account=1)
+    project = project_on(server, live=True)  # a live project: its limits are the strict ones
+    browser = Browser(server.url)
+    url = browser.authorize_url(project["client_id"])
+    sub = jwt_sub(exchange(server.url, project, browser.sign_up(url, "ada@example.org").params["code"]).json())
+    auth = (project["client_id"], project["client_secret"])
+    assert requests.patch(f"{server.url}/api/platform/users/{sub}", json={"disabled": True}, auth=auth,
+                          timeout=10).status_code == 200
+    assert Browser(server.url).sign_in(url, "ada@example.org").status_code == 401  # the right password
+    assert Browser(server.url).sign_in(url, "ada@example.org").status_code == 429  # one failure is the limit
+    text = scrape(server)
+    assert value(text, "astapa_sign_ins_total", outcome="disabled") == 1
+    assert value(text, "astapa_sign_ins_total", outcome="throttled") == 1
+    assert value(text, "astapa_sign_ins_total", outcome="wrong_credentials") == 0
+
+
+def jwt_sub(tokens: dict) -> str:
+    return jwt.decode(tokens["access_token"], options={"verify_signature": False})["sub"]
