@@ -59,7 +59,7 @@ from astapa.web.appkeys import (
     throttles_key,
     writer_key,
 )
-from astapa.web.context import Background, ClientCache, Readiness, Throttles
+from astapa.web.context import Background, ClientCache, Readiness, Throttles, off_loop
 from astapa.web.csrf import Csrf, load_page_key
 from astapa.web.documents import Documents
 from astapa.web.metrics import count_requests
@@ -132,11 +132,6 @@ def create_app(settings: Settings, clock: SystemClock | None = None,
     aiohttp_jinja2.setup(web_app, loader=jinja2.FileSystemLoader(TEMPLATES))
     setup_routes(web_app, demo_pages=settings.demo)
     return web_app
-
-
-def off_loop(function, *args):
-    """Start-up work that blocks (SQLite, bcrypt, files) runs off the event loop."""
-    return asyncio.get_running_loop().run_in_executor(None, function, *args)
 
 
 async def metrics(web_app: web.Application):

@@ -157,6 +157,12 @@ class Throttles:
         )
 
 
+def off_loop(function: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+    """`function(*args)` in the default executor: work that blocks (SQLite, files, key
+    generation) never runs on the event loop."""
+    return asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+
 class Background:
     """Work that runs after the answer is sent: for writes whose outcome the answer must
     not reveal. A reference is kept until each is done; shutdown waits for them."""

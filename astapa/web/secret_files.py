@@ -16,6 +16,7 @@ from astapa.domain.errors import DomainError, StoreBusyError
 from astapa.payments.credentials import XenditCredentials
 from astapa.project_files import Twin, discard_twin, prepare_twin
 from astapa.web.appkeys import application_key, settings_key
+from astapa.web.context import off_loop
 
 PROVIDERS_FILE, XENDIT_FILE, TWIN_FILES = "providers", "xendit", "twin"
 
@@ -29,11 +30,6 @@ _locks: dict[tuple[str, str], asyncio.Lock] = {}
 def secret_lock(project_id: str, kind: str) -> asyncio.Lock:
     """The lock of the project's `kind` of secret file (PROVIDERS_FILE, XENDIT_FILE, TWIN_FILES)."""
     return _locks.setdefault((project_id, kind), asyncio.Lock())
-
-
-async def off_loop(function: Callable[..., Any], *args: Any) -> Any:
-    """`function(*args)` in the default executor: files are not read or written on the loop."""
-    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
 
 
 async def went_live(web_app: web.Application, project_id: str, live_key: XenditCredentials | None,

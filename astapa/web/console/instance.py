@@ -2,7 +2,6 @@
 not exist): every project, the admins, the signing keys with a button to rotate them (as
 `astapa keys rotate` does), and whether mail and Xendit are configured, never a secret."""
 
-import asyncio
 import logging
 
 from aiohttp import web
@@ -20,6 +19,7 @@ from astapa.web.appkeys import (
 )
 from astapa.web.console.frame import Console, console_page
 from astapa.web.console.session import PATH
+from astapa.web.context import off_loop
 from astapa.web.pages import Respond, message, see_other
 
 log = logging.getLogger("astapa.console")
@@ -47,7 +47,7 @@ async def rotate_keys(console: Console) -> web.StreamResponse:
     _admins_only(console)
     web_app = console.request.app
     settings, app = web_app[settings_key], web_app[application_key]
-    new_key = await asyncio.get_running_loop().run_in_executor(None, generate_key, settings.keys_dir)
+    new_key = await off_loop(generate_key, settings.keys_dir)
     kids, position = await web_app[writer_key].run(app.rotate_keys, new_key)
     await await_read_model(web_app, position)
     log.info("signing keys rotated by %s: %s signs now", console.viewer.actor, kids["current_kid"])

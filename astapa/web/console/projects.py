@@ -1,7 +1,6 @@
 """The console's first pages: a new admin's setup link, the projects list, and a new
 project (its secret shown once)."""
 
-import asyncio
 
 from aiohttp import web
 
@@ -23,6 +22,7 @@ from astapa.web.appkeys import (
 )
 from astapa.web.console.frame import Console, console_page
 from astapa.web.console.session import PATH
+from astapa.web.context import off_loop
 from astapa.web.csrf import CsrfError, set_cookie
 from astapa.web.pages import message, page, render, see_other
 from astapa.web.pages.flow import SESSION_COOKIE
@@ -159,7 +159,7 @@ async def setup(request: web.Request) -> web.StreamResponse:
 
 async def _usable(web_app: web.Application, token: str):
     app = web_app[application_key]
-    return await asyncio.get_running_loop().run_in_executor(None, app.setup_link, token, web_app[clock_key].now())
+    return await off_loop(app.setup_link, token, web_app[clock_key].now())
 
 
 def _setup_form(request: web.Request, token: str, email: str, error: str | None = None,

@@ -11,7 +11,6 @@ hashes into the log, exactly as the CLI does (project_files.py); no page shows t
 A page shows a secret once, as it is made: a rotated client secret, a live twin's.
 """
 
-import asyncio
 from datetime import datetime
 from typing import Awaitable
 
@@ -37,6 +36,7 @@ from astapa.project_files import (
 from astapa.web.appkeys import application_key, await_read_model, clock_key, reads_key, settings_key, writer_key
 from astapa.web.console.frame import Console, console_page, sentence
 from astapa.web.console.projects import name_error, redirect_uri_lines
+from astapa.web.context import off_loop
 from astapa.web.pages import see_other
 from astapa.web.secret_files import PROVIDERS_FILE, XENDIT_FILE, secret_lock, went_live
 
@@ -59,10 +59,9 @@ async def _page(console: Console, status: int = 200, values: dict | None = None,
     """The settings page; `values` and `errors`: a form shown again with what was typed
     (never a secret) and an error per field; `reasons`: why going live was refused."""
     web_app = console.request.app
-    loop = asyncio.get_running_loop()
-    version = await loop.run_in_executor(None, web_app[application_key].project_version, console.project_id)
+    version = await off_loop(web_app[application_key].project_version, console.project_id)
     details = await web_app[reads_key].query(project_settings, console.project_id)
-    payments = await loop.run_in_executor(None, payments_mode, web_app[settings_key].keys_dir, console.project_id)
+    payments = await off_loop(payments_mode, web_app[settings_key].keys_dir, console.project_id)
     shown = {"name": details["name"], "redirect_uris": "\n".join(details["redirect_uris"]),
              "require_verified_email": details["require_verified_email"],
              "allow_registration": details["allow_registration"],
@@ -100,7 +99,7 @@ async def _is_stale(console: Console) -> bool:
     """Before writing a secret file: a stale form must change nothing, not even a file
     (by_console checks again, with the change)."""
     app = console.request.app[application_key]
-    version = await asyncio.get_running_loop().run_in_executor(None, app.project_version, console.project_id)
+    version = await off_loop(app.project_version, console.project_id)
     return version != form_version(console)
 
 
@@ -212,7 +211,7 @@ async def _providers(console: Console, provider: str, configured: dict[str, tupl
             return await _page(console, 409, error=STALE)
         web_app = console.request.app
         keys_dir = web_app[settings_key].keys_dir
-        hashes = await asyncio.get_running_loop().run_in_executor(None, save_providers, keys_dir,
+        hashes = await off_loop(save_providers, keys_dir,
                                                                   console.project_id, configured, removed)
         app = web_app[application_key]
         return await _change(console, action, done, app.configure_providers, console.project_id, hashes, removed,
@@ -235,8 +234,8 @@ async def save_payments_keys(console: Console) -> web.StreamResponse:
         if await _is_stale(console):
             return await _page(console, 409, error=STALE)
         web_app = console.request.app
-        hashes = await asyncio.get_running_loop().run_in_executor(
-            None, save_payments, web_app[settings_key].keys_dir, console.project_id, XenditCredentials(key, token))
+        hashes = await off_loop(save_payments, web_app[settings_key].keys_dir, console.project_id,
+                                XenditCredentials(key, token))
         app = web_app[application_key]
         return await _change(console, "configure payments", "payments", app.configure_payments,
                              console.project_id, *hashes, versioned=False)
