@@ -254,7 +254,7 @@ def project_settings(conn: sqlite3.Connection, project_id: str) -> dict | None:
     details = project_details(conn, project_id)
     if details is None:
         return None
-    own = next((c for c in clients_of(conn, project_id) if c["client_id"] == details["client_id"]), {})
+    own = next(iter(clients_of(conn, project_id, details["client_id"])), {})
     return {**details, "provider_clients": project_providers(conn, project_id),
             "branding": project_branding(conn, project_id),
             "previous_secret_valid_until": own.get("previous_secret_valid_until")}

@@ -165,16 +165,16 @@ def project_details(conn: sqlite3.Connection, project_id: str) -> dict | None:
     }
 
 
-def clients_of(conn: sqlite3.Connection, project_id: str) -> list[dict]:
-    """A project's clients, its own first, then the others oldest first (deleted ones are
-    gone): {client_id, name, kind, auth_method, scopes (as registered), token_ttl,
-    grant_types, redirect_uris, created_at, previous_secret_valid_until}. The last is when
-    the secret before the last rotation stops (or stopped) working, ISO 8601; None when
-    there is none."""
+def clients_of(conn: sqlite3.Connection, project_id: str, client_id: str | None = None) -> list[dict]:
+    """A project's clients (with `client_id`, only that one, if it is the project's), its
+    own first, then the others oldest first (deleted ones are gone): {client_id, name,
+    kind, auth_method, scopes (as registered), token_ttl, grant_types, redirect_uris,
+    created_at, previous_secret_valid_until}. The last is when the secret before the last
+    rotation stops (or stopped) working, ISO 8601; None when there is none."""
     rows = conn.execute(
         "SELECT client_id, name, kind, auth_method, scopes, token_ttl, grant_types, redirect_uris, created_at,"
-        " previous_secret_valid_until FROM clients WHERE project_id = ?"
-        " ORDER BY kind != 'project', created_at, client_id", (project_id,)).fetchall()
+        " previous_secret_valid_until FROM clients WHERE project_id = ? AND (? IS NULL OR client_id = ?)"
+        " ORDER BY kind != 'project', created_at, client_id", (project_id, client_id, client_id)).fetchall()
     return [{
         "client_id": row["client_id"],
         "name": row["name"],

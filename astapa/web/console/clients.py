@@ -50,12 +50,11 @@ async def _page(console: Console, status: int = 200, values: dict | None = None,
 async def _client(console: Console) -> dict:
     """The client the path names, if it is this project's (else the answer is a 404 page:
     a client of another project is as unknown here as one that does not exist)."""
-    client_id = console.request.match_info["client_id"]
-    rows = await console.request.app[reads_key].query(clients_of, console.project_id)
-    client = next((c for c in rows if c["client_id"] == client_id), None)
-    if client is None:
+    rows = await console.request.app[reads_key].query(clients_of, console.project_id,
+                                                      console.request.match_info["client_id"])
+    if not rows:
         raise Respond(_not_found(console))
-    return client
+    return rows[0]
 
 
 def _not_found(console: Console) -> web.Response:
