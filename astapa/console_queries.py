@@ -9,21 +9,24 @@ from astapa.domain.console import CONSOLE_PROJECT_ID, OWNER
 from astapa.queries import clients_of, project_details
 
 
-def is_admin(conn: sqlite3.Connection, email_key: str) -> bool:
-    return conn.execute("SELECT 1 FROM console_admins WHERE email_key = ?", (email_key,)).fetchone() is not None
-
-
 def console_user(conn: sqlite3.Connection, sub: str) -> dict | None:
-    """The console account behind a console access token: its address and state."""
-    row = conn.execute("SELECT email, email_key, disabled, email_verified FROM users"
-                       " WHERE project_id = ? AND sub = ?", (CONSOLE_PROJECT_ID, sub)).fetchone()
+    """The console account behind a console access token: its address, its state and
+    whether it is an instance admin, in one query (every console request asks)."""
+    row = conn.execute("SELECT u.email, u.email_key, u.disabled, u.email_verified, a.email_key IS NOT NULL AS admin"
+                       " FROM users u LEFT JOIN console_admins a ON a.email_key = u.email_key"
+                       " WHERE u.project_id = ? AND u.sub = ?", (CONSOLE_PROJECT_ID, sub)).fetchone()
     return dict(row) if row else None
 
 
-def role_in(conn: sqlite3.Connection, project_id: str, email_key: str) -> str | None:
-    row = conn.execute("SELECT role FROM console_members WHERE project_id = ? AND email_key = ?",
-                       (project_id, email_key)).fetchone()
-    return row["role"] if row else None
+def project_for(conn: sqlite3.Connection, project_id: str, email_key: str, admin: bool) -> dict | None:
+    """The project summary with the person's role in it (an instance admin's: owner); None
+    when it does not exist or they have no role there (the same answer: not found)."""
+    row = conn.execute("SELECT p.project_id, p.name, p.mode, p.client_id, p.created_at, m.role FROM projects p"
+                       " LEFT JOIN console_members m ON m.project_id = p.project_id AND m.email_key = ?"
+                       " WHERE p.project_id = ?", (email_key, project_id)).fetchone()
+    if row is None or not (admin or row["role"]):
+        return None
+    return {**dict(row), "role": "owner" if admin else row["role"]}
 
 
 def has_any_role(conn: sqlite3.Connection, email_key: str) -> bool:
@@ -42,12 +45,6 @@ def projects_for(conn: sqlite3.Connection, email_key: str, admin: bool) -> list[
                             " FROM console_members m JOIN projects p ON p.project_id = m.project_id"
                             " WHERE m.email_key = ? ORDER BY p.created_at DESC", (email_key,)).fetchall()
     return [dict(r) for r in rows]
-
-
-def project_summary(conn: sqlite3.Connection, project_id: str) -> dict | None:
-    row = conn.execute("SELECT project_id, name, mode, client_id, created_at FROM projects WHERE project_id = ?",
-                       (project_id,)).fetchone()
-    return dict(row) if row else None
 
 
 def members_of(conn: sqlite3.Connection, project_id: str) -> list[dict]:

@@ -15,7 +15,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from astapa.console_queries import project_summary, role_in
+from astapa.console_queries import project_for
 from astapa.domain.console import ADMIN, CONSOLE_PROJECT_ID, OWNER, VIEWER, may
 from astapa.web import bodies
 from astapa.web.appkeys import application_key, await_read_model, csrf_key, reads_key, writer_key
@@ -138,11 +138,12 @@ def console_page(needs: str | None = VIEWER, changes: bool = False):
 async def _enter_project(console: Console, project_id: str, needs: str) -> None:
     request = console.request
     reads = request.app[reads_key]
-    role = "owner" if console.viewer.admin else await reads.query(role_in, project_id, console.viewer.email_key)
-    project = await reads.query(project_summary, project_id) if role else None
+    viewer = console.viewer
+    project = await reads.query(project_for, project_id, viewer.email_key, viewer.admin)
     if project is None or project_id == CONSOLE_PROJECT_ID:
         raise _respond(message(request, "Not found", "There is no such page.", 404, back=PATH,
                                back_text="Your projects"))
+    role = project.pop("role")
     console.project, console.role = project, role
     if not may(role, needs):
         raise _respond(message(request, "Not allowed", f"Your role in {project['name']} is {role}: you can see"

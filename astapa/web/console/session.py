@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from astapa.console_queries import console_user, is_admin
+from astapa.console_queries import console_user
 from astapa.crypto import equals, sha256_hex
 from astapa.domain.console import CONSOLE_PROJECT_ID
 from astapa.domain.errors import DomainError
@@ -205,8 +205,7 @@ async def viewer_of(request: web.Request) -> Viewer:
     account = await web_app[reads_key].query(console_user, claims["sub"])
     if account is None or account["disabled"] or not account["email_verified"]:
         raise SignInNeeded()
-    admin = await web_app[reads_key].query(is_admin, account["email_key"])
-    return Viewer(claims["sub"], account["email"], account["email_key"], admin)
+    return Viewer(claims["sub"], account["email"], account["email_key"], bool(account["admin"]))
 
 
 async def _claims(request: web.Request, web_app: web.Application) -> dict:
