@@ -14,7 +14,14 @@ from typing import Any, Callable
 from eventsourcing.persistence import PersistenceError
 
 from astapa import __version__, inputs
-from astapa.config import ConfigError, env_default, load_settings, parse_smtp_setting, prepare_data_dir
+from astapa.config import (
+    ConfigError,
+    env_default,
+    load_settings,
+    parse_smtp_setting,
+    parse_store,
+    prepare_data_dir,
+)
 from astapa.domain.console import AdminNotFoundError
 from astapa.domain.errors import (
     AlreadyLiveError,
@@ -103,6 +110,9 @@ def build_parser() -> Parser:
 
     def with_data_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--data-dir", help="data directory (ASTAPA_DATA_DIR, default ./var)")
+        p.add_argument("--store", help="a PostgreSQL store shared by several servers (ASTAPA_STORE_URL:"
+                       " postgresql://user:password@host:port/dbname; secrets sealed with ASTAPA_SECRET_KEY);"
+                       " default: SQLite under the data dir")
         return p
 
     serve = with_data_dir(commands.add_parser("serve", help="run the service"))
@@ -116,6 +126,8 @@ def build_parser() -> Parser:
                        help="who may use the console at /dashboard (ASTAPA_CONSOLE_SIGNUP): invite (default: "
                        "instance admins and invited members) or open (anyone who signs up, with projects of "
                        "their own)")
+    serve.add_argument("--workers", help="server processes on the one port and data dir (ASTAPA_WORKERS,"
+                       " default 1)")
 
     project = commands.add_parser("project", help="manage projects")
     project_commands = project.add_subparsers(dest="action", required=True, parser_class=Parser)
@@ -282,7 +294,7 @@ def describe(error: DomainError) -> str:
 def dispatch(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return serve(args)
-    app = open_application(args.data_dir)
+    app = open_backend(args).event_store(_application_class())
     try:
         operation = OPERATIONS.get((args.command, args.action))
         if operation is not None:
@@ -320,7 +332,7 @@ def dispatch(args: argparse.Namespace) -> int:
         elif args.command == "resource":
             value, _ = app.execute(app.add_resource, args.project, args.uri, list(dict.fromkeys(args.scope)), by="cli")
         else:
-            value = rotate_keys(app, args.data_dir)
+            value = rotate_keys(app, args)
     finally:
         app.close()
     print(json.dumps(value))
@@ -416,15 +428,15 @@ def go_live(app, args: argparse.Namespace) -> dict:
         live_key = xendit_credentials("live", args.xendit_secret_key, args.xendit_callback_token)
     elif args.xendit_callback_token is not None:
         raise ConfigError("--xendit-callback-token needs --xendit-secret-key")
-    keys_dir = prepare_data_dir(args.data_dir or env_default("ASTAPA_DATA_DIR", "var")) / "keys"
-    twin = prepare_twin(app, keys_dir, args.project, smtp_configured, live_key)  # refused before any file
+    vault = open_vault(args)
+    twin = prepare_twin(app, vault, args.project, smtp_configured, live_key)  # refused before any secret
     try:
         value, _ = app.execute(app.go_live, args.project, smtp_configured, twin.development,
                                live_xendit=twin.xendit, live_project_id=twin.project_id, parts=twin.parts)
     except StoreBusyError:
         raise  # it may still be saved: its files stay
     except DomainError:  # refused: nothing was saved
-        discard_twin(keys_dir, twin)
+        discard_twin(vault, twin)
         raise
     return value
 
@@ -457,8 +469,8 @@ def configure_payments(app, args: argparse.Namespace) -> dict:
 
     key, token = args.xendit_secret_key, args.xendit_callback_token
     credentials = xendit_credentials(app.project_mode(args.project), key, token)
-    keys_dir = prepare_data_dir(args.data_dir or env_default("ASTAPA_DATA_DIR", "var")) / "keys"
-    value, _ = app.execute(app.configure_payments, args.project, *save_payments(keys_dir, args.project, credentials),
+    vault = open_vault(args)
+    value, _ = app.execute(app.configure_payments, args.project, *save_payments(vault, args.project, credentials),
                            by="cli")
     return value
 
@@ -480,10 +492,10 @@ def configure_providers(app, args: argparse.Namespace) -> dict:
     if not configured and not args.remove:
         raise ConfigError("give a provider's client id and secret, or --remove PROVIDER")
     app.project_mode(args.project)  # the project exists (ProjectNotFoundError otherwise)
-    keys_dir = prepare_data_dir(args.data_dir or env_default("ASTAPA_DATA_DIR", "var")) / "keys"
+    vault = open_vault(args)
     removed = list(dict.fromkeys(args.remove))
     value, _ = app.execute(app.configure_providers, args.project,
-                           save_providers(keys_dir, args.project, configured, removed), removed, by="cli")
+                           save_providers(vault, args.project, configured, removed), removed, by="cli")
     return value
 
 
@@ -508,26 +520,46 @@ def add_console_admin(app, args: argparse.Namespace) -> dict:
     return {"email": value["email"], "setup_url": f"{issuer.rstrip('/')}/dashboard/setup?token={value['token']}"}
 
 
-def open_application(data_dir: str | None):
+def open_backend(args: argparse.Namespace):
+    """The store `--store` names (a PostgreSQL store needs no data dir, and its secrets
+    ASTAPA_SECRET_KEY), else SQLite under the data dir."""
+    from astapa.store.backends import Backend
+
+    url = args.store or env_default("ASTAPA_STORE_URL")
+    if url is not None:
+        store_url, secret_key = parse_store(url, env_default("ASTAPA_SECRET_KEY"), secret_key_needed=False)
+        return Backend(None, store_url, secret_key)
+    return Backend(prepare_data_dir(args.data_dir or env_default("ASTAPA_DATA_DIR", "var")))
+
+
+def open_vault(args: argparse.Namespace):
+    from astapa.store.backends import SecretKeyMissingError
+
+    try:
+        return open_backend(args).vault()
+    except SecretKeyMissingError as e:
+        raise ConfigError(str(e)) from None
+
+
+def _application_class():
     from astapa.app import AstapaApplication
 
-    directory = prepare_data_dir(data_dir or env_default("ASTAPA_DATA_DIR", "var"))
-    return AstapaApplication(directory / "events.db")
+    return AstapaApplication
 
 
-def rotate_keys(app, data_dir: str | None) -> dict:
+def rotate_keys(app, args: argparse.Namespace) -> dict:
     from astapa.keys import generate_key
     from astapa.server import ensure_key_ring
 
-    keys_dir = prepare_data_dir(data_dir or env_default("ASTAPA_DATA_DIR", "var")) / "keys"
-    ensure_key_ring(app, keys_dir)
-    value, _ = app.execute(app.rotate_keys, generate_key(keys_dir))
+    vault = open_vault(args)
+    ensure_key_ring(app, vault)
+    value, _ = app.execute(app.rotate_keys, generate_key(vault))
     return value
 
 
 def serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.host, args.port, args.data_dir, args.issuer, args.demo,
-                             args.bcrypt_cost, args.console_signup)
+                             args.bcrypt_cost, args.console_signup, args.store, args.workers)
     from astapa.server import run  # after the settings: bad configuration fails without the import
 
     with log_to_stderr():

@@ -6,7 +6,7 @@ ConfigError with one line that the CLI prints before exiting with status 2.
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -24,7 +24,19 @@ class Settings:
     # TCP port (--port, ASTAPA_PORT).
     port: int = 8080
     # Directory for events.db, read.db, keys/ and outbox/ (--data-dir, ASTAPA_DATA_DIR).
+    # With a PostgreSQL store, only this node's read models and outbox.
     data_dir: Path = Path("var")
+    # The event store and every other piece of state several servers share (signing keys,
+    # project secrets, throttle counts, who runs the one-time jobs), in PostgreSQL
+    # (--store, ASTAPA_STORE_URL: postgresql://user:password@host:port/dbname); None: SQLite
+    # files under the data dir. Secrets kept there are sealed with ASTAPA_SECRET_KEY (at
+    # least 32 characters), which every node sharing the store is given.
+    store_url: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    # Server processes on the one port and data dir (--workers, ASTAPA_WORKERS); `worker`
+    # is this process's slot (1..workers) when there are several, 0 when it serves alone.
+    workers: int = 1
+    worker: int = 0
     # The issuer URL that tokens and metadata carry (--issuer, ASTAPA_ISSUER);
     # default http://HOST:PORT. Never taken from a request's Host header.
     issuer: str = "http://127.0.0.1:8080"
@@ -153,7 +165,13 @@ class Settings:
 
     @property
     def read_db(self) -> Path:
-        return self.data_dir / "read.db"
+        """This process's read models: each worker follows the log into its own."""
+        return self.data_dir / (f"read-{self.worker}.db" if self.worker else "read.db")
+
+    @property
+    def shared_store(self) -> bool:
+        """Other server processes write the same store: workers, or a cluster's nodes."""
+        return self.workers > 1 or self.store_url is not None
 
     @property
     def keys_dir(self) -> Path:
@@ -210,6 +228,8 @@ def load_settings(
     demo: bool = False,
     bcrypt_cost: str | int | None = None,
     console_signup: str | None = None,
+    store_url: str | None = None,
+    workers: str | int | None = None,
 ) -> Settings:
     """Flags win over ASTAPA_* variables, which win over defaults."""
     host = host or env_default("ASTAPA_HOST", "127.0.0.1")
@@ -226,10 +246,15 @@ def load_settings(
         raise ConfigError(f"ASTAPA_POLL_INTERVAL must be a number of seconds, got {poll!r}") from None
     if not 0 < poll_interval <= 5:
         raise ConfigError("ASTAPA_POLL_INTERVAL must be more than 0 and at most 5 seconds")
+    store, secret_key = parse_store(store_url or env_default("ASTAPA_STORE_URL"), env_default("ASTAPA_SECRET_KEY"))
     return Settings(
         host=host,
         port=port_number,
         data_dir=directory,
+        store_url=store,
+        secret_key=secret_key,
+        workers=parse_count("--workers", workers if workers is not None else env_default("ASTAPA_WORKERS", "1"),
+                            most=64),
         issuer=parse_issuer(issuer_value),
         poll_interval=poll_interval,
         demo=demo,
@@ -264,6 +289,30 @@ def load_settings(
         cimd_ca_file=parse_file("ASTAPA_CIMD_CA_FILE", env_default("ASTAPA_CIMD_CA_FILE")),
         metrics_token=parse_metrics_token(env_default("ASTAPA_METRICS_TOKEN")),
     )
+
+
+SECRET_KEY_LENGTH = 32
+
+
+def parse_store(url: str | None, secret_key: str | None,
+                secret_key_needed: bool = True) -> tuple[str | None, str | None]:
+    """A PostgreSQL store URL and the key sealing the secrets kept there; (None, None) for
+    SQLite under the data dir. A CLI command that reads no secret needs no key; a server
+    and a command that reads or writes secrets do (SecretBox refuses to run without one)."""
+    if url is None:
+        return None, None
+    from astapa.store.postgres import store_env  # psycopg only when asked for
+
+    try:
+        store_env(url)
+    except ValueError as e:
+        raise ConfigError(f"--store: {e}") from None
+    if secret_key is None and not secret_key_needed:
+        return url, None
+    if secret_key is None or len(secret_key) < SECRET_KEY_LENGTH:
+        raise ConfigError(f"a PostgreSQL store needs ASTAPA_SECRET_KEY, at least {SECRET_KEY_LENGTH} characters"
+                          " (e.g. `openssl rand -base64 32`): it seals the secrets kept in the store")
+    return url, secret_key
 
 
 def parse_console_signup(value: str) -> str:

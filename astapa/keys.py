@@ -1,4 +1,4 @@
-"""Signing keys: private PEMs under DATA_DIR/keys (0600), public JWKs in events.
+"""Signing keys: private PEMs in the vault (store/vault.py), public JWKs in events.
 
 The server holds a KeySnapshot: the key that signs now, the keys that verify, and the JWKS
 bytes with their ETag. The projection thread builds a new snapshot whenever the key ring
@@ -9,18 +9,17 @@ request path only ever reads one immutable object.
 import functools
 import hashlib
 import json
-import os
 import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
 from astapa.clock import SystemClock
 from astapa.queries import longest_token_ttl
+from astapa.store.vault import Vault
 
 # A retired key stays in the JWKS this long after the longest-lived token it could have
 # signed has expired: covers the projection's polling lag and clock skew.
@@ -32,33 +31,23 @@ def etag_of(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-def generate_key(keys_dir: Path, key: RSAKey | None = None) -> tuple[str, dict]:
-    """Make an RSA-2048 key (or take `key`, made beforehand: the tests reuse theirs), write
-    its private PEM (0600), return (kid, public JWK)."""
+def generate_key(vault: Vault, key: RSAKey | None = None) -> tuple[str, dict]:
+    """Make an RSA-2048 key (or take `key`, made beforehand: the tests reuse theirs), keep
+    its private PEM in the vault (durably: the key-ring event that names this kid is saved
+    after this returns), return (kid, public JWK)."""
     key = key or RSAKey.generate_key(2048, private=True)
     kid = key.thumbprint()
-    keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    keys_dir.chmod(0o700)
-    path = keys_dir / f"{kid}.pem"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(key.as_pem(private=True))
-        f.flush()
-        os.fsync(f.fileno())
-    # The key-ring event that names this kid is saved after this returns: make the file's
-    # directory entry durable first, so a power cut cannot keep the event and lose the key.
-    directory = os.open(keys_dir, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    vault.create(f"{kid}.pem", key.as_pem(private=True))
     public = key.as_dict(private=False)
     public.update(kid=kid, use="sig", alg="RS256")
     return kid, public
 
 
-def load_private_key(keys_dir: Path, kid: str) -> RSAKey:
-    return _import_private_key((keys_dir / f"{kid}.pem").read_bytes(), kid)
+def load_private_key(vault: Vault, kid: str) -> RSAKey:
+    pem = vault.read(f"{kid}.pem")
+    if pem is None:
+        raise FileNotFoundError(f"the private key {kid} is not in the vault")
+    return _import_private_key(pem, kid)
 
 
 @functools.lru_cache(maxsize=8)
@@ -83,7 +72,7 @@ class KeySnapshot:
         return jwt.encode(header, claims, self.signing_key)
 
 
-def build_snapshot(conn: sqlite3.Connection, keys_dir: Path, now: float, max_ttl: int) -> KeySnapshot | None:
+def build_snapshot(conn: sqlite3.Connection, vault: Vault, now: float, max_ttl: int) -> KeySnapshot | None:
     """Read signing_keys and the PEM of the current key; None before the ring exists."""
     rows = conn.execute("SELECT kid, public_jwk, state, retired_at FROM signing_keys").fetchall()
     current = [r for r in rows if r["state"] == "current"]
@@ -101,7 +90,7 @@ def build_snapshot(conn: sqlite3.Connection, keys_dir: Path, now: float, max_ttl
     kid = current[0]["kid"]
     return KeySnapshot(
         signing_kid=kid,
-        signing_key=load_private_key(keys_dir, kid),
+        signing_key=load_private_key(vault, kid),
         verify_keys=KeySet([RSAKey.import_key(jwk) for jwk in published]),
         jwks_body=body,
         jwks_etag=etag_of(body),
@@ -113,7 +102,7 @@ _STATE_ORDER = {"current": 0, "next": 1, "retired": 2}
 
 
 class SigningKeys:
-    """The snapshot requests sign and verify with, built from read.db and the PEM files,
+    """The snapshot requests sign and verify with, built from read.db and the vault's PEMs,
     one build at a time.
 
     The projection thread rebuilds when the key ring changes; the expiry watcher rebuilds
@@ -121,8 +110,8 @@ class SigningKeys:
     build can never replace a newer snapshot with an older read.
     """
 
-    def __init__(self, keys_dir: Path, default_ttl: int, clock: SystemClock) -> None:
-        self.keys_dir = keys_dir
+    def __init__(self, vault: Vault, default_ttl: int, clock: SystemClock) -> None:
+        self.vault = vault
         self.default_ttl = default_ttl
         self.clock = clock
         self._snapshot: KeySnapshot | None = None
@@ -135,7 +124,7 @@ class SigningKeys:
     def load(self, conn: sqlite3.Connection) -> None:
         with self._lock:
             max_ttl = longest_token_ttl(conn, self.default_ttl)
-            self._snapshot = build_snapshot(conn, self.keys_dir, self.clock.now(), max_ttl)
+            self._snapshot = build_snapshot(conn, self.vault, self.clock.now(), max_ttl)
 
     def reload(self, changed: set[str], conn: sqlite3.Connection) -> None:
         """A projection listener: the key ring changed."""

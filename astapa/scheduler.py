@@ -14,6 +14,7 @@
 import asyncio
 import logging
 from pathlib import Path
+from typing import Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -39,23 +40,31 @@ logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def start_scheduler(settings: Settings, clock: SystemClock, app: AstapaApplication, writer: Writer,
-                    runner: Runner, reads: ReadModels, mailer: Mailer, payments: Payments) -> AsyncIOScheduler:
+                    runner: Runner, reads: ReadModels, mailer: Mailer, payments: Payments,
+                    leads: Callable[[], bool]) -> AsyncIOScheduler:
+    """`leads`: whether this process runs the one-time jobs (mail, plans, payments) of the
+    workers or nodes sharing the store; each one cleans its own read models."""
     scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone="UTC")
-    jobs = (("mail", mailer.tick, (), settings.mail_interval),
-            ("clean-up", clean_up, (settings.read_db, clock), CLEAN_UP_INTERVAL),
-            ("plans", expire_plans, (clock, app, writer, runner, reads, settings.projection_wait), PLAN_INTERVAL),
-            ("payments", payments.run_jobs, (), PAYMENT_INTERVAL))
-    for name, job, args, seconds in jobs:
-        scheduler.add_job(until_shutdown(job), "interval", args=list(args), seconds=seconds, id=name,
+    jobs = (("mail", mailer.tick, (), settings.mail_interval, True),
+            ("clean-up", clean_up, (settings.read_db, clock), CLEAN_UP_INTERVAL, False),
+            ("plans", expire_plans, (clock, app, writer, runner, reads, settings.projection_wait), PLAN_INTERVAL,
+             True),
+            ("payments", payments.run_jobs, (), PAYMENT_INTERVAL, True))
+    for name, job, args, seconds, once in jobs:
+        scheduler.add_job(until_shutdown(job, leads if once else None), "interval", args=list(args),
+                          seconds=seconds, id=name,
                           max_instances=1, coalesce=True)
     scheduler.start()
     return scheduler
 
 
-def until_shutdown(job):
+def until_shutdown(job, leads: Callable[[], bool] | None = None):
     """A job that stops quietly when shutdown cancels it mid-run (what it did is saved;
-    what it did not do is done at the next start). Any other failure is logged."""
+    what it did not do is done at the next start). Any other failure is logged. With
+    `leads`, it runs only while this process leads."""
     async def run(*args):
+        if leads is not None and not leads():
+            return None
         try:
             return await job(*args)
         except asyncio.CancelledError:

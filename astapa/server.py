@@ -1,10 +1,12 @@
 """create_app(settings): the aiohttp application, used by `astapa serve` and by the tests."""
 
 import asyncio
+import contextlib
 import fcntl
 import logging
 import os
 import socket
+import threading
 from functools import partial
 from pathlib import Path
 from time import time as wall_clock
@@ -21,7 +23,7 @@ from astapa.app.issuing import TokenIssuer
 from astapa.clock import SystemClock
 from astapa.config import ConfigError, Settings, parse_smtp_url
 from astapa.crypto import LinkTokens
-from astapa.domain.errors import KeyRingMissingError
+from astapa.domain.errors import ConflictError, KeyRingMissingError
 from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL
 from astapa.keys import SigningKeys, generate_key
 from astapa.mail.compose import Composer, default_sender
@@ -36,15 +38,19 @@ from astapa.providers.service import Providers
 from astapa.queries import ReadModels
 from astapa.scheduler import start_scheduler
 from astapa.store.files import PRIVATE_DIRECTORY, private_directory, tighten
+from astapa.store.backends import Backend
+from astapa.store.vault import Vault
 from astapa.store.writer import Writer
 from astapa.web.appkeys import (
     application_key,
+    backend_key,
     background_key,
     clients_key,
     clock_key,
     csrf_key,
     discovery_key,
     issuer_key,
+    leads_key,
     mailer_key,
     metrics_key,
     passwords_key,
@@ -57,6 +63,7 @@ from astapa.web.appkeys import (
     settings_key,
     signing_keys_key,
     throttles_key,
+    vault_key,
     writer_key,
 )
 from astapa.web.context import Background, ClientCache, Readiness, Throttles, off_loop
@@ -68,6 +75,7 @@ from astapa.web.oauth import document
 from astapa.web.console.session import callback_uri as console_callback_uri
 from astapa.web.pages.demo import callback_uri
 from astapa.web.routes import setup_routes
+from astapa.web.shared_throttles import SharedThrottles
 from projections.runner import Runner
 
 log = logging.getLogger("astapa")
@@ -75,7 +83,7 @@ log = logging.getLogger("astapa")
 MAX_BODY = 64 * 1024
 LOCK_FILE = "astapa.lock"
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-NewKey = Callable[[Path], tuple[str, dict]]  # as generate_key: a new signing key, written to keys_dir
+NewKey = Callable[[Vault], tuple[str, dict]]  # as generate_key: a new signing key, kept in the vault
 
 
 class AccessLogger(AbstractAccessLogger):
@@ -105,12 +113,16 @@ def lock_data_dir(data_dir: Path) -> int:
     return fd
 
 
-def ensure_key_ring(app: AstapaApplication, keys_dir: Path, new_key: NewKey = generate_key) -> None:
-    """First start: a current key and a published next key."""
+def ensure_key_ring(app: AstapaApplication, vault: Vault, new_key: NewKey = generate_key) -> None:
+    """First start: a current key and a published next key. (Two nodes starting at once
+    may both make keys: one key ring is saved, the other's keys stay unused in the vault.)"""
     try:
         app.key_ring()
     except KeyRingMissingError:
-        app.execute(app.create_key_ring, new_key(keys_dir), new_key(keys_dir))
+        try:
+            app.execute(app.create_key_ring, new_key(vault), new_key(vault))
+        except ConflictError:
+            app.key_ring()
 
 
 def create_app(settings: Settings, clock: SystemClock | None = None,
@@ -126,8 +138,9 @@ def create_app(settings: Settings, clock: SystemClock | None = None,
     }
     # One cleanup context per resource, started in this order and stopped in reverse.
     web_app.cleanup_ctx.extend([
-        metrics, data_dir_lock, partial(event_store, new_key=new_key), read_models, writer, page_security,
-        signing, client_cache, mailer, payments, providers, background, scheduler, serving,
+        metrics, data_dir_lock, vault, partial(event_store, new_key=new_key), read_models, writer, page_security,
+        shared_throttles, signing, client_cache, mailer, payments, providers, background, leadership, scheduler,
+        serving,
     ])
     aiohttp_jinja2.setup(web_app, loader=jinja2.FileSystemLoader(TEMPLATES))
     setup_routes(web_app, demo_pages=settings.demo)
@@ -142,27 +155,38 @@ async def metrics(web_app: web.Application):
 
 async def data_dir_lock(web_app: web.Application):
     """The data dir, this user's only (as are its databases, keys and outbox: store/files.py),
-    locked while serving."""
+    locked while serving (by the supervisor, when workers share it)."""
     settings = web_app[settings_key]
     private_directory(settings.data_dir)
     tighten(settings.outbox_dir, PRIVATE_DIRECTORY)
-    fd = lock_data_dir(settings.data_dir)
+    web_app[backend_key] = Backend(settings.data_dir, settings.store_url, settings.secret_key, settings.shared_store)
+    fd = lock_data_dir(settings.data_dir) if not settings.worker else None
     yield
-    os.close(fd)
+    if fd is not None:
+        os.close(fd)
+
+
+async def vault(web_app: web.Application):
+    """The secrets: files under the data dir, or sealed in the PostgreSQL store."""
+    vault = web_app[vault_key] = await off_loop(web_app[backend_key].vault)
+    yield
+    if hasattr(vault, "close"):
+        vault.close()
 
 
 async def event_store(web_app: web.Application, new_key: NewKey = generate_key):
     """The commands and the event store: durable, with a key ring (and the demo project)."""
     settings = web_app[settings_key]
-    app = AstapaApplication(settings.events_db)
+    app = await off_loop(web_app[backend_key].event_store, AstapaApplication)
+    vault = web_app[vault_key]
     try:
         await off_loop(app.check_durability)
         app.lifetimes = lifetimes(settings)
-        await off_loop(ensure_key_ring, app, settings.keys_dir, new_key)
+        await off_loop(ensure_key_ring, app, vault, new_key)
         if settings.demo:
             await off_loop(app.execute, app.create_demo_project, callback_uri(settings.issuer))
         await off_loop(app.execute, app.ensure_console_project, console_callback_uri(settings.issuer))
-        app.link_tokens = LinkTokens(await off_loop(load_page_key, settings.keys_dir, "links.key"))
+        app.link_tokens = LinkTokens(await off_loop(load_page_key, vault, "links.key"))
         web_app[application_key] = app
         yield
     finally:
@@ -200,17 +224,32 @@ async def page_security(web_app: web.Application):
     passwords = await off_loop(lambda: Passwords(settings.bcrypt_cost, hash_queue=settings.bcrypt_hash_queue,
                                                  check_queue=settings.bcrypt_check_queue))
     web_app[passwords_key] = passwords
-    web_app[csrf_key] = Csrf(await off_loop(load_page_key, settings.keys_dir), settings)
+    web_app[csrf_key] = Csrf(await off_loop(load_page_key, web_app[vault_key]), settings)
     web_app[throttles_key] = Throttles.from_settings(settings, web_app[clock_key])
     yield
     passwords.close()
+
+
+async def shared_throttles(web_app: web.Application):
+    """Workers and nodes count failures together, through the store (shared_throttles.py)."""
+    if not web_app[settings_key].shared_store:
+        yield
+        return
+    sharing = SharedThrottles(web_app[throttles_key], await off_loop(web_app[backend_key].throttle_log))
+    await sharing.start()
+    task = asyncio.create_task(sharing.run())
+    yield
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await sharing.sync()  # what was counted last goes out before this process does
+    sharing.close()
 
 
 async def signing(web_app: web.Application):
     """The signing keys, rebuilt when the key ring changes or a retired key's tokens have
     all expired, and the token issuer that signs with them."""
     settings, clock, runner = web_app[settings_key], web_app[clock_key], web_app[runner_key]
-    keys = SigningKeys(settings.keys_dir, settings.access_token_ttl, clock)
+    keys = SigningKeys(web_app[vault_key], settings.access_token_ttl, clock)
     await off_loop(keys.load, runner.conn)
     runner.listeners.append(lambda changed: keys.reload(changed, runner.conn))
     issuer = TokenIssuer(settings.issuer, web_app[application_key], web_app[writer_key], keys.current, clock,
@@ -247,7 +286,7 @@ async def mailer(web_app: web.Application):
 async def payments(web_app: web.Application):
     settings = web_app[settings_key]
     payments = Payments(settings, web_app[application_key], web_app[writer_key], web_app[runner_key],
-                        web_app[reads_key], web_app[clock_key], ProjectKeys(settings.keys_dir))
+                        web_app[reads_key], web_app[clock_key], ProjectKeys(web_app[vault_key]))
     web_app[payments_key] = payments
     yield
     await payments.close()
@@ -257,7 +296,7 @@ async def providers(web_app: web.Application):
     """Google and GitHub sign-in."""
     settings = web_app[settings_key]
     providers = Providers(
-        settings.keys_dir, await off_loop(load_page_key, settings.keys_dir, "external.key"),
+        web_app[vault_key], await off_loop(load_page_key, web_app[vault_key], "external.key"),
         settings.google_discovery_url, settings.github_url, settings.github_api_url, settings.provider_timeout)
     web_app[providers_key] = providers
     yield
@@ -272,10 +311,44 @@ async def background(web_app: web.Application):
     await work.drain(SHUTDOWN_TIMEOUT)
 
 
+async def leadership(web_app: web.Application):
+    """The one process of a cluster (or of the workers) that sends mail, ends plans and
+    settles payments. Every process tries to lead each second; when the leader dies, its
+    lock goes with it and another takes over, resuming from the log."""
+    if not web_app[settings_key].shared_store:
+        web_app[leads_key] = lambda: True
+        yield
+        return
+    lead = await off_loop(web_app[backend_key].leadership, "jobs")
+    mailer = web_app[mailer_key]
+    state = {"leads": False}
+
+    async def keep_trying() -> None:
+        while True:
+            try:
+                leads = await off_loop(lead.try_lead)
+            except Exception as e:
+                log.warning("cannot reach the store to lead the jobs (%s)", e)
+                leads = False
+            if leads and not state["leads"]:
+                log.info("this process now runs the one-time jobs (mail, plans, payments)")
+                mailer.nudge()
+            state["leads"] = leads
+            await asyncio.sleep(LEAD_INTERVAL)
+
+    web_app[leads_key] = lambda: state["leads"]
+    mailer.leads = web_app[leads_key]
+    task = asyncio.create_task(keep_trying())
+    yield
+    task.cancel()
+    await off_loop(lead.close)
+
+
 async def scheduler(web_app: web.Application):
     settings = web_app[settings_key]
     jobs = start_scheduler(settings, web_app[clock_key], web_app[application_key], web_app[writer_key],
-                           web_app[runner_key], web_app[reads_key], web_app[mailer_key], web_app[payments_key])
+                           web_app[runner_key], web_app[reads_key], web_app[mailer_key], web_app[payments_key],
+                           web_app[leads_key])
     web_app[scheduler_key] = jobs
     yield
     jobs.shutdown(wait=False)
@@ -286,6 +359,8 @@ async def serving(web_app: web.Application):
     settings = web_app[settings_key]
     readiness = web_app[readiness_key] = Readiness()
     web_app[runner_key].start(settings.poll_interval)
+    stopping = threading.Event()
+    await off_loop(web_app[backend_key].follow_notifications, web_app[runner_key].nudge, stopping)
     web_app[mailer_key].nudge()
     readiness.ready = True
     log.info("astapa serving %s (data dir %s)", settings.issuer, settings.data_dir)
@@ -295,6 +370,7 @@ async def serving(web_app: web.Application):
               " `.venv/bin/astapa console add-admin --email YOU@EXAMPLE.COM` and open the link it prints.", flush=True)
     yield
     readiness.ready = False
+    stopping.set()
 
 
 def lifetimes(settings: Settings) -> Lifetimes:
@@ -352,6 +428,7 @@ def bind(host: str, port: int) -> socket.socket:
 # margin. (aiohttp drops a request body that arrives after shutdown began; such a request
 # would otherwise hold the shutdown for as long as this allows.)
 SHUTDOWN_TIMEOUT = 12
+LEAD_INTERVAL = 1.0
 
 
 def run(settings: Settings) -> None:

@@ -154,7 +154,7 @@ def fuzzed(tmp_path_factory, key_pool):
 def _keys_from(key_pool):
     """The session's pool of signing keys, in order (as the new_key fixture hands them out)."""
     taken = itertools.count()
-    return lambda keys_dir: generate_key(keys_dir, key_pool.get(next(taken)))
+    return lambda vault: generate_key(vault, key_pool.get(next(taken)))
 
 
 async def _no_fetching(url: str):

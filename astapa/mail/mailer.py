@@ -51,6 +51,9 @@ class Mailer:
         # how an operator fixes what kept mail from going out): a pass in queue order.
         self._start_cursor: tuple[float, str] | None = (-1.0, "")
         self._stopped = False  # no sweep starts once shutdown began
+        # Whether this process sends the mail of all the workers or nodes sharing the store
+        # (server.py, leadership): only one does.
+        self.leads: Callable[[], bool] = lambda: True
 
     def nudge(self) -> None:
         """Sweep now (or again, after the sweep under way). Call on the event loop."""
@@ -90,6 +93,8 @@ class Mailer:
                 log.exception("mail sweep failed; the next one retries")
 
     async def sweep(self) -> int:
+        if not self.leads():
+            return 0
         if self._start_cursor is not None:
             due = await self.reads.query(queued_mail_after, self._start_cursor, self.BATCH)
             self._start_cursor = (due[-1].queued_at, due[-1].message_id) if len(due) == self.BATCH else None

@@ -1,14 +1,13 @@
-"""Per-project Xendit credentials: kept out of the event log, in DATA_DIR/keys/xendit/.
+"""Per-project Xendit credentials: kept out of the event log, in the vault (xendit/).
 
-`astapa project payments` writes `<project_id>.json` and records only SHA-256 hashes of the
+`astapa project payments` writes `xendit/<project_id>.json` and records only SHA-256 hashes of the
 key and the token as an event (see project_secrets). The server falls back to the
 deployment's ASTAPA_XENDIT_SECRET_KEY and ASTAPA_XENDIT_CALLBACK_TOKEN.
 """
 
 from dataclasses import dataclass
-from pathlib import Path
-
 from astapa.store.project_secrets import ProjectSecrets, write_secrets
+from astapa.store.vault import Vault
 
 KIND = "xendit"
 KEY_PREFIX = {"sandbox": "xnd_development_", "live": "xnd_production_"}
@@ -20,16 +19,16 @@ class XenditCredentials:
     callback_token: str | None
 
 
-def write_credentials(keys_dir: Path, project_id: str, credentials: XenditCredentials) -> None:
-    write_secrets(keys_dir, KIND, project_id,
+def write_credentials(vault: Vault, project_id: str, credentials: XenditCredentials) -> None:
+    write_secrets(vault, KIND, project_id,
                   {"secret_key": credentials.secret_key, "callback_token": credentials.callback_token})
 
 
 class ProjectKeys:
-    """Reads the per-project files, cached until a file changes."""
+    """Reads the per-project documents."""
 
-    def __init__(self, keys_dir: Path) -> None:
-        self.files = ProjectSecrets(keys_dir, KIND)
+    def __init__(self, vault: Vault) -> None:
+        self.files = ProjectSecrets(vault, KIND)
 
     def get(self, project_id: str) -> XenditCredentials | None:
         document = self.files.get(project_id)

@@ -19,7 +19,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, OperationalError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from eventsourcing.utils import Environment
 
 from astapa.domain.errors import ConflictError, DomainError, StoreBusyError, StoreNotDurableError
@@ -46,15 +46,22 @@ class Decision:
 class EventStore(Application):
     name = "astapa"
 
-    def __init__(self, events_db: Path, lock_timeout: int = 5) -> None:
-        private_database(events_db)  # 0600, and so its -wal and -shm, whatever the umask
-        super().__init__(
-            env={
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(events_db),
-                "SQLITE_LOCK_TIMEOUT": str(lock_timeout),
-            }
-        )
+    def __init__(self, events_db: Path | None = None, lock_timeout: int = 5, *,
+                 store_url: str | None = None, shared: bool = False) -> None:
+        """SQLite at `events_db`, or the PostgreSQL database at `store_url`. `shared`: other
+        server processes write the same store (workers, or a cluster's nodes)."""
+        if store_url is not None:
+            from astapa.store.postgres import store_env  # psycopg only when asked for
+
+            env = store_env(store_url)
+        else:
+            assert events_db is not None
+            private_database(events_db)  # 0600, and so its -wal and -shm, whatever the umask
+            env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(events_db),
+                   "SQLITE_LOCK_TIMEOUT": str(lock_timeout)}
+        super().__init__(env=env)
+        self.postgres = store_url is not None
+        self.shared = shared or self.postgres
         self._owned: OrderedDict[UUID, Aggregate] = OrderedDict()
         self._owned_lock = threading.Lock()
 
@@ -67,13 +74,15 @@ class EventStore(Application):
             settings["IS_SNAPSHOTTING_ENABLED"] = "y"
         return Environment(name, settings)
 
-    # Aggregates of the OWNED types are only ever written by the process holding the data
-    # dir (the server's writer thread): no CLI command touches users, codes, sessions,
-    # refresh families or access tokens. So their state after each save can be kept in
-    # memory and loaded from there, with no query: a refresh rotation loads two of them.
-    # Should another writer change one anyway, saving a stale copy conflicts on its
-    # version and is forgotten; a deployment with several server processes on one store
-    # must drop this, since a stale read-only load (a user's token epoch) would not conflict.
+    # Aggregates of the OWNED types are only ever written by server processes (their writer
+    # threads): no CLI command touches users, codes, sessions, refresh families or access
+    # tokens. So their state after each save can be kept in memory: a refresh rotation
+    # loads two of them. With one server that memory is the truth, loaded with no query;
+    # should another writer change one anyway, saving a stale copy conflicts on its version
+    # and is forgotten. When the store is shared (workers, or a cluster's nodes), another
+    # server may have moved one on, and a stale read-only load (a user's token epoch) would
+    # not conflict: so each load first asks the store for events after the remembered
+    # version (one indexed query, no replay) and reloads when there are any.
     OWNED: tuple[type, ...] = ()
     OWNED_MAX = 10_000
 
@@ -84,6 +93,9 @@ class EventStore(Application):
             remembered = self._owned.get(aggregate_id)
             if remembered is not None:
                 self._owned.move_to_end(aggregate_id)
+        if remembered is not None and self.shared and self._moved_on(remembered):
+            self._forget([aggregate_id])
+            remembered = None
         if remembered is not None:
             if read_only:
                 return remembered
@@ -99,6 +111,10 @@ class EventStore(Application):
             if kept is not None:
                 self._remember([kept])
         return aggregate
+
+    def _moved_on(self, remembered: Aggregate) -> bool:
+        """Another process saved events of this aggregate after the remembered version."""
+        return bool(self.recorder.select_events(remembered.id, gt=remembered.version, limit=1))
 
     def exists(self, aggregate_id: UUID) -> bool:
         with self._owned_lock:
@@ -122,7 +138,10 @@ class EventStore(Application):
     # -- durability ---------------------------------------------------------------------
 
     def check_durability(self) -> None:
-        """Refuse to run unless commits are durable: WAL journal and synchronous=FULL."""
+        """Refuse to run unless commits are durable: WAL journal and synchronous=FULL.
+        (PostgreSQL's durability is its operator's: fsync and synchronous_commit.)"""
+        if self.postgres:
+            return
         with self.recorder.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
             c.execute("PRAGMA journal_mode")
             journal = c.fetchone()[0]
@@ -147,13 +166,22 @@ class EventStore(Application):
                 if attempt == _ATTEMPTS - 1:
                     raise ConflictError(command.__name__) from None
                 continue
-            except OperationalError:
-                if attempt == _ATTEMPTS - 1:
+            except (OperationalError, InterfaceError):
+                if attempt == _ATTEMPTS - 1 or self.commit_may_be_ambiguous:
                     raise StoreBusyError(command.__name__) from None
                 time.sleep(0.05 * (attempt + 1))
                 continue
             return decision.outcome(position), position
         raise AssertionError("unreachable")
+
+    @property
+    def commit_may_be_ambiguous(self) -> bool:
+        """Whether a failed save may have committed anyway. SQLite's failures (a locked
+        store) happen before anything is written; PostgreSQL's connection can drop after
+        COMMIT was sent. Such a decision must never be decided again: a refresh rotation
+        decided twice would see its own first save as reuse and revoke the family. The
+        caller gets 503 and retries with what it holds."""
+        return self.postgres
 
     def save_decisions(self, decisions: list[Decision]) -> list[int]:
         """Save every decision's events in one transaction; return each one's last position."""

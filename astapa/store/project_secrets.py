@@ -1,79 +1,50 @@
-"""Per-project secrets kept out of the event log: one JSON file per project and kind,
-`DATA_DIR/keys/<kind>/<project_id>.json` (0600, written atomically).
+"""Per-project secrets kept out of the event log: one JSON document per project and kind,
+`<kind>/<project_id>.json` in the vault (store/vault.py).
 
-The CLI writes the file and records only SHA-256 hashes of the secrets as an event. The
-server reads a file when it needs it, cached until the file changes. Kinds: `xendit`
-(payments), `providers` (Google and GitHub sign-in).
+The CLI and the console write the document and record only SHA-256 hashes of the secrets as
+an event. The server reads a document when it needs it (a sign-in with Google, a payment):
+never on a hot path, so nothing is cached and every node reads what was last written.
+Kinds: `xendit` (payments), `providers` (Google and GitHub sign-in).
 """
 
-import contextlib
 import json
-import os
 import re
-import tempfile
-import threading
-from pathlib import Path
 
-from astapa.store.files import private_directory
+from astapa.store.vault import Vault
 
 PROJECT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def secrets_file(keys_dir: Path, kind: str, project_id: str) -> Path:
+def secrets_name(kind: str, project_id: str) -> str:
     if not PROJECT_ID.fullmatch(project_id):
         raise ValueError("not a project id")
-    return keys_dir / kind / f"{project_id}.json"
+    return f"{kind}/{project_id}.json"
 
 
-def write_secrets(keys_dir: Path, kind: str, project_id: str, document: dict) -> None:
-    path = secrets_file(keys_dir, kind, project_id)
-    private_directory(keys_dir)
-    private_directory(path.parent)
-    # A name of its own for each write (mkstemp: 0600, never shared), so two writers at once
-    # each replace the file whole; the last one's is kept.
-    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{project_id}.", suffix=".partial")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(document, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(partial)
-        raise
+def write_secrets(vault: Vault, kind: str, project_id: str, document: dict) -> None:
+    vault.write(secrets_name(kind, project_id), json.dumps(document).encode())
 
 
-def read_secrets(keys_dir: Path, kind: str, project_id: str) -> dict:
+def read_secrets(vault: Vault, kind: str, project_id: str) -> dict:
     """The document as it is now ({} when there is none); for the CLI, which merges."""
-    return ProjectSecrets(keys_dir, kind).get(project_id) or {}
+    return ProjectSecrets(vault, kind).get(project_id) or {}
+
+
+def delete_secrets(vault: Vault, kind: str, project_id: str) -> None:
+    vault.delete(secrets_name(kind, project_id))
 
 
 class ProjectSecrets:
-    """Reads one kind's files, cached until a file changes."""
+    """Reads one kind's documents."""
 
-    def __init__(self, keys_dir: Path, kind: str) -> None:
-        self.keys_dir = keys_dir
+    def __init__(self, vault: Vault, kind: str) -> None:
+        self.vault = vault
         self.kind = kind
-        self._cache: dict[str, tuple[float, dict | None]] = {}
-        self._lock = threading.Lock()
 
     def get(self, project_id: str) -> dict | None:
         try:
-            path = secrets_file(self.keys_dir, self.kind, project_id)
-            mtime = path.stat().st_mtime
-        except (ValueError, OSError):
+            data = self.vault.read(secrets_name(self.kind, project_id))
+            document = json.loads(data) if data is not None else None
+        except ValueError:
             return None
-        with self._lock:
-            cached = self._cache.get(project_id)
-        if cached is not None and cached[0] == mtime:
-            return cached[1]
-        try:
-            document = json.loads(path.read_text())
-        except (OSError, ValueError):
-            document = None
-        if not isinstance(document, dict):
-            document = None
-        with self._lock:
-            self._cache[project_id] = (mtime, document)
-        return document
+        return document if isinstance(document, dict) else None

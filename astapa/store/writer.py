@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from eventsourcing.persistence import OperationalError
+from eventsourcing.persistence import InterfaceError, OperationalError
 
 from astapa.domain.errors import DomainError, StoreBusyError
 from astapa.store.events import Decision, EventStore
@@ -146,6 +146,8 @@ class Writer:
             return job.command(*job.args, **job.kwargs)
         except DomainError as e:
             job.resolve(error=e)
+        except (OperationalError, InterfaceError):  # the store is unreachable: 503, try again
+            job.resolve(error=StoreBusyError(job.command.__name__))
         except Exception as e:  # a bug: answer the caller, keep the writer alive
             log.exception("command %s failed", job.command.__name__)
             job.resolve(error=e)
@@ -156,11 +158,17 @@ class Writer:
             return
         try:
             positions = self.app.save_decisions([d for _, d in batch])
+        except (OperationalError, InterfaceError) as e:
+            if not self.app.commit_may_be_ambiguous:
+                self._each_alone(batch, e)
+                return
+            # The store went away mid-commit (see EventStore.commit_may_be_ambiguous):
+            # nobody is told it worked, nothing is decided again.
+            log.warning("the event store failed during a commit: %s", e)
+            settle_all([(job, None, StoreBusyError(job.command.__name__)) for job, _ in batch])
+            return
         except Exception as e:
-            # A conflict with another process, a locked store, or one bad command: decide
-            # and save each command on its own, so no failure reaches its neighbours.
-            for job, _ in batch:
-                self._execute_alone(job, first_error=e)
+            self._each_alone(batch, e)
             return
         self.transactions += 1
         self.commands_saved += len(batch)
@@ -171,6 +179,12 @@ class Writer:
         settle_all([(job, (decision.value, position), decision.error)
                     for (job, decision), position in zip(batch, positions)])
 
+    def _each_alone(self, batch: list[tuple[Job, Decision]], first_error: Exception) -> None:
+        """A conflict with another process, a locked store, or one bad command: decide and
+        save each command on its own, so no failure reaches its neighbours."""
+        for job, _ in batch:
+            self._execute_alone(job, first_error)
+
     def _execute_alone(self, job: Job, first_error: Exception) -> None:
         try:
             value, position = self.app.execute(job.command, *job.args, **job.kwargs)
@@ -179,7 +193,7 @@ class Writer:
             return
         except Exception as e:
             log.exception("command %s failed after %r", job.command.__name__, first_error)
-            job.resolve(error=StoreBusyError(job.command.__name__) if isinstance(e, OperationalError) else e)
+            job.resolve(error=StoreBusyError(job.command.__name__) if isinstance(e, (OperationalError, InterfaceError)) else e)
             return
         self.transactions += 1
         self.commands_saved += 1

@@ -19,6 +19,8 @@ from astapa.passwords import Passwords
 from astapa.payments.jobs import Payments
 from astapa.providers.service import Providers
 from astapa.queries import ReadModels
+from astapa.store.backends import Backend
+from astapa.store.vault import Vault
 from astapa.store.writer import Writer
 from astapa.web.context import Background, ClientCache, Readiness, Throttles
 from astapa.web.csrf import Csrf
@@ -49,6 +51,9 @@ scheduler_key = web.AppKey("scheduler", AsyncIOScheduler)
 background_key = web.AppKey("background", Background)
 readiness_key = web.AppKey("readiness", Readiness)
 metrics_key = web.AppKey("metrics", Metrics)  # this server's own Prometheus registry
+backend_key = web.AppKey("backend", Backend)  # where the shared state lives
+vault_key = web.AppKey("vault", Vault)  # the secrets: signing keys, page keys, project secrets
+leads_key = web.AppKey("leads", Callable[[], bool])  # whether this process runs the one-time jobs
 
 
 async def await_read_model(web_app: web.Application, position: int) -> None:

@@ -8,35 +8,23 @@ from another site (Origin, Sec-Fetch-Site). A token from another browser never m
 
 import hashlib
 import hmac
-import os
 import secrets
-from pathlib import Path
 
 from aiohttp import web
 
 from astapa.config import Settings
-from astapa.store.files import private_directory
+from astapa.store.vault import Vault
 
 
 class CsrfError(Exception):
     """The form's token is missing, foreign or stale, or the POST came from another site."""
 
 
-def load_page_key(keys_dir: Path, name: str = "pages.key") -> bytes:
-    """An HMAC key made once per data dir (0600): `pages.key` for form tokens,
-    `links.key` for the tokens of mailed links, `external.key` for the PKCE verifiers and
-    nonces of Google and GitHub sign-in."""
-    path = keys_dir / name
-    private_directory(keys_dir)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as f:
-        f.write(secrets.token_bytes(32))
-        f.flush()
-        os.fsync(f.fileno())
-    return path.read_bytes()
+def load_page_key(vault: Vault, name: str = "pages.key") -> bytes:
+    """An HMAC key made once per service (and shared by every node of a cluster):
+    `pages.key` for form tokens, `links.key` for the tokens of mailed links,
+    `external.key` for the PKCE verifiers and nonces of Google and GitHub sign-in."""
+    return vault.create(name, secrets.token_bytes(32))
 
 
 def cookie_name(settings: Settings, name: str) -> str:

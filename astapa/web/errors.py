@@ -9,6 +9,8 @@ taken, password too weak) handle those where the form is rendered.
 from dataclasses import dataclass
 from typing import Callable
 
+from eventsourcing.persistence import PersistenceError
+
 from astapa.domain.errors import (
     AlreadyLiveError,
     ClientAssertionReusedError,
@@ -121,7 +123,7 @@ def page_answer(error: Exception) -> PageAnswer:
         return PageAnswer("This sign-in link is not valid",
                           f"{error.description[:1].upper()}{error.description[1:]}. Go back to the "
                           "application and try again.", error.status)
-    if isinstance(error, DomainError):
+    if isinstance(error, (DomainError, PersistenceError)):
         return PageAnswer("Please try again", "We could not complete that just now. Please try again.", 503)
     if isinstance(error, PasswordsBusyError):
         return PageAnswer("Too many requests just now", "We are checking many passwords at the moment. "

@@ -7,9 +7,10 @@ detail is logged, never sent. Anything unexpected is a logged 500 with no detail
 import logging
 
 from aiohttp import web
+from eventsourcing.persistence import PersistenceError
 
 from astapa.domain.errors import DomainError
-from astapa.oauth.errors import OAuthError, RequestTooLargeError, ServerError
+from astapa.oauth.errors import OAuthError, RequestTooLargeError, ServerError, TemporarilyUnavailableError
 from astapa.web.errors import from_domain
 
 log = logging.getLogger("astapa.web")
@@ -41,6 +42,9 @@ async def errors(request: web.Request, handler) -> web.StreamResponse:
         return render_error(e)
     except DomainError as e:
         return render_error(from_domain(e))
+    except PersistenceError as e:  # the store is unreachable (a PostgreSQL restart, say): 503
+        log.warning("%s %s -> 503 (%s)", request.method, request.path, e)
+        return render_error(TemporarilyUnavailableError(detail=repr(e)))
     except web.HTTPRequestEntityTooLarge:
         return render_error(RequestTooLargeError())
     except web.HTTPException as e:

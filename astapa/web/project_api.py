@@ -30,7 +30,7 @@ from astapa.web.appkeys import (
     clients_key,
     clock_key,
     reads_key,
-    settings_key,
+    vault_key,
     writer_key,
 )
 from astapa.web.errors import API_ANSWERS, from_domain
@@ -201,7 +201,7 @@ async def providers_changed(web_app: web.Application, project_id: str, configure
     """The providers' secrets to their file, then only their hashes to the log, under the
     lock the console's changes take too. The answer names providers, never a secret."""
     async with secret_lock(project_id, PROVIDERS_FILE):
-        hashes = await off_loop(save_providers, web_app[settings_key].keys_dir, project_id, configured, removed)
+        hashes = await off_loop(save_providers, web_app[vault_key], project_id, configured, removed)
         value, position = await decided(API_ANSWERS, web_app, web_app[application_key].configure_providers,
                                         project_id, hashes, removed, by=BY)
     await await_read_model(web_app, position)
@@ -218,7 +218,7 @@ async def put_payments(request: web.Request) -> web.Response:
     fields = checked(document, XENDIT.failures(document), XENDIT_FIELDS, "send secret_key, and callback_token if any")
     credentials = XenditCredentials(xendit_key(client.mode, fields, "secret_key"), fields.get("callback_token"))
     async with secret_lock(client.project_id, XENDIT_FILE):
-        hashes = await off_loop(save_payments, web_app[settings_key].keys_dir, client.project_id, credentials)
+        hashes = await off_loop(save_payments, web_app[vault_key], client.project_id, credentials)
         value, position = await decided(API_ANSWERS, web_app, web_app[application_key].configure_payments,
                                         client.project_id, *hashes, by=BY)
     await await_read_model(web_app, position)

@@ -15,7 +15,7 @@ from aiohttp import web
 from astapa.domain.errors import DomainError, StoreBusyError
 from astapa.payments.credentials import XenditCredentials
 from astapa.project_files import Twin, discard_twin, prepare_twin
-from astapa.web.appkeys import application_key, settings_key
+from astapa.web.appkeys import application_key, settings_key, vault_key
 from astapa.web.context import off_loop
 
 PROVIDERS_FILE, XENDIT_FILE, TWIN_FILES = "providers", "xendit", "twin"
@@ -42,12 +42,12 @@ async def went_live(web_app: web.Application, project_id: str, live_key: XenditC
     settings = web_app[settings_key]
     smtp_configured = settings.smtp_url is not None
     async with secret_lock(project_id, TWIN_FILES):
-        twin = await off_loop(prepare_twin, web_app[application_key], settings.keys_dir, project_id,
+        twin = await off_loop(prepare_twin, web_app[application_key], web_app[vault_key], project_id,
                               smtp_configured, live_key)
         try:
             return await save(twin, smtp_configured)
         except StoreBusyError:
             raise
         except DomainError:
-            await off_loop(discard_twin, settings.keys_dir, twin)
+            await off_loop(discard_twin, web_app[vault_key], twin)
             raise

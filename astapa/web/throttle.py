@@ -3,9 +3,11 @@
 Counts failures per key in a sliding window on the injected clock. Once a key reaches its
 limit, every attempt is refused until the oldest failure leaves the window, a correct
 password included, so the answer is no oracle. Kept in memory: a restart forgets the
-counts, which only ever lets attempts through sooner.
+counts, which only ever lets attempts through sooner. Several processes (workers, a
+cluster's nodes) count together through a shared throttle log (shared_throttles.py).
 """
 
+import bisect
 from collections import OrderedDict, deque
 
 from astapa.clock import SystemClock
@@ -26,6 +28,9 @@ class Throttle:
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()  # least recently failed first
         self._tier: dict[str, int] = {}  # key -> its count of failures when it last failed (at most limit)
         self._tiers: dict[int, OrderedDict[str, None]] = {}  # count -> its keys, least recently failed first
+        # Told of each failure (with its time) and clear (None) made here: the throttle log
+        # that other processes count from (astapa/web/shared_throttles.py).
+        self.listeners: list = []
 
     def _recent(self, key: str) -> deque[float] | None:
         failures = self._failures.get(key)
@@ -46,20 +51,29 @@ class Throttle:
             return 0
         return max(1, int(failures[0] + self.window - self.clock.now()) + 1)
 
-    def fail(self, key: str) -> None:
+    def fail(self, key: str, at: float | None = None) -> None:
+        """A failure now, or at `at` (one another process counted: it may be older than
+        failures counted here since, so it goes in its place)."""
+        if at is None:
+            at = self.clock.now()
+            for listener in self.listeners:
+                listener(self, key, at)
         failures = self._recent(key)
         if failures is None:
             failures = self._failures[key] = deque()
         else:
             self._failures.move_to_end(key)
             self._leave_tier(key)
-        failures.append(self.clock.now())
+        bisect.insort(failures, at)
         tier = self._tier[key] = min(len(failures), self.limit)
         self._tiers.setdefault(tier, OrderedDict())[key] = None
         while len(self._failures) > self.max_keys:
             self._forget(self._victim(key))
 
-    def clear(self, key: str) -> None:
+    def clear(self, key: str, here_only: bool = False) -> None:
+        if not here_only:
+            for listener in self.listeners:
+                listener(self, key, None)
         if key in self._failures:
             self._forget(key)
 

@@ -12,6 +12,7 @@ import requests
 
 from astapa import __version__
 from astapa import cli as astapa_cli
+from astapa.app import AstapaApplication
 from astapa.domain.projects import ROTATION_GRACE
 from tests.clients.conftest import cli
 from tests.conftest import Server, run_cli, wait_for_client
@@ -187,7 +188,8 @@ def test_revoke_old_stops_the_old_secret_at_once(server: Server):
 def test_the_previous_secret_can_be_revoked_after_the_rotation(server: Server):
     bot = machine(server, create_project(server))
     rotated = cli(server, "client", "rotate-secret", "--client", bot["client_id"])
-    app = astapa_cli.open_application(str(server.data_dir))
+    args = astapa_cli.build_parser().parse_args(["project", "list", "--data-dir", str(server.data_dir)])
+    app = astapa_cli.open_backend(args).event_store(AstapaApplication)
     try:
         value, _ = app.execute(app.revoke_previous_secret, bot["client_id"])
     finally:

@@ -15,6 +15,7 @@ from astapa.web.appkeys import (
     await_read_model,
     reads_key,
     settings_key,
+    vault_key,
     writer_key,
 )
 from astapa.web.console.frame import Console, console_page
@@ -46,8 +47,8 @@ async def rotate_keys(console: Console) -> web.StreamResponse:
     key is published (its RSA key made off the event loop, its PEM durable first)."""
     _admins_only(console)
     web_app = console.request.app
-    settings, app = web_app[settings_key], web_app[application_key]
-    new_key = await off_loop(generate_key, settings.keys_dir)
+    app = web_app[application_key]
+    new_key = await off_loop(generate_key, web_app[vault_key])
     kids, position = await web_app[writer_key].run(app.rotate_keys, new_key)
     await await_read_model(web_app, position)
     log.info("signing keys rotated by %s: %s signs now", console.viewer.actor, kids["current_kid"])

@@ -33,7 +33,14 @@ from astapa.project_files import (
     save_payments,
     save_providers,
 )
-from astapa.web.appkeys import application_key, await_read_model, clock_key, reads_key, settings_key, writer_key
+from astapa.web.appkeys import (
+    application_key,
+    await_read_model,
+    clock_key,
+    reads_key,
+    vault_key,
+    writer_key,
+)
 from astapa.web.console.frame import Console, console_page, sentence
 from astapa.web.console.projects import name_error, redirect_uri_lines
 from astapa.web.context import off_loop
@@ -61,7 +68,7 @@ async def _page(console: Console, status: int = 200, values: dict | None = None,
     web_app = console.request.app
     version = await off_loop(web_app[application_key].project_version, console.project_id)
     details = await web_app[reads_key].query(project_settings, console.project_id)
-    payments = await off_loop(payments_mode, web_app[settings_key].keys_dir, console.project_id)
+    payments = await off_loop(payments_mode, web_app[vault_key], console.project_id)
     shown = {"name": details["name"], "redirect_uris": "\n".join(details["redirect_uris"]),
              "require_verified_email": details["require_verified_email"],
              "allow_registration": details["allow_registration"],
@@ -210,8 +217,7 @@ async def _providers(console: Console, provider: str, configured: dict[str, tupl
         if await _is_stale(console):
             return await _page(console, 409, error=STALE)
         web_app = console.request.app
-        keys_dir = web_app[settings_key].keys_dir
-        hashes = await off_loop(save_providers, keys_dir,
+        hashes = await off_loop(save_providers, web_app[vault_key],
                                                                   console.project_id, configured, removed)
         app = web_app[application_key]
         return await _change(console, action, done, app.configure_providers, console.project_id, hashes, removed,
@@ -234,7 +240,7 @@ async def save_payments_keys(console: Console) -> web.StreamResponse:
         if await _is_stale(console):
             return await _page(console, 409, error=STALE)
         web_app = console.request.app
-        hashes = await off_loop(save_payments, web_app[settings_key].keys_dir, console.project_id,
+        hashes = await off_loop(save_payments, web_app[vault_key], console.project_id,
                                 XenditCredentials(key, token))
         app = web_app[application_key]
         return await _change(console, "configure payments", "payments", app.configure_payments,

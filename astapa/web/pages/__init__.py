@@ -7,6 +7,7 @@ from typing import Awaitable, Callable
 
 import aiohttp_jinja2
 from aiohttp import web
+from eventsourcing.persistence import PersistenceError
 
 from astapa.domain.branding import Branding
 from astapa.domain.errors import DomainError
@@ -48,7 +49,10 @@ def message(request: web.Request, title: str, text: str, status: int = 400,
 
 def answer(request: web.Request, error: Exception) -> web.Response:
     shown = page_answer(error)
-    return message(request, shown.title, shown.text, status=shown.status)
+    response = message(request, shown.title, shown.text, status=shown.status)
+    if shown.status == 503:  # the store is busy or unreachable: a second is enough to try again
+        response.headers["Retry-After"] = "1"
+    return response
 
 
 class Respond(Exception):
@@ -82,6 +86,9 @@ def page(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
             return answer(request, e)
         except DomainError as e:
             log.info("%s %s -> %r", request.method, request.path, e)
+            return answer(request, e)
+        except PersistenceError as e:  # the store is unreachable (a PostgreSQL restart, say)
+            log.warning("%s %s -> 503 (%s)", request.method, request.path, e)
             return answer(request, e)
         except Exception as e:
             log.exception("unexpected error in %s %s", request.method, request.path)

@@ -1,0 +1,123 @@
+"""Where the state several server processes share lives: files under the data dir (one
+server, or its workers), or a PostgreSQL store (a cluster's nodes).
+
+Shared state: the event log; the vault of secrets (signing keys, page keys, project
+secrets); the throttle log through which processes count failures together; and the
+leadership that picks the one process running the one-time jobs (mail, plan expiry,
+payment settlement). Each process keeps its own read models (projections/runner.py),
+following the one log.
+"""
+
+import fcntl
+import os
+import threading
+from pathlib import Path
+from typing import Callable, Protocol
+
+from astapa.store.files import PRIVATE_FILE
+from astapa.store.vault import FileVault, Vault
+
+THROTTLE_LOG = "throttles.db"
+
+
+class SecretKeyMissingError(Exception):
+    """The store's secrets were asked for without ASTAPA_SECRET_KEY."""
+
+
+class Leadership(Protocol):
+    def try_lead(self) -> bool:
+        """Lead now if nobody does; whether this process leads."""
+
+    def close(self) -> None:
+        """Step down."""
+
+
+class FileLeadership:
+    """An exclusive lock on a file in the data dir: the kernel lets it go when the process
+    dies, however it dies, so the next try elsewhere takes over."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._lock = threading.Lock()
+
+    def try_lead(self) -> bool:
+        with self._lock:
+            if self._fd is not None:
+                return True
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            self._fd = fd
+            return True
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+
+class Backend:
+    """Opens the shared parts for one process; see the module's docstring."""
+
+    def __init__(self, data_dir: Path | None, store_url: str | None = None, secret_key: str | None = None,
+                 shared: bool = False) -> None:
+        """`data_dir` may be None with a store URL (a CLI command run on any machine)."""
+        self.data_dir = data_dir
+        self.store_url = store_url
+        self.secret_key = secret_key
+        self.shared = shared or store_url is not None
+
+    @property
+    def postgres(self) -> bool:
+        return self.store_url is not None
+
+    def event_store(self, cls: type):
+        """`cls` (the application) on this store."""
+        if self.postgres:
+            return cls(store_url=self.store_url)
+        return cls(self.data_dir / "events.db", shared=self.shared)
+
+    def vault(self) -> Vault:
+        if not self.postgres:
+            return FileVault(self.data_dir / "keys")
+        from astapa.store.postgres import PostgresVault, SecretBox
+
+        if self.secret_key is None:
+            raise SecretKeyMissingError("this command reads or writes the store's secrets: it needs ASTAPA_SECRET_KEY")
+        vault = PostgresVault(self.store_url, SecretBox(self.secret_key))
+        try:
+            vault.check()  # a node given another ASTAPA_SECRET_KEY stops here, saying so
+        except BaseException:
+            vault.close()
+            raise
+        return vault
+
+    def throttle_log(self):
+        if not self.postgres:
+            from astapa.store.throttle_log import SqliteThrottleLog
+
+            return SqliteThrottleLog(self.data_dir / THROTTLE_LOG)
+        from astapa.store.postgres import PostgresThrottleLog
+
+        return PostgresThrottleLog(self.store_url)
+
+    def leadership(self, name: str) -> Leadership:
+        if not self.postgres:
+            return FileLeadership(self.data_dir / f"{name}.lock")
+        from astapa.store.postgres import PostgresLeadership
+
+        return PostgresLeadership(self.store_url, f"astapa/{name}")
+
+    def follow_notifications(self, on_commit: Callable[[], None], stopping: threading.Event) -> None:
+        """Call `on_commit` soon after any process commits to a PostgreSQL store (its
+        NOTIFY); SQLite's followers poll."""
+        if self.postgres:
+            from astapa.store.postgres import NOTIFY_CHANNEL, listen
+
+            listen(self.store_url, NOTIFY_CHANNEL, on_commit, stopping)
+
