@@ -560,6 +560,11 @@ def rotate_keys(app, args: argparse.Namespace) -> dict:
 def serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.host, args.port, args.data_dir, args.issuer, args.demo,
                              args.bcrypt_cost, args.console_signup, args.store, args.workers)
+    if settings.workers > 1 and not settings.worker:
+        from astapa.server import supervise
+
+        with log_to_stderr():
+            return supervise(settings, sys.argv[1:])
     from astapa.server import run  # after the settings: bad configuration fails without the import
 
     with log_to_stderr():

@@ -247,14 +247,16 @@ def load_settings(
     if not 0 < poll_interval <= 5:
         raise ConfigError("ASTAPA_POLL_INTERVAL must be more than 0 and at most 5 seconds")
     store, secret_key = parse_store(store_url or env_default("ASTAPA_STORE_URL"), env_default("ASTAPA_SECRET_KEY"))
+    worker_count = parse_count("--workers", workers if workers is not None else env_default("ASTAPA_WORKERS", "1"),
+                               most=MAX_WORKERS)
     return Settings(
         host=host,
         port=port_number,
         data_dir=directory,
         store_url=store,
         secret_key=secret_key,
-        workers=parse_count("--workers", workers if workers is not None else env_default("ASTAPA_WORKERS", "1"),
-                            most=64),
+        workers=worker_count,
+        worker=parse_worker_slot(env_default("ASTAPA_WORKER_SLOT"), worker_count),
         issuer=parse_issuer(issuer_value),
         poll_interval=poll_interval,
         demo=demo,
@@ -292,6 +294,16 @@ def load_settings(
 
 
 SECRET_KEY_LENGTH = 32
+MAX_WORKERS = 64
+
+
+def parse_worker_slot(value: str | None, workers: int) -> int:
+    """The slot a supervisor gave this worker (astapa/workers.py); 0: not a worker."""
+    if value is None or workers == 1:
+        return 0
+    if not value.isdecimal() or not 1 <= int(value) <= workers:
+        raise ConfigError(f"ASTAPA_WORKER_SLOT must be from 1 to {workers}, got {value!r}")
+    return int(value)
 
 
 def parse_store(url: str | None, secret_key: str | None,

@@ -1,12 +1,14 @@
 """The service's Prometheus metrics, kept in a registry of its own.
 
 Never the client library's global registry: the tests run many servers in one process, and
-each must count only its own requests. `render` is the one place a scrape is written, so a
-multi-process mode (prometheus_client's PROMETHEUS_MULTIPROC_DIR) can later collect every
-worker's values there, through a MultiProcessCollector, without touching the counting.
+each must count only its own requests. With `--workers`, the supervisor gives every worker
+PROMETHEUS_MULTIPROC_DIR: each one's values go to files there, and a scrape, whichever
+worker answers it, collects them all (prometheus_client's multiprocess mode).
 """
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 # The text format every Prometheus server reads.
@@ -15,6 +17,7 @@ CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 SIGN_IN_OUTCOMES = ("success", "wrong_credentials", "disabled", "unverified", "throttled")
 # From 1 ms (a cached document) to 5 s (past the read-your-write wait).
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -60,4 +63,8 @@ class Metrics:
         """The text a scrape gets, with the gauges read just now by the caller."""
         self.projection_lag.set(projection_lag)
         self.mail_queue.set(mail_queue)
+        if os.environ.get(MULTIPROCESS_DIR):
+            every_worker = CollectorRegistry()
+            multiprocess.MultiProcessCollector(every_worker)
+            return generate_latest(every_worker)
         return generate_latest(self.registry)

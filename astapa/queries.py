@@ -25,12 +25,17 @@ from projections.runner import connect
 
 
 class ReadModels:
-    """Queries over read.db in a small thread pool, one read-only connection per thread."""
+    """Queries over read.db in a small thread pool, one read-only connection per thread.
 
-    def __init__(self, path: Path, workers: int = 4) -> None:
+    `fresh`, when other processes write the store too (workers, a cluster's nodes), runs
+    before each query and waits until the read models hold everything the store holds:
+    read-your-writes across processes, at the price of asking the store for its head."""
+
+    def __init__(self, path: Path, workers: int = 4, fresh: Callable[[], None] | None = None) -> None:
         self.path = path
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="astapa-read")
         self._local = threading.local()
+        self.fresh = fresh
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -39,6 +44,8 @@ class ReadModels:
         return conn
 
     def run(self, query: Callable[..., Any], *args: Any) -> Any:
+        if self.fresh is not None:
+            self.fresh()
         return query(self._conn(), *args)
 
     async def query(self, query: Callable[..., Any], *args: Any) -> Any:

@@ -197,7 +197,8 @@ async def read_models(web_app: web.Application):
     """The projections, caught up with the log before anything reads them."""
     settings = web_app[settings_key]
     runner = Runner(web_app[application_key], settings.read_db)
-    reads = ReadModels(settings.read_db)
+    fresh = partial(runner.reach_head, settings.projection_wait) if settings.shared_store else None
+    reads = ReadModels(settings.read_db, fresh=fresh)
     try:
         await off_loop(runner.catch_up)
         web_app[runner_key] = runner
@@ -363,8 +364,9 @@ async def serving(web_app: web.Application):
     await off_loop(web_app[backend_key].follow_notifications, web_app[runner_key].nudge, stopping)
     web_app[mailer_key].nudge()
     readiness.ready = True
-    log.info("astapa serving %s (data dir %s)", settings.issuer, settings.data_dir)
-    if settings.demo:
+    log.info("astapa serving %s (data dir %s%s)", settings.issuer, settings.data_dir,
+             f", worker {settings.worker}" if settings.worker else "")
+    if settings.demo and settings.worker <= 1:
         print(f"Demo: open {settings.issuer}/demo in a browser, sign up, and see your tokens.", flush=True)
         print(f"Console: {settings.issuer}/dashboard; make its first admin with"
               " `.venv/bin/astapa console add-admin --email YOU@EXAMPLE.COM` and open the link it prints.", flush=True)
@@ -411,14 +413,19 @@ async def drop_expired_keys(keys: SigningKeys, clock: SystemClock, reads: ReadMo
             log.exception("refreshing the signing keys failed; retrying in a second")
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """Take the port before anything starts, so a port in use changes nothing on disk."""
+def bind(host: str, port: int, shared: bool = False, listen: bool = True) -> socket.socket:
+    """Take the port before anything starts, so a port in use changes nothing on disk.
+    `shared`: workers each listen on the port (SO_REUSEPORT: the kernel spreads the
+    connections over them)."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         sock = socket.socket(family, kind, proto)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if shared:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
-        sock.listen(1024)
+        if listen:
+            sock.listen(1024)
     except OSError as e:
         raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     return sock
@@ -435,10 +442,27 @@ def run(settings: Settings) -> None:
     """Serve until SIGTERM or SIGINT; in-flight requests finish first."""
     web.run_app(
         create_app(settings),
-        sock=bind(settings.host, settings.port),
+        sock=bind(settings.host, settings.port, shared=settings.workers > 1),
         access_log_class=AccessLogger,
         print=None,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
         handle_signals=True,
     )
     log.info("astapa stopped")
+
+
+def supervise(settings: Settings, argv: list[str]) -> int:
+    """`--workers N`: hold the data dir and the port, and run N workers (astapa/workers.py).
+    The port is held bound, never listening, so nothing but a worker takes it meanwhile."""
+    from astapa.workers import Supervisor
+
+    private_directory(settings.data_dir)
+    fd = lock_data_dir(settings.data_dir)
+    held = bind(settings.host, settings.port, shared=True, listen=False)
+    try:
+        log.info("astapa serving %s with %d workers (data dir %s)", settings.issuer, settings.workers,
+                 settings.data_dir)
+        return Supervisor(settings, argv).run()
+    finally:
+        held.close()
+        os.close(fd)

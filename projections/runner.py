@@ -83,6 +83,7 @@ class Runner:
         self._thread: threading.Thread | None = None
         self._waiters: list[tuple[int, asyncio.Future, asyncio.AbstractEventLoop]] = []
         self._waiters_lock = threading.Lock()
+        self._advanced = threading.Condition()  # for reader threads waiting on a position
 
     def _drop_if_outdated(self) -> None:
         """Read models written by another version of the projections are dropped, and built
@@ -120,7 +121,9 @@ class Runner:
         if notifications or time.monotonic() - self._persisted_at >= IDLE_PERSIST_INTERVAL:
             changed = self._apply(notifications, new_position)
         passed = new_position - self.position
-        self.position = new_position
+        with self._advanced:
+            self.position = new_position
+            self._advanced.notify_all()
         for listener in self.listeners if changed else ():
             try:
                 listener(changed)
@@ -216,6 +219,22 @@ class Runner:
             return True
         except asyncio.TimeoutError:
             return position <= self.position
+
+    def reach_head(self, timeout: float) -> None:
+        """Block (a reader's thread, never the loop) until the read models hold every event
+        the store held when called: what another process wrote is then readable here, as
+        if this process had written it. When the store cannot be asked (PostgreSQL is
+        restarting, say) the read models answer as they are."""
+        try:
+            head = self.app.recorder.max_notification_id() or 0
+        except Exception as e:
+            log.warning("cannot read the log's head (%s): reading the read models as they are", e)
+            return
+        if head <= self.position:
+            return
+        self._nudge.set()
+        with self._advanced:
+            self._advanced.wait_for(lambda: self.position >= head, timeout)
 
     def _release_waiters(self) -> None:
         with self._waiters_lock:
