@@ -38,6 +38,7 @@ from astapa.domain.errors import (
     StoreNotDurableError,
 )
 from astapa.domain.identities import PROVIDERS
+from astapa.store.backends import SecretKeyError
 from astapa.domain.refresh import DEFAULT_REUSE_GRACE
 
 
@@ -250,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return dispatch(args)
     except ConfigError as e:
+        print(f"astapa: error: {e}", file=sys.stderr)
+        return 2
+    except SecretKeyError as e:
         print(f"astapa: error: {e}", file=sys.stderr)
         return 2
     except RedirectUriRefusedError as e:  # bad input, as a malformed URI is
@@ -533,12 +537,7 @@ def open_backend(args: argparse.Namespace):
 
 
 def open_vault(args: argparse.Namespace):
-    from astapa.store.backends import SecretKeyMissingError
-
-    try:
-        return open_backend(args).vault()
-    except SecretKeyMissingError as e:
-        raise ConfigError(str(e)) from None
+    return open_backend(args).vault()
 
 
 def _application_class():

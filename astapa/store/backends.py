@@ -20,8 +20,9 @@ from astapa.store.vault import FileVault, Vault
 THROTTLE_LOG = "throttles.db"
 
 
-class SecretKeyMissingError(Exception):
-    """The store's secrets were asked for without ASTAPA_SECRET_KEY."""
+class SecretKeyError(Exception):
+    """The store's secrets were asked for without ASTAPA_SECRET_KEY, or with another key
+    than the one they were sealed with."""
 
 
 class Leadership(Protocol):
@@ -85,15 +86,18 @@ class Backend:
     def vault(self) -> Vault:
         if not self.postgres:
             return FileVault(self.data_dir / "keys")
-        from astapa.store.postgres import PostgresVault, SecretBox
+        from astapa.store.postgres import PostgresVault, SecretBox, WrongSecretKey
 
         if self.secret_key is None:
-            raise SecretKeyMissingError("this command reads or writes the store's secrets: it needs ASTAPA_SECRET_KEY")
+            raise SecretKeyError("this command reads or writes the store's secrets: it needs ASTAPA_SECRET_KEY")
         vault = PostgresVault(self.store_url, SecretBox(self.secret_key))
         try:
-            vault.check()  # a node given another ASTAPA_SECRET_KEY stops here, saying so
-        except BaseException:
+            vault.check()
+        except BaseException as e:
             vault.close()
+            if isinstance(e, WrongSecretKey):
+                raise SecretKeyError("ASTAPA_SECRET_KEY is not the key the store's secrets were sealed with: give"
+                                     " every node the same key (to change it, see `astapa secrets rekey`)") from None
             raise
         return vault
 
