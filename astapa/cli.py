@@ -15,6 +15,7 @@ from eventsourcing.persistence import PersistenceError
 
 from astapa import __version__, inputs
 from astapa.config import (
+    SECRET_KEY_LENGTH,
     ConfigError,
     env_default,
     load_settings,
@@ -243,6 +244,12 @@ def build_parser() -> Parser:
     keys = commands.add_parser("keys", help="manage signing keys")
     keys_commands = keys.add_subparsers(dest="action", required=True, parser_class=Parser)
     with_data_dir(keys_commands.add_parser("rotate", help="make the published next key current"))
+
+    secrets = commands.add_parser("secrets", help="the secrets kept in a PostgreSQL store")
+    secrets_commands = secrets.add_subparsers(dest="action", required=True, parser_class=Parser)
+    with_data_dir(secrets_commands.add_parser(
+        "rekey", help="seal every secret in the store again with ASTAPA_NEW_SECRET_KEY (ASTAPA_SECRET_KEY: the key"
+        " they are sealed with now), in one transaction; then restart the servers with the new key"))
     return parser
 
 
@@ -298,6 +305,9 @@ def describe(error: DomainError) -> str:
 def dispatch(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return serve(args)
+    if args.command == "secrets":
+        print(json.dumps(rekey_secrets(args)))
+        return 0
     app = open_backend(args).event_store(_application_class())
     try:
         operation = OPERATIONS.get((args.command, args.action))
@@ -544,6 +554,28 @@ def _application_class():
     from astapa.app import AstapaApplication
 
     return AstapaApplication
+
+
+def rekey_secrets(args: argparse.Namespace) -> dict:
+    """The store's secrets sealed again under a new ASTAPA_SECRET_KEY; nothing changes unless
+    every one of them opens with the current key."""
+    from astapa.store.postgres import SecretBox
+
+    backend = open_backend(args)
+    if not backend.postgres:
+        raise ConfigError("secrets rekey needs --store (ASTAPA_STORE_URL): without a PostgreSQL store, secrets are"
+                          " 0600 files under the data dir and are not sealed with a key")
+    new_key = env_default("ASTAPA_NEW_SECRET_KEY")
+    if new_key is None or len(new_key) < SECRET_KEY_LENGTH:
+        raise ConfigError(f"ASTAPA_NEW_SECRET_KEY must hold the new key, at least {SECRET_KEY_LENGTH} characters")
+    if new_key == backend.secret_key:
+        raise ConfigError("ASTAPA_NEW_SECRET_KEY is the key the secrets are sealed with already")
+    vault = backend.vault()
+    try:
+        vault.rekey(SecretBox(new_key))
+        return {"resealed": len(vault.names())}
+    finally:
+        vault.close()
 
 
 def rotate_keys(app, args: argparse.Namespace) -> dict:
