@@ -10,7 +10,7 @@ import threading
 from functools import partial
 from pathlib import Path
 from time import time as wall_clock
-from typing import Callable
+from typing import Awaitable, Callable
 
 import aiohttp_jinja2
 import jinja2
@@ -46,6 +46,7 @@ from astapa.web.appkeys import (
     backend_key,
     background_key,
     clients_key,
+    console_rotations_key,
     clock_key,
     csrf_key,
     discovery_key,
@@ -269,9 +270,15 @@ async def client_cache(web_app: web.Application):
     documents = Documents(web_app[clock_key], settings.cimd_allow_http_loopback,
                           settings.client_document_timeout,
                           settings.client_document_max_bytes, settings.cimd_ca_file)
-    clients = ClientCache(web_app[reads_key], documents)
+    reads, runner = web_app[reads_key], web_app[runner_key]
+    fresh = None
+    if settings.shared_store:
+        def fresh() -> Awaitable[None]:
+            return asyncio.get_running_loop().run_in_executor(reads.pool, runner.reach_head, settings.projection_wait)
+    clients = ClientCache(reads, documents, fresh)
     web_app[runner_key].listeners.append(clients.invalidate)
     web_app[clients_key] = clients
+    web_app[console_rotations_key] = {}
     yield
     await documents.close()
 

@@ -37,6 +37,7 @@ QUICK_DEATH = 5.0
 MAX_BACKOFF = 10.0
 STOP_TIMEOUT = 20.0
 PR_SET_PDEATHSIG = 1
+CONFIG_ERROR = 2  # the CLI's status for a configuration it cannot run with
 
 
 @dataclass
@@ -54,6 +55,7 @@ class Supervisor:
         self.argv = argv
         self.slots = [Slot(number) for number in range(1, settings.workers + 1)]
         self.stopping = False
+        self.status = 0
         self.metrics_dir = settings.data_dir / "metrics"
 
     def run(self) -> int:
@@ -89,6 +91,10 @@ class Supervisor:
             return
         pid = slot.process.pid
         slot.process = None
+        if status == CONFIG_ERROR:  # it said why on stderr; starting it again would say it again
+            log.error("worker %d (pid %d) refused its configuration: stopping", slot.number, pid)
+            self.stopping, self.status = True, CONFIG_ERROR
+            return
         _forget_metrics_of(pid, self.metrics_dir)
         lived = time.monotonic() - slot.started_at
         slot.backoff = min(MAX_BACKOFF, max(0.5, slot.backoff * 2)) if lived < QUICK_DEATH else 0.0
@@ -111,7 +117,7 @@ class Supervisor:
                 log.warning("worker pid %d did not stop in time: killing it", process.pid)
                 process.kill()
                 process.wait()
-        return 0
+        return self.status
 
     def _fresh_metrics_dir(self) -> None:
         """Values of an earlier run's workers would otherwise be counted again."""

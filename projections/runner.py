@@ -84,6 +84,7 @@ class Runner:
         self._waiters: list[tuple[int, asyncio.Future, asyncio.AbstractEventLoop]] = []
         self._waiters_lock = threading.Lock()
         self._advanced = threading.Condition()  # for reader threads waiting on a position
+        self.visible_position = self.position  # applied, and the listeners told
 
     def _drop_if_outdated(self) -> None:
         """Read models written by another version of the projections are dropped, and built
@@ -121,14 +122,17 @@ class Runner:
         if notifications or time.monotonic() - self._persisted_at >= IDLE_PERSIST_INTERVAL:
             changed = self._apply(notifications, new_position)
         passed = new_position - self.position
-        with self._advanced:
-            self.position = new_position
-            self._advanced.notify_all()
+        self.position = new_position
         for listener in self.listeners if changed else ():
             try:
                 listener(changed)
             except Exception:  # a cache that failed to refresh must not stop the read models
                 log.exception("listener %r failed after position %d", listener, new_position)
+        # Only now, with the caches the listeners keep already changed, is the new position
+        # visible to those waiting for it.
+        with self._advanced:
+            self.visible_position = new_position
+            self._advanced.notify_all()
         self._release_waiters()
         return passed
 
@@ -230,11 +234,11 @@ class Runner:
         except Exception as e:
             log.warning("cannot read the log's head (%s): reading the read models as they are", e)
             return
-        if head <= self.position:
+        if head <= self.visible_position:
             return
         self._nudge.set()
         with self._advanced:
-            self._advanced.wait_for(lambda: self.position >= head, timeout)
+            self._advanced.wait_for(lambda: self.visible_position >= head, timeout)
 
     def _release_waiters(self) -> None:
         with self._waiters_lock:

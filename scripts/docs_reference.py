@@ -326,6 +326,10 @@ PRINTS: dict[tuple[str, ...], tuple[str, str]] = {
     ("keys", "rotate"): (
         '`{"current_kid", "next_kid"}`',
         "A running server signs with the new current key within a second."),
+    ("secrets", "rekey"): (
+        '`{"resealed"}`',
+        "Every secret in the PostgreSQL store sealed again under ASTAPA_NEW_SECRET_KEY (ASTAPA_SECRET_KEY: the"
+        " current key), in one transaction; refused without --store. Then restart every server with the new key."),
 }
 
 

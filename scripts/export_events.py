@@ -1,6 +1,7 @@
 """Write the whole event log as JSON Lines, oldest first.
 
     python scripts/export_events.py --data-dir DIR [--output FILE]
+    python scripts/export_events.py --store postgresql://… [--output FILE]
 
 One object per event: position, type, aggregate_id, version, timestamp, then the event's
 own fields. Events hold hashes of secrets only, so the export holds no secret.
@@ -29,8 +30,13 @@ def encode(value: object) -> object:
     raise TypeError(f"cannot export {type(value).__name__}")
 
 
-def export(events_db: Path, out) -> int:
-    app = AstapaApplication(events_db)
+def open_log(events_db: Path, store: str | None) -> AstapaApplication:
+    """The data dir's SQLite log, or the PostgreSQL store several servers share."""
+    return AstapaApplication(store_url=store) if store else AstapaApplication(events_db)
+
+
+def export(events_db: Path, out, store: str | None = None) -> int:
+    app = open_log(events_db, store)
     count, start = 0, 1
     try:
         while True:
@@ -58,16 +64,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=env_default("ASTAPA_DATA_DIR", "var"))
     parser.add_argument("--output", help="file to write (default: standard output)")
+    parser.add_argument("--store", default=env_default("ASTAPA_STORE_URL"),
+                        help="a PostgreSQL store (ASTAPA_STORE_URL) instead of the data dir's events.db")
     args = parser.parse_args()
     events_db = Path(args.data_dir) / "events.db"
-    if not events_db.exists():
+    if not args.store and not events_db.exists():
         print(f"export: error: no event store at {events_db}", file=sys.stderr)
         return 2
     if args.output:
         with open(args.output, "w", encoding="utf-8") as out:
-            export(events_db, out)
+            export(events_db, out, args.store)
     else:
-        export(events_db, sys.stdout)
+        export(events_db, sys.stdout, args.store)
     return 0
 
 

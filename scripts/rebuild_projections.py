@@ -1,11 +1,12 @@
 """Drop every read model and rebuild it from the event log.
 
-    python scripts/rebuild_projections.py --data-dir DIR [--into PATH]
+    python scripts/rebuild_projections.py --data-dir DIR [--into PATH] [--store postgresql://…]
 
 The rebuild is written to a new file and swapped in when complete, so a failure leaves the
 old read models in place. The server must be stopped (its lock on the data dir is checked);
 with --into, the rebuild goes to PATH instead and may run while the server serves.
-A progress bar is shown on a terminal; otherwise the script is quiet.
+A progress bar is shown on a terminal; otherwise the script is quiet. With --store (a node
+of a cluster), the log is read from PostgreSQL and DIR is the node's own data dir.
 """
 
 import argparse
@@ -26,9 +27,10 @@ from projections.mail import delete_expired  # noqa: E402
 from projections.runner import Runner  # noqa: E402
 
 
-def rebuild(events_db: Path, target: Path, show_progress: bool = False) -> int:
-    """Build read models from zero into `target` (which must not exist); return the position."""
-    app = AstapaApplication(events_db)
+def rebuild(events_db: Path, target: Path, show_progress: bool = False, store: str | None = None) -> int:
+    """Build read models from zero into `target` (which must not exist); return the position.
+    The log is the data dir's events.db, or the PostgreSQL store at `store`."""
+    app = AstapaApplication(store_url=store) if store else AstapaApplication(events_db)
     try:
         runner = Runner(app, target)
         total = app.recorder.max_notification_id() or 0
@@ -67,10 +69,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=env_default("ASTAPA_DATA_DIR", "var"))
     parser.add_argument("--into", help="write the rebuilt read models here instead")
+    parser.add_argument("--store", default=env_default("ASTAPA_STORE_URL"),
+                        help="a PostgreSQL store (ASTAPA_STORE_URL): rebuild this node's read models from it")
     args = parser.parse_args()
     data_dir = Path(args.data_dir)
     events_db = data_dir / "events.db"
-    if not events_db.exists():
+    if not args.store and not events_db.exists():
         print(f"rebuild: error: no event store at {events_db}", file=sys.stderr)
         return 2
     show = sys.stderr.isatty()
@@ -81,7 +85,7 @@ def main() -> int:
             print(f"rebuild: error: {refusal}", file=sys.stderr)
             return 2
         remove_database(target)
-        rebuild(events_db, target, show)
+        rebuild(events_db, target, show, args.store)
         return 0
     try:
         lock = lock_data_dir(data_dir)  # held until exit: no server starts meanwhile
@@ -91,7 +95,7 @@ def main() -> int:
     try:
         fresh = data_dir / "read.db.rebuild"
         remove_database(fresh)
-        rebuild(events_db, fresh, show)
+        rebuild(events_db, fresh, show, args.store)
         remove_database(data_dir / "read.db")
         os.replace(fresh, data_dir / "read.db")
     finally:

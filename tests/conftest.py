@@ -9,7 +9,10 @@ import contextlib
 import io
 import itertools
 import json
+import os
+import stat
 import threading
+import uuid
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +24,7 @@ from aiohttp import web
 from joserfc.jwk import RSAKey
 
 from astapa import cli
-from astapa.web.appkeys import application_key, runner_key
+from astapa.web.appkeys import application_key, runner_key, vault_key
 from astapa.clock import FakeClock
 from astapa.config import Settings
 from astapa.keys import generate_key
@@ -100,6 +103,7 @@ class ServerThread:
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", port).start()
         self.url = settings.issuer
+        self.port = port
 
     def start(self) -> Server:
         self.thread.start()
@@ -156,7 +160,7 @@ def new_key(key_pool: KeyPool) -> NewKey:
     """create_app's new_key for this test: the pool's keys in order, each written as a server
     writes a new one (astapa.keys.generate_key)."""
     taken = itertools.count()
-    return lambda keys_dir: generate_key(keys_dir, key_pool.get(next(taken)))
+    return lambda vault: generate_key(vault, key_pool.get(next(taken)))
 
 
 @pytest.fixture(scope="session")
@@ -165,17 +169,66 @@ def provider_key() -> RSAKey:
     return RSAKey.generate_key(2048, private=True)
 
 
+# ASTAPA_TEST_STORE=postgresql: every server a test starts is two nodes sharing one
+# PostgreSQL store behind a round-robin balancer (tests/balancer.py), whose URL is the issuer;
+# the CLI run in-process uses that store too. scripts/test.sh runs the token, sign-in,
+# refresh, revocation, management and payment suites so, after the whole suite on SQLite.
+TEST_STORE = os.environ.get("ASTAPA_TEST_STORE")
+CLUSTER_SECRET_KEY = "test-cluster-" + "s" * 32
+
+
 @pytest.fixture
-def start_server(data_dir: Path, clock: FakeClock, new_key: NewKey):
+def start_server(request: pytest.FixtureRequest, data_dir: Path, clock: FakeClock, new_key: NewKey,
+                 monkeypatch: pytest.MonkeyPatch):
     threads: list[ServerThread] = []
+    balancers: list = []
+    stores: dict[Path, str] = {}
 
     def start(directory: Path | None = None, demo: bool = False, **settings) -> Server:
         """A server on `directory` (default the test's data dir); `settings` override Settings."""
-        thread = ServerThread(directory or data_dir, clock, demo=demo, new_key=new_key, **settings)
+        directory = directory or data_dir
+        if TEST_STORE == "postgresql":
+            return start_two_nodes(directory, demo, settings)
+        thread = ServerThread(directory, clock, demo=demo, new_key=new_key, **settings)
         threads.append(thread)
         return thread.start()
 
+    def start_two_nodes(directory: Path, demo: bool, settings: dict) -> Server:
+        from tests.balancer import RoundRobin
+
+        if directory not in stores:  # a server started again on its data dir finds its store
+            stores[directory] = request.getfixturevalue("postgres_server").create_database(
+                f"t_{uuid.uuid4().hex[:12]}")
+        store = stores[directory]
+        monkeypatch.setenv("ASTAPA_STORE_URL", store)
+        monkeypatch.setenv("ASTAPA_SECRET_KEY", CLUSTER_SECRET_KEY)
+        balancer = RoundRobin([])
+        balancers.append(balancer)
+        shared = {"issuer": balancer.url, "store_url": store, "secret_key": CLUSTER_SECRET_KEY, **settings}
+        # The first node starts first, and so leads: mail goes to its outbox (data_dir/outbox).
+        nodes = [ServerThread(directory, clock, demo=demo, new_key=new_key, **shared)]
+        threads.append(nodes[0])
+        first = nodes[0].start()
+        second_dir = directory.with_name(directory.name + "-node-b")
+        second_dir.mkdir(exist_ok=True)
+        nodes.append(ServerThread(second_dir, clock, demo=demo, new_key=new_key, **shared))
+        threads.append(nodes[1])
+        nodes[1].start()
+        balancer.ports.extend(node.port for node in nodes)
+        balancer.connections.update({node.port: 0 for node in nodes})
+        balancer.start()
+
+        def stop_both() -> None:
+            balancer.stop()
+            for node in nodes:
+                node.stop()
+
+        first.stop = stop_both
+        return first
+
     yield start
+    for balancer in balancers:
+        balancer.stop()
     for thread in threads:
         thread.stop()
     violations = [v for thread in threads for v in thread.violations]
@@ -185,6 +238,57 @@ def start_server(data_dir: Path, clock: FakeClock, new_key: NewKey):
 @pytest.fixture
 def server(start_server) -> Server:
     return start_server()
+
+
+def throttles_shared() -> None:
+    """With several nodes (ASTAPA_TEST_STORE), each counts what the others counted within
+    astapa.web.shared_throttles.SYNC_INTERVAL: a test checking a limit right after reaching
+    it through several nodes waits that long, as a client of a cluster may have to."""
+    if TEST_STORE:
+        time.sleep(0.3)
+
+
+single_node = pytest.mark.skipif(TEST_STORE is not None, reason="measures one node's internals")
+sqlite_store_only = pytest.mark.skipif(TEST_STORE is not None, reason="reads a data dir's SQLite event store")
+
+
+def kept_secret(server: Server, kind: str, project_id: str) -> dict:
+    """A project's secrets document as the server keeps it: a 0600 file under DATA_DIR/keys,
+    or sealed in the PostgreSQL store (ASTAPA_TEST_STORE)."""
+    from astapa.store.project_secrets import secrets_name
+
+    if TEST_STORE is None:
+        path = server.data_dir / "keys" / secrets_name(kind, project_id)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    data = server.web_app[vault_key].read(secrets_name(kind, project_id))
+    assert data is not None, f"no {kind} secrets for {project_id}"
+    return json.loads(data)
+
+
+def kept_secret_names(server: Server) -> list[str]:
+    """Every project secrets document kept, by name (kind/project_id.json)."""
+    if TEST_STORE is None:
+        keys = server.data_dir / "keys"
+        return sorted(path.relative_to(keys).as_posix() for path in keys.rglob("*.json"))
+    return [name for name in server.web_app[vault_key].names() if name.endswith(".json")]
+
+
+def stored_states(server: Server, topic_suffix: str) -> list[dict]:
+    """The states of the events in `server`'s store whose topic ends with `topic_suffix`
+    (read through the store, SQLite or PostgreSQL alike), oldest first."""
+    recorder = server.web_app[application_key].recorder
+    notifications = recorder.select_notifications(start=1, limit=1_000_000)
+    return [json.loads(n.state) for n in notifications if n.topic.endswith(topic_suffix)]
+
+
+def open_store(data_dir: Path):
+    """The application on the store a stopped server used (its events.db, or the PostgreSQL
+    store of ASTAPA_TEST_STORE): to write what another version or a dying server did."""
+    from astapa.app import AstapaApplication
+
+    if TEST_STORE == "postgresql":
+        return AstapaApplication(store_url=os.environ["ASTAPA_STORE_URL"])
+    return AstapaApplication(data_dir / "events.db")
 
 
 def run_cli(*args: str) -> dict:
@@ -308,3 +412,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.subprocess)
         if path.startswith(FUZZ_TESTS):
             item.add_marker(pytest.mark.fuzz)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server (tests/postgres.py), started once for the session."""
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def pg_url(postgres_server) -> str:
+    """The URL of a new empty database on the session's PostgreSQL server, for this test."""
+    from uuid import uuid4
+
+    return postgres_server.create_database(f"t_{uuid4().hex[:12]}")

@@ -54,6 +54,9 @@ metrics_key = web.AppKey("metrics", Metrics)  # this server's own Prometheus reg
 backend_key = web.AppKey("backend", Backend)  # where the shared state lives
 vault_key = web.AppKey("vault", Vault)  # the secrets: signing keys, page keys, project secrets
 leads_key = web.AppKey("leads", Callable[[], bool])  # whether this process runs the one-time jobs
+# The console's refreshes under way, by the SHA-256 of the refresh token they rotate: tabs
+# finding their tokens expired at once share one rotation (web/console/session.py).
+console_rotations_key = web.AppKey("console_rotations", dict)
 
 
 async def await_read_model(web_app: web.Application, position: int) -> None:

@@ -32,9 +32,14 @@ class ClientCache:
     dict it started with, which is already discarded, so a stale row never outlives a change.
     """
 
-    def __init__(self, reads: ReadModels, documents: Documents | None = None) -> None:
+    def __init__(self, reads: ReadModels, documents: Documents | None = None,
+                 fresh: Callable[[], Awaitable[None]] | None = None) -> None:
+        """`fresh`, when other processes write the store too: waits until this process has
+        applied everything in the log (and so dropped what a change elsewhere made stale),
+        before each lookup, cached or not."""
         self.reads = reads
         self.documents = documents
+        self.fresh = fresh
         self._records: dict[str, ClientRecord] = {}
         self._projects: dict[str, ProjectRecord] = {}
 
@@ -44,13 +49,16 @@ class ClientCache:
             self._projects = {}
 
     async def get(self, client_id: str) -> ClientRecord | None:
-        return await self._cached(self._records, client_by_id, client_id)
+        return await self._cached("_records", client_by_id, client_id)
 
     async def project(self, project_id: str) -> ProjectRecord | None:
-        return await self._cached(self._projects, project_by_id, project_id)
+        return await self._cached("_projects", project_by_id, project_id)
 
-    async def _cached(self, records: dict, query: Callable[..., Any], key: str) -> Any:
-        """`records` is the dict as it was when the lookup started (see above)."""
+    async def _cached(self, which: str, query: Callable[..., Any], key: str) -> Any:
+        """The dict named `which`, as it is once the lookup starts (see above)."""
+        if self.fresh is not None:
+            await self.fresh()
+        records = getattr(self, which)
         record = records.get(key)
         if record is None:
             record = await self.reads.query(query, key)

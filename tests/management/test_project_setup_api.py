@@ -4,9 +4,7 @@ matters (the hosted sign-in page, the secret files, a payment at Xendit, the liv
 token endpoint), and no secret is ever in an answer, the log or the read models."""
 
 import json
-import stat
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -14,7 +12,7 @@ import requests
 from astapa.console_queries import members_of
 from astapa.domain.users import normalise_email
 from astapa.web.appkeys import application_key, await_read_model, reads_key, writer_key
-from tests.conftest import Server, project_on
+from tests.conftest import Server, kept_secret, kept_secret_names, project_on
 from tests.fakes.xendit import XenditServer
 from tests.management.test_project_api import authorize
 from tests.management.test_users_and_claims import Api
@@ -45,10 +43,6 @@ def log_of(api: Api, **filters) -> list[tuple[str, str | None, str | None]]:
 
 def log_position(server: Server) -> int:
     return server.web_app[application_key].recorder.max_notification_id() or 0
-
-
-def secret_file(server: Server, kind: str, project_id: str) -> Path:
-    return server.data_dir / "keys" / kind / f"{project_id}.json"
 
 
 def read_models_bytes(server: Server) -> bytes:
@@ -117,9 +111,8 @@ def test_a_provider_is_configured_with_its_secret_in_a_file_only(server: Server,
     put = api.send("PUT", "/project/providers/google", {"client_id": "google-client.apps", "client_secret": secret})
     assert put.status_code == 200, put.text
     assert put.json() == {"project_id": project["project_id"], "providers": ["google"]}
-    stored = secret_file(server, "providers", project["project_id"])
-    assert json.loads(stored.read_text())["google"] == {"client_id": "google-client.apps", "client_secret": secret}
-    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert kept_secret(server, "providers", project["project_id"])["google"] == {
+        "client_id": "google-client.apps", "client_secret": secret}
     assert api.get("/project").json()["providers"] == ["google"]
     assert "provider-google" in authorize(server, project, CALLBACK).text  # "Continue with Google"
     assert log_of(api, type="Project.ProviderConfigured") == [("Project.ProviderConfigured", None, "api")]
@@ -131,7 +124,7 @@ def test_a_provider_is_configured_with_its_secret_in_a_file_only(server: Server,
     assert github.json()["providers"] == ["github", "google"]
     removed = requests.delete(f"{api.url}/project/providers/google", auth=api.auth, timeout=10)
     assert removed.status_code == 200 and removed.json()["providers"] == ["github"]
-    assert set(json.loads(stored.read_text())) == {"github"}
+    assert set(kept_secret(server, "providers", project["project_id"])) == {"github"}
     assert "provider-google" not in authorize(server, project, CALLBACK).text
     again = requests.delete(f"{api.url}/project/providers/google", auth=api.auth, timeout=10)
     assert again.status_code == 200 and again.json()["providers"] == ["github"]  # none to remove: no error
@@ -143,7 +136,7 @@ def test_a_provider_takes_the_projects_credentials_in_basic_only(server: Server,
     response = requests.put(f"{server.url}/api/platform/project/providers/google", timeout=10,
                             json={"client_id": project["client_id"], "client_secret": project["client_secret"]})
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
-    assert not secret_file(server, "providers", project["project_id"]).exists()
+    assert f"providers/{project['project_id']}.json" not in kept_secret_names(server)
 
 
 @pytest.mark.parametrize("path, body, status", [
@@ -157,7 +150,7 @@ def test_a_bad_provider_change_is_refused(server: Server, api: Api, project: dic
                                           status: int):
     response = api.send("PUT", path, body)
     assert response.status_code == status, response.text
-    assert not secret_file(server, "providers", project["project_id"]).exists()
+    assert f"providers/{project['project_id']}.json" not in kept_secret_names(server)
     assert api.get("/project").json()["providers"] == []
 
 
@@ -187,9 +180,7 @@ def test_the_projects_own_xendit_keys_take_its_payments(start_server, xendit: Xe
     put = api.send("PUT", "/project/payments", {"secret_key": OWN_KEY, "callback_token": OWN_TOKEN})
     assert put.status_code == 200, put.text
     assert put.json() == {"project_id": project["project_id"], "mode": "sandbox", "xendit": "configured"}
-    stored = secret_file(server, "xendit", project["project_id"])
-    assert json.loads(stored.read_text()) == {"secret_key": OWN_KEY, "callback_token": OWN_TOKEN}
-    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert kept_secret(server, "xendit", project["project_id"]) == {"secret_key": OWN_KEY, "callback_token": OWN_TOKEN}
     assert log_of(api, type="Project.PaymentsConfigured") == [("Project.PaymentsConfigured", None, "api")]
     assert OWN_KEY.encode() not in read_models_bytes(server) and OWN_TOKEN.encode() not in read_models_bytes(server)
 
@@ -217,7 +208,7 @@ def test_xendit_keys_of_another_mode_or_malformed_are_refused(server: Server, ap
     response = api.send("PUT", "/project/payments", body)
     assert response.status_code == 400 and response.json()["error_description"].startswith(description), \
         response.text
-    assert not secret_file(server, "xendit", project["project_id"]).exists()
+    assert f"xendit/{project['project_id']}.json" not in kept_secret_names(server)
     assert body.get("secret_key", "never shown") not in response.text
 
 
@@ -228,21 +219,21 @@ def test_a_live_project_takes_a_production_key_only(server: Server):
     assert refused.status_code == 400 and "xnd_production_" in refused.json()["error_description"]
     taken = api.send("PUT", "/project/payments", {"secret_key": LIVE_KEY})
     assert taken.status_code == 200 and taken.json()["mode"] == "live"
-    assert json.loads(secret_file(server, "xendit", live["project_id"]).read_text())["secret_key"] == LIVE_KEY
+    assert kept_secret(server, "xendit", live["project_id"])["secret_key"] == LIVE_KEY
 
 
 # -- going live ----------------------------------------------------------------------------------
 
 def test_going_live_is_refused_with_every_reason_and_nothing_written(server: Server, api: Api, project: dict):
     assert api.send("PATCH", "/project", {"redirect_uris": ["http://shop.test/cb"]}).status_code == 200
-    files = sorted((server.data_dir / "keys").rglob("*.json"))
+    files = kept_secret_names(server)
     before = log_position(server)
     refused = api.send("POST", "/project/go-live", {})
     assert refused.status_code == 409 and refused.json()["error"] == "conflict", refused.text
     description = refused.json()["error_description"]
     assert description.startswith("cannot go live: ") and "http://shop.test/cb" in description
     assert "ASTAPA_SMTP_URL" in description  # every reason, at once
-    assert log_position(server) == before and sorted((server.data_dir / "keys").rglob("*.json")) == files
+    assert log_position(server) == before and kept_secret_names(server) == files
     assert "live_project_id" not in api.get("/project").json()
 
 
@@ -287,9 +278,7 @@ def test_going_live_makes_a_twin_with_the_configuration_and_its_secrets_once(sta
         project["project_id"], BRANDING, ["github"])
     assert twin["client_secret"] not in json.dumps(shown)
     assert api.get("/project").json()["live_project_id"] == twin["project_id"]
-    stored = secret_file(server, "xendit", twin["project_id"])
-    assert json.loads(stored.read_text()) == {"secret_key": LIVE_KEY, "callback_token": OWN_TOKEN}
-    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert kept_secret(server, "xendit", twin["project_id"]) == {"secret_key": LIVE_KEY, "callback_token": OWN_TOKEN}
     members = server.run(server.web_app[reads_key].query(members_of, twin["project_id"]))
     assert [(m["email_key"], m["role"]) for m in members] == [(member, "owner")]  # the console team runs it too
 

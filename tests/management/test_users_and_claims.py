@@ -11,7 +11,7 @@ import jwt
 import pytest
 import requests
 
-from tests.conftest import Server, project_on, run_cli, wait_for_client
+from tests.conftest import Server, open_store, project_on, run_cli, wait_for_client
 from tests.flows import Browser, exchange, query_of, refresh
 from tests.oauth.test_refresh_token import tokens_for, userinfo
 
@@ -380,7 +380,6 @@ def test_claims_nest_at_most_eight_deep(server: Server, project, api):
 def test_a_user_whose_log_holds_claims_nested_500_deep_can_still_be_changed(start_server, data_dir):
     """Claims stored before the depth limit, 500 levels deep: the user still loads, across a
     restart, and every write on them works (disable, revoke, claims, plan, a reset mail)."""
-    from astapa.app import AstapaApplication
     from astapa.store.events import Decision
     from tests.flows import Browser
 
@@ -391,7 +390,7 @@ def test_a_user_whose_log_holds_claims_nested_500_deep_can_still_be_changed(star
     assert api.send("POST", "/plans", PRO).status_code == 201
     server.stop()
     deep = nested(500)
-    app = AstapaApplication(data_dir / "events.db")  # written as an older version would have
+    app = open_store(data_dir)  # written as an older version would have
     try:
         user = app._user(project["project_id"], sub)
         user.change_claims(changed={"tree": deep}, removed=[], by="an older version")

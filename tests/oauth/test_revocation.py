@@ -1,11 +1,8 @@
 """RFC 7009 token revocation for access tokens."""
 
-import json
-import sqlite3
-
 import requests
 
-from tests.conftest import Server
+from tests.conftest import Server, stored_states
 from tests.oauth.test_introspection import introspect
 
 
@@ -15,9 +12,7 @@ def revoke(server: Server, caller: dict, token: str, **extra) -> requests.Respon
 
 
 def revoked_events(server: Server) -> list[dict]:
-    conn = sqlite3.connect(server.data_dir / "events.db")
-    rows = conn.execute("SELECT state FROM stored_events WHERE topic LIKE '%AccessToken.Revoked'")
-    return [json.loads(state) for (state,) in rows]
+    return stored_states(server, "AccessToken.Revoked")
 
 
 def test_revoked_token_is_inactive_at_once(server: Server, make_client):

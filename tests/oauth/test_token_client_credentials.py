@@ -10,7 +10,7 @@ import jwt
 import requests
 
 from astapa.web.appkeys import application_key, signing_keys_key, writer_key
-from tests.conftest import Server, run_cli, wait_for_client
+from tests.conftest import Server, run_cli, single_node, stored_states, wait_for_client
 
 
 def claims_of(token: str) -> dict:
@@ -249,11 +249,7 @@ def test_issuance_is_committed_before_the_response(server: Server, make_client):
     client = make_client("read")
     token = server.access_token(client)
     jti = claims_of(token)["jti"]
-    import sqlite3
-
-    conn = sqlite3.connect(server.data_dir / "events.db")
-    rows = conn.execute("SELECT topic, state FROM stored_events WHERE topic LIKE '%AccessToken.Issued'").fetchall()
-    states = [json.loads(state) for _, state in rows]
+    states = stored_states(server, "AccessToken.Issued")
     issued = [s for s in states if s["jti"] == jti]
     assert len(issued) == 1
     assert issued[0]["client_id"] == client["client_id"]
@@ -261,6 +257,7 @@ def test_issuance_is_committed_before_the_response(server: Server, make_client):
     assert token not in json.dumps(states)
 
 
+@single_node
 def test_concurrent_requests_share_transactions(server: Server, make_client):
     """Group commit: 200 concurrent requests take far fewer than 200 transactions."""
     client = make_client("read")

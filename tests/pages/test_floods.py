@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from astapa.config import ConfigError, Settings, load_settings
-from tests.conftest import project_on
+from tests.conftest import project_on, throttles_shared
 from tests.flows import PASSWORD, Browser
 
 
@@ -40,6 +40,7 @@ def test_a_flood_of_new_accounts_from_many_addresses_does_not_lift_a_lockout(sta
         assert sign_in(server, project, "locked@example.org", "wrong password").status_code == 401
     for _ in range(2):
         assert sign_in(server, project, "counted@example.org", "wrong password").status_code == 401
+    throttles_shared()
     assert sign_in(server, project, "locked@example.org").status_code == 429
 
     for i in range(2, 22):  # twenty addresses, each failing for a new account
@@ -49,6 +50,7 @@ def test_a_flood_of_new_accounts_from_many_addresses_does_not_lift_a_lockout(sta
     still = sign_in(server, project, "locked@example.org")
     assert still.status_code == 429 and int(still.headers["Retry-After"]) > 0
     assert sign_in(server, project, "counted@example.org", "wrong password").status_code == 401
+    throttles_shared()
     assert sign_in(server, project, "counted@example.org").status_code == 429  # third failure counted
     server.clock.advance(15 * 60 + 1)
     assert sign_in(server, project, "locked@example.org").status_code == 303
@@ -61,6 +63,7 @@ def test_sign_ups_are_limited_per_client_address(start_server):
     project = project_on(server, live=True)
     for i in range(2):
         assert sign_up(server, project, f"a{i}@example.org").status_code == 303
+    throttles_shared()
     limited = sign_up(server, project, "a2@example.org")
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
     assert "Too many sign-ups" in limited.text and 'name="email"' in limited.text  # the form again
@@ -74,6 +77,7 @@ def test_sign_ups_are_limited_per_project_from_all_addresses(start_server):
     project, other = project_on(server, live=True), project_on(server, name="other", live=True)
     for i in range(2):
         assert sign_up(server, project, f"p{i}@example.org", source=f"127.0.0.{i + 2}").status_code == 303
+    throttles_shared()
     limited = sign_up(server, project, "p9@example.org", source="127.0.0.9")
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
     assert sign_up(server, other, "p9@example.org", source="127.0.0.9").status_code == 303

@@ -14,7 +14,7 @@ import requests
 
 from astapa.web.appkeys import settings_key
 from astapa.config import Settings
-from tests.conftest import Server, project_on
+from tests.conftest import Server, project_on, throttles_shared
 from tests.flows import PASSWORD, Browser, exchange, hidden_fields, query_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -227,6 +227,7 @@ def test_account_throttle_answers_429_even_for_the_right_password(server: Server
         browser = Browser(server.url)
         browser.session.headers["X-Forwarded-For"] = f"10.0.0.{i}"
         assert browser.sign_in(browser.authorize_url(project["client_id"]), "t@example.org", "nope nope").status_code == 401
+    throttles_shared()
     blocked = Browser(server.url).sign_in(Browser(server.url).authorize_url(project["client_id"]), "t@example.org")
     assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
     server.clock.advance(15 * 60 + 1)
@@ -241,6 +242,7 @@ def test_ip_throttle_stops_stuffing_across_accounts(start_server):
     for i in range(5):
         browser = Browser(server.url)
         assert browser.sign_in(browser.authorize_url(project["client_id"]), f"x{i}@example.org", "nope nope").status_code == 401
+    throttles_shared()
     browser = Browser(server.url)
     assert browser.sign_in(browser.authorize_url(project["client_id"]), "x9@example.org", "nope nope").status_code == 429
 

@@ -7,8 +7,7 @@ import jwt
 import pytest
 import requests
 
-from astapa.app import AstapaApplication
-from tests.conftest import Server, project_on
+from tests.conftest import Server, kept_secret, open_store, project_on, sqlite_store_only
 from tests.fakes.xendit import NO_TOKEN, XenditServer
 from tests.oauth.test_refresh_token import tokens_for
 
@@ -310,7 +309,7 @@ def test_a_success_recorded_just_before_a_crash_is_settled_after_restart(paying,
     payment = shop.pay().json()
     pr_id = xendit_id_of(xendit, payment["payment_id"])
     server.stop()
-    app = AstapaApplication(data_dir / "events.db")  # what the dead server had just saved
+    app = open_store(data_dir)  # what the dead server had just saved
     try:
         app.execute(app.payment_succeeded, payment["payment_id"], pr_id, None, 149000, "IDR")
     finally:
@@ -329,6 +328,7 @@ def test_without_a_xendit_key_payments_say_so(server: Server):
     assert response.status_code == 503 and "ASTAPA_XENDIT_SECRET_KEY" in response.json()["error_description"]
 
 
+@sqlite_store_only
 def test_rebuilt_payments_equal_the_live_ones(paying, xendit, tmp_path):
     from tests.projections.test_rebuild import caught_up, rebuild, tables
 
@@ -352,7 +352,6 @@ def test_a_project_with_its_own_xendit_key_and_token(start_server, tmp_path):
     """`astapa project payments`: the project's key and webhook token, kept out of the log
     (a 0600 file); no deployment key needed."""
     import json as json_lib
-    import stat
     import subprocess
     import sys
 
@@ -371,8 +370,7 @@ def test_a_project_with_its_own_xendit_key_and_token(start_server, tmp_path):
         assert shop.pay().status_code == 503  # nothing configured yet
         run_cli("project", "payments", "--data-dir", str(server.data_dir), "--project", shop.project["project_id"],
                 "--xendit-secret-key", own_key, "--xendit-callback-token", own_token)
-        key_file = server.data_dir / "keys" / "xendit" / f"{shop.project['project_id']}.json"
-        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        assert kept_secret(server, "xendit", shop.project["project_id"])["secret_key"] == own_key
         payment = shop.pay()
         assert payment.status_code == 201, payment.text
         pr_id = xendit_id_of(fake, payment.json()["payment_id"])

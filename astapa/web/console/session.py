@@ -27,6 +27,7 @@ from astapa.web.appkeys import (
     await_read_model,
     clients_key,
     clock_key,
+    console_rotations_key,
     csrf_key,
     issuer_key,
     reads_key,
@@ -176,8 +177,6 @@ async def logout(request: web.Request) -> web.StreamResponse:
 REFRESHED = web.RequestKey("console_tokens", dict)
 
 
-# Refreshes under way, by the SHA-256 of the refresh token they rotate (one event loop's).
-_rotating: dict[str, asyncio.Future] = {}
 
 
 async def _revoke_tokens(request: web.Request, web_app: web.Application) -> None:
@@ -233,11 +232,12 @@ async def _refreshed(request: web.Request, web_app: web.Application) -> dict:
     if parts is None or client is None:
         raise SignInNeeded()
     key = sha256_hex(request.cookies[REFRESH_COOKIE])
-    rotation = _rotating.get(key)
+    rotating = web_app[console_rotations_key]
+    rotation = rotating.get(key)
     if rotation is None:  # the first request to find the tokens expired rotates them ...
-        rotation = _rotating[key] = asyncio.ensure_future(web_app[issuer_key].refresh(RefreshRotation(
+        rotation = rotating[key] = asyncio.ensure_future(web_app[issuer_key].refresh(RefreshRotation(
             client.client_id, *parts, None, settings.access_token_ttl, None, None, client.refresh_reuse_grace)))
-        rotation.add_done_callback(lambda _: _rotating.pop(key, None))
+        rotation.add_done_callback(lambda _: rotating.pop(key, None))
     try:  # ... and the others that arrive meanwhile (other tabs) share its answer
         body = await asyncio.shield(rotation)
     except (OAuthError, DomainError):
