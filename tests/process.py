@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -249,3 +250,27 @@ def client_credentials(url: str, client: dict, timeout: float = 10.0, session=No
     post = session.post if session is not None else requests.post
     return post(f"{url}/oauth/token", data={"grant_type": "client_credentials", **params},
                 auth=(client["client_id"], client["client_secret"]), timeout=timeout)
+
+
+def mixed_load(url: str, client: dict, stop: threading.Event, acknowledged: list[str],
+               statuses: list[int]) -> None:
+    """Tokens issued, and every fifth one introspected and revoked, until `stop`: what was
+    answered 200 is recorded (a revoked token is acknowledged too: its revocation is)."""
+    count = 0
+    while not stop.is_set():
+        try:
+            response = client_credentials(url, client, timeout=10)
+            statuses.append(response.status_code)
+            if response.status_code != 200:
+                continue
+            token = response.json()["access_token"]
+            count += 1
+            if count % 5:
+                acknowledged.append(token)
+                continue
+            statuses.append(requests.post(f"{url}/oauth/introspect", data={"token": token}, timeout=10,
+                                          auth=(client["client_id"], client["client_secret"])).status_code)
+            statuses.append(requests.post(f"{url}/oauth/revoke", data={"token": token}, timeout=10,
+                                          auth=(client["client_id"], client["client_secret"])).status_code)
+        except requests.ConnectionError:  # the connection was at the process just killed
+            statuses.append(0)
