@@ -283,3 +283,11 @@ def test_rekey_seals_every_secret_with_the_new_key(cluster, project, tmp_path: P
 def test_rekey_without_a_store_is_refused(tmp_path: Path):
     done = cli("secrets", "rekey", "--data-dir", str(tmp_path / "f"), env={"ASTAPA_NEW_SECRET_KEY": "z" * 40})
     assert done.returncode == 2 and "needs --store" in done.stderr, done.stderr
+
+
+def test_workers_given_another_secret_key_stop_their_supervisor(cluster, tmp_path: Path):
+    done = cli("serve", "--workers", "2", "--port", str(free_port()), "--store", cluster.store,
+               "--data-dir", str(tmp_path / "w"), env={**cluster.env, "ASTAPA_SECRET_KEY": "y" * 40}, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "ASTAPA_SECRET_KEY is not the key the store's secrets were sealed with" in done.stderr
+    assert "refused its configuration: stopping" in done.stderr
