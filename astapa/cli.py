@@ -112,7 +112,7 @@ def build_parser() -> Parser:
 
     def with_data_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--data-dir", help="data directory (ASTAPA_DATA_DIR, default ./var)")
-        p.add_argument("--store", help="a PostgreSQL store shared by several servers (ASTAPA_STORE_URL:"
+        p.add_argument("--store", dest="store_url", help="a PostgreSQL store shared by several servers (ASTAPA_STORE_URL:"
                        " postgresql://user:password@host:port/dbname; secrets sealed with ASTAPA_SECRET_KEY);"
                        " default: SQLite under the data dir")
         return p
@@ -539,7 +539,7 @@ def open_backend(args: argparse.Namespace):
     ASTAPA_SECRET_KEY), else SQLite under the data dir."""
     from astapa.store.backends import Backend
 
-    url = args.store or env_default("ASTAPA_STORE_URL")
+    url = args.store_url or env_default("ASTAPA_STORE_URL")
     if url is not None:
         store_url, secret_key = parse_store(url, env_default("ASTAPA_SECRET_KEY"), secret_key_needed=False)
         return Backend(None, store_url, secret_key)
@@ -590,7 +590,7 @@ def rotate_keys(app, args: argparse.Namespace) -> dict:
 
 def serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.host, args.port, args.data_dir, args.issuer, args.demo,
-                             args.bcrypt_cost, args.console_signup, args.store, args.workers)
+                             args.bcrypt_cost, args.console_signup, args.store_url, args.workers)
     if settings.workers > 1 and not settings.worker:
         from astapa.server import supervise
 

@@ -246,7 +246,9 @@ def load_settings(
         raise ConfigError(f"ASTAPA_POLL_INTERVAL must be a number of seconds, got {poll!r}") from None
     if not 0 < poll_interval <= 5:
         raise ConfigError("ASTAPA_POLL_INTERVAL must be more than 0 and at most 5 seconds")
-    store, secret_key = parse_store(store_url or env_default("ASTAPA_STORE_URL"), env_default("ASTAPA_SECRET_KEY"))
+    store = store_url or env_default("ASTAPA_STORE_URL")
+    secret_key = env_default("ASTAPA_SECRET_KEY")
+    parse_store(store, secret_key)
     worker_count = parse_count("--workers", workers if workers is not None else env_default("ASTAPA_WORKERS", "1"),
                                most=MAX_WORKERS)
     return Settings(
@@ -254,7 +256,7 @@ def load_settings(
         port=port_number,
         data_dir=directory,
         store_url=store,
-        secret_key=secret_key,
+        secret_key=secret_key if store else None,
         workers=worker_count,
         worker=parse_worker_slot(env_default("ASTAPA_WORKER_SLOT"), worker_count),
         issuer=parse_issuer(issuer_value),

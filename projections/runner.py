@@ -79,6 +79,9 @@ class Runner:
         self._persisted, self._persisted_at = self.position, 0.0
         self.listeners: list[Callable[[set[str]], None]] = []
         self._nudge = threading.Event()
+        self._known_head = self.position  # a position known committed, with all before it
+        self._head_lock = threading.Lock()
+        self._ask_head = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._waiters: list[tuple[int, asyncio.Future, asyncio.AbstractEventLoop]] = []
@@ -109,9 +112,12 @@ class Runner:
         """Events in the log not yet applied; it reads the event store, so off the event loop."""
         return max(0, (self.app.recorder.max_notification_id() or 0) - self.position)
 
-    def run_once(self) -> int:
-        """Apply the next batch of events; returns how many positions were passed."""
-        stop = self.app.recorder.max_notification_id() or 0
+    def run_once(self, ask_head: bool = True) -> int:
+        """Apply the next batch of events; returns how many positions were passed. Without
+        `ask_head`, only up to the last position known committed (nudge): no query for it."""
+        stop = self._known_head
+        if ask_head:
+            stop = max(stop, self.app.recorder.max_notification_id() or 0)
         if stop <= self.position:
             return 0
         notifications = self.app.recorder.select_notifications(
@@ -192,17 +198,28 @@ class Runner:
         self.flush()
         self.conn.close()
 
-    def nudge(self) -> None:
-        """Called by the writer after a commit: apply it now rather than at the next poll."""
+    def nudge(self, committed: int | None = None) -> None:
+        """Apply what was committed now rather than at the next poll. `committed`: the last
+        position of a commit (this process's writer knows it), so the log's head need not be
+        asked for; None: another process may have written (a PostgreSQL NOTIFY)."""
+        if committed is None:
+            self._ask_head = True
+        else:
+            with self._head_lock:
+                self._known_head = max(self._known_head, committed)
         self._nudge.set()
 
     def _follow(self, poll_interval: float) -> None:
         while not self._stopping.is_set():
-            self._nudge.wait(poll_interval)
+            nudged = self._nudge.wait(poll_interval)
             self._nudge.clear()
+            # A poll, or a nudge from another process, asks the store for its head; a
+            # commit of this process's own writer says where it is, which saves the query.
+            ask_head = not nudged or self._ask_head
+            self._ask_head = False
             try:
-                while self.run_once() and not self._stopping.is_set():
-                    pass
+                while self.run_once(ask_head) and not self._stopping.is_set():
+                    ask_head = False
             except Exception:
                 log.exception("projection batch failed; retrying at the next poll")
 
@@ -217,7 +234,7 @@ class Runner:
         with self._waiters_lock:
             self._waiters.append((position, future, loop))
         self._release_waiters()
-        self._nudge.set()
+        self.nudge(position)
         try:
             await asyncio.wait_for(asyncio.shield(future), timeout)
             return True
@@ -236,7 +253,7 @@ class Runner:
             return
         if head <= self.visible_position:
             return
-        self._nudge.set()
+        self.nudge(head)
         with self._advanced:
             self._advanced.wait_for(lambda: self.visible_position >= head, timeout)
 

@@ -117,11 +117,11 @@ class Backend:
 
         return PostgresLeadership(self.store_url, f"astapa/{name}")
 
-    def follow_notifications(self, on_commit: Callable[[], None], stopping: threading.Event) -> None:
+    def follow_notifications(self, on_commit: Callable[[int | None], None], stopping: threading.Event) -> None:
         """Call `on_commit` soon after any process commits to a PostgreSQL store (its
         NOTIFY); SQLite's followers poll."""
         if self.postgres:
             from astapa.store.postgres import NOTIFY_CHANNEL, listen
 
-            listen(self.store_url, NOTIFY_CHANNEL, on_commit, stopping)
+            listen(self.store_url, NOTIFY_CHANNEL, lambda: on_commit(None), stopping)
 

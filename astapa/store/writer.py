@@ -61,7 +61,7 @@ def _settle(settled: list[tuple[asyncio.Future, Any, BaseException | None]]) -> 
 
 
 class Writer:
-    def __init__(self, app: EventStore, on_commit: Callable[[], None] | None = None,
+    def __init__(self, app: EventStore, on_commit: Callable[[int], None] | None = None,
                  deadline: float = 10.0):
         self.app = app
         self.deadline = deadline
@@ -202,4 +202,4 @@ class Writer:
 
     def _committed(self, position: int) -> None:
         if position and self.on_commit is not None:
-            self.on_commit()
+            self.on_commit(position)
