@@ -10,7 +10,7 @@ import threading
 from functools import partial
 from pathlib import Path
 from time import time as wall_clock
-from typing import Awaitable, Callable
+from typing import Callable
 
 import aiohttp_jinja2
 import jinja2
@@ -270,17 +270,31 @@ async def client_cache(web_app: web.Application):
     documents = Documents(web_app[clock_key], settings.cimd_allow_http_loopback,
                           settings.client_document_timeout,
                           settings.client_document_max_bytes, settings.cimd_ca_file)
-    reads, runner = web_app[reads_key], web_app[runner_key]
-    fresh = None
-    if settings.shared_store:
-        def fresh() -> Awaitable[None]:
-            return asyncio.get_running_loop().run_in_executor(reads.pool, runner.reach_head, settings.projection_wait)
-    clients = ClientCache(reads, documents, fresh)
+    fresh = partial(reach_head, web_app) if settings.shared_store else None
+    clients = ClientCache(web_app[reads_key], documents, fresh)
     web_app[runner_key].listeners.append(clients.invalidate)
     web_app[clients_key] = clients
     web_app[console_rotations_key] = {}
     yield
     await documents.close()
+
+
+async def reach_head(web_app: web.Application) -> None:
+    """Until this process has applied every event the store holds now (see ClientCache).
+    SQLite answers the head's query in microseconds, without waiting on a writer: on the
+    loop. PostgreSQL's is a round trip: off it. A store that cannot be asked is not waited
+    for: the read models answer as they are."""
+    settings, runner = web_app[settings_key], web_app[runner_key]
+    try:
+        if settings.store_url is None:
+            head = runner.head()
+        else:
+            head = await asyncio.get_running_loop().run_in_executor(web_app[reads_key].pool, runner.head)
+    except Exception as e:
+        log.warning("cannot read the log's head (%s): reading the read models as they are", e)
+        return
+    if head > runner.visible_position:
+        await runner.wait(head, settings.projection_wait)
 
 
 async def mailer(web_app: web.Application):

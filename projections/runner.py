@@ -226,8 +226,9 @@ class Runner:
     # -- read your writes ---------------------------------------------------------------
 
     async def wait(self, position: int, timeout: float) -> bool:
-        """Wait until the read models include `position`; False if the wait timed out."""
-        if position <= self.position:
+        """Wait until the read models include `position` (and the listeners were told);
+        False if the wait timed out."""
+        if position <= self.visible_position:
             return True
         loop = asyncio.get_running_loop()
         future = loop.create_future()
@@ -239,7 +240,11 @@ class Runner:
             await asyncio.wait_for(asyncio.shield(future), timeout)
             return True
         except asyncio.TimeoutError:
-            return position <= self.position
+            return position <= self.visible_position
+
+    def head(self) -> int:
+        """The last position in the log now (a query of the store)."""
+        return self.app.recorder.max_notification_id() or 0
 
     def reach_head(self, timeout: float) -> None:
         """Block (a reader's thread, never the loop) until the read models hold every event
@@ -247,7 +252,7 @@ class Runner:
         if this process had written it. When the store cannot be asked (PostgreSQL is
         restarting, say) the read models answer as they are."""
         try:
-            head = self.app.recorder.max_notification_id() or 0
+            head = self.head()
         except Exception as e:
             log.warning("cannot read the log's head (%s): reading the read models as they are", e)
             return
@@ -259,8 +264,8 @@ class Runner:
 
     def _release_waiters(self) -> None:
         with self._waiters_lock:
-            ready = [w for w in self._waiters if w[0] <= self.position]
-            self._waiters = [w for w in self._waiters if w[0] > self.position]
+            ready = [w for w in self._waiters if w[0] <= self.visible_position]
+            self._waiters = [w for w in self._waiters if w[0] > self.visible_position]
         for _, future, loop in ready:
             loop.call_soon_threadsafe(_done, future)
 

@@ -57,6 +57,10 @@ class RoundRobin:
         async def close() -> None:
             if self._server is not None:
                 self._server.close()
+            pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in pending:  # connections still piped: closed with the balancer
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
         if self._thread.is_alive():
             asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
