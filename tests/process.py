@@ -252,6 +252,19 @@ def client_credentials(url: str, client: dict, timeout: float = 10.0, session=No
                 auth=(client["client_id"], client["client_secret"]), timeout=timeout)
 
 
+def introspect(url: str, client: dict, token: str) -> dict:
+    response = requests.post(f"{url}/oauth/introspect", data={"token": token},
+                             auth=(client["client_id"], client["client_secret"]), timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def revoke(url: str, client: dict, token: str) -> None:
+    response = requests.post(f"{url}/oauth/revoke", data={"token": token},
+                             auth=(client["client_id"], client["client_secret"]), timeout=10)
+    assert response.status_code == 200, response.text
+
+
 def mixed_load(url: str, client: dict, stop: threading.Event, acknowledged: list[str],
                statuses: list[int]) -> None:
     """Tokens issued, and every fifth one introspected and revoked, until `stop`: what was

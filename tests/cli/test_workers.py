@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.process import client_credentials, mixed_load, run_cli
+from tests.process import client_credentials, introspect, mixed_load, revoke, run_cli
 
 pytestmark = pytest.mark.subprocess
 
@@ -25,19 +25,6 @@ STARTED = re.compile(r"worker (\d+) started \(pid (\d+)\)")
 def workers_of(server) -> dict[int, int]:
     """Slot -> the pid of its latest worker, from the supervisor's log."""
     return {int(slot): int(pid) for slot, pid in STARTED.findall(server.stderr())}
-
-
-def introspect(url: str, client: dict, token: str) -> dict:
-    response = requests.post(f"{url}/oauth/introspect", data={"token": token},
-                             auth=(client["client_id"], client["client_secret"]), timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def revoke(url: str, client: dict, token: str) -> None:
-    response = requests.post(f"{url}/oauth/revoke", data={"token": token},
-                             auth=(client["client_id"], client["client_secret"]), timeout=10)
-    assert response.status_code == 200, response.text
 
 
 @pytest.fixture

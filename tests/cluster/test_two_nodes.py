@@ -19,8 +19,10 @@ from tests.process import (
     cli,
     client_credentials,
     free_port,
+    introspect,
     jwt_claims,
     mixed_load,
+    revoke,
     run_cli,
 )
 
@@ -70,19 +72,6 @@ def served_within(url: str, client: dict, seconds: float) -> float:
         assert time.monotonic() - start < seconds, response.text
         time.sleep(0.02)
     return time.monotonic() - start
-
-
-def introspect(url: str, client: dict, token: str) -> dict:
-    response = requests.post(f"{url}/oauth/introspect", data={"token": token},
-                             auth=(client["client_id"], client["client_secret"]), timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def revoke(url: str, client: dict, token: str) -> None:
-    response = requests.post(f"{url}/oauth/revoke", data={"token": token},
-                             auth=(client["client_id"], client["client_secret"]), timeout=10)
-    assert response.status_code == 200, response.text
 
 
 def test_a_project_made_by_the_cli_from_anywhere_is_served_by_both_nodes_within_a_second(cluster, project):
