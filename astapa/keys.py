@@ -115,6 +115,7 @@ class SigningKeys:
         self.default_ttl = default_ttl
         self.clock = clock
         self._snapshot: KeySnapshot | None = None
+        self.stale = False
         self._lock = threading.Lock()
 
     def current(self) -> KeySnapshot:
@@ -125,8 +126,21 @@ class SigningKeys:
         with self._lock:
             max_ttl = longest_token_ttl(conn, self.default_ttl)
             self._snapshot = build_snapshot(conn, self.vault, self.clock.now(), max_ttl)
+            self.stale = False
 
     def reload(self, changed: set[str], conn: sqlite3.Connection) -> None:
-        """A projection listener: the key ring changed."""
+        """A projection listener: the key ring changed. Should the new key not load (the
+        vault in PostgreSQL unreachable for a moment), the snapshot is marked stale and the
+        expiry watcher (server.drop_expired_keys) tries again each second."""
         if "keys" in changed:
-            self.load(conn)
+            try:
+                self.load(conn)
+            except Exception:
+                self.stale = True
+                raise
+
+    @property
+    def due(self) -> bool:
+        """Whether the snapshot must be built again now: it is stale, or a retired key's
+        tokens have all expired."""
+        return self.stale or self.clock.now() >= self.current().valid_until

@@ -347,10 +347,10 @@ async def leadership(web_app: web.Application):
 
     async def keep_trying() -> None:
         while True:
-            try:
-                leads = await off_loop(lead.try_lead)
+            try:  # a store that does not answer within the interval is not led
+                leads = await asyncio.wait_for(off_loop(lead.try_lead), LEAD_INTERVAL)
             except Exception as e:
-                log.warning("cannot reach the store to lead the jobs (%s)", e)
+                log.warning("cannot reach the store to lead the jobs (%s)", e or type(e).__name__)
                 leads = False
             if leads and not state["leads"]:
                 log.info("this process now runs the one-time jobs (mail, plans, payments)")
@@ -363,6 +363,8 @@ async def leadership(web_app: web.Application):
     task = asyncio.create_task(keep_trying())
     yield
     task.cancel()
+    state["leads"] = False  # no job starts any more here; the mail under way finishes first
+    await mailer.stop()
     await off_loop(lead.close)
 
 
@@ -420,7 +422,8 @@ def build_mailer(web_app: web.Application) -> Mailer:
 
 
 async def drop_expired_keys(keys: SigningKeys, clock: SystemClock, reads: ReadModels) -> None:
-    """A retired key leaves the JWKS once every token it signed has expired.
+    """A retired key leaves the JWKS once every token it signed has expired; a snapshot
+    whose rebuild failed is built again.
 
     Checked every second against the injected clock, so tests move time instead of sleeping.
     """
@@ -428,7 +431,7 @@ async def drop_expired_keys(keys: SigningKeys, clock: SystemClock, reads: ReadMo
     while True:
         await asyncio.sleep(1.0)
         try:
-            if clock.now() >= keys.current().valid_until:
+            if keys.due:
                 await loop.run_in_executor(reads.pool, reads.run, keys.load)
         except Exception:
             log.exception("refreshing the signing keys failed; retrying in a second")

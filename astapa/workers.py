@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from astapa.config import Settings
 from astapa.metrics import MULTIPROCESS_DIR
@@ -52,11 +53,12 @@ class Slot:
 class Supervisor:
     def __init__(self, settings: Settings, argv: list[str]) -> None:
         self.settings = settings
-        self.argv = argv
+        self.argv = _without_store(argv)
         self.slots = [Slot(number) for number in range(1, settings.workers + 1)]
         self.stopping = False
         self.status = 0
         self.metrics_dir = settings.data_dir / "metrics"
+        self.prctl = _find_prctl()
 
     def run(self) -> int:
         """Until SIGTERM or SIGINT; the data dir is locked and the port checked by the caller."""
@@ -72,11 +74,16 @@ class Supervisor:
         return self._stop_all()
 
     def _environment(self, slot: Slot) -> dict[str, str]:
-        return {**os.environ, SLOT_VARIABLE: str(slot.number), MULTIPROCESS_DIR: str(self.metrics_dir)}
+        """The store URL goes in the environment, never on a worker's command line, which
+        any local user can read (ps, /proc/PID/cmdline): it may hold a password."""
+        environment = {**os.environ, SLOT_VARIABLE: str(slot.number), MULTIPROCESS_DIR: str(self.metrics_dir)}
+        if self.settings.store_url is not None:
+            environment["ASTAPA_STORE_URL"] = self.settings.store_url
+        return environment
 
     def _start(self, slot: Slot) -> None:
         slot.process = subprocess.Popen([sys.executable, "-m", "astapa", *self.argv], env=self._environment(slot),
-                                        preexec_fn=_die_with_parent)
+                                        preexec_fn=partial(_die_with_parent, self.prctl, os.getpid()))
         slot.started_at = time.monotonic()
         log.info("worker %d started (pid %d)", slot.number, slot.process.pid)
 
@@ -125,14 +132,36 @@ class Supervisor:
         self.metrics_dir.mkdir(mode=0o700, parents=True)
 
 
-def _die_with_parent() -> None:
-    """In the new worker, before it runs: the kernel sends it SIGTERM when the supervisor
-    dies, however it dies (Linux's PR_SET_PDEATHSIG), so no worker outlives it."""
+def _without_store(argv: list[str]) -> list[str]:
+    """The command line without `--store URL` (or `--store=URL`)."""
+    kept, skip = [], False
+    for argument in argv:
+        if skip:
+            skip = False
+        elif argument == "--store":
+            skip = True
+        elif not argument.startswith("--store="):
+            kept.append(argument)
+    return kept
+
+
+def _find_prctl():
+    """libc's prctl, looked up in the supervisor (never in a forked child, where the lookup
+    would start a process); None where there is none (not Linux)."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):  # not Linux: a supervisor's SIGTERM still stops them
-        pass
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def _die_with_parent(prctl, supervisor: int) -> None:
+    """In the new worker, before it runs: the kernel sends it SIGTERM when the supervisor
+    dies, however it dies (Linux's PR_SET_PDEATHSIG), so no worker outlives it; a worker
+    whose supervisor died before that was set leaves at once."""
+    if prctl is not None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != supervisor:
+        os._exit(1)
 
 
 def _forget_metrics_of(pid: int, metrics_dir) -> None:

@@ -115,9 +115,11 @@ class Runner:
     def run_once(self, ask_head: bool = True) -> int:
         """Apply the next batch of events; returns how many positions were passed. Without
         `ask_head`, only up to the last position known committed (nudge): no query for it."""
-        stop = self._known_head
         if ask_head:
-            stop = max(stop, self.app.recorder.max_notification_id() or 0)
+            head = self.app.recorder.max_notification_id() or 0
+            with self._head_lock:  # a backlog past one batch goes on with no further query
+                self._known_head = max(self._known_head, head)
+        stop = self._known_head
         if stop <= self.position:
             return 0
         notifications = self.app.recorder.select_notifications(
@@ -202,10 +204,10 @@ class Runner:
         """Apply what was committed now rather than at the next poll. `committed`: the last
         position of a commit (this process's writer knows it), so the log's head need not be
         asked for; None: another process may have written (a PostgreSQL NOTIFY)."""
-        if committed is None:
-            self._ask_head = True
-        else:
-            with self._head_lock:
+        with self._head_lock:
+            if committed is None:
+                self._ask_head = True
+            else:
                 self._known_head = max(self._known_head, committed)
         self._nudge.set()
 
@@ -215,8 +217,8 @@ class Runner:
             self._nudge.clear()
             # A poll, or a nudge from another process, asks the store for its head; a
             # commit of this process's own writer says where it is, which saves the query.
-            ask_head = not nudged or self._ask_head
-            self._ask_head = False
+            with self._head_lock:
+                ask_head, self._ask_head = not nudged or self._ask_head, False
             try:
                 while self.run_once(ask_head) and not self._stopping.is_set():
                     ask_head = False
@@ -235,7 +237,7 @@ class Runner:
         with self._waiters_lock:
             self._waiters.append((position, future, loop))
         self._release_waiters()
-        self.nudge(position)
+        self.nudge()  # asks the store: `position` may come from another process's commit
         try:
             await asyncio.wait_for(asyncio.shield(future), timeout)
             return True
@@ -251,6 +253,8 @@ class Runner:
         the store held when called: what another process wrote is then readable here, as
         if this process had written it. When the store cannot be asked (PostgreSQL is
         restarting, say) the read models answer as they are."""
+        if threading.current_thread() is self._thread:
+            return  # the runner itself (a listener reading): waiting on itself would stall it
         try:
             head = self.head()
         except Exception as e:

@@ -126,6 +126,8 @@ class Mailer:
         if reply is None:
             try:
                 async with slots:
+                    if not self.leads():  # another process took the mail over meanwhile
+                        return 0
                     reply = await self.transport.send(self.composer.compose(mail), mail)
             except PermanentFailure as e:
                 log.warning("mail %s (%s) bounced: %s", mail.message_id, mail.kind, e)

@@ -9,6 +9,7 @@ Either way one decision is saved atomically, all or nothing.
 """
 
 import copy
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -24,6 +25,8 @@ from eventsourcing.utils import Environment
 
 from astapa.domain.errors import ConflictError, DomainError, StoreBusyError, StoreNotDurableError
 from astapa.store.files import private_database
+
+log = logging.getLogger("astapa.store")
 
 
 @dataclass
@@ -184,7 +187,10 @@ class EventStore(Application):
             processing_event.aggregates[aggregate.id] = aggregate
         processing_event.saved_kwargs.update(kwargs)
         recordings = self._record(processing_event)
-        self._take_snapshots(processing_event)
+        try:
+            self._take_snapshots(processing_event)
+        except Exception:  # the events are committed: a snapshot is only a shortcut for later loads
+            log.exception("a snapshot after a commit failed; the aggregates load from their events")
         return recordings
 
     @property

@@ -22,13 +22,15 @@ caller after an outage starts a new attempt instead of waiting for a far-off one
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg
 from cryptography.exceptions import InvalidTag
@@ -61,9 +63,15 @@ MAX_OVERFLOW = 10  # more opened under load, closed when idle
 LOCK_TIMEOUT = 5  # seconds a save waits for the events table's lock
 IDLE_IN_TRANSACTION_TIMEOUT = 5  # seconds before the server ends a stuck transaction
 RELISTEN_DELAY = 0.5  # seconds between a lost LISTEN connection and the next attempt
-# Dead peers are noticed within about 20 s even with nothing to read or write.
-CONNECTION_OPTIONS = {"connect_timeout": CONNECT_TIMEOUT, "keepalives": 1, "keepalives_idle": 10,
-                      "keepalives_interval": 5, "keepalives_count": 2, "tcp_user_timeout": 20_000}
+# A peer that stops answering (a partition, a powered-off host) is given up within about
+# 5 s, sending or idle, so callers answer 503 rather than hang.
+CONNECTION_OPTIONS = {"connect_timeout": CONNECT_TIMEOUT, "keepalives": 1, "keepalives_idle": 5,
+                      "keepalives_interval": 2, "keepalives_count": 2, "tcp_user_timeout": 5_000}
+# The URL's only ?parameters: libpq's TLS settings (sslmode=verify-full with sslrootcert is
+# what a database on another host should be given).
+TLS_PARAMETERS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl")
+BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+TLS_SETTING = "ASTAPA_POSTGRES_TLS"
 
 
 # --- Settings --------------------------------------------------------------------------
@@ -75,38 +83,51 @@ class DatabaseUrl(NamedTuple):
     dbname: str
     user: str
     password: str
+    tls: dict[str, str]
+
+    def connection_arguments(self) -> dict[str, Any]:
+        """What psycopg.connect takes: never the URL itself, which libpq may quote back in
+        an error, password included."""
+        return {"host": self.host, "port": self.port, "dbname": self.dbname, "user": self.user,
+                "password": self.password, **self.tls}
 
 
 def parse_url(url: str) -> DatabaseUrl:
     """The parts of a postgresql:// (or postgres://) URL, percent-decoded; ValueError if one
-    is missing. Query parameters are refused: eventsourcing could not pass them on, and an
-    ignored sslmode=verify-full would be a silent downgrade."""
+    is missing or malformed. Its messages never quote the URL: its password could be in any
+    part a malformed URL is split into. The only ?parameters taken are libpq's TLS settings
+    (TLS_PARAMETERS); any other would be silently ignored, so it is refused."""
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
-        raise ValueError(f"not a postgresql:// URL: {redact(url)}")
+        raise ValueError("not a postgresql:// URL")
+    if BAD_ESCAPE.search(parts.netloc):
+        raise ValueError("a malformed %-escape in the PostgreSQL URL's user or password")
     try:
         port = parts.port or 5432
     except ValueError:
-        raise ValueError(f"bad port in the PostgreSQL URL {redact(url)}") from None
+        raise ValueError("a bad port in the PostgreSQL URL (a '/' in the password must be written %2F)") from None
     dbname = unquote(parts.path.lstrip("/"))
     missing = [name for name, value in (("host", parts.hostname), ("database name", dbname),
                                         ("user", parts.username)) if not value]
     if missing:
-        raise ValueError(f"no {' or '.join(missing)} in the PostgreSQL URL {redact(url)}")
-    if parts.query or parts.fragment:
-        raise ValueError(f"the PostgreSQL URL takes no ?parameters: {redact(url)}")
+        raise ValueError(f"no {' or '.join(missing)} in the PostgreSQL URL")
+    tls = dict(parse_qsl(parts.query, keep_blank_values=True))
+    unknown = sorted(set(tls) - set(TLS_PARAMETERS))
+    if unknown or parts.fragment:
+        raise ValueError(f"the PostgreSQL URL takes only {', '.join(TLS_PARAMETERS)} as ?parameters"
+                         + (f", not {', '.join(unknown)}" if unknown else ""))
     return DatabaseUrl(parts.hostname, port, dbname, unquote(parts.username),
-                       unquote(parts.password or ""))
+                       unquote(parts.password or ""), tls)
 
 
 def redact(url: str) -> str:
-    """The URL with its password replaced by ***, for logs and error messages."""
-    scheme, separator, rest = url.partition("://")
-    authority, slash, path = rest.partition("/")
-    userinfo, at, location = authority.rpartition("@")  # a password may hold an unescaped @
-    if not at or ":" not in userinfo:
-        return url
-    return f"{scheme}{separator}{userinfo.partition(':')[0]}:***@{location}{slash}{path}"
+    """The URL for logs and error messages: user, host, port and database, never the
+    password (nor anything of a URL that does not parse, where it could be anywhere)."""
+    try:
+        database = parse_url(url)
+    except ValueError:
+        return "an unusable PostgreSQL URL"
+    return f"postgresql://{database.user}:***@{database.host}:{database.port}/{database.dbname}"
 
 
 def store_env(url: str) -> dict[str, str]:
@@ -128,6 +149,7 @@ def store_env(url: str) -> dict[str, str]:
         "POSTGRES_MAX_OVERFLOW": str(MAX_OVERFLOW),
         "POSTGRES_LOCK_TIMEOUT": str(LOCK_TIMEOUT),
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(IDLE_IN_TRANSACTION_TIMEOUT),
+        TLS_SETTING: json.dumps(database.tls),  # eventsourcing has no setting of its own for these
     }
 
 
@@ -163,14 +185,16 @@ class CheckedConnectionPool(ConnectionPool):
         return connection
 
 
-def _recover_fast(pool: ConnectionPool) -> None:
-    """Make the datastore's pool fail and recover fast (see the module's docstring).
+def _recover_fast(pool: ConnectionPool, tls: dict[str, str]) -> None:
+    """Make the datastore's pool fail and recover fast (see the module's docstring), and
+    connect with the URL's TLS settings.
 
     eventsourcing builds its pool itself, with no way to choose its class or these options;
     the pool is not open yet, and CheckedConnectionPool only adds a method."""
     pool.__class__ = CheckedConnectionPool
     pool.reconnect_timeout = RECONNECT_TIMEOUT
     pool.kwargs.update(CONNECTION_OPTIONS)  # also bounds the pool's background connects
+    pool.kwargs.update(tls)
 
 
 def _unretried(method: Callable[..., T]) -> Callable[..., T]:
@@ -204,7 +228,7 @@ class AstapaPostgresFactory(PostgresFactory):
 
     def __init__(self, env: Environment | EnvType | None):
         super().__init__(env)
-        _recover_fast(self.datastore.pool)
+        _recover_fast(self.datastore.pool, json.loads(self.env.get(TLS_SETTING) or "{}"))
 
 
 # --- Connections of our own --------------------------------------------------------------
@@ -212,7 +236,7 @@ class AstapaPostgresFactory(PostgresFactory):
 
 def connect(url: str) -> psycopg.Connection:
     """A new autocommit connection to `url`, given up after CONNECT_TIMEOUT."""
-    return psycopg.connect(url, autocommit=True, **CONNECTION_OPTIONS)
+    return psycopg.connect(autocommit=True, **parse_url(url).connection_arguments(), **CONNECTION_OPTIONS)
 
 
 def _translated(error: psycopg.Error) -> PersistenceError:
@@ -345,8 +369,9 @@ class _Listener:
 # --- Secrets -----------------------------------------------------------------------------
 
 
-class WrongSecretKey(Exception):
-    """A sealed secret did not open: another secret key sealed it, or it was moved, or changed."""
+class WrongSecretKey(PersistenceError):
+    """A sealed secret did not open: another secret key sealed it, or it was moved, or changed.
+    A persistence error: a request that meets one is answered 503, and the log says why."""
 
 
 MIN_SECRET_KEY_LENGTH = 32

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from astapa.store.files import PRIVATE_FILE, private_directory
+from astapa.store.files import private_directory
 
 NAME = re.compile(r"(?:[A-Za-z0-9_-]{1,64}/)?[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}")
 
@@ -63,12 +63,8 @@ class FileVault:
         directory = self._directory(path)
         # A name of its own for each write (mkstemp: 0600, never shared), so two writers at
         # once each replace the file whole; the last one's is kept.
-        fd, partial = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".partial")
+        partial = self._written(directory, path, data)
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
             os.replace(partial, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -77,18 +73,35 @@ class FileVault:
         _sync_directory(directory)
 
     def create(self, name: str, data: bytes) -> bytes:
+        """The file appears whole or not at all (written under a name of its own, then
+        linked into place, which fails if another process got there first): workers
+        starting at once all get the one value that won, never a half-written one."""
         path = self._path(name)
         directory = self._directory(path)
+        partial = self._written(directory, path, data)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+            os.link(partial, path)
         except FileExistsError:
             return path.read_bytes()
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        finally:
+            os.unlink(partial)
         _sync_directory(directory)
         return data
+
+    @staticmethod
+    def _written(directory: Path, path: Path, data: bytes) -> str:
+        """`data` in a new 0600 file of its own in `directory`, fsynced: its name."""
+        fd, partial = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".partial")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
+            raise
+        return partial
 
     def delete(self, name: str) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, PersistenceError
 
 from astapa.domain.errors import DomainError, StoreBusyError
 from astapa.store.events import Decision, EventStore
@@ -158,7 +158,10 @@ class Writer:
             return
         try:
             positions = self.app.save_decisions([d for _, d in batch])
-        except (OperationalError, InterfaceError) as e:
+        except IntegrityError as e:  # another process wrote one of these first: nothing was saved
+            self._each_alone(batch, e)
+            return
+        except PersistenceError as e:
             if not self.app.commit_may_be_ambiguous:
                 self._each_alone(batch, e)
                 return

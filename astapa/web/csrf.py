@@ -24,7 +24,13 @@ def load_page_key(vault: Vault, name: str = "pages.key") -> bytes:
     """An HMAC key made once per service (and shared by every node of a cluster):
     `pages.key` for form tokens, `links.key` for the tokens of mailed links,
     `external.key` for the PKCE verifiers and nonces of Google and GitHub sign-in."""
-    return vault.create(name, secrets.token_bytes(32))
+    key = vault.create(name, secrets.token_bytes(PAGE_KEY_BYTES))
+    if len(key) != PAGE_KEY_BYTES:  # never an HMAC under a truncated (or empty) key
+        raise ValueError(f"the page key {name} is not {PAGE_KEY_BYTES} bytes: remove it to make a new one")
+    return key
+
+
+PAGE_KEY_BYTES = 32
 
 
 def cookie_name(settings: Settings, name: str) -> str:

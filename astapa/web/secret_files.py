@@ -1,10 +1,11 @@
-"""A project's secret files as the server changes them, for the console's settings and the
-management API alike: the providers' secrets, the Xendit key, and a live twin's files.
+"""A project's secrets as the server changes them, for the console's settings and the
+management API alike: the providers' secrets, the Xendit key, and a live twin's copies.
 
-A secret goes to its 0600 file before its SHA-256 goes into the log (project_files.py), so
-each change holds the project's lock of that kind of file from the write to the event: two
-changes at once (a person in the console, a backend through the API) never leave the file
-and the log disagreeing. Files are written off the event loop.
+A secret goes to the vault before its SHA-256 goes into the log (project_files.py), so each
+change holds the project's lock of that kind of secret from the write to the event: two
+changes at once in this process (a person in the console, a backend through the API) never
+leave the vault and the log disagreeing. (Across workers or nodes the last write wins; the
+log then names both hashes.) The vault is written off the event loop.
 """
 
 import asyncio
@@ -20,16 +21,17 @@ from astapa.web.context import off_loop
 
 PROVIDERS_FILE, XENDIT_FILE, TWIN_FILES = "providers", "xendit", "twin"
 
-# One change of a project's secret file at a time (in this process), from the file's write
-# to the event recording its hash, so the two never disagree. Once the file is written, the
-# event is recorded whatever else changed meanwhile (no version check then): a secret saved
-# must never be left unrecorded.
-_locks: dict[tuple[str, str], asyncio.Lock] = {}
+# One change of a project's secret at a time (in this process's event loop), from the
+# vault's write to the event recording its hash, so the two never disagree. Once the secret
+# is written, the event is recorded whatever else changed meanwhile (no version check then):
+# a secret saved must never be left unrecorded.
+_locks: dict[tuple[int, str, str], asyncio.Lock] = {}
 
 
 def secret_lock(project_id: str, kind: str) -> asyncio.Lock:
-    """The lock of the project's `kind` of secret file (PROVIDERS_FILE, XENDIT_FILE, TWIN_FILES)."""
-    return _locks.setdefault((project_id, kind), asyncio.Lock())
+    """The lock of the project's `kind` of secret (PROVIDERS_FILE, XENDIT_FILE, TWIN_FILES),
+    in the running event loop (a lock belongs to one loop)."""
+    return _locks.setdefault((id(asyncio.get_running_loop()), project_id, kind), asyncio.Lock())
 
 
 async def went_live(web_app: web.Application, project_id: str, live_key: XenditCredentials | None,

@@ -21,6 +21,7 @@ log = logging.getLogger("astapa.throttles")
 SYNC_INTERVAL = 0.1
 PRUNE_INTERVAL = 300.0
 CLEAR = "clear:"  # a clear is logged under its throttle's name with this prefix
+MAX_OUTBOX = 100_000  # counts kept for the log while the store cannot be reached
 
 
 def named_throttles(throttles: Throttles) -> dict[str, Throttle]:
@@ -49,6 +50,8 @@ class SharedThrottles:
             throttle.listeners.append(self._counted)
 
     def _counted(self, throttle: Throttle, key: str, at: float | None) -> None:
+        if len(self._outbox) >= MAX_OUTBOX:  # the store is away: the oldest counts go first
+            del self._outbox[: len(self._outbox) // 2]
         name = self.names[id(throttle)]
         if at is None:
             self._outbox.append((CLEAR + name, key, throttle.clock.now(), self.origin))

@@ -104,6 +104,16 @@ def test_a_token_from_one_node_is_introspectable_and_revocable_at_the_other(clus
         assert introspect(a.url, project, token) == {"active": False}
 
 
+def refused_everywhere(urls: list[str], client: dict, seconds: float = 3.0) -> bool:
+    """Whether, within `seconds`, the right secret is refused (429) at every one of `urls`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if all(client_credentials(url, client).status_code == 429 for url in urls):
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def test_throttles_count_across_nodes(cluster, project):
     a, b = cluster.nodes["a"], cluster.nodes["b"]
     served_within(a.url, project, 1.0)
@@ -111,9 +121,9 @@ def test_throttles_count_across_nodes(cluster, project):
     wrong = {**project, "client_secret": "not-the-secret"}
     for i in range(20):  # the limit: 20 failed client authentications per client and address
         assert client_credentials((a, b)[i % 2].url, wrong).status_code in (401, 429)
-    time.sleep(0.5)  # nodes share their counts every 0.1 s
-    assert client_credentials(a.url, project).status_code == 429
-    assert client_credentials(b.url, project).status_code == 429
+    # Each node saw ten failures itself: alone, neither would refuse (nodes share their
+    # counts every 0.1 s).
+    assert refused_everywhere([a.url, b.url], project)
 
 
 def test_a_rotated_secret_works_at_both_nodes_and_the_old_one_stops_when_revoked(cluster, project):
@@ -151,13 +161,11 @@ def test_a_bad_store_url_is_one_clear_line(tmp_path: Path):
     assert len(done.stderr.strip().splitlines()) == 1 and "--store" in done.stderr, done.stderr
 
 
-def test_only_one_node_sends_the_mail(cluster, project):
+def test_one_node_leads_the_one_time_jobs(cluster, project):
+    """Mail, plan expiry and payment settlement run in one node only; the other keeps
+    trying each second, and would take over were the leader gone."""
+    time.sleep(2.5)  # a few of the nodes' attempts to lead
     stderr = cluster.nodes["a"].stderr() + cluster.nodes["b"].stderr()
-    deadline = time.monotonic() + 5
-    while "now runs the one-time jobs" not in stderr:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-        stderr = cluster.nodes["a"].stderr() + cluster.nodes["b"].stderr()
     assert stderr.count("now runs the one-time jobs") == 1
 
 

@@ -23,6 +23,7 @@ from astapa.store.postgres import (
     WrongSecretKey,
     listen,
     notify_channel,
+    parse_url,
     redact,
     store_env,
 )
@@ -115,7 +116,7 @@ def test_store_env_takes_each_part_of_the_url_percent_decoded():
 @pytest.mark.parametrize("url", [
     "mysql://u:secret@h/d", "postgresql://u:secret@/d", "postgresql://u:secret@h/",
     "postgresql://u:secret@h:99999/d", "postgresql://u:secret@h:port/d", "postgresql://h/d",
-    "postgresql://u:secret@h/d?sslmode=verify-full",
+    "postgresql://u:secret@h/d?application_name=x", "postgresql://u:se/cret@h/d", "postgresql://u:s%zzecret@h/d",
 ])
 def test_store_env_refuses_an_unusable_url_without_showing_its_password(url):
     with pytest.raises(ValueError) as refused:
@@ -123,10 +124,23 @@ def test_store_env_refuses_an_unusable_url_without_showing_its_password(url):
     assert "secret" not in str(refused.value) and "\n" not in str(refused.value)
 
 
-def test_redact_hides_only_the_password():
+def test_redact_never_shows_the_password():
     assert redact("postgresql://astapa:s3cret@db:5432/x") == "postgresql://astapa:***@db:5432/x"
-    assert redact("postgresql://astapa@db/x") == "postgresql://astapa@db/x"
-    assert redact("postgresql://astapa:p@ss@db/x@y") == "postgresql://astapa:***@db/x@y"
+    assert redact("postgresql://astapa@db/x") == "postgresql://astapa:***@db:5432/x"
+    assert redact("postgresql://astapa:p@ss@db/x") == "postgresql://astapa:***@db:5432/x"
+    for unusable in ("postgresql://u:pa/ss@h/db", "postgresql://u:s3cr%zzet@h/db"):
+        assert "pa/ss" not in redact(unusable) and "s3cr" not in redact(unusable)
+        with pytest.raises(ValueError) as refused:
+            parse_url(unusable)
+        assert "pa/ss" not in str(refused.value) and "s3cr" not in str(refused.value)
+
+
+def test_a_store_url_takes_libpqs_tls_settings_and_nothing_else():
+    url = parse_url("postgresql://u:p@db.internal/astapa?sslmode=verify-full&sslrootcert=/etc/ca.pem")
+    assert url.tls == {"sslmode": "verify-full", "sslrootcert": "/etc/ca.pem"}
+    assert url.connection_arguments()["sslmode"] == "verify-full"
+    with pytest.raises(ValueError, match="takes only"):
+        parse_url("postgresql://u:p@db/astapa?application_name=x")
 
 
 # --- The event store -----------------------------------------------------------------------
