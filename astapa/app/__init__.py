@@ -30,6 +30,9 @@ from astapa.store.events import Decision, EventStore
 
 class AstapaApplication(ConsoleCommands, IdentityCommands, LinkCommands, PaymentCommands, MailCommands,
                         GoLiveCommands, ProjectCommands, KeyCommands):
+    # The library names an application after its class unless told: EventStore's name,
+    # which PostgreSQL's tables (astapa_events) and NOTIFY channel are named after.
+    name = EventStore.name
     # Busy refresh families and long-lived users load (after a restart) from a snapshot
     # plus at most 99 events.
     snapshotting_intervals = {RefreshFamily: 100, User: 100}

@@ -11,13 +11,17 @@ following the one log.
 import fcntl
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Callable, Protocol
+
+from eventsourcing.persistence import PersistenceError
 
 from astapa.store.files import PRIVATE_FILE
 from astapa.store.vault import FileVault, Vault
 
 THROTTLE_LOG = "throttles.db"
+STORE_OPEN_ATTEMPTS = 5
 
 
 class SecretKeyError(Exception):
@@ -79,9 +83,18 @@ class Backend:
 
     def event_store(self, cls: type):
         """`cls` (the application) on this store."""
-        if self.postgres:
-            return cls(store_url=self.store_url)
-        return cls(self.data_dir / "events.db", shared=self.shared)
+        if not self.postgres:
+            return cls(self.data_dir / "events.db", shared=self.shared)
+        for attempt in range(STORE_OPEN_ATTEMPTS):
+            try:
+                return cls(store_url=self.store_url)
+            except PersistenceError:
+                # Nodes starting at the same instant each replace the library's functions
+                # ("tuple concurrently updated"): the one that lost tries again.
+                if attempt == STORE_OPEN_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def vault(self) -> Vault:
         if not self.postgres:

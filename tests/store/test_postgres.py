@@ -195,6 +195,21 @@ def test_a_save_notifies_listeners_within_a_second(open_store, pg_url):
         assert notified.count == 2  # nothing else announced
 
 
+def test_the_servers_own_commits_notify_the_channel_its_nodes_listen_on(pg_url):
+    """The server's application, not a stand-in: its table's name, so its channel's, is
+    the one the nodes LISTEN on (an application is named after its class unless told)."""
+    from astapa.app import AstapaApplication
+
+    app = AstapaApplication(store_url=pg_url)
+    try:
+        assert app.recorder.channel_name == NOTIFY_CHANNEL
+        with listening(pg_url) as notified:
+            app.execute(app.create_project, "app", ["https://app.example/cb"], "sandbox", [])
+            assert wait_until(lambda: notified.count >= 2, 1.0)
+    finally:
+        app.close()
+
+
 def test_an_outage_fails_saves_fast_and_the_same_store_recovers_at_once(open_store, pg_url, postgres_server):
     store = open_store()
     store.save(Note("before"))
