@@ -1,4 +1,5 @@
-"""Shared plumbing for scripts/bench_login.py and scripts/bench_refresh.py.
+"""Shared plumbing for the benchmarks in scripts/ (bench_token.py, bench_refresh.py,
+bench_cluster.py and the others).
 
 The same conventions as scripts/bench_token.py: each server runs in its own process group
 on a temporary data dir (stopped on exit, error or Ctrl-C), only 127.0.0.1 is targeted,
@@ -25,17 +26,20 @@ import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
+from eventsourcing.domain import Aggregate, event
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BENCH = ROOT / "scripts" / "bench"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 ASTAPA = ROOT / ".venv" / "bin" / "astapa"
+NODE = BENCH / "node_modules" / "node" / "bin" / "node"
 REDIRECT_URI = "https://app.example/callback"
 PASSWORD = "correct horse battery"
 CSRF_COOKIE = "astapa_csrf"
@@ -56,6 +60,11 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def pinned(cmd: list, cpus: str | None) -> list:
+    """`cmd` run on the CPUs `cpus` names (taskset's list, e.g. "0"), or as it is for None."""
+    return ["taskset", "-c", cpus, *cmd] if cpus else list(cmd)
 
 
 def start(cmd: list, logfile: Path, **kwargs) -> subprocess.Popen:
@@ -121,33 +130,89 @@ def ensure_wrk() -> str:
 
 
 def run_wrk(wrk: str, script: Path, url: str, env: dict, threads: int, connections: int, duration: int,
-            server_pid: int) -> dict:
+            server_pid: int | Sequence[int], cpus: str | None = None) -> dict:
     """wrk with `script` for `duration` seconds: the script's BENCH_RESULT figures, plus its
     other output lines (`stdout`), the seconds it ran (`seconds`) and where the CPU went
-    (`server_cores`, `client_cores`: wrk, `others_cores`: everything else on the machine)."""
-    cmd = [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "-s", str(script), url]
-    server_cpu, client_cpu, busy = cpu_seconds(server_pid), children_cpu_seconds(), machine_busy_seconds()
-    result = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **env), timeout=duration + 60)
-    server_cpu = cpu_seconds(server_pid) - server_cpu
+    (`server_cores`: the server processes and their children, `client_cores`: wrk,
+    `others_cores`: everything else on the machine). `cpus`: where wrk runs (taskset)."""
+    return run_wrk_many(wrk, script, [url], env, threads, connections, duration, server_pid, cpus)[0]
+
+
+def run_wrk_many(wrk: str, script: Path, urls: list[str], env: dict, threads: int, connections: int,
+                 duration: int, server_pids: int | Sequence[int], cpus: str | None = None) -> list[dict]:
+    """One wrk per URL, all at once (each with `connections`): run_wrk's figures for each.
+    The CPU figures are for the whole run, the same in each: `server_cpu_by_pid` holds each
+    server process tree's CPU seconds."""
+    pids = [server_pids] if isinstance(server_pids, int) else list(server_pids)
+    cmds = [pinned([wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "-s", str(script),
+                    url], cpus) for url in urls]
+    before = {pid: tree_cpu_seconds(pid) for pid in pids}
+    client_cpu, busy = children_cpu_seconds(), machine_busy_seconds()
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=dict(os.environ, **env)) for cmd in cmds]
+    outputs = []
+    try:
+        for proc in procs:
+            stdout, stderr = proc.communicate(timeout=duration + 60)
+            outputs.append((proc.returncode, stdout, stderr))
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    by_pid = {pid: round(tree_cpu_seconds(pid) - before[pid], 3) for pid in pids}
+    server_cpu = sum(by_pid.values())
     client_cpu, busy = children_cpu_seconds() - client_cpu, machine_busy_seconds() - busy
-    lines = [line for line in result.stdout.splitlines() if line.startswith("BENCH_RESULT ")]
-    if result.returncode != 0 or not lines:
-        sys.exit(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    figures = json.loads(lines[-1].split(" ", 1)[1])
-    seconds = figures["duration_us"] / 1e6
-    figures.update(
-        stdout=result.stdout, seconds=seconds, server_cpu=server_cpu,
-        p50_ms=round(figures["p50_us"] / 1000, 2), p99_ms=round(figures["p99_us"] / 1000, 2),
-        server_cores=round(server_cpu / seconds, 2), client_cores=round(client_cpu / seconds, 2),
-        others_cores=round(max(0.0, busy - server_cpu - client_cpu) / seconds, 2),
-    )
-    return figures
+    results = []
+    for returncode, stdout, stderr in outputs:
+        lines = [line for line in stdout.splitlines() if line.startswith("BENCH_RESULT ")]
+        if returncode != 0 or not lines:
+            sys.exit(f"wrk failed ({returncode}):\n{stdout}\n{stderr}")
+        results.append(dict(json.loads(lines[-1].split(" ", 1)[1]), stdout=stdout))
+    seconds = max(figures["duration_us"] for figures in results) / 1e6
+    for figures in results:
+        figures.update(
+            seconds=figures["duration_us"] / 1e6, server_cpu=server_cpu, server_cpu_by_pid=by_pid,
+            p50_ms=round(figures["p50_us"] / 1000, 2), p99_ms=round(figures["p99_us"] / 1000, 2),
+            server_cores=round(server_cpu / seconds, 2), client_cores=round(client_cpu / seconds, 2),
+            others_cores=round(max(0.0, busy - server_cpu - client_cpu) / seconds, 2),
+        )
+    return results
 
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process and its waited-for children, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every live process descended from it (a supervisor's workers), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                ppid = int(Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    tree, pending = [], [pid]
+    while pending:
+        tree.append(pending.pop())
+        pending.extend(children.get(tree[-1], []))
+    return tree
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of `pid` and all its descendants: the live ones' own, and the waited-for
+    ones' through their parents (so a worker that died and was reaped still counts)."""
+    total = 0.0
+    for member in process_tree(pid):
+        try:
+            total += cpu_seconds(member)
+        except (OSError, IndexError, ValueError):  # gone meanwhile: its parent reaps its time
+            pass
+    return total
 
 
 def machine_busy_seconds() -> float:
@@ -163,11 +228,12 @@ def children_cpu_seconds() -> float:
     return usage.children_user + usage.children_system
 
 
-def raw_sign_rate(seconds: float = 3.0) -> dict:
+def raw_sign_rate(seconds: float = 3.0, cpus: str | None = None) -> dict:
     """One core's RS256 signing rate with joserfc (scripts/bench/raw_sign.py), and the share
-    of a core the process got (below 1.0: other work on the machine slowed it)."""
+    of a core the process got (below 1.0: other work on the machine slowed it). `cpus`: the
+    core it runs on (taskset), else wherever the kernel puts it."""
     cpu, wall = children_cpu_seconds(), time.perf_counter()
-    figures = run_json([PYTHON, BENCH / "raw_sign.py", str(seconds)], timeout=seconds + 60)
+    figures = run_json(pinned([PYTHON, BENCH / "raw_sign.py", str(seconds)], cpus), timeout=seconds + 60)
     figures["cpu_share"] = round((children_cpu_seconds() - cpu) / (time.perf_counter() - wall), 3)
     log(f"  {figures['per_s']} signatures/s ({figures['signatures']} in {figures['seconds']}s; "
         f"the process had {figures['cpu_share']:.0%} of a core)")
@@ -176,6 +242,26 @@ def raw_sign_rate(seconds: float = 3.0) -> dict:
 
 BUSY_OTHERS_CORES = 0.2  # other processes' load during a measurement that skews it
 BUSY_RAW_SHARE = 0.9  # a raw-rate process with less of a core than this was slowed
+
+
+def wait_quiet(max_wait: float, own_pids: Sequence[int] = (), sample: float = 3.0) -> float:
+    """Up to `max_wait` seconds until the rest of the machine (everything but this process's
+    children and the trees of `own_pids`, e.g. an idle server) uses under BUSY_OTHERS_CORES
+    for `sample` seconds: a shared machine's other work would skew the next figure. The
+    seconds waited (the caller goes on anyway after `max_wait`; the figure's others_cores
+    then tells)."""
+    began = time.monotonic()
+    while True:
+        own = sum(tree_cpu_seconds(pid) for pid in own_pids)
+        children, busy = children_cpu_seconds(), machine_busy_seconds()
+        time.sleep(sample)
+        own = sum(tree_cpu_seconds(pid) for pid in own_pids) - own + children_cpu_seconds() - children
+        others = (machine_busy_seconds() - busy - own) / sample
+        waited = time.monotonic() - began
+        if others < BUSY_OTHERS_CORES or waited >= max_wait:
+            if waited > sample + 1:
+                log(f"  waited {waited:.0f}s for other work to finish (others now {others:.2f} cores)")
+            return waited
 
 
 def busy_warning(others_cores: float | None, raw_share: float | None) -> str | None:
@@ -231,24 +317,140 @@ class Server:
                           "response_type": "code", "state": state})
 
 
+def start_astapa(data: Path, port: int, logfile: Path, extra_args: tuple = (), cpus: str | None = None,
+                 env: dict | None = None) -> subprocess.Popen:
+    """`astapa serve` on 127.0.0.1:port with the data dir `data`, answering /healthz."""
+    proc = start(pinned([ASTAPA, "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", data,
+                         *extra_args], cpus), logfile, env=env)
+    wait_http(f"http://127.0.0.1:{port}/healthz", proc, logfile)
+    return proc
+
+
 @contextmanager
-def astapa_server(extra_args: tuple = ()) -> Iterator[Server]:
+def astapa_server(extra_args: tuple = (), *, cpus: str | None = None, env: dict | None = None,
+                  project_args: tuple = ()) -> Iterator[Server]:
+    """A server on a fresh temp data dir with one project made by the CLI (`project_args`
+    added, e.g. ("--scope", "api")). `cpus`: the cores it runs on (taskset)."""
     with tempfile.TemporaryDirectory(prefix="astapa-bench-") as tmp:
         data = Path(tmp) / "data"
         data.mkdir()
         port, logfile = free_port(), Path(tmp) / "serve.log"
-        proc = start([ASTAPA, "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", data,
-                      *extra_args], logfile)
+        proc = start_astapa(data, port, logfile, extra_args, cpus, env)
         try:
-            wait_http(f"http://127.0.0.1:{port}/healthz", proc, logfile)
             project = run_json([ASTAPA, "project", "create", "--data-dir", data, "--name", "bench",
-                                "--redirect-uri", REDIRECT_URI])
+                                "--redirect-uri", REDIRECT_URI, *project_args])
             server = Server(data, port, proc, project, logfile)
             # The server polls for new clients: wait until the sign-in page knows this one.
             wait_http(f"{server.base}/auth/login?{server.authorize_query()}", proc, logfile, timeout=30)
             yield server
         finally:
             stop(proc)
+
+
+# -- client_credentials tokens under wrk (scripts/bench/token.lua), and the peer --------
+
+def check_token(url: str, client_id: str, secret: str) -> None:
+    """One request before the load: it must be 200 with an RS256 JWT access token."""
+    auth = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    request = urllib.request.Request(url, data=b"grant_type=client_credentials&scope=api", method="POST",
+                                     headers={"Authorization": f"Basic {auth}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            token = json.load(response)["access_token"]
+    except urllib.error.HTTPError as e:
+        sys.exit(f"token request to {url} answered {e.code}: {e.read()[:500]!r}")
+    head = token.split(".")[0]
+    header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    if header.get("alg") != "RS256":
+        sys.exit(f"token from {url} is not an RS256 JWT: header {header}")
+
+
+def token_load(wrk: str, bases: str | list[str], path: str, client_id: str, secret: str, threads: int,
+               connections: int, duration: int, server_pids: int | Sequence[int],
+               cpus: str | None = None) -> dict:
+    """`connections` token requests (client_credentials, HTTP Basic) to each base URL at once
+    for `duration` seconds: run_wrk's figures with `tokens_per_s` and `errors` (socket errors
+    and timeouts). With several bases, counts and rates are summed over them, p50 and p99
+    are the worst base's, and `runs` holds each base's own figures."""
+    bases = [bases] if isinstance(bases, str) else bases
+    env = {"BENCH_PATH": path, "BENCH_BASIC_AUTH": base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+    runs = run_wrk_many(wrk, BENCH / "token.lua", [f"{base}/" for base in bases], env, threads, connections,
+                        duration, server_pids, cpus)
+    for figures in runs:
+        figures["tokens_per_s"] = round(figures["ok"] / figures["seconds"], 1)
+        figures["errors"] = sum(figures[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts"))
+    figures = runs[0]
+    if len(runs) > 1:
+        figures = {**runs[0], "runs": runs}
+        for key in ("requests", "ok", "non200", "errors", "connect_errors", "read_errors", "write_errors",
+                    "timeouts"):
+            figures[key] = sum(run[key] for run in runs)
+        figures["tokens_per_s"] = round(sum(run["tokens_per_s"] for run in runs), 1)
+        for key in ("p50_us", "p99_us", "max_us", "p50_ms", "p99_ms"):
+            figures[key] = max(run[key] for run in runs)
+    each = f" ({' + '.join(str(run['tokens_per_s']) for run in runs)})" if len(runs) > 1 else ""
+    log(f"  {figures['tokens_per_s']} tokens/s{each} ({figures['ok']} x 200, {figures['non200']} non-200, "
+        f"{figures['errors']} socket errors/timeouts), p50 {figures['p50_us'] / 1000:.2f} ms, "
+        f"p99 {figures['p99_ms']} ms, server used {figures['server_cores']} cores")
+    return figures
+
+
+def ensure_peer() -> bool:
+    """node-oidc-provider and Node 22 under scripts/bench/node_modules (npm install on first use)."""
+    if NODE.exists() and (BENCH / "node_modules" / "oidc-provider").exists():
+        return True
+    if not shutil.which("npm"):
+        log("  npm not found (apt-get install -y npm); skipping the peer")
+        return False
+    log("  npm install --prefix scripts/bench (oidc-provider, node@22)")
+    subprocess.run(["npm", "install", "--prefix", BENCH, "--no-package-lock", "--no-audit", "--no-fund"],
+                   timeout=600, check=True)
+    return NODE.exists()
+
+
+@dataclass
+class Peer:
+    proc: subprocess.Popen
+    port: int
+    client_id: str
+    secret: str
+    version: str
+    path: str = "/token"
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextmanager
+def peer_server(cpus: str | None = None) -> Iterator[Peer | None]:
+    """node-oidc-provider (scripts/bench/oidc_peer.mjs, one process, NODE_ENV=production)
+    with one client_credentials client, checked with one token; None without npm."""
+    if not ensure_peer():
+        yield None
+        return
+    version = subprocess.run([NODE, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    client_id, secret = "bench", base64.urlsafe_b64encode(os.urandom(24)).decode()
+    with tempfile.TemporaryDirectory(prefix="oidc-peer-") as tmp:
+        port, logfile = free_port(), Path(tmp) / "peer.log"
+        proc = start(pinned([NODE, BENCH / "oidc_peer.mjs", str(port), client_id, secret], cpus), logfile,
+                     cwd=BENCH, env=dict(os.environ, NODE_ENV="production"))
+        try:
+            wait_http(f"http://127.0.0.1:{port}/.well-known/openid-configuration", proc, logfile)
+            log(f"  node {version}, oidc-provider on port {port}")
+            peer = Peer(proc, port, client_id, secret, version)
+            check_token(f"{peer.base}{peer.path}", client_id, secret)
+            yield peer
+        finally:
+            stop(proc)
+
+
+class Filler(Aggregate):
+    """Events no server reads, written straight into a store: Filler.Created, then Filler.Noted."""
+
+    @event("Noted")
+    def note(self) -> None:
+        pass
 
 
 # -- the hosted pages, as a browser without JavaScript -----------------------------------
