@@ -160,10 +160,6 @@ class Settings:
         return self.issuer.startswith("https://")
 
     @property
-    def events_db(self) -> Path:
-        return self.data_dir / "events.db"
-
-    @property
     def read_db(self) -> Path:
         """This process's read models: each worker follows the log into its own."""
         return self.data_dir / (f"read-{self.worker}.db" if self.worker else "read.db")
@@ -172,10 +168,6 @@ class Settings:
     def shared_store(self) -> bool:
         """Other server processes write the same store: workers, or a cluster's nodes."""
         return self.workers > 1 or self.store_url is not None
-
-    @property
-    def keys_dir(self) -> Path:
-        return self.data_dir / "keys"
 
     @property
     def outbox_dir(self) -> Path:
