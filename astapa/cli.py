@@ -72,6 +72,10 @@ def reuse_grace(value: str) -> int:
     return argument(inputs.reuse_grace, value)
 
 
+def refresh_ttl(value: str) -> int:
+    return argument(inputs.refresh_ttl, value)
+
+
 def redirect_uri(value: str) -> str:
     """What any project takes (a sandbox's rule: http on any host); the command then checks
     the URI against its project's mode (RedirectUriRefusedError)."""
@@ -170,6 +174,12 @@ def build_parser() -> Parser:
                         help="a scope the project grants its own client (repeatable; replaces the scopes before)")
     update.add_argument("--token-ttl", type=token_ttl, metavar="SECONDS",
                         help="how long the access tokens of the project's own client live (1 to 86400 seconds)")
+    update.add_argument("--refresh-ttl", type=refresh_ttl, metavar="SECONDS",
+                        help="how long refresh tokens from a password, magic link or social sign-in live")
+    update.add_argument("--pin-sign-in", action=argparse.BooleanOptionalAction,
+                        help="people may (or may not) set a PIN for a browser and sign in there with it")
+    update.add_argument("--pin-refresh-ttl", type=refresh_ttl, metavar="SECONDS",
+                        help="how long refresh tokens from a PIN sign-in live (default 30 days)")
 
     live = with_data_dir(project_commands.add_parser(
         "go-live", help="create the sandbox project's live twin (its configuration, none of its data)"))
@@ -360,12 +370,14 @@ def update_project(app, args: argparse.Namespace) -> dict:
              "post_logout_redirect_uris": args.post_logout_redirect_uri,
              "require_verified_email": args.require_verified_email, "allow_registration": args.allow_registration,
              "refresh_reuse_grace": args.refresh_reuse_grace, "scopes": args.scope,
-             "access_token_ttl": args.token_ttl}
+             "access_token_ttl": args.token_ttl, "refresh_ttl": args.refresh_ttl,
+             "pin_sign_in": args.pin_sign_in, "pin_refresh_ttl": args.pin_refresh_ttl}
     changes = {setting: list(dict.fromkeys(value)) if isinstance(value, list) else value
                for setting, value in given.items() if value is not None}
     if not changes:
         raise ConfigError("give --name, --redirect-uri, --[no-]require-verified-email, --[no-]allow-registration,"
-                          " --refresh-reuse-grace, --post-logout-redirect-uri, --scope or --token-ttl")
+                          " --refresh-reuse-grace, --post-logout-redirect-uri, --scope, --token-ttl, --refresh-ttl,"
+                          " --[no-]pin-sign-in or --pin-refresh-ttl")
     if "name" in changes and not changes["name"].strip():
         raise ConfigError("--name must not be empty")
     value, _ = app.execute(app.update_project, args.project, changes, by="cli")

@@ -4,7 +4,7 @@ ValueError with a sentence for the operator (the CLI's argparse names the flag).
 
 from urllib.parse import urlsplit
 
-from astapa.domain.refresh import MAX_REUSE_GRACE
+from astapa.domain.refresh import MAX_REFRESH_TTL, MAX_REUSE_GRACE, MIN_REFRESH_TTL
 from astapa.oauth.scopes import is_scope_token
 
 MAX_TOKEN_TTL = 86400
@@ -33,6 +33,15 @@ def token_ttl(value: str) -> int:
     if not 1 <= ttl <= MAX_TOKEN_TTL:
         raise ValueError(f"the token lifetime must be from 1 to {MAX_TOKEN_TTL} seconds")
     return ttl
+
+
+def refresh_ttl(value: str) -> int:
+    """A refresh token lifetime in seconds (a project's, after a sign-in of some kind)."""
+    seconds = int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else -1
+    if not MIN_REFRESH_TTL <= seconds <= MAX_REFRESH_TTL:
+        raise ValueError(f"the refresh token lifetime must be whole seconds from {MIN_REFRESH_TTL} to"
+                         f" {MAX_REFRESH_TTL}, got {value!r}")
+    return seconds
 
 
 def reuse_grace(value: str) -> int:

@@ -20,6 +20,7 @@ from astapa.domain.clients import (
     third_party_scopes,
 )
 from astapa.domain.plans import FREE
+from astapa.domain.refresh import DEFAULT_PIN_REFRESH_TTL
 from astapa.domain.resources import canonical
 from projections.runner import connect
 
@@ -61,7 +62,7 @@ def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | Non
         " c.redirect_uris, p.require_verified_email, c.mode, p.providers, c.auth_method, c.jwks,"
         " c.jwks_uri, c.grant_types, p.scopes AS project_scopes, p.resources, p.allow_registration,"
         " p.refresh_reuse_grace, c.post_logout_redirect_uris, c.previous_secret_hash, c.previous_secret_valid_until,"
-        " b.display_name, b.logo_url, b.primary_color"
+        " b.display_name, b.logo_url, b.primary_color, p.refresh_ttl, p.pin_sign_in, p.pin_refresh_ttl"
         " FROM clients c LEFT JOIN projects p ON p.project_id = c.project_id"
         " LEFT JOIN project_branding b ON b.project_id = c.project_id"
         " WHERE c.client_id = ?",
@@ -97,6 +98,9 @@ def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | Non
         previous_secret_hash=row["previous_secret_hash"],
         previous_secret_valid_until=row["previous_secret_valid_until"],
         branding=branding_of(row),
+        refresh_ttl=row["refresh_ttl"],
+        pin_sign_in=bool(row["pin_sign_in"]),
+        pin_refresh_ttl=row["pin_refresh_ttl"] or DEFAULT_PIN_REFRESH_TTL,
     )
 
 
@@ -147,7 +151,8 @@ def project_details(conn: sqlite3.Connection, project_id: str) -> dict | None:
     row = conn.execute(
         "SELECT p.project_id, p.name, p.mode, p.client_id, p.scopes, p.providers, p.resources,"
         " p.require_verified_email, p.allow_registration, p.refresh_reuse_grace, p.created_at,"
-        " c.redirect_uris, c.post_logout_redirect_uris, p.live_project_id, p.sandbox_project_id, c.token_ttl"
+        " c.redirect_uris, c.post_logout_redirect_uris, p.live_project_id, p.sandbox_project_id, c.token_ttl,"
+        " p.refresh_ttl, p.pin_sign_in, p.pin_refresh_ttl"
         " FROM projects p LEFT JOIN clients c ON c.client_id = p.client_id WHERE p.project_id = ?",
         (project_id,)).fetchone()
     if row is None:
@@ -166,6 +171,9 @@ def project_details(conn: sqlite3.Connection, project_id: str) -> dict | None:
         "allow_registration": bool(row["allow_registration"]),
         "refresh_reuse_grace": row["refresh_reuse_grace"] or 0,
         "access_token_ttl": row["token_ttl"],  # the own client's access tokens (None: the server's default)
+        "refresh_ttl": row["refresh_ttl"],  # after a password, link or social sign-in (None: the default)
+        "pin_sign_in": bool(row["pin_sign_in"]),
+        "pin_refresh_ttl": row["pin_refresh_ttl"] or DEFAULT_PIN_REFRESH_TTL,  # after a PIN sign-in
         "created_at": row["created_at"],
         "live_project_id": row["live_project_id"],  # a sandbox's live twin, once it went live
         "sandbox_project_id": row["sandbox_project_id"],  # a live twin's sandbox

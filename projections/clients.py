@@ -16,6 +16,8 @@ def create_tables(db: Database) -> None:
          "require_verified_email": int, "providers": str,  # providers: JSON {provider: client id}
          "scopes": str, "allow_registration": int, "resources": str,  # resources: JSON {uri: [scope]}
          "refresh_reuse_grace": int,
+         # Refresh lifetimes in seconds (NULL: the defaults), and whether PIN sign-in is on.
+         "refresh_ttl": int, "pin_sign_in": int, "pin_refresh_ttl": int,
          # Twins: a sandbox's live project once it went live; a live twin's sandbox.
          "live_project_id": str, "sandbox_project_id": str},
         pk="project_id",
@@ -127,6 +129,18 @@ def refresh_reuse_grace_changed(db: Database, e: Project.RefreshReuseGraceChange
                [e.refresh_reuse_grace, e.project_id])
 
 
+def refresh_ttl_changed(db: Database, e: Project.RefreshTtlChanged) -> None:
+    db.execute("UPDATE projects SET refresh_ttl = ? WHERE project_id = ?", [e.refresh_ttl, e.project_id])
+
+
+def pin_sign_in_changed(db: Database, e: Project.PinSignInChanged) -> None:
+    db.execute("UPDATE projects SET pin_sign_in = ? WHERE project_id = ?", [int(e.pin_sign_in), e.project_id])
+
+
+def pin_refresh_ttl_changed(db: Database, e: Project.PinRefreshTtlChanged) -> None:
+    db.execute("UPDATE projects SET pin_refresh_ttl = ? WHERE project_id = ?", [e.pin_refresh_ttl, e.project_id])
+
+
 def provider_configured(db: Database, e: Project.ProviderConfigured) -> None:
     db.execute("UPDATE projects SET providers = json_set(providers, '$.' || ?, ?) WHERE project_id = ?",
                [e.provider, e.client_id, e.project_id])
@@ -212,6 +226,9 @@ HANDLERS = {
     Project.RegistrationPolicyChanged: registration_policy_changed,
     Project.ResourceAdded: resource_added,
     Project.RefreshReuseGraceChanged: refresh_reuse_grace_changed,
+    Project.RefreshTtlChanged: refresh_ttl_changed,
+    Project.PinSignInChanged: pin_sign_in_changed,
+    Project.PinRefreshTtlChanged: pin_refresh_ttl_changed,
     Project.WentLive: went_live,
     Project.Renamed: project_renamed,
     Project.RedirectUrisChanged: redirect_uris_changed,

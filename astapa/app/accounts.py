@@ -17,7 +17,7 @@ from astapa.domain.ids import split_keyed_secret
 from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL, ActionLink
 from astapa.domain.mail import Message
 from astapa.domain.projects import Consent
-from astapa.domain.sessions import BrowserSession
+from astapa.domain.sessions import PASSWORD, BrowserSession
 from astapa.domain.users import EmailIndex, User
 from astapa.store.events import Decision
 
@@ -75,15 +75,17 @@ class AccountCommands(TokenCommands):
             made += [link, message]
         if not sign_in:
             return Decision(made, SignedIn(None, sub, None))
-        return self._signed_in(request, user, made, now)
+        return self._signed_in(request, user, made, now, [PASSWORD])
 
-    def sign_in(self, request: CodeRequest, sub: str, now: float, require_verified: bool = False) -> Decision:
-        """The password was checked; a new session (never the old one: no fixation)."""
+    def sign_in(self, request: CodeRequest, sub: str, now: float, require_verified: bool = False,
+                amr: list[str] | None = None) -> Decision:
+        """The password (or what `amr` names) was checked; a new session (never the old
+        one: no fixation)."""
         user = self._user(request.project_id, sub, read_only=True)
         user.check_can_sign_in()
         if require_verified:
             user.check_verified()
-        return self._signed_in(request, user, [], now)
+        return self._signed_in(request, user, [], now, amr or [PASSWORD])
 
     def resume_session(
         self, request: CodeRequest, cookie: str, now: float, max_age: int | None,
@@ -91,7 +93,7 @@ class AccountCommands(TokenCommands):
     ) -> Decision:
         """A signed-in user coming back gets a code without the form."""
         session, user = self._resumed(request, cookie, now, max_age, require_verified)
-        codes, value = self._issue_code(request, user, session, session.auth_time, now)
+        codes, value = self._issue_code(request, user, session, now)
         return Decision([session, *codes],
                         SignedIn(value, session.sub, None, consent=value is None))
 
@@ -110,7 +112,7 @@ class AccountCommands(TokenCommands):
         else:
             consent = Consent(project_id=request.project_id, sub=user.sub, client_id=request.client_id,
                               scopes=sorted(request.scopes), resource=request.resource)
-        code, value = self._new_code(request, user, session, session.auth_time, now)
+        code, value = self._new_code(request, user, session, now)
         return Decision([consent, session, code], SignedIn(value, user.sub, None))
 
     def _resumed(self, request: CodeRequest, cookie: str, now: float, max_age: int | None,
@@ -183,13 +185,14 @@ class AccountCommands(TokenCommands):
         return Message(project_id=user.project_id, to=user.email, kind=kind, link_key=link_key,
                        client_name=where.client_name, queued_at=now)
 
-    def _start_session(self, user: User, now: float) -> tuple[BrowserSession, str]:
+    def _start_session(self, user: User, now: float, amr: list[str]) -> tuple[BrowserSession, str]:
+        """A new browser session, signed in now by the methods `amr` names (RFC 8176)."""
         key, secret = random_key(), random_secret()
         session = BrowserSession(
             session_key=key, project_id=user.project_id, sub=user.sub,
             secret_hash=sha256_hex(secret), auth_time=int(now), tokens_epoch=user.tokens_epoch,
             idle_expires_at=now + self.lifetimes.session_idle,
-            absolute_expires_at=now + self.lifetimes.session_absolute,
+            absolute_expires_at=now + self.lifetimes.session_absolute, amr=amr,
         )
         return session, f"{key}.{secret}"
 
@@ -205,11 +208,12 @@ class AccountCommands(TokenCommands):
             raise SessionEndedError("ended or expired")
         return session
 
-    def _signed_in(self, request: CodeRequest, user: User, changed: list, now: float) -> Decision:
-        """`changed`, a new browser session for `user` (never an old one: no fixation) and
-        the code, in one save; no code while a third-party client waits for consent."""
-        session, cookie = self._start_session(user, now)
-        codes, value = self._issue_code(request, user, session, int(now), now)
+    def _signed_in(self, request: CodeRequest, user: User, changed: list, now: float, amr: list[str]) -> Decision:
+        """`changed`, a new browser session for `user` (never an old one: no fixation),
+        signed in by the methods `amr` names, and the code, in one save; no code while a
+        third-party client waits for consent."""
+        session, cookie = self._start_session(user, now, amr)
+        codes, value = self._issue_code(request, user, session, now)
         return Decision([*changed, session, *codes], SignedIn(value, user.sub, cookie, consent=value is None))
 
     def _prove_address(self, user: User, email: str) -> None:
@@ -220,12 +224,12 @@ class AccountCommands(TokenCommands):
         user.revoke_tokens(reason="email verified")
 
     def _issue_code(
-        self, request: CodeRequest, user: User, session: BrowserSession, auth_time: int, now: float
+        self, request: CodeRequest, user: User, session: BrowserSession, now: float
     ) -> tuple[list[AuthorizationCode], str | None]:
         """The code, or none while a third-party client still needs the user's consent."""
         if request.consent and (request.prompt_consent or not self._consented(request, user.sub)):
             return [], None
-        code, value = self._new_code(request, user, session, auth_time, now)
+        code, value = self._new_code(request, user, session, now)
         return [code], value
 
     def _consented(self, request: CodeRequest, sub: str) -> bool:
@@ -237,14 +241,16 @@ class AccountCommands(TokenCommands):
         return consent.covers(request.scopes, request.resource)
 
     def _new_code(
-        self, request: CodeRequest, user: User, session: BrowserSession, auth_time: int, now: float
+        self, request: CodeRequest, user: User, session: BrowserSession, now: float
     ) -> tuple[AuthorizationCode, str]:
+        """A code for the session's sign-in: its time and methods go into the tokens."""
         value = random_secret()
         code = AuthorizationCode(
             code_hash=sha256_hex(value), project_id=request.project_id, client_id=request.client_id,
             redirect_uri=request.redirect_uri, sub=user.sub, scopes=list(request.scopes),
             code_challenge=request.code_challenge, nonce=request.nonce, resource=request.resource,
-            auth_time=auth_time, session_key=session.id.hex, expires_at=now + self.lifetimes.code,
+            auth_time=session.auth_time, session_key=session.id.hex, expires_at=now + self.lifetimes.code,
+            amr=list(session.amr),
         )
         return code, value
 

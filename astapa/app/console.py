@@ -27,6 +27,7 @@ from astapa.domain.errors import DomainError, ProjectNotFoundError
 from astapa.domain.ids import split_keyed_secret
 from astapa.domain.mail import CONSOLE_INVITE, Message
 from astapa.domain.projects import Project
+from astapa.domain.sessions import EMAIL_LINK
 from astapa.domain.users import EmailIndex, User
 from astapa.store.events import Decision
 
@@ -127,7 +128,7 @@ class ConsoleCommands(AccountCommands):
             made.append(EmailIndex(project_id=CONSOLE_PROJECT_ID, email_key=link.email_key, sub=sub))
         if not user.email_verified:
             user.verify_email(link.email)
-        session, cookie = self._start_session(user, now)
+        session, cookie = self._start_session(user, now, [EMAIL_LINK])
         made[1:1] = [user]  # the user's events before its index's (the read models key by user)
         return Decision([*made, session], cookie)
 

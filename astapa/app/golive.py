@@ -173,6 +173,12 @@ def copy_settings(sandbox: Project, live: Project, live_xendit: tuple[str, str |
                              primary_color=sandbox.primary_color)
     if sandbox.access_token_ttl is not None:
         live.change_access_token_ttl(project_id=live_id, access_token_ttl=sandbox.access_token_ttl)
+    if sandbox.refresh_ttl is not None:
+        live.change_refresh_ttl(project_id=live_id, refresh_ttl=sandbox.refresh_ttl)
+    if sandbox.pin_sign_in:
+        live.change_pin_sign_in(project_id=live_id, pin_sign_in=True)
+    if sandbox.pin_refresh_ttl != live.pin_refresh_ttl:
+        live.change_pin_refresh_ttl(project_id=live_id, pin_refresh_ttl=sandbox.pin_refresh_ttl)
     if live_xendit is not None:
         live.configure_payments(project_id=live_id, secret_key_hash=live_xendit[0],
                                 callback_token_hash=live_xendit[1])

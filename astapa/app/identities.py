@@ -36,6 +36,7 @@ from astapa.domain.identities import (
     Identity,
 )
 from astapa.domain.ids import split_keyed_secret
+from astapa.domain.sessions import FEDERATED, PASSWORD
 from astapa.domain.users import EmailIndex, User, normalise_email
 from astapa.store.events import Decision
 
@@ -147,7 +148,7 @@ class IdentityCommands(AccountCommands):
         user.link_identity(account.provider, account.subject, email, how="registered")
         user.verify_email(email)
         trip.end(REGISTERED, user.sub)
-        return self._signed_in(request, user, [user, index, identity, trip], now)
+        return self._signed_in(request, user, [user, index, identity, trip], now, [FEDERATED])
 
     def sign_in_linking(self, request: CodeRequest, sub: str, state: str, binding: str | None, now: float,
                         require_verified: bool = False) -> Decision:
@@ -177,7 +178,7 @@ class IdentityCommands(AccountCommands):
                             sub=sub, email=offer["email"])
         user.link_identity(trip.provider, offer["subject"], offer["email"], how="signed_in")
         trip.accept_offer()
-        return self._signed_in(request, user, [user, identity, trip], now)
+        return self._signed_in(request, user, [user, identity, trip], now, [PASSWORD])
 
     def _external_session(self, request: CodeRequest, trip: ExternalSignIn, user: User, changed: list,
                           now: float, require_verified: bool) -> Decision:
@@ -190,7 +191,7 @@ class IdentityCommands(AccountCommands):
             trip.end(SIGNED_IN if isinstance(e, EmailNotVerifiedError) else REFUSED, user.sub, type(e).__name__)
             return Decision([trip], error=e)
         trip.end(SIGNED_IN, user.sub)
-        return self._signed_in(request, user, [*changed, trip], now)
+        return self._signed_in(request, user, [*changed, trip], now, [FEDERATED])
 
 
 def _email_key(email: str) -> str | None:

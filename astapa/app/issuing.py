@@ -27,6 +27,7 @@ from astapa.oauth.jwt import (
     access_token_claims,
     at_hash,
     id_token_claims,
+    sign_in_claims,
     user_access_token_claims,
 )
 from astapa.store.writer import Writer
@@ -127,7 +128,8 @@ class TokenIssuer:
 
     def _redeem(self, r: CodeRedemption, now: float, jti: str, spend: Spend | None) -> Decision:
         spent = self._spend(spend)
-        decision = self.app.redeem_code(r.code, r.client_id, r.redirect_uri, r.verifier_challenge, now, r.resource)
+        decision = self.app.redeem_code(r.code, r.client_id, r.redirect_uri, r.verifier_challenge, now, r.resource,
+                                        r.refresh_ttl, r.pin_refresh_ttl)
         decision.aggregates[:0] = spent
         return self._with_tokens(decision, now, jti, r.ttl, r.issuer or self.issuer)
 
@@ -155,6 +157,7 @@ class TokenIssuer:
         claims = user_access_token_claims(
             iss, grant.client_id, grant.project_id, grant.sub, grant.user_claims, scopes,
             grant.resource or grant.client_id, issued_at, issued_at + ttl, jti, grant.family_key,
+            sign_in_claims(grant.auth_time, grant.amr, grant.acr),
         )
         decision.aggregates += self.app.issue_access_token(
             jti=jti, client_id=grant.client_id, project_id=grant.project_id, subject=grant.sub,
@@ -167,7 +170,7 @@ class TokenIssuer:
         if "openid" in scopes:
             body["id_token"] = id_token_claims(
                 iss, grant.client_id, grant.sub, grant.user_claims, scopes, issued_at,
-                issued_at + ttl, grant.auth_time, grant.nonce,
+                issued_at + ttl, grant.nonce, sign_in_claims(grant.auth_time, grant.amr, grant.acr),
             )  # at_hash is added when the access token is signed
         decision.value = body
         return decision

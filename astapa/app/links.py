@@ -15,6 +15,7 @@ from astapa.domain.errors import LinkRejectedError, UserNotFoundError
 from astapa.domain.ids import split_keyed_secret
 from astapa.domain.links import RESET_PASSWORD, VERIFY_EMAIL, ActionLink
 from astapa.domain.mail import PASSWORD_CHANGED, SIGNUP_ATTEMPT
+from astapa.domain.sessions import EMAIL_LINK
 from astapa.domain.users import EmailIndex, User
 from astapa.store.events import Decision
 
@@ -96,4 +97,4 @@ class LinkCommands(AccountCommands):
                 link.project_id, client_name, link.authorization), now))
         elif proves_address:
             self._prove_address(user, link.email)
-        return self._signed_in(request, user, changed, now)
+        return self._signed_in(request, user, changed, now, [EMAIL_LINK])

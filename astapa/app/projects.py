@@ -13,7 +13,7 @@ from astapa.domain.errors import (
     SettingRefusedError,
 )
 from astapa.domain.projects import Client, ClientIndex, Project, ResourceIndex, kept_on_rotation
-from astapa.domain.refresh import DEFAULT_REUSE_GRACE
+from astapa.domain.refresh import DEFAULT_REUSE_GRACE, MAX_REFRESH_TTL, MIN_REFRESH_TTL
 from astapa.domain.resources import canonical
 from astapa.oauth.authorize import check_redirect_uri
 from astapa.inputs import MAX_SCOPES, MAX_TOKEN_TTL
@@ -35,6 +35,9 @@ SETTINGS = {
     "refresh_reuse_grace": "change_refresh_reuse_grace",
     "scopes": "change_scopes",
     "access_token_ttl": "change_access_token_ttl",
+    "refresh_ttl": "change_refresh_ttl",
+    "pin_sign_in": "change_pin_sign_in",
+    "pin_refresh_ttl": "change_pin_refresh_ttl",
 }
 
 
@@ -310,6 +313,17 @@ def check_settings(changes: dict) -> None:
     if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or not 1 <= ttl <= MAX_TOKEN_TTL):
         raise SettingRefusedError("access_token_ttl", f"access_token_ttl must be whole seconds from 1 to"
                                   f" {MAX_TOKEN_TTL}, or null for the server's default")
+    lifetimes = f"whole seconds from {MIN_REFRESH_TTL} to {MAX_REFRESH_TTL}"
+    if changes.get("refresh_ttl") is not None and not _whole(changes["refresh_ttl"], MIN_REFRESH_TTL, MAX_REFRESH_TTL):
+        raise SettingRefusedError("refresh_ttl", f"refresh_ttl must be {lifetimes}, or null for the server's default")
+    if "pin_refresh_ttl" in changes and not _whole(changes["pin_refresh_ttl"], MIN_REFRESH_TTL, MAX_REFRESH_TTL):
+        raise SettingRefusedError("pin_refresh_ttl", f"pin_refresh_ttl must be {lifetimes}")
+    if "pin_sign_in" in changes and not isinstance(changes["pin_sign_in"], bool):
+        raise SettingRefusedError("pin_sign_in", "pin_sign_in must be true or false")
+
+
+def _whole(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def new_client_credentials() -> tuple[str, str, str]:

@@ -19,8 +19,9 @@ from astapa.domain.errors import (
     UserNotFoundError,
 )
 from astapa.domain.projects import ClientAssertion
-from astapa.domain.refresh import RefreshFamily
+from astapa.domain.refresh import DEFAULT_PIN_REFRESH_TTL, RefreshFamily
 from astapa.domain.resources import same_resource
+from astapa.domain.sessions import PIN
 from astapa.domain.tokens import AccessToken
 from astapa.domain.users import User
 from astapa.store.events import Decision, EventStore
@@ -56,6 +57,8 @@ class UserGrant:
     family_key: str
     refresh_token: str
     user_claims: dict
+    amr: tuple[str, ...] = ()  # RFC 8176: how the user signed in (empty: not recorded)
+    acr: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ class RefreshTokenState:
     sub: str
     scopes: tuple[str, ...]
     expires_at: int
+    auth_time: int
+    amr: tuple[str, ...]
 
 
 class TokenCommands(EventStore):
@@ -107,9 +112,12 @@ class TokenCommands(EventStore):
 
     def redeem_code(
         self, code: str, client_id: str, redirect_uri: str | None, verifier_challenge: str | None,
-        now: float, resource: str | None = None,
+        now: float, resource: str | None = None, refresh_ttl: int | None = None,
+        pin_refresh_ttl: int = DEFAULT_PIN_REFRESH_TTL,
     ) -> Decision:
-        """Single use by the code's version. A second redemption revokes the family the
+        """Single use by the code's version. The family started lives `pin_refresh_ttl`
+        seconds after a PIN sign-in, `refresh_ttl` (None: the server's default) after any
+        other (the project's settings). A second redemption revokes the family the
         first one started (RFC 6749 §4.1.2); a binding failure burns the code. A token
         request naming a resource must name the code's (RFC 8707 §2.2; already matched
         against the project's resources, so compared as registered)."""
@@ -128,13 +136,14 @@ class TokenCommands(EventStore):
             user.check_can_sign_in()
         except DomainError as e:
             return Decision([], error=CodeRejectedError("user", repr(e)))
-        family, refresh_token = self._start_family(record, user, now)
+        ttl = pin_refresh_ttl if PIN in record.amr else refresh_ttl or self.lifetimes.refresh_absolute
+        family, refresh_token = self._start_family(record, user, now, ttl)
         record.redeem(family_key=family.family_key)
         grant = UserGrant(
             project_id=record.project_id, client_id=client_id, sub=record.sub,
             scopes=tuple(record.scopes), resource=record.resource, auth_time=record.auth_time,
             nonce=record.nonce, family_key=family.family_key, refresh_token=refresh_token,
-            user_claims=user.claims(now),
+            user_claims=user.claims(now), amr=tuple(record.amr), acr=record.acr,
         )
         return Decision([record, family], grant)
 
@@ -149,14 +158,17 @@ class TokenCommands(EventStore):
             return Decision([record], error=error)
         return Decision([], error=error)
 
-    def _start_family(self, record: AuthorizationCode, user: User, now: float) -> tuple[RefreshFamily, str]:
+    def _start_family(self, record: AuthorizationCode, user: User, now: float,
+                      ttl: int) -> tuple[RefreshFamily, str]:
+        """A family living `ttl` seconds at most, and never idle longer than the server's
+        idle time."""
         family_key, secret = random_key(), random_secret()
         family = RefreshFamily(
             family_key=family_key, project_id=record.project_id, client_id=record.client_id,
             sub=record.sub, scopes=record.scopes, resource=record.resource,
             auth_time=record.auth_time, token_hash=sha256_hex(secret), tokens_epoch=user.tokens_epoch,
-            started_at=now, idle_expires_at=now + self.lifetimes.refresh_idle,
-            absolute_expires_at=now + self.lifetimes.refresh_absolute,
+            started_at=now, idle_expires_at=now + min(self.lifetimes.refresh_idle, ttl),
+            absolute_expires_at=now + ttl, amr=list(record.amr), acr=record.acr,
         )
         return family, f"{family_key}.{secret}"
 
@@ -201,6 +213,7 @@ class TokenCommands(EventStore):
             scopes=tuple(scopes if scopes is not None else family.scopes), resource=family.resource,
             auth_time=family.auth_time, nonce=None, family_key=family_key,
             refresh_token=f"{family_key}.{new_secret}", user_claims=user.claims(now),
+            amr=tuple(family.amr), acr=family.acr,
         )
         return Decision([family], grant)
 
@@ -219,7 +232,8 @@ class TokenCommands(EventStore):
             return Decision([], None)
         return Decision([], RefreshTokenState(
             project_id=family.project_id, client_id=family.client_id, sub=family.sub,
-            scopes=tuple(family.scopes), expires_at=int(min(family.idle_expires_at, family.absolute_expires_at))))
+            scopes=tuple(family.scopes), expires_at=int(min(family.idle_expires_at, family.absolute_expires_at)),
+            auth_time=family.auth_time, amr=tuple(family.amr)))
 
     def revoke_refresh_family(self, family_key: str, by_client_id: str) -> Decision:
         """RFC 7009 for a refresh token: the whole family, and only by its own client."""

@@ -5,6 +5,7 @@ or built from a client's metadata document; the protocol rules in oauth/ decide 
 from dataclasses import dataclass, field
 
 from astapa.domain.branding import Branding
+from astapa.domain.refresh import DEFAULT_PIN_REFRESH_TTL
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,11 @@ class ClientRecord:
     # Where RP-initiated logout may send the browser back, matched byte for byte.
     post_logout_redirect_uris: tuple[str, ...] = ()
     branding: Branding | None = None  # the project's, when it set any
+    # The project's refresh lifetimes in seconds (domain/refresh.py; None: the server's
+    # default) and whether it offers PIN sign-in.
+    refresh_ttl: int | None = None
+    pin_sign_in: bool = False
+    pin_refresh_ttl: int = DEFAULT_PIN_REFRESH_TTL
 
     @property
     def shown_name(self) -> str:

@@ -29,6 +29,8 @@ class AuthorizationCode(Aggregate):
         auth_time: int,
         session_key: str,
         expires_at: float,
+        amr: list[str] | None = None,  # RFC 8176 methods of the sign-in (absent: older events)
+        acr: str | None = None,  # the assurance the sign-in met, when one was asked for
     ) -> None:
         self.project_id = project_id
         self.client_id = client_id
@@ -41,6 +43,8 @@ class AuthorizationCode(Aggregate):
         self.auth_time = auth_time
         self.session_key = session_key
         self.expires_at = expires_at
+        self.amr = list(amr or [])
+        self.acr = acr
         self.redeemed = False
         self.burnt = False
         self.family_key: str | None = None

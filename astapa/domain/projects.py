@@ -8,7 +8,7 @@ from eventsourcing.domain import Aggregate, event
 from astapa.domain.errors import AlreadyLiveError, ClientNotFoundError, ClientSecretlessError
 from astapa.domain.errors import ResourceTakenError
 from astapa.domain.ids import index_id
-from astapa.domain.refresh import DEFAULT_REUSE_GRACE
+from astapa.domain.refresh import DEFAULT_PIN_REFRESH_TTL, DEFAULT_REUSE_GRACE
 
 # Seconds the secret a rotation replaces keeps working: time to deploy the new one
 # everywhere the old one is configured, with no failed request in between.
@@ -38,6 +38,12 @@ class Project(Aggregate):
     resources = MappingProxyType({})
     allow_registration = False
     access_token_ttl = None  # the server's default, for projects made before the setting
+    # Refresh families' lifetimes (domain/refresh.py): after a password, magic link or
+    # social sign-in (None: the server's default), and after a PIN sign-in, which the
+    # project offers only with pin_sign_in.
+    refresh_ttl: int | None = None
+    pin_sign_in = False
+    pin_refresh_ttl = DEFAULT_PIN_REFRESH_TTL
     # Provider -> the SHA-256 of its client secret, as ProviderConfigured recorded it: what
     # going live copies (the secret itself is in DATA_DIR/keys/providers/).
     provider_secret_hashes = MappingProxyType({})
@@ -173,6 +179,23 @@ class Project(Aggregate):
         """How long the access tokens of the project's own client live, in seconds (None: the
         server's default)."""
         self.access_token_ttl = access_token_ttl
+
+    @event("RefreshTtlChanged")
+    def change_refresh_ttl(self, project_id: str, refresh_ttl: int | None, by: str | None = None) -> None:
+        """How long refresh tokens from a password, magic link or social sign-in live, in
+        seconds from the sign-in (None: the server's default)."""
+        self.refresh_ttl = refresh_ttl
+
+    @event("PinSignInChanged")
+    def change_pin_sign_in(self, project_id: str, pin_sign_in: bool, by: str | None = None) -> None:
+        """Whether people may set a PIN for a browser and sign in there with it. Turned
+        off, no PIN is accepted (the PINs set stay, for when it is turned on again)."""
+        self.pin_sign_in = pin_sign_in
+
+    @event("PinRefreshTtlChanged")
+    def change_pin_refresh_ttl(self, project_id: str, pin_refresh_ttl: int, by: str | None = None) -> None:
+        """How long refresh tokens from a PIN sign-in live, in seconds from the sign-in."""
+        self.pin_refresh_ttl = pin_refresh_ttl
 
     @event("Renamed")
     def rename(self, project_id: str, name: str, by: str | None = None) -> None:

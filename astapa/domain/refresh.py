@@ -28,6 +28,13 @@ split_refresh_token = split_keyed_secret
 DEFAULT_REUSE_GRACE = 0
 MAX_REUSE_GRACE = 300
 
+# How long a family lives, from its sign-in: a project's settings (`--refresh-ttl` for a
+# password, magic link or social sign-in, whose default is the server's 90 days;
+# `--pin-refresh-ttl` for a PIN sign-in). Families live at most a year.
+DEFAULT_PIN_REFRESH_TTL = 30 * 86400
+MIN_REFRESH_TTL = 60
+MAX_REFRESH_TTL = 365 * 86400
+
 
 class RefreshFamily(Aggregate):
     # The generation before the current one: its SHA-256, when it was rotated (None in
@@ -36,6 +43,8 @@ class RefreshFamily(Aggregate):
     previous_hash: str | None = None
     rotated_at: float | None = None
     retried = False
+    amr: tuple[str, ...] = ()  # how the user signed in (absent from older events: not said)
+    acr: str | None = None
 
     @event("Started")
     def __init__(
@@ -52,6 +61,8 @@ class RefreshFamily(Aggregate):
         started_at: float,
         idle_expires_at: float,
         absolute_expires_at: float,
+        amr: list[str] | None = None,  # RFC 8176 methods of the sign-in (absent: older events)
+        acr: str | None = None,  # the assurance the sign-in met, when one was asked for
     ) -> None:
         self.family_key = family_key
         self.project_id = project_id
@@ -67,6 +78,8 @@ class RefreshFamily(Aggregate):
         self.absolute_expires_at = absolute_expires_at
         self.generation = 1
         self.revoked = False
+        self.amr = list(amr or [])
+        self.acr = acr
 
     @staticmethod
     def create_id(family_key: str) -> UUID:

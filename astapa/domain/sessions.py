@@ -9,6 +9,19 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+# How a person signed in: RFC 8176's values where it has one. It has none for a mailed
+# link or for a sign-in at Google or GitHub: "email" and "fed" are the values identity
+# providers commonly use for them.
+PASSWORD = "pwd"
+PIN = "pin"
+EMAIL_LINK = "email"
+FEDERATED = "fed"
+ONE_TIME_CODE = "otp"
+MULTI_FACTOR = "mfa"
+HARDWARE_KEY = "hwk"
+SOFTWARE_KEY = "swk"
+USER_VERIFIED = "user"
+
 
 class BrowserSession(Aggregate):
     @event("Started")
@@ -22,6 +35,7 @@ class BrowserSession(Aggregate):
         tokens_epoch: int,
         idle_expires_at: float,
         absolute_expires_at: float,
+        amr: list[str] | None = None,  # how the user signed in (absent from older events)
     ) -> None:
         self.project_id = project_id
         self.sub = sub
@@ -30,6 +44,7 @@ class BrowserSession(Aggregate):
         self.tokens_epoch = tokens_epoch
         self.idle_expires_at = idle_expires_at
         self.absolute_expires_at = absolute_expires_at
+        self.amr = list(amr or [])
         self.ended = False
 
     @staticmethod

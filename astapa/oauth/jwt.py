@@ -30,33 +30,49 @@ def access_token_claims(
     return claims
 
 
+def sign_in_claims(auth_time: int, amr: tuple[str, ...] | list[str], acr: str | None) -> dict:
+    """How and when the user signed in (OIDC Core §2, RFC 8176): `auth_time`, `amr` when
+    it was recorded (sign-ins before it was are not described), `acr` when the client
+    asked for one."""
+    claims: dict = {"auth_time": auth_time}
+    if amr:
+        claims["amr"] = list(amr)
+    if acr is not None:
+        claims["acr"] = acr
+    return claims
+
+
 def user_access_token_claims(
     issuer: str, client_id: str, project_id: str, subject: str, user_claims: dict,
     scopes: list[str], audience: str, issued_at: int, expires_at: int, jti: str, sid: str,
+    sign_in: dict,
 ) -> dict:
     """The contract's end-user token: identity, project, the user's custom claims as they
-    are now, and `sid` naming the sign-in (refresh family) it came from."""
+    are now, `sid` naming the sign-in (refresh family) it came from, and how and when the
+    user signed in (`sign_in`: sign_in_claims)."""
     claims = access_token_claims(
         issuer, client_id, project_id, subject, scopes, audience, issued_at, expires_at, jti
     )
     claims.update(user_claims)
+    claims.update(sign_in)
     claims["sid"] = sid
     return claims
 
 
 def id_token_claims(
     issuer: str, client_id: str, subject: str, user_claims: dict, scopes: list[str],
-    issued_at: int, expires_at: int, auth_time: int, nonce: str | None,
+    issued_at: int, expires_at: int, nonce: str | None, sign_in: dict,
     access_token: str | None = None,
 ) -> dict:
-    """OIDC Core §2 and §3.1.3.6: `aud` is the client, `at_hash` binds the access token."""
+    """OIDC Core §2 and §3.1.3.6: `aud` is the client, `at_hash` binds the access token;
+    `sign_in` (sign_in_claims) says how and when the user signed in."""
     claims = {
         "iss": issuer,
         "sub": subject,
         "aud": client_id,
         "exp": expires_at,
         "iat": issued_at,
-        "auth_time": auth_time,
+        **sign_in,
     }
     if access_token is not None:
         claims["at_hash"] = at_hash(access_token)

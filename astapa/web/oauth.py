@@ -242,7 +242,8 @@ async def introspect(request: web.Request) -> web.Response:
     if not active:
         return web.json_response({"active": False}, headers=NO_STORE)
     body = {"active": True, "token_type": "Bearer"}
-    for name in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "project_id"):
+    for name in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "project_id",
+                 "auth_time", "amr", "acr"):
         if name in claims:
             body[name] = claims[name]
     return web.json_response(body, headers=NO_STORE)
@@ -257,7 +258,9 @@ async def _introspect_refresh_token(web_app: web.Application, caller: ClientReco
     if state is None or state.project_id != caller.project_id:
         return web.json_response({"active": False}, headers=NO_STORE)
     body = {"active": True, "client_id": state.client_id, "sub": state.sub, "exp": state.expires_at,
-            "project_id": state.project_id}
+            "project_id": state.project_id, "auth_time": state.auth_time}
+    if state.amr:
+        body["amr"] = list(state.amr)
     if state.scopes:
         body["scope"] = " ".join(state.scopes)
     return web.json_response(body, headers=NO_STORE)

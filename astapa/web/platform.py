@@ -92,6 +92,8 @@ async def userinfo(request: web.Request) -> web.Response:
                                              web_app[clock_key].now())
     if profile is None:
         raise InvalidTokenError("no such user")
+    # How and when the user signed in, as the access token says (and introspection).
+    profile.update({name: claims[name] for name in ("auth_time", "amr", "acr") if name in claims})
     return web.json_response(profile, headers=NO_STORE)
 
 

@@ -76,6 +76,9 @@ PROJECT_FIELDS = {
                 " page's default)",
     "scopes": "scopes: a list of at most 50 scope tokens",
     "access_token_ttl": "access_token_ttl: whole seconds from 1 to 86400, or null",
+    "refresh_ttl": "refresh_ttl: whole seconds from 60 to 31536000, or null",
+    "pin_sign_in": "pin_sign_in: true or false",
+    "pin_refresh_ttl": "pin_refresh_ttl: whole seconds from 60 to 31536000",
 }
 CLIENT_FIELDS = {
     "name": f"name: {NAME}",

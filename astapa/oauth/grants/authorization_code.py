@@ -31,4 +31,5 @@ def handle(client: ClientRecord, request: OAuthRequest, default_ttl: int, server
     verifier = pkce.verifier_challenge(request.get("code_verifier"))
     resource = resolve(parse_resource(request.resources), client.resources, client.foreign_resources)
     return CodeRedemption(client.client_id, code, redirect_uri, verifier,
-                          client.token_ttl or default_ttl, resource, server.issuer)
+                          client.token_ttl or default_ttl, resource, server.issuer,
+                          client.pin_refresh_ttl, client.refresh_ttl)

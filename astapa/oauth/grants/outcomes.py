@@ -16,6 +16,10 @@ class CodeRedemption:
     ttl: int
     resource: str | None
     issuer: str | None  # None: the service's
+    # The project's refresh lifetimes: after a PIN sign-in, and after any other (None:
+    # the server's default).
+    pin_refresh_ttl: int = 30 * 86400
+    refresh_ttl: int | None = None
 
 
 @dataclass(frozen=True)
