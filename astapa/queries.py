@@ -114,7 +114,7 @@ def branding_of(row: sqlite3.Row) -> Branding | None:
 def project_by_id(conn: sqlite3.Connection, project_id: str) -> ProjectRecord | None:
     row = conn.execute(
         "SELECT project_id, name, require_verified_email, mode, providers, scopes, resources,"
-        " allow_registration, refresh_reuse_grace, live_project_id, sandbox_project_id"
+        " allow_registration, refresh_reuse_grace, live_project_id, sandbox_project_id, pin_sign_in"
         " FROM projects WHERE project_id = ?",
         (project_id,)).fetchone()
     if row is None:
@@ -131,6 +131,7 @@ def project_by_id(conn: sqlite3.Connection, project_id: str) -> ProjectRecord | 
         foreign_resources=frozenset() if resources else foreign_resources(conn, project_id),
         live_project_id=row["live_project_id"],
         sandbox_project_id=row["sandbox_project_id"],
+        pin_sign_in=bool(row["pin_sign_in"]),
     )
 
 
@@ -248,6 +249,42 @@ def user_login(conn: sqlite3.Connection, project_id: str, email_key: str) -> Use
         (project_id, email_key),
     ).fetchone()
     return UserLogin(row["sub"], row["password_hash"], bool(row["disabled"])) if row else None
+
+
+def pin_holder(conn: sqlite3.Connection, pin_key: str, project_id: str) -> str | None:
+    """The email of whoever set this browser's PIN in the project, while it is not forgotten
+    and they may sign in; None otherwise."""
+    row = conn.execute(
+        "SELECT u.email FROM pins p JOIN users u ON (u.project_id, u.sub) = (p.project_id, p.sub)"
+        " WHERE p.pin_key = ? AND p.project_id = ? AND NOT p.forgotten AND NOT u.disabled",
+        (pin_key, project_id)).fetchone()
+    return row["email"] if row else None
+
+
+def account_page(conn: sqlite3.Connection, project_id: str, sub: str) -> dict:
+    """What a user's account page shows, in one read: whether they have a password, their
+    PINs (user_pins), and their apps' sign-ins still on, newest first (at most 50):
+    {family_key, client_name, started_at}."""
+    row = conn.execute("SELECT password_hash IS NOT NULL AS has_password FROM users WHERE project_id = ? AND sub = ?",
+                       (project_id, sub)).fetchone()
+    sign_ins = conn.execute(
+        "SELECT f.family_key, COALESCE(c.name, f.client_id) AS client_name, f.started_at FROM refresh_families f"
+        " LEFT JOIN clients c ON c.client_id = f.client_id WHERE f.project_id = ? AND f.sub = ? AND NOT f.revoked"
+        " ORDER BY f.started_at DESC LIMIT 50", (project_id, sub)).fetchall()
+    return {"has_password": bool(row and row["has_password"]), "pins": user_pins(conn, project_id, sub),
+            "sign_ins": [dict(r) for r in sign_ins]}
+
+
+def user_password_hash(conn: sqlite3.Connection, project_id: str, sub: str) -> str | None:
+    row = conn.execute("SELECT password_hash FROM users WHERE project_id = ? AND sub = ?", (project_id, sub)).fetchone()
+    return row["password_hash"] if row else None
+
+
+def user_pins(conn: sqlite3.Connection, project_id: str, sub: str) -> list[dict]:
+    """A user's PINs, one per browser, newest first: {pin_key, set_at, last_used_at}."""
+    rows = conn.execute("SELECT pin_key, set_at, last_used_at FROM pins WHERE project_id = ? AND sub = ?"
+                        " AND NOT forgotten ORDER BY set_at DESC", (project_id, sub)).fetchall()
+    return [dict(row) for row in rows]
 
 
 USER_COLUMNS = ("sub, email, email_verified, disabled, custom_claims, plan_claims, plan_expires_at,"

@@ -23,6 +23,7 @@ from astapa.app.issuing import TokenIssuer
 from astapa.clock import SystemClock
 from astapa.config import ConfigError, Settings, parse_smtp_url
 from astapa.crypto import LinkTokens
+from astapa.second_factor import SeedBox
 from astapa.domain.errors import ConflictError, KeyRingMissingError
 from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL
 from astapa.keys import SigningKeys, generate_key
@@ -188,6 +189,7 @@ async def event_store(web_app: web.Application, new_key: NewKey = generate_key):
             await off_loop(app.execute, app.create_demo_project, callback_uri(settings.issuer))
         await off_loop(app.execute, app.ensure_console_project, console_callback_uri(settings.issuer))
         app.link_tokens = LinkTokens(await off_loop(load_page_key, vault, "links.key"))
+        app.seed_box = SeedBox(await off_loop(load_page_key, vault, "second-factor.key"))
         web_app[application_key] = app
         yield
     finally:

@@ -10,6 +10,7 @@ import json
 from sqlite_utils import Database
 
 from astapa.domain.payments import Payment
+from astapa.domain.pins import PinCredential
 from astapa.domain.refresh import RefreshFamily
 from astapa.domain.sessions import BrowserSession
 from astapa.domain.users import User
@@ -57,7 +58,7 @@ def registered(db: Database, e: User.Registered, position: int) -> None:
 
 
 def signed_in(db: Database, e: BrowserSession.Started, position: int) -> None:
-    _record(db, position, (e.project_id, e.sub), e, {"auth_time": e.auth_time})
+    _record(db, position, (e.project_id, e.sub), e, {"auth_time": e.auth_time, "amr": list(getattr(e, "amr", None) or [])})
 
 
 def tokens_issued(db: Database, e: RefreshFamily.Started, position: int) -> None:
@@ -67,6 +68,17 @@ def tokens_issued(db: Database, e: RefreshFamily.Started, position: int) -> None
 def family_event(fields: tuple[str, ...]):
     def handler(db: Database, e, position: int) -> None:
         _record(db, position, _family(db, e.originator_id.hex), e, {f: getattr(e, f) for f in fields})
+    return handler
+
+
+def pin_set(db: Database, e: PinCredential.Set, position: int) -> None:
+    _record(db, position, (e.project_id, e.sub), e, {})
+
+
+def pin_event(fields: tuple[str, ...]):
+    def handler(db: Database, e, position: int) -> None:
+        row = db.execute("SELECT project_id, sub FROM pins WHERE pin_key = ?", [e.originator_id.hex]).fetchone()
+        _record(db, position, (row[0], row[1]) if row else None, e, {f: getattr(e, f) for f in fields})
     return handler
 
 
@@ -101,6 +113,8 @@ HANDLERS = {
     User.IdentityLinked: user_event(("provider", "subject", "email", "how")),
     BrowserSession.Started: signed_in,
     RefreshFamily.Started: tokens_issued,
+    PinCredential.Set: pin_set,
+    PinCredential.Forgotten: pin_event(("reason",)),
     RefreshFamily.ReuseDetected: family_event(()),
     RefreshFamily.Revoked: family_event(("reason",)),
     Payment.Created: payment_created,

@@ -11,6 +11,8 @@ from astapa.app.keys import KeyCommands
 from astapa.app.links import LinkCommands
 from astapa.app.mail import MailCommands
 from astapa.app.payments import PaymentCommands
+from astapa.app.pins import PinTry
+from astapa.app.self_service import SelfServiceCommands
 from astapa.app.projects import DEMO_PROJECT_ID, ProjectCommands, new_client_credentials
 from astapa.app.tokens import Lifetimes, UserGrant
 from astapa.app.users import KEEP
@@ -19,17 +21,19 @@ from astapa.domain.identities import ExternalSignIn, Identity
 from astapa.domain.links import ActionLink
 from astapa.domain.mail import Message
 from astapa.domain.payments import Payment
+from astapa.domain.pins import PinCredential
 from astapa.domain.plans import Plan
 from astapa.domain.projects import ClientAssertion, Consent
 from astapa.domain.refresh import RefreshFamily
 from astapa.domain.sessions import BrowserSession
 from astapa.domain.tokens import AccessToken
+from astapa.domain.two_factor import TwoFactor
 from astapa.domain.users import EmailIndex, User
 from astapa.store.events import Decision, EventStore
 
 
-class AstapaApplication(ConsoleCommands, IdentityCommands, LinkCommands, PaymentCommands, MailCommands,
-                        GoLiveCommands, ProjectCommands, KeyCommands):
+class AstapaApplication(ConsoleCommands, IdentityCommands, LinkCommands, SelfServiceCommands, PaymentCommands,
+                        MailCommands, GoLiveCommands, ProjectCommands, KeyCommands):
     # The library names an application after its class unless told: EventStore's name,
     # which PostgreSQL's tables (astapa_events) and NOTIFY channel are named after.
     name = EventStore.name
@@ -38,11 +42,12 @@ class AstapaApplication(ConsoleCommands, IdentityCommands, LinkCommands, Payment
     snapshotting_intervals = {RefreshFamily: 100, User: 100}
     # Written only by the server process (see EventStore.OWNED).
     OWNED = (User, EmailIndex, BrowserSession, AuthorizationCode, RefreshFamily, AccessToken,
-             ActionLink, Message, Plan, Payment, ExternalSignIn, Identity, Consent, ClientAssertion)
+             ActionLink, Message, Plan, Payment, ExternalSignIn, Identity, Consent, ClientAssertion, PinCredential,
+             TwoFactor)
 
 
 __all__ = [
-    "AstapaApplication", "Decision", "EventStore", "Lifetimes", "LinkOffer", "LinkRequest", "SignedIn",
+    "AstapaApplication", "Decision", "EventStore", "Lifetimes", "LinkOffer", "LinkRequest", "PinTry", "SignedIn",
     "UpstreamAccount", "UserGrant",
     "DEMO_PROJECT_ID", "KEEP", "new_client_credentials",
 ]

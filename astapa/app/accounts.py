@@ -17,7 +17,8 @@ from astapa.domain.ids import split_keyed_secret
 from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL, ActionLink
 from astapa.domain.mail import Message
 from astapa.domain.projects import Consent
-from astapa.domain.sessions import PASSWORD, BrowserSession
+from astapa.domain.sessions import MFA_ACR, MULTI_FACTOR, PASSWORD, BrowserSession
+from astapa.domain.two_factor import TwoFactor
 from astapa.domain.users import EmailIndex, User
 from astapa.store.events import Decision
 
@@ -30,6 +31,20 @@ class SignedIn:
     sub: str
     session_cookie: str | None  # set when a new browser session started
     consent: bool = False  # no code yet: a third-party client waits for the user's consent
+    # No code yet: a second factor is due. The methods the first factor used (RFC 8176).
+    second_factor: tuple[str, ...] | None = None
+    enrolled: bool = True  # with second_factor: whether the user has one to give
+
+
+@dataclass(frozen=True)
+class SessionOwner:
+    """The user a browser's live session signs in, and how and when they signed in."""
+
+    project_id: str
+    sub: str
+    email: str
+    amr: tuple[str, ...]
+    auth_time: int
 
 
 def new_sub() -> str:
@@ -93,6 +108,9 @@ class AccountCommands(TokenCommands):
     ) -> Decision:
         """A signed-in user coming back gets a code without the form."""
         session, user = self._resumed(request, cookie, now, max_age, require_verified)
+        if request.acr == MFA_ACR and MULTI_FACTOR not in session.amr:  # step-up
+            return Decision([session], SignedIn(None, user.sub, None, second_factor=tuple(session.amr),
+                                                enrolled=self.two_factor_enabled(user)))
         codes, value = self._issue_code(request, user, session, now)
         return Decision([session, *codes],
                         SignedIn(value, session.sub, None, consent=value is None))
@@ -132,6 +150,17 @@ class AccountCommands(TokenCommands):
             raise SessionEndedError("user tokens revoked")
         session.use(idle_expires_at=now + self.lifetimes.session_idle)
         return session, user
+
+    def session_of(self, cookie: str, now: float) -> Decision:
+        """Whose this browser's live session is, and how they signed in: SessionOwner;
+        SessionEndedError when there is none. Records nothing."""
+        session = self._live_session(cookie, now)
+        user = self._user(session.project_id, session.sub, read_only=True)
+        if session.tokens_epoch != user.tokens_epoch:
+            raise SessionEndedError("user tokens revoked")
+        user.check_can_sign_in()
+        return Decision([], SessionOwner(session.project_id, session.sub, user.email, tuple(session.amr),
+                                         session.auth_time))
 
     def end_session(self, cookie: str, now: float) -> Decision:
         try:
@@ -211,10 +240,19 @@ class AccountCommands(TokenCommands):
     def _signed_in(self, request: CodeRequest, user: User, changed: list, now: float, amr: list[str]) -> Decision:
         """`changed`, a new browser session for `user` (never an old one: no fixation),
         signed in by the methods `amr` names, and the code, in one save; no code while a
-        third-party client waits for consent."""
+        third-party client waits for consent. A user with two-factor sign-in, or a client
+        asking for it (acr_values), gets no session until the second factor (SignedIn's
+        second_factor says which methods the first one used)."""
+        enrolled = MULTI_FACTOR not in amr and self.two_factor_enabled(user)
+        if MULTI_FACTOR not in amr and (enrolled or request.acr == MFA_ACR):
+            return Decision(changed, SignedIn(None, user.sub, None, second_factor=tuple(amr), enrolled=enrolled))
         session, cookie = self._start_session(user, now, amr)
         codes, value = self._issue_code(request, user, session, now)
         return Decision([*changed, session, *codes], SignedIn(value, user.sub, cookie, consent=value is None))
+
+    def two_factor_enabled(self, user: User) -> bool:
+        aggregate_id = TwoFactor.create_id(user.project_id, user.sub)
+        return self.exists(aggregate_id) and self.load(aggregate_id, DomainError, read_only=True).enabled
 
     def _prove_address(self, user: User, email: str) -> None:
         """A mailbox proven (a mailed link, a provider vouching): the address is verified,
@@ -250,7 +288,7 @@ class AccountCommands(TokenCommands):
             redirect_uri=request.redirect_uri, sub=user.sub, scopes=list(request.scopes),
             code_challenge=request.code_challenge, nonce=request.nonce, resource=request.resource,
             auth_time=session.auth_time, session_key=session.id.hex, expires_at=now + self.lifetimes.code,
-            amr=list(session.amr),
+            amr=list(session.amr), acr=request.acr if MULTI_FACTOR in session.amr else None,
         )
         return code, value
 

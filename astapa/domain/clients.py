@@ -107,3 +107,4 @@ class ProjectRecord:
     foreign_resources: frozenset[str] = frozenset()  # as ClientRecord's
     live_project_id: str | None = None  # a sandbox's live twin, once it went live
     sandbox_project_id: str | None = None  # a live twin's sandbox
+    pin_sign_in: bool = False  # the project offers PIN sign-in

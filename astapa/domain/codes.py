@@ -90,3 +90,4 @@ class CodeRequest:
     resource: str | None
     consent: bool = False  # a third-party client: the user's consent comes first
     prompt_consent: bool = False  # prompt=consent: ask even if already granted
+    acr: str | None = None  # the authentication context asked for (acr_values), if we offer it

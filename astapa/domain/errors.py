@@ -168,3 +168,13 @@ class ResourceTakenError(DomainError):
 
 class SettingRefusedError(DomainError):
     """A project setting breaks its rule (args: the setting, why, for the operator)."""
+
+
+class PinRejectedError(DomainError):
+    """A PIN sign-in that cannot go ahead (args[0], for the log: "unknown", "forgotten",
+    "project", "user tokens revoked"); the page offers the other ways to sign in."""
+
+
+class SecondFactorRejectedError(DomainError):
+    """A two-factor code or recovery code that does not sign in (args[0], for the log:
+    "wrong", "not enabled", "enabled already")."""

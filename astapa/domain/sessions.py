@@ -22,6 +22,17 @@ HARDWARE_KEY = "hwk"
 SOFTWARE_KEY = "swk"
 USER_VERIFIED = "user"
 
+# The authentication context a client may ask for with `acr_values` (OIDC Core §3.1.2.1):
+# a sign-in with more than one factor, under the name OpenID's PAPE policy gives it (as
+# other servers use it for step-up). Tokens then carry it as `acr`.
+MFA_ACR = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
+ACR_VALUES = (MFA_ACR,)
+
+
+def with_second_factor(amr: list[str] | tuple[str, ...], method: str) -> list[str]:
+    """A sign-in's methods once a second factor (`method`) was proven too."""
+    return [*dict.fromkeys([*amr, method, MULTI_FACTOR])]
+
 
 class BrowserSession(Aggregate):
     @event("Started")

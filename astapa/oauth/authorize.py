@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from astapa.domain.clients import ClientRecord
 from astapa.domain.codes import CodeRequest
+from astapa.domain.sessions import ACR_VALUES
 from astapa.oauth import pkce
 from astapa.oauth.errors import (
     InvalidRequestError,
@@ -47,6 +48,7 @@ class AuthorizationRequest:
     prompt: frozenset[str]
     max_age: int | None
     login_hint: str | None
+    acr: str | None  # of the acr_values asked for, the one we offer (ACR_VALUES), if any
     # The request as received, carried through the sign-in form and mailed links; for a
     # project's own authorization server prefixed with `/projects/{id}` (see carry()).
     query: str
@@ -57,7 +59,7 @@ class AuthorizationRequest:
             project_id=self.client.project_id, client_id=self.client.client_id,
             redirect_uri=self.redirect_uri, scopes=self.scopes, code_challenge=self.code_challenge,
             nonce=self.nonce, resource=self.resource, consent=self.client.third_party,
-            prompt_consent="consent" in self.prompt,
+            prompt_consent="consent" in self.prompt, acr=self.acr,
         )
 
     def refuse(self, error: OAuthError) -> OAuthError:
@@ -216,6 +218,7 @@ def _validate_rest(params: dict[str, str], repeated: set[str], client: ClientRec
         client=client, redirect_uri=redirect_uri, state=state, scopes=tuple(scopes),
         code_challenge=challenge, nonce=nonce, resource=resource, prompt=prompt,
         max_age=_max_age(params.get("max_age")), login_hint=params.get("login_hint"),
+        acr=next((v for v in (params.get("acr_values") or "").split() if v in ACR_VALUES), None),
         query=carry(server.project_id, query), issuer=server.issuer,
     )
 

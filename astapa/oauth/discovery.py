@@ -3,6 +3,7 @@
 They list exactly what exists: endpoints, grants, authentication methods and algorithms.
 """
 
+from astapa.domain.sessions import ACR_VALUES
 from astapa.oauth.authorize import OIDC_SCOPES
 from astapa.oauth.client_keys import ALGORITHMS
 from astapa.oauth.grants import GRANTS
@@ -37,8 +38,9 @@ def authorization_server_metadata(issuer: str) -> dict:
         "revocation_endpoint_auth_signing_alg_values_supported": ALGORITHMS,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "amr", "nonce", "at_hash",
                              "email", "email_verified"],
+        "acr_values_supported": list(ACR_VALUES),
         # Said outright: OIDC Discovery §3 takes request_uri support to be true when unsaid.
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,

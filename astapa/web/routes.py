@@ -3,7 +3,7 @@
 from aiohttp import web
 
 from astapa.web import console, management, metrics, oauth, payments, platform, project_api, registration, service
-from astapa.web.pages import authorize, consent, demo, home, links, logout, social
+from astapa.web.pages import account, authorize, consent, demo, home, links, logout, pin, second_factor, social
 
 PROJECT = "/projects/{project_id}"
 # A user's id only, so /api/platform/users/me is not also /api/platform/users/{sub} (whose
@@ -69,6 +69,16 @@ def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
         web.get("/oauth/authorize", authorize.show_login, name="oauth.authorize"),
         web.get("/auth/login", authorize.show_login, name="pages.login"),
         web.post("/auth/login", authorize.login, name="pages.login_submit"),
+        web.post("/auth/second-factor", second_factor.verify, name="pages.second_factor_submit"),
+        web.get("/account", account.show_account, name="account.show"),
+        web.post("/account/password", account.change_password, name="account.password"),
+        web.get("/account/two-factor", account.show_two_factor, name="account.two_factor"),
+        web.post("/account/two-factor", account.change_two_factor, name="account.two_factor_submit"),
+        web.post("/account/pins", account.forget_pin, name="account.pins"),
+        web.post("/account/sign-ins", account.end_sign_ins, name="account.sign_ins"),
+        web.post("/account/close", account.close_account, name="account.close"),
+        web.get("/auth/pin", pin.show_set_pin, name="pages.pin"),
+        web.post("/auth/pin", pin.set_pin, name="pages.pin_submit"),
         web.get("/auth/signup", authorize.show_signup, name="pages.signup"),
         web.post("/auth/signup", authorize.signup, name="pages.signup_submit"),
         web.get("/auth/forgot-password", links.show_forgot_password, name="pages.forgot_password"),

@@ -275,6 +275,14 @@ def check_prompts(s: Setting, value) -> None:
     assert signed_in_code(s, prompt="create")["error"] == "invalid_request"
 
 
+def check_acr_values(s: Setting, value) -> None:
+    """A second factor, when a client asks for it: this user has none, so no code."""
+    assert value == ["http://schemas.openid.net/pape/policies/2007/06/multi-factor"]
+    asked = s.authorize(acr_values=" ".join(value), scope="openid")
+    assert asked.status_code == 403 and "Two-factor sign-in needed" in asked.text
+    assert "code" in signed_in_code(s, acr_values="urn:unknown:acr")  # values it does not offer are voluntary
+
+
 def check_claims(s: Setting, value) -> None:
     """Every claim listed is in the ID token of an `openid email` request with a nonce."""
     id_token = jwt.decode(s.tokens["id_token"], options={"verify_signature": False})
@@ -399,6 +407,7 @@ CHECKS = {
     "authorization_response_iss_parameter_supported": check_iss_parameter,
     "scopes_supported": check_scopes,
     "prompt_values_supported": check_prompts,
+    "acr_values_supported": check_acr_values,
     "token_endpoint_auth_methods_supported": check_token_auth_methods,
     "token_endpoint_auth_signing_alg_values_supported": check_signing_algs(
         "token_endpoint", lambda s: {"grant_type": "client_credentials"}),

@@ -35,7 +35,7 @@ from astapa.web.appkeys import (
     writer_key,
 )
 from astapa.web.csrf import CsrfError, cookie_name
-from astapa.web.pages import Respond, social
+from astapa.web.pages import Respond, pin, social
 from astapa.web.pages.flow import (
     SESSION_COOKIE,
     authorization,
@@ -77,7 +77,8 @@ async def show_login(request: web.Request) -> web.StreamResponse:
             return to_client(request, web_app, authz, signed_in)
     if "none" in authz.prompt:
         raise authz.refuse_before_interaction(LoginRequiredError())
-    return form(request, web_app, authz, "login", email=authz.login_hint or "")
+    return form(request, web_app, authz, "login", email=authz.login_hint or "",
+                pin_offer=await pin.offer(request, authz))
 
 
 @redirect_errors
@@ -102,6 +103,8 @@ async def login(request: web.Request) -> web.StreamResponse:
         return await ask_for_link(request, web_app, authz, MAGIC_LINK, posted.get("email", ""))
     if posted.get("action") in PROVIDERS:
         return await social.start(request, web_app, authz, posted["action"], "login", posted.get("email", ""))
+    if posted.get("action") == "pin":
+        return await pin.sign_in(request, authz, posted)
     email, key = email_of(posted.get("email", ""))
     account, ip = f"{authz.client.project_id}/{key or email}", request.remote or "-"
     wait = max(throttles.account.retry_after(account), throttles.ip.retry_after(ip))

@@ -68,9 +68,14 @@ def redirect_errors(handler):
 
 
 def to_client(request: web.Request, web_app: web.Application, authz: AuthorizationRequest, signed_in) -> web.Response:
-    """Back to the client with the code; or, for a third-party client the user has not
-    yet allowed what it asks for, the consent page first."""
+    """Back to the client with the code; or first the second factor's page, when one is
+    due; or, for a third-party client the user has not yet allowed what it asks for, the
+    consent page first."""
     settings = web_app[settings_key]
+    if signed_in.second_factor is not None:
+        from astapa.web.pages.second_factor import second_factor_page  # it answers with to_client too
+
+        return second_factor_page(request, authz, signed_in)
     if signed_in.consent:
         response = consent_page(request, web_app, authz)
     else:
@@ -97,12 +102,13 @@ def minutes(seconds: int) -> str:
 def form(request: web.Request, web_app: web.Application, authz: AuthorizationRequest, mode: str, email: str = "",
          status: int = 200, error: str | None = None, notice: str | None = None,
          link_offer: str | None = None, error_field: str | None = None,
-         error_link: tuple[str, str] | None = None) -> web.Response:
+         error_link: tuple[str, str] | None = None, pin_offer: str | None = None) -> web.Response:
     """The sign-in or sign-up page. `link_offer`: the state of a Google or GitHub sign-in
     whose identity the password sign-in posted from this page will link. `error_field`
     ("email" or "password"): the field the error is about, which gets the focus (the
     autofocus attribute: no script), aria-invalid and the error as its description;
-    `error_link`: (text, href) of a link after the error's text."""
+    `error_link`: (text, href) of a link after the error's text; `pin_offer`: the email whose
+    PIN this browser holds (pin.offer), which the sign-in page offers first."""
     csrf = web_app[csrf_key]
     token, new_cookie = csrf.token(request)
     response = render(request, "authorize.html", {
@@ -116,6 +122,7 @@ def form(request: web.Request, web_app: web.Application, authz: AuthorizationReq
         "error_link": error_link if error else None,
         "notice": notice,
         "link_offer": link_offer,
+        "pin_offer": pin_offer if mode == "login" and not link_offer else None,
         "providers": [(name, PROVIDER_NAMES[name]) for name in authz.client.providers if name in PROVIDER_NAMES],
     }, status=status, brand=authz.client.branding)
     csrf.remember(response, new_cookie)

@@ -1,0 +1,65 @@
+"""What people change about their own account, on the account page (web/pages/account.py).
+
+Each command starts from the browser's live session, so it can only touch the account
+signed in there; the page checks the re-authentication each asks for (the current
+password, or a code from the authenticator app) before calling it.
+"""
+
+from astapa.app.accounts import LinkRequest
+from astapa.app.pins import PinCommands
+from astapa.app.two_factor import TwoFactorCommands
+from astapa.domain.errors import DomainError
+from astapa.domain.mail import PASSWORD_CHANGED
+from astapa.domain.refresh import RefreshFamily
+from astapa.domain.sessions import PASSWORD
+from astapa.store.events import Decision
+
+
+class SelfServiceCommands(TwoFactorCommands, PinCommands):
+    def change_own_password(self, session_cookie: str, password_hash: str, client_name: str,
+                            now: float) -> Decision:
+        """A new password (the page checked the current one): every session and refresh
+        token the user had ends, this browser gets a new session, and a notice is mailed.
+        The value: the new session's cookie."""
+        session = self._live_session(session_cookie, now)
+        user = self._user(session.project_id, session.sub)
+        user.check_can_sign_in()
+        user.change_password(password_hash, reason="changed by the user")
+        user.revoke_tokens(reason="password changed")
+        session.end("password changed")
+        fresh, cookie = self._start_session(user, now, [PASSWORD])
+        notice = self._message(user, PASSWORD_CHANGED, None, LinkRequest(user.project_id, client_name, ""), now)
+        return Decision([user, session, fresh, notice], cookie)
+
+    def end_own_sign_in(self, session_cookie: str, family_key: str, now: float) -> Decision:
+        """One app's sign-in (a refresh token family) of this browser's user ends."""
+        session = self._live_session(session_cookie, now)
+        try:
+            family: RefreshFamily = self.load(RefreshFamily.create_id(family_key), _NoFamily)
+        except _NoFamily:
+            return Decision([])
+        if (family.project_id, family.sub) != (session.project_id, session.sub):
+            return Decision([])
+        family.revoke("signed out by the user")
+        return Decision([family])
+
+    def sign_out_everywhere(self, session_cookie: str, now: float) -> Decision:
+        """Every session, refresh token and PIN of this browser's user ends, this one too."""
+        session = self._live_session(session_cookie, now)
+        user = self._user(session.project_id, session.sub)
+        user.revoke_tokens(reason="signed out everywhere by the user")
+        session.end("signed out everywhere")
+        return Decision([user, session])
+
+    def close_own_account(self, session_cookie: str, now: float) -> Decision:
+        """The user closes their account: it is disabled (everything it held ends) and can
+        no longer sign in. Erasing the person from the log is a later feature; until then
+        the project's operators can see the disabled account."""
+        session = self._live_session(session_cookie, now)
+        decision = self.set_disabled(session.project_id, session.sub, True, by="user")
+        session.end("account closed")
+        return Decision([*decision.aggregates, session])
+
+
+class _NoFamily(DomainError):
+    """No such refresh token family."""

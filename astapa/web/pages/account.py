@@ -1,0 +1,274 @@
+"""The account page (`/account`): people manage their own sign-in, through the hosted
+session of the browser (an app links its users here once they are signed in).
+
+Password, two-factor, PINs, passkeys, the apps signed in, and closing the account. Each
+change that could lock the owner out, or let someone else in, asks again for what proves
+the person: the current password (or a sign-in of the last ten minutes, for accounts
+without one), or a code from the authenticator app. Every form posts with a CSRF token;
+no page needs JavaScript except adding a passkey.
+"""
+
+from dataclasses import dataclass
+
+import segno
+from aiohttp import web
+from markupsafe import Markup
+
+from astapa.app.accounts import SessionOwner
+from astapa.domain.errors import SecondFactorRejectedError, SessionEndedError, UserDisabledError, UserNotFoundError
+from astapa.domain.sessions import PIN
+from astapa.passwords import PasswordPolicyError, check_policy
+from astapa.queries import account_page, user_password_hash
+from astapa.second_factor import provisioning_uri
+from astapa.web import bodies
+from astapa.web.appkeys import (
+    application_key,
+    await_read_model,
+    clients_key,
+    clock_key,
+    csrf_key,
+    passwords_key,
+    reads_key,
+    settings_key,
+    throttles_key,
+    writer_key,
+)
+from astapa.web.csrf import CsrfError, clear_cookie, cookie_name, set_cookie
+from astapa.web.pages import Respond, message, page, render, see_other
+from astapa.web.pages.flow import SESSION_COOKIE, minutes
+from astapa.web.pages.pin import browser_pin, pin_cookie
+
+RECENT_SIGN_IN = 600  # seconds: a sign-in this recent stands for the password it has not got
+
+DONE = {
+    "password": "Password changed. You are signed out everywhere else.",
+    "two_factor_off": "Two-factor sign-in is off.",
+    "pin": "PIN forgotten.",
+    "sign_in": "That app is signed out.",
+}
+
+
+@dataclass
+class Visit:
+    """A request to the account page by the signed-in owner of the browser's session."""
+
+    request: web.Request
+    owner: SessionOwner
+    cookie: str
+    project_name: str
+    pin_sign_in: bool
+    fields: dict[str, str]
+
+    @property
+    def web_app(self) -> web.Application:
+        return self.request.app
+
+    async def run(self, command, *args):
+        """A command of the application, on the writer; its value."""
+        value, position = await self.web_app[writer_key].run(command, *args)
+        await await_read_model(self.web_app, position)  # the page shows it at once
+        return value
+
+
+async def visit(request: web.Request, posted: bool) -> Visit:
+    """The owner of this browser's live session, and on a POST its checked form; a page
+    saying why not (Respond) otherwise."""
+    web_app = request.app
+    fields = await bodies.page_form(request) if posted else {}
+    cookie = request.cookies.get(cookie_name(web_app[settings_key], SESSION_COOKIE), "")
+    try:
+        if not cookie:
+            raise SessionEndedError("no session")
+        owner, _ = await web_app[writer_key].run(web_app[application_key].session_of, cookie, web_app[clock_key].now())
+    except (SessionEndedError, UserDisabledError, UserNotFoundError):
+        raise Respond(message(request, "Sign in first", "Sign in to your app in this browser, then come back to"
+                              " this page to manage your account.", 401)) from None
+    if posted:
+        try:
+            web_app[csrf_key].check(request, fields.get("csrf_token"))
+        except CsrfError:
+            raise Respond(message(request, "This form has expired", "Go back, reload the page and try again.",
+                                  403, back="/account", back_text="Your account")) from None
+    project = await web_app[clients_key].project(owner.project_id)
+    return Visit(request, owner, cookie, project.name if project else "", bool(project and project.pin_sign_in),
+                 fields)
+
+
+def show(v: Visit, template: str, status: int = 200, **context) -> web.Response:
+    csrf = v.web_app[csrf_key]
+    token, new_cookie = csrf.token(v.request)
+    response = render(v.request, template, {"email": v.owner.email, "app_name": v.project_name,
+                                            "csrf_token": token, **context}, status=status)
+    csrf.remember(response, new_cookie)
+    return response
+
+
+async def overview(v: Visit, status: int = 200, errors: dict | None = None) -> web.Response:
+    web_app = v.web_app
+    shown = await web_app[reads_key].query(account_page, v.owner.project_id, v.owner.sub)
+    two_factor, _ = await web_app[writer_key].run(web_app[application_key].two_factor_state, v.owner.project_id,
+                                                  v.owner.sub)
+    held = browser_pin(v.request, v.owner.project_id)
+    return show(v, "account.html", status, **shown, two_factor=two_factor[0], recovery_left=two_factor[1],
+                pin_sign_in=v.pin_sign_in, this_pin=held[0] if held else None,
+                can_set_pin=v.pin_sign_in and list(v.owner.amr) != [PIN], errors=errors or {},
+                notice=DONE.get(v.request.query.get("done", "")))
+
+
+def done(what: str) -> web.Response:
+    return see_other(f"/account?done={what}")
+
+
+# -- the overview ---------------------------------------------------------------------------------
+
+@page
+async def show_account(request: web.Request) -> web.StreamResponse:
+    """GET /account."""
+    return await overview(await visit(request, posted=False))
+
+
+@page
+async def change_password(request: web.Request) -> web.StreamResponse:
+    """POST /account/password: the current password, then the new one (the password
+    policy of sign-up); every other session ends and a notice is mailed."""
+    v = await visit(request, posted=True)
+    new = v.fields.get("new_password", "")
+    if error := await reauthenticate(v):
+        return await overview(v, 401, {"current_password": error})
+    try:
+        check_policy(new)
+    except PasswordPolicyError as e:
+        return await overview(v, 400, {"new_password": str(e)})
+    password_hash = await v.web_app[passwords_key].hash(new)
+    cookie = await v.run(v.web_app[application_key].change_own_password, v.cookie, password_hash, v.project_name,
+                         v.web_app[clock_key].now())
+    response = done("password")
+    set_cookie(response, v.web_app[settings_key], SESSION_COOKIE, cookie,
+               max_age=v.web_app[settings_key].session_absolute_ttl)
+    return response
+
+
+async def reauthenticate(v: Visit, field: str = "current_password") -> str | None:
+    """None when the person proved it is them again: the current password (counted in the
+    sign-in throttles), or for an account without one a sign-in of the last ten minutes.
+    Otherwise what to tell them."""
+    web_app = v.web_app
+    stored = await web_app[reads_key].query(user_password_hash, v.owner.project_id, v.owner.sub)
+    if stored is None:
+        if web_app[clock_key].now() - v.owner.auth_time <= RECENT_SIGN_IN:
+            return None
+        return "Sign out and sign in again, then do this within ten minutes."
+    throttle = web_app[throttles_key].sign_in("live").account
+    account = f"{v.owner.project_id}/account:{v.owner.sub}"
+    if wait := throttle.retry_after(account):
+        return f"Too many attempts. Try again in {minutes(wait)}."
+    if not await web_app[passwords_key].verify(v.fields.get(field, ""), stored):
+        throttle.fail(account)
+        return "That is not your current password."
+    throttle.clear(account)
+    return None
+
+
+# -- two-factor ---------------------------------------------------------------------------------
+
+@page
+async def show_two_factor(request: web.Request) -> web.StreamResponse:
+    """GET /account/two-factor: a new seed to scan (QR code and text) and its first code."""
+    v = await visit(request, posted=False)
+    return _enrolment(v, *v.web_app[application_key].new_enrolment(v.owner.project_id, v.owner.sub))
+
+
+def _enrolment(v: Visit, seed: str, sealed: str, status: int = 200, error: str | None = None) -> web.Response:
+    uri = provisioning_uri(seed, v.owner.email, v.project_name.replace(":", " ") or "Astapa")
+    qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, title="QR code of your two-factor key"))
+    grouped = " ".join(seed[i:i + 4] for i in range(0, len(seed), 4))
+    return show(v, "account_two_factor.html", status, qr=qr, seed=grouped, sealed=sealed, error=error)
+
+
+@page
+async def change_two_factor(request: web.Request) -> web.StreamResponse:
+    """POST /account/two-factor: action=enable (the sealed seed and its first code: the
+    recovery codes are shown once), disable or renew (a code from the app, or a recovery
+    code)."""
+    v = await visit(request, posted=True)
+    app, now = v.web_app[application_key], v.web_app[clock_key].now()
+    action, code = v.fields.get("action"), v.fields.get("code", "")[:64]
+    throttle = v.web_app[throttles_key].sign_in("live").account
+    account = f"{v.owner.project_id}/second-factor:{v.owner.sub}"
+    if wait := throttle.retry_after(account):
+        return await overview(v, 429, {"code": f"Too many attempts. Try again in {minutes(wait)}."})
+    try:
+        if action == "enable":
+            codes = await v.run(app.enable_two_factor, v.owner.project_id, v.owner.sub, v.fields.get("sealed", ""),
+                                code, now)
+            return show(v, "account_recovery_codes.html", codes=codes)
+        if action == "renew":
+            codes = await v.run(app.renew_recovery_codes, v.owner.project_id, v.owner.sub, code, now)
+            return show(v, "account_recovery_codes.html", codes=codes)
+        await v.run(app.disable_two_factor, v.owner.project_id, v.owner.sub, code, now, "turned off by the user")
+        return done("two_factor_off")
+    except SecondFactorRejectedError as e:
+        throttle.fail(account)
+        if action == "enable" and e.args[0] == "wrong":
+            seed, sealed = _reopened(v)
+            return _enrolment(v, seed, sealed, 400, "That code is not right. Type the code your app shows now.")
+        return await overview(v, 400, {"code": "That code is not right." if e.args[0] == "wrong"
+                                       else "Two-factor sign-in is already on." if action == "enable"
+                                       else "Two-factor sign-in is off."})
+
+
+def _reopened(v: Visit) -> tuple[str, str]:
+    """The seed the form carried, to show again after a wrong first code (or a new one)."""
+    app = v.web_app[application_key]
+    sealed = v.fields.get("sealed", "")
+    try:
+        return app.seed_box.open(sealed, f"totp-enrolment:{v.owner.project_id}/{v.owner.sub}"), sealed
+    except ValueError:
+        return app.new_enrolment(v.owner.project_id, v.owner.sub)
+
+
+# -- PINs, sign-ins, closing -------------------------------------------------------------------------
+
+@page
+async def forget_pin(request: web.Request) -> web.StreamResponse:
+    """POST /account/pins: forget one of the user's PINs (pin_key), in any browser."""
+    v = await visit(request, posted=True)
+    pin_key = v.fields.get("pin_key", "")[:64]
+    await v.run(v.web_app[application_key].forget_pin, v.owner.project_id, v.owner.sub, pin_key,
+                "forgotten by the user")
+    response = done("pin")
+    held = browser_pin(request, v.owner.project_id)
+    if held is not None and held[0] == pin_key:
+        clear_cookie(response, v.web_app[settings_key], pin_cookie(v.owner.project_id))
+    return response
+
+
+@page
+async def end_sign_ins(request: web.Request) -> web.StreamResponse:
+    """POST /account/sign-ins: sign one app out (family_key), or everything everywhere."""
+    v = await visit(request, posted=True)
+    app, now = v.web_app[application_key], v.web_app[clock_key].now()
+    if v.fields.get("action") == "everywhere":
+        await v.run(app.sign_out_everywhere, v.cookie, now)
+        response = message(request, "Signed out everywhere", "Every app and browser signed in to your account"
+                           " is signed out, this one too.", 200)
+        clear_cookie(response, v.web_app[settings_key], SESSION_COOKIE)
+        return response
+    await v.run(app.end_own_sign_in, v.cookie, v.fields.get("family_key", "")[:64], now)
+    return done("sign_in")
+
+
+@page
+async def close_account(request: web.Request) -> web.StreamResponse:
+    """POST /account/close: with the address typed again and re-authentication, the
+    account is closed (disabled: it can never sign in again, and everything it held ends)."""
+    v = await visit(request, posted=True)
+    if v.fields.get("confirm_email", "").strip().lower() != v.owner.email.lower():
+        return await overview(v, 400, {"confirm_email": "Type your email address to confirm."})
+    if error := await reauthenticate(v, "close_password"):
+        return await overview(v, 401, {"close_password": error})
+    await v.run(v.web_app[application_key].close_own_account, v.cookie, v.web_app[clock_key].now())
+    response = message(request, "Account closed", "Your account is closed: it cannot sign in any more, and every"
+                       " app it was signed in to is signed out.", 200)
+    clear_cookie(response, v.web_app[settings_key], SESSION_COOKIE)
+    return response

@@ -1,0 +1,174 @@
+"""The account page (/account) and two-factor sign-in: people manage their own sign-in
+through the browser's hosted session; a second factor, once on, is asked at every
+sign-in and by clients that ask for it (acr_values), and tokens say so (amr, acr)."""
+
+import re
+from html import unescape
+
+import jwt
+import pyotp
+import pytest
+import requests
+
+from tests.conftest import Server, run_cli, stored_states, wait_for_client
+from tests.flows import PASSWORD, Browser, exchange, hidden_fields, query_of
+from tests.mail import wait_for_outbox
+
+MFA = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
+
+
+@pytest.fixture
+def project(server: Server, make_project) -> dict:
+    project = make_project("openid")
+    run_cli("project", "update", "--data-dir", str(server.data_dir), "--project", project["project_id"],
+            "--pin-sign-in")
+    wait_for_client(server, project)
+    return project
+
+
+def signed_up(server: Server, project: dict, email: str = "ada@example.org") -> Browser:
+    browser = Browser(server.url)
+    browser.sign_up(browser.authorize_url(project["client_id"]), email)
+    return browser
+
+
+def account(browser: Browser) -> requests.Response:
+    page = browser.get(f"{browser.base_url}/account")
+    assert page.status_code == 200, page.text[:500]
+    return page
+
+
+def post(browser: Browser, page: requests.Response, path: str, **fields: str) -> requests.Response:
+    data = {"csrf_token": hidden_fields(page.text)["csrf_token"], **fields}
+    return browser.session.post(f"{browser.base_url}{path}", data=data, allow_redirects=False, timeout=10)
+
+
+def turn_on_two_factor(server: Server, browser: Browser) -> tuple[pyotp.TOTP, list[str]]:
+    page = browser.get(f"{server.url}/account/two-factor")
+    assert page.status_code == 200 and "<svg" in page.text and "Code from your app" in page.text
+    seed = re.search(r'<code aria-labelledby="key-label">([A-Z2-7 ]+)</code>', page.text).group(1).replace(" ", "")
+    totp = pyotp.TOTP(seed)
+    wrong = post(browser, page, "/account/two-factor", sealed=hidden_fields(page.text)["sealed"], code="000000",
+                 action="enable")
+    assert wrong.status_code == 400 and "not right" in wrong.text
+    on = post(browser, wrong, "/account/two-factor", sealed=hidden_fields(wrong.text)["sealed"],
+              code=totp.at(server.clock.now()), action="enable")
+    assert on.status_code == 200 and "recovery codes" in on.text
+    codes = [unescape(c) for c in re.findall(r"<li><code>([^<]+)</code></li>", on.text)]
+    assert len(codes) == 10 and len(set(codes)) == 10
+    return totp, codes
+
+
+def password_sign_in(browser: Browser, project: dict, **params: str) -> requests.Response:
+    page = browser.get(browser.authorize_url(project["client_id"], prompt="login", scope="openid", **params))
+    return browser.submit(page, "login", email="ada@example.org", password=PASSWORD, action="login")
+
+
+def second_factor(browser: Browser, page: requests.Response, code: str) -> requests.Response:
+    assert "Authentication code" in page.text, page.text[:800]
+    return browser.submit(page, "second-factor", code=code)
+
+
+def claims_of(server: Server, project: dict, response: requests.Response) -> dict:
+    assert response.status_code == 303, response.text[:800]
+    answer = exchange(server.url, project, query_of(response.headers["Location"])["code"])
+    assert answer.status_code == 200, answer.text
+    return jwt.decode(answer.json()["id_token"], options={"verify_signature": False})
+
+
+def test_the_account_page_needs_a_signed_in_browser(server: Server, project):
+    assert Browser(server.url).get(f"{server.url}/account").status_code == 401
+    page = account(signed_up(server, project))
+    assert "ada@example.org" in page.text and "Two-factor sign-in" in page.text and "Close your account" in page.text
+
+
+def test_two_factor_is_asked_at_sign_in_and_each_code_works_once(server: Server, project):
+    browser = signed_up(server, project)
+    totp, codes = turn_on_two_factor(server, browser)
+    server.clock.advance(30)
+    asked = password_sign_in(browser, project)
+    assert asked.status_code == 200  # no code yet: the second factor first
+    wrong = second_factor(browser, asked, "123456")
+    assert wrong.status_code == 401 and "not right" in wrong.text
+    code = totp.at(server.clock.now())
+    claims = claims_of(server, project, second_factor(browser, wrong, code))
+    assert claims["amr"] == ["pwd", "otp", "mfa"]
+    again = second_factor(browser, password_sign_in(browser, project), code)  # the same code, replayed
+    assert again.status_code == 401
+    recovered = claims_of(server, project, second_factor(browser, again, codes[0].upper()))
+    assert recovered["amr"] == ["pwd", "otp", "mfa"]
+    assert second_factor(browser, password_sign_in(browser, project), codes[0]).status_code == 401  # spent
+    assert "9 recovery codes left" in account(browser).text
+
+
+def test_a_client_asks_for_a_second_factor_with_acr_values(server: Server, project):
+    browser = signed_up(server, project)
+    refused = password_sign_in(browser, project, acr_values=MFA)
+    assert refused.status_code == 403 and "Two-factor sign-in needed" in refused.text
+    totp, _ = turn_on_two_factor(server, browser)
+    plain = password_sign_in(browser, project)
+    server.clock.advance(30)
+    claims = claims_of(server, project, second_factor(browser, plain, totp.at(server.clock.now())))
+    assert "acr" not in claims  # nobody asked
+    # Step-up: the live session has both factors now; a session with one would be asked.
+    query = browser.authorize_url(project["client_id"], scope="openid", acr_values=MFA)
+    stepped = claims_of(server, project, browser.get(query))
+    assert stepped["acr"] == MFA and "mfa" in stepped["amr"]
+    discovery = requests.get(f"{server.url}/.well-known/openid-configuration", timeout=10).json()
+    assert MFA in discovery["acr_values_supported"]
+
+
+def test_turning_two_factor_off_takes_a_code(server: Server, project):
+    browser = signed_up(server, project)
+    totp, _ = turn_on_two_factor(server, browser)
+    page = account(browser)
+    refused = post(browser, page, "/account/two-factor", code="000000", action="disable")
+    assert refused.status_code == 400 and "not right" in refused.text
+    server.clock.advance(30)
+    off = post(browser, refused, "/account/two-factor", code=totp.at(server.clock.now()), action="disable")
+    assert off.status_code == 303
+    assert "Two-factor sign-in is off." in browser.get(server.url + off.headers["Location"]).text
+    assert password_sign_in(browser, project).status_code == 303  # straight back to the app
+    (state,) = stored_states(server, "TwoFactor.Enabled")
+    assert state["sealed_seed"].startswith("v1.") and totp.secret not in str(state)
+
+
+def test_changing_the_password_asks_for_the_current_one_and_signs_out_elsewhere(server: Server, project):
+    browser = signed_up(server, project)
+    elsewhere = Browser(server.url)
+    elsewhere.sign_in(elsewhere.authorize_url(project["client_id"]), "ada@example.org")
+    page = account(browser)
+    wrong = post(browser, page, "/account/password", current_password="nope", new_password="a new long passphrase")
+    assert wrong.status_code == 401 and "not your current password" in wrong.text
+    weak = post(browser, wrong, "/account/password", current_password=PASSWORD, new_password="short")
+    assert weak.status_code == 400 and "at least 8" in weak.text
+    changed = post(browser, weak, "/account/password", current_password=PASSWORD,
+                   new_password="a new long passphrase")
+    assert changed.status_code == 303
+    assert "Password changed" in browser.get(server.url + changed.headers["Location"]).text  # still signed in
+    assert elsewhere.get(f"{server.url}/account").status_code == 401  # the other one is signed out
+    assert any("was changed" in m["Subject"] for m in wait_for_outbox(server.data_dir, 2))
+
+
+def test_an_app_sign_in_ends_from_the_account_page(server: Server, project):
+    browser = signed_up(server, project)
+    tokens = exchange(server.url, project, query_of(password_sign_in(browser, project).headers["Location"])["code"])
+    refresh_token = tokens.json()["refresh_token"]
+    page = account(browser)
+    family_key = refresh_token.split(".")[0]
+    assert family_key in page.text
+    assert post(browser, page, "/account/sign-ins", family_key=family_key, action="end").status_code == 303
+    active = requests.post(f"{server.url}/oauth/introspect", data={"token": refresh_token}, timeout=10,
+                           auth=(project["client_id"], project["client_secret"])).json()
+    assert active == {"active": False}
+
+
+def test_closing_the_account_disables_it(server: Server, project):
+    browser = signed_up(server, project)
+    page = account(browser)
+    mistyped = post(browser, page, "/account/close", confirm_email="bo@example.org", close_password=PASSWORD)
+    assert mistyped.status_code == 400
+    closed = post(browser, mistyped, "/account/close", confirm_email="ADA@example.org", close_password=PASSWORD)
+    assert closed.status_code == 200 and "Account closed" in closed.text
+    assert browser.get(f"{server.url}/account").status_code == 401
+    assert password_sign_in(Browser(server.url), project).status_code == 401
