@@ -272,7 +272,21 @@ def account_page(conn: sqlite3.Connection, project_id: str, sub: str) -> dict:
         " LEFT JOIN clients c ON c.client_id = f.client_id WHERE f.project_id = ? AND f.sub = ? AND NOT f.revoked"
         " ORDER BY f.started_at DESC LIMIT 50", (project_id, sub)).fetchall()
     return {"has_password": bool(row and row["has_password"]), "pins": user_pins(conn, project_id, sub),
-            "sign_ins": [dict(r) for r in sign_ins]}
+            "sign_ins": [dict(r) for r in sign_ins], "passkeys": user_passkeys(conn, project_id, sub)}
+
+
+def passkey_by_credential(conn: sqlite3.Connection, credential_id: str) -> dict | None:
+    """A passkey still registered: {project_id, sub, public_key, sign_count, backed_up}."""
+    row = conn.execute("SELECT project_id, sub, public_key, sign_count, backed_up FROM passkeys"
+                       " WHERE credential_id = ? AND NOT removed", (credential_id,)).fetchone()
+    return dict(row) if row else None
+
+
+def user_passkeys(conn: sqlite3.Connection, project_id: str, sub: str) -> list[dict]:
+    """A user's passkeys, oldest first: {credential_id, name, backed_up, created_at, last_used_at}."""
+    rows = conn.execute("SELECT credential_id, name, backed_up, created_at, last_used_at FROM passkeys"
+                        " WHERE project_id = ? AND sub = ? AND NOT removed ORDER BY created_at", (project_id, sub))
+    return [dict(row) for row in rows.fetchall()]
 
 
 def user_password_hash(conn: sqlite3.Connection, project_id: str, sub: str) -> str | None:

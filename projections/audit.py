@@ -9,6 +9,7 @@ import json
 
 from sqlite_utils import Database
 
+from astapa.domain.passkeys import Passkey
 from astapa.domain.payments import Payment
 from astapa.domain.pins import PinCredential
 from astapa.domain.refresh import RefreshFamily
@@ -75,6 +76,10 @@ def pin_set(db: Database, e: PinCredential.Set, position: int) -> None:
     _record(db, position, (e.project_id, e.sub), e, {})
 
 
+def passkey_registered(db: Database, e: Passkey.Registered, position: int) -> None:
+    _record(db, position, (e.project_id, e.sub), e, {"name": e.name, "backed_up": e.backed_up})
+
+
 def pin_event(fields: tuple[str, ...]):
     def handler(db: Database, e, position: int) -> None:
         row = db.execute("SELECT project_id, sub FROM pins WHERE pin_key = ?", [e.originator_id.hex]).fetchone()
@@ -114,6 +119,7 @@ HANDLERS = {
     BrowserSession.Started: signed_in,
     RefreshFamily.Started: tokens_issued,
     PinCredential.Set: pin_set,
+    Passkey.Registered: passkey_registered,
     PinCredential.Forgotten: pin_event(("reason",)),
     RefreshFamily.ReuseDetected: family_event(()),
     RefreshFamily.Revoked: family_event(("reason",)),

@@ -93,9 +93,11 @@ class ServerThread:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         sock.close()
+        overrides = dict(self.overrides)
+        host = overrides.pop("issuer_host", "127.0.0.1")  # "localhost": a name passkeys accept as RP id
         settings = Settings(**{"port": port, "data_dir": self.data_dir,
-                               "issuer": f"http://127.0.0.1:{port}", "bcrypt_cost": 4,
-                               "demo": self.demo, "poll_interval": 0.05, **self.overrides})
+                               "issuer": f"http://{host}:{port}", "bcrypt_cost": 4,
+                               "demo": self.demo, "poll_interval": 0.05, **overrides})
         self.web_app = create_app(settings, clock=self.clock, new_key=self.new_key)
         # First, so it sees every answer as it leaves, error renderings included.
         self.web_app.middlewares.insert(0, described_responses.middleware(DESCRIBED, self.violations))

@@ -21,6 +21,7 @@ from astapa.domain.identities import ExternalSignIn, Identity
 from astapa.domain.links import ActionLink
 from astapa.domain.mail import Message
 from astapa.domain.payments import Payment
+from astapa.domain.passkeys import Passkey, PasskeyChallenge
 from astapa.domain.pins import PinCredential
 from astapa.domain.plans import Plan
 from astapa.domain.projects import ClientAssertion, Consent
@@ -43,7 +44,7 @@ class AstapaApplication(ConsoleCommands, IdentityCommands, LinkCommands, SelfSer
     # Written only by the server process (see EventStore.OWNED).
     OWNED = (User, EmailIndex, BrowserSession, AuthorizationCode, RefreshFamily, AccessToken,
              ActionLink, Message, Plan, Payment, ExternalSignIn, Identity, Consent, ClientAssertion, PinCredential,
-             TwoFactor)
+             TwoFactor, Passkey, PasskeyChallenge)
 
 
 __all__ = [

@@ -70,27 +70,30 @@ class AccountCommands(TokenCommands):
 
     def register_user(
         self, request: CodeRequest, where: LinkRequest, email: str, email_key: str,
-        password_hash: str, now: float, sign_in: bool = True, mail: bool = True,
+        password_hash: str | None, now: float, sign_in: bool = True, mail: bool = True,
+        sub: str | None = None, amr: list[str] | None = None, credential=None,
     ) -> Decision:
         """A new account, its email index and (unless a mail limit was reached: mail=False)
         its verification link and mail, and (unless the project waits for a verified
         address: sign_in=False) a session and a code, in one save. Two sign-ups with one
         address collide on the index's version; a random sub that is already taken collides
-        on the user's, and the retry draws another."""
+        on the user's, and the retry draws another. A sign-up with a passkey and no password
+        gives `sub` (its passkey's user handle was made from it), `amr`, and `credential`,
+        a function making the passkey's aggregate for the new user."""
         index_id = EmailIndex.create_id(request.project_id, email_key)
         if self.exists(index_id):
             raise EmailTakenError(request.project_id)
-        sub = new_sub()
+        sub = sub or new_sub()
         user = User(project_id=request.project_id, sub=sub, email=email, password_hash=password_hash)
         index = EmailIndex(project_id=request.project_id, email_key=email_key, sub=sub)
         # The user's events come first: the read models key the index's row by the user.
-        made = [user, index]
+        made = [user, index, *([credential(user)] if credential else [])]
         if mail:
             _, link, message = self._new_link(user, VERIFY_EMAIL, where, now)
             made += [link, message]
         if not sign_in:
             return Decision(made, SignedIn(None, sub, None))
-        return self._signed_in(request, user, made, now, [PASSWORD])
+        return self._signed_in(request, user, made, now, amr or [PASSWORD])
 
     def sign_in(self, request: CodeRequest, sub: str, now: float, require_verified: bool = False,
                 amr: list[str] | None = None) -> Decision:

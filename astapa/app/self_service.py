@@ -6,6 +6,7 @@ password, or a code from the authenticator app) before calling it.
 """
 
 from astapa.app.accounts import LinkRequest
+from astapa.app.passkeys import PasskeyCommands
 from astapa.app.pins import PinCommands
 from astapa.app.two_factor import TwoFactorCommands
 from astapa.domain.errors import DomainError
@@ -15,7 +16,7 @@ from astapa.domain.sessions import PASSWORD
 from astapa.store.events import Decision
 
 
-class SelfServiceCommands(TwoFactorCommands, PinCommands):
+class SelfServiceCommands(TwoFactorCommands, PinCommands, PasskeyCommands):
     def change_own_password(self, session_cookie: str, password_hash: str, client_name: str,
                             now: float) -> Decision:
         """A new password (the page checked the current one): every session and refresh

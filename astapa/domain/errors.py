@@ -178,3 +178,9 @@ class PinRejectedError(DomainError):
 class SecondFactorRejectedError(DomainError):
     """A two-factor code or recovery code that does not sign in (args[0], for the log:
     "wrong", "not enabled", "enabled already")."""
+
+
+class PasskeyRejectedError(DomainError):
+    """A passkey that cannot sign in or be registered (args[0], for the log: "unknown",
+    "removed", "another project", "sign count did not rise", "challenge used",
+    "registered already")."""

@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 OPENAPI_BYTES = (ROOT / "openapi.json").read_bytes()
 STYLESHEET = (ROOT / "templates" / "static" / "astapa.css").read_bytes()
 CONSOLE_STYLESHEET = (ROOT / "templates" / "static" / "console.css").read_bytes()
+PASSKEYS_SCRIPT = (ROOT / "templates" / "static" / "passkeys.js").read_bytes()
 # The pages link the SVG; /favicon.ico is for browsers that ask for it anyway
 # (scripts/write_favicon.py draws it from the SVG).
 ICON_SVG = (ROOT / "templates" / "static" / "favicon.svg").read_bytes()
@@ -35,6 +36,11 @@ async def stylesheet(request: web.Request) -> web.Response:
 
 async def console_stylesheet(request: web.Request) -> web.Response:
     return web.Response(body=CONSOLE_STYLESHEET, content_type="text/css", headers=STATIC_CACHE)
+
+
+async def passkeys_script(request: web.Request) -> web.Response:
+    """The one script of the hosted pages: passkey ceremonies (templates/static/passkeys.js)."""
+    return web.Response(body=PASSKEYS_SCRIPT, content_type="text/javascript", headers=STATIC_CACHE)
 
 
 async def icon(request: web.Request) -> web.Response:

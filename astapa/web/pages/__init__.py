@@ -25,14 +25,17 @@ PAGE_HEADERS = {"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-store"
 
 
 def render(request: web.Request, template: str, context: dict, status: int = 200,
-           brand: Branding | None = None) -> web.Response:
+           brand: Branding | None = None, scripts: bool = False) -> web.Response:
     """A page; with `brand`, the project's logo and colour on it (base.html): its colour in
-    a style element this answer's CSP allows by nonce, its logo from the logo's origin."""
+    a style element this answer's CSP allows by nonce, its logo from the logo's origin.
+    `scripts`: the page loads our own script files (passkeys need one); never inline."""
     headers = PAGE_HEADERS
+    if scripts:
+        headers = {**PAGE_HEADERS, "Content-Security-Policy": PAGE_CSP + "; script-src 'self'"}
     if brand is not None:
         nonce = secrets.token_urlsafe(16)
         context = {**context, "brand": brand, "style_nonce": nonce}
-        headers = {**PAGE_HEADERS, "Content-Security-Policy": PAGE_CSP.replace(
+        headers = {**headers, "Content-Security-Policy": headers["Content-Security-Policy"].replace(
             "style-src 'self'", f"style-src 'self' 'nonce-{nonce}'").replace(
             "img-src 'self'", f"img-src 'self' {brand.logo_origin}".rstrip())}
     response = aiohttp_jinja2.render_template(template, request, context, status=status)

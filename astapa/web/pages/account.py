@@ -15,8 +15,15 @@ from aiohttp import web
 from markupsafe import Markup
 
 from astapa.app.accounts import SessionOwner
-from astapa.domain.errors import SecondFactorRejectedError, SessionEndedError, UserDisabledError, UserNotFoundError
+from astapa.domain.errors import (
+    PasskeyRejectedError,
+    SecondFactorRejectedError,
+    SessionEndedError,
+    UserDisabledError,
+    UserNotFoundError,
+)
 from astapa.domain.sessions import PIN
+from astapa.passkeys import PasskeyError
 from astapa.passwords import PasswordPolicyError, check_policy
 from astapa.queries import account_page, user_password_hash
 from astapa.second_factor import provisioning_uri
@@ -36,6 +43,7 @@ from astapa.web.appkeys import (
 from astapa.web.csrf import CsrfError, clear_cookie, cookie_name, set_cookie
 from astapa.web.pages import Respond, message, page, render, see_other
 from astapa.web.pages.flow import SESSION_COOKIE, minutes
+from astapa.web.pages.passkey import opened, passkey_name, registered, registration_offer
 from astapa.web.pages.pin import browser_pin, pin_cookie
 
 RECENT_SIGN_IN = 600  # seconds: a sign-in this recent stands for the password it has not got
@@ -45,6 +53,8 @@ DONE = {
     "two_factor_off": "Two-factor sign-in is off.",
     "pin": "PIN forgotten.",
     "sign_in": "That app is signed out.",
+    "passkey_added": "Passkey added. You can sign in with it now.",
+    "passkey_removed": "Passkey removed.",
 }
 
 
@@ -94,11 +104,11 @@ async def visit(request: web.Request, posted: bool) -> Visit:
                  fields)
 
 
-def show(v: Visit, template: str, status: int = 200, **context) -> web.Response:
+def show(v: Visit, template: str, status: int = 200, scripts: bool = False, **context) -> web.Response:
     csrf = v.web_app[csrf_key]
     token, new_cookie = csrf.token(v.request)
     response = render(v.request, template, {"email": v.owner.email, "app_name": v.project_name,
-                                            "csrf_token": token, **context}, status=status)
+                                            "csrf_token": token, **context}, status=status, scripts=scripts)
     csrf.remember(response, new_cookie)
     return response
 
@@ -109,7 +119,9 @@ async def overview(v: Visit, status: int = 200, errors: dict | None = None) -> w
     two_factor, _ = await web_app[writer_key].run(web_app[application_key].two_factor_state, v.owner.project_id,
                                                   v.owner.sub)
     held = browser_pin(v.request, v.owner.project_id)
-    return show(v, "account.html", status, **shown, two_factor=two_factor[0], recovery_left=two_factor[1],
+    new_passkey = registration_offer(web_app, "register", v.owner.project_id, v.project_name, v.owner.sub,
+                                     v.owner.email, [key["credential_id"] for key in shown["passkeys"]])
+    return show(v, "account.html", status, scripts=True, **shown, new_passkey=new_passkey, two_factor=two_factor[0], recovery_left=two_factor[1],
                 pin_sign_in=v.pin_sign_in, this_pin=held[0] if held else None,
                 can_set_pin=v.pin_sign_in and list(v.owner.amr) != [PIN], errors=errors or {},
                 notice=DONE.get(v.request.query.get("done", "")))
@@ -225,6 +237,29 @@ def _reopened(v: Visit) -> tuple[str, str]:
         return app.seed_box.open(sealed, f"totp-enrolment:{v.owner.project_id}/{v.owner.sub}"), sealed
     except ValueError:
         return app.new_enrolment(v.owner.project_id, v.owner.sub)
+
+
+# -- passkeys ----------------------------------------------------------------------------------------
+
+@page
+async def change_passkeys(request: web.Request) -> web.StreamResponse:
+    """POST /account/passkeys: action=passkey adds the passkey the browser just created
+    (its response to the page's options); action=remove removes one (credential_id)."""
+    v = await visit(request, posted=True)
+    app, now = v.web_app[application_key], v.web_app[clock_key].now()
+    if v.fields.get("action") == "remove":
+        await v.run(app.remove_passkey, v.cookie, v.fields.get("credential_id", "")[:2048], now)
+        return done("passkey_removed")
+    state = opened(v.web_app, "register", v.owner.project_id, v.fields.get("passkey_state", ""))
+    if state is None or state.get("sub") != v.owner.sub:
+        return await overview(v, 400, {"passkey": "That took too long. Please try again."})
+    try:
+        passkey = await registered(v.web_app, state, v.fields.get("passkey_response", ""))
+        await v.run(app.register_passkey, v.cookie, passkey, passkey_name(v.web_app), now)
+    except (PasskeyError, PasskeyRejectedError) as e:
+        text = str(e) if isinstance(e, PasskeyError) else "This passkey is registered already."
+        return await overview(v, 400, {"passkey": text})
+    return done("passkey_added")
 
 
 # -- PINs, sign-ins, closing -------------------------------------------------------------------------

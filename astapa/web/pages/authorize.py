@@ -35,7 +35,7 @@ from astapa.web.appkeys import (
     writer_key,
 )
 from astapa.web.csrf import CsrfError, cookie_name
-from astapa.web.pages import Respond, pin, social
+from astapa.web.pages import Respond, passkey_pages, pin, social
 from astapa.web.pages.flow import (
     SESSION_COOKIE,
     authorization,
@@ -105,6 +105,8 @@ async def login(request: web.Request) -> web.StreamResponse:
         return await social.start(request, web_app, authz, posted["action"], "login", posted.get("email", ""))
     if posted.get("action") == "pin":
         return await pin.sign_in(request, authz, posted)
+    if posted.get("action") == "passkey":
+        return await passkey_pages.sign_in(request, authz, posted)
     email, key = email_of(posted.get("email", ""))
     account, ip = f"{authz.client.project_id}/{key or email}", request.remote or "-"
     wait = max(throttles.account.retry_after(account), throttles.ip.retry_after(ip))
@@ -154,6 +156,11 @@ async def signup(request: web.Request) -> web.StreamResponse:
     posted, authz = await posted_form(request, web_app)
     if posted.get("action") in PROVIDERS:
         return await social.start(request, web_app, authz, posted["action"], "signup", posted.get("email", ""))
+    if posted.get("action") == "passkey_start":
+        return await passkey_pages.start_signup(request, authz, posted)
+    if posted.get("action") == "passkey":
+        return signups_limited(request, web_app, authz, "") or await passkey_pages.finish_signup(
+            request, authz, posted)
     email, key = email_of(posted.get("email", ""))
     password = posted.get("password", "")
     error, field = (None, None) if key else ("Enter a valid email address.", "email")

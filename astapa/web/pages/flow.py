@@ -26,6 +26,7 @@ from astapa.oauth.servers import server_for
 from astapa.web.appkeys import clients_key, csrf_key, settings_key
 from astapa.web.csrf import set_cookie
 from astapa.web.pages import page, render, see_other
+from astapa.web.pages.passkey import sign_in_offer
 
 SESSION_COOKIE = "astapa_session"
 
@@ -123,8 +124,9 @@ def form(request: web.Request, web_app: web.Application, authz: AuthorizationReq
         "notice": notice,
         "link_offer": link_offer,
         "pin_offer": pin_offer if mode == "login" and not link_offer else None,
+        "passkey": sign_in_offer(web_app, authz.client.project_id) if mode == "login" and not link_offer else None,
         "providers": [(name, PROVIDER_NAMES[name]) for name in authz.client.providers if name in PROVIDER_NAMES],
-    }, status=status, brand=authz.client.branding)
+    }, status=status, brand=authz.client.branding, scripts=True)
     csrf.remember(response, new_cookie)
     return response
 
