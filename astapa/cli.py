@@ -76,6 +76,10 @@ def refresh_ttl(value: str) -> int:
     return argument(inputs.refresh_ttl, value)
 
 
+def two_factor_grace(value: str) -> int:
+    return argument(inputs.two_factor_grace, value)
+
+
 def redirect_uri(value: str) -> str:
     """What any project takes (a sandbox's rule: http on any host); the command then checks
     the URI against its project's mode (RedirectUriRefusedError)."""
@@ -180,6 +184,12 @@ def build_parser() -> Parser:
                         help="people may (or may not) set a PIN for a browser and sign in there with it")
     update.add_argument("--pin-refresh-ttl", type=refresh_ttl, metavar="SECONDS",
                         help="how long refresh tokens from a PIN sign-in live (default 30 days)")
+    update.add_argument("--require-two-factor", action=argparse.BooleanOptionalAction,
+                        help="every user signs in with a second factor (or not); those without one set it up "
+                        "at sign-in once their grace is over")
+    update.add_argument("--two-factor-grace", type=two_factor_grace, metavar="SECONDS",
+                        help="how long a user without a second factor may still sign in without it, from when "
+                        "it became required or their sign-up (default 7 days)")
 
     live = with_data_dir(project_commands.add_parser(
         "go-live", help="create the sandbox project's live twin (its configuration, none of its data)"))
@@ -371,13 +381,14 @@ def update_project(app, args: argparse.Namespace) -> dict:
              "require_verified_email": args.require_verified_email, "allow_registration": args.allow_registration,
              "refresh_reuse_grace": args.refresh_reuse_grace, "scopes": args.scope,
              "access_token_ttl": args.token_ttl, "refresh_ttl": args.refresh_ttl,
-             "pin_sign_in": args.pin_sign_in, "pin_refresh_ttl": args.pin_refresh_ttl}
+             "pin_sign_in": args.pin_sign_in, "pin_refresh_ttl": args.pin_refresh_ttl,
+             "two_factor_required": args.require_two_factor, "two_factor_grace": args.two_factor_grace}
     changes = {setting: list(dict.fromkeys(value)) if isinstance(value, list) else value
                for setting, value in given.items() if value is not None}
     if not changes:
         raise ConfigError("give --name, --redirect-uri, --[no-]require-verified-email, --[no-]allow-registration,"
                           " --refresh-reuse-grace, --post-logout-redirect-uri, --scope, --token-ttl, --refresh-ttl,"
-                          " --[no-]pin-sign-in or --pin-refresh-ttl")
+                          " --[no-]pin-sign-in, --pin-refresh-ttl, --[no-]require-two-factor or --two-factor-grace")
     if "name" in changes and not changes["name"].strip():
         raise ConfigError("--name must not be empty")
     value, _ = app.execute(app.update_project, args.project, changes, by="cli")

@@ -4,6 +4,7 @@ ValueError with a sentence for the operator (the CLI's argparse names the flag).
 
 from urllib.parse import urlsplit
 
+from astapa.domain.projects import MAX_TWO_FACTOR_GRACE
 from astapa.domain.refresh import MAX_REFRESH_TTL, MAX_REUSE_GRACE, MIN_REFRESH_TTL
 from astapa.oauth.scopes import is_scope_token
 
@@ -41,6 +42,14 @@ def refresh_ttl(value: str) -> int:
     if not MIN_REFRESH_TTL <= seconds <= MAX_REFRESH_TTL:
         raise ValueError(f"the refresh token lifetime must be whole seconds from {MIN_REFRESH_TTL} to"
                          f" {MAX_REFRESH_TTL}, got {value!r}")
+    return seconds
+
+
+def two_factor_grace(value: str) -> int:
+    """Seconds a user without a second factor may still sign in without it."""
+    seconds = int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else -1
+    if not 0 <= seconds <= MAX_TWO_FACTOR_GRACE:
+        raise ValueError(f"the two-factor grace must be whole seconds from 0 to {MAX_TWO_FACTOR_GRACE}, got {value!r}")
     return seconds
 
 

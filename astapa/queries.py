@@ -20,6 +20,7 @@ from astapa.domain.clients import (
     third_party_scopes,
 )
 from astapa.domain.plans import FREE
+from astapa.domain.projects import DEFAULT_TWO_FACTOR_GRACE
 from astapa.domain.refresh import DEFAULT_PIN_REFRESH_TTL
 from astapa.domain.resources import canonical
 from projections.runner import connect
@@ -62,7 +63,8 @@ def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | Non
         " c.redirect_uris, p.require_verified_email, c.mode, p.providers, c.auth_method, c.jwks,"
         " c.jwks_uri, c.grant_types, p.scopes AS project_scopes, p.resources, p.allow_registration,"
         " p.refresh_reuse_grace, c.post_logout_redirect_uris, c.previous_secret_hash, c.previous_secret_valid_until,"
-        " b.display_name, b.logo_url, b.primary_color, p.refresh_ttl, p.pin_sign_in, p.pin_refresh_ttl"
+        " b.display_name, b.logo_url, b.primary_color, p.refresh_ttl, p.pin_sign_in, p.pin_refresh_ttl,"
+        " p.two_factor_required_since, p.two_factor_grace"
         " FROM clients c LEFT JOIN projects p ON p.project_id = c.project_id"
         " LEFT JOIN project_branding b ON b.project_id = c.project_id"
         " WHERE c.client_id = ?",
@@ -101,6 +103,8 @@ def client_by_id(conn: sqlite3.Connection, client_id: str) -> ClientRecord | Non
         refresh_ttl=row["refresh_ttl"],
         pin_sign_in=bool(row["pin_sign_in"]),
         pin_refresh_ttl=row["pin_refresh_ttl"] or DEFAULT_PIN_REFRESH_TTL,
+        two_factor_required_since=row["two_factor_required_since"],
+        two_factor_grace=DEFAULT_TWO_FACTOR_GRACE if row["two_factor_grace"] is None else row["two_factor_grace"],
     )
 
 
@@ -153,7 +157,7 @@ def project_details(conn: sqlite3.Connection, project_id: str) -> dict | None:
         "SELECT p.project_id, p.name, p.mode, p.client_id, p.scopes, p.providers, p.resources,"
         " p.require_verified_email, p.allow_registration, p.refresh_reuse_grace, p.created_at,"
         " c.redirect_uris, c.post_logout_redirect_uris, p.live_project_id, p.sandbox_project_id, c.token_ttl,"
-        " p.refresh_ttl, p.pin_sign_in, p.pin_refresh_ttl"
+        " p.refresh_ttl, p.pin_sign_in, p.pin_refresh_ttl, p.two_factor_required_since, p.two_factor_grace"
         " FROM projects p LEFT JOIN clients c ON c.client_id = p.client_id WHERE p.project_id = ?",
         (project_id,)).fetchone()
     if row is None:
@@ -175,6 +179,8 @@ def project_details(conn: sqlite3.Connection, project_id: str) -> dict | None:
         "refresh_ttl": row["refresh_ttl"],  # after a password, link or social sign-in (None: the default)
         "pin_sign_in": bool(row["pin_sign_in"]),
         "pin_refresh_ttl": row["pin_refresh_ttl"] or DEFAULT_PIN_REFRESH_TTL,  # after a PIN sign-in
+        "two_factor_required": row["two_factor_required_since"] is not None,
+        "two_factor_grace": DEFAULT_TWO_FACTOR_GRACE if row["two_factor_grace"] is None else row["two_factor_grace"],
         "created_at": row["created_at"],
         "live_project_id": row["live_project_id"],  # a sandbox's live twin, once it went live
         "sandbox_project_id": row["sandbox_project_id"],  # a live twin's sandbox

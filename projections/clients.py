@@ -18,6 +18,8 @@ def create_tables(db: Database) -> None:
          "refresh_reuse_grace": int,
          # Refresh lifetimes in seconds (NULL: the defaults), and whether PIN sign-in is on.
          "refresh_ttl": int, "pin_sign_in": int, "pin_refresh_ttl": int,
+         # Two-factor required since (epoch seconds; NULL: not required), and the grace.
+         "two_factor_required_since": float, "two_factor_grace": int,
          # Twins: a sandbox's live project once it went live; a live twin's sandbox.
          "live_project_id": str, "sandbox_project_id": str},
         pk="project_id",
@@ -141,6 +143,14 @@ def pin_refresh_ttl_changed(db: Database, e: Project.PinRefreshTtlChanged) -> No
     db.execute("UPDATE projects SET pin_refresh_ttl = ? WHERE project_id = ?", [e.pin_refresh_ttl, e.project_id])
 
 
+def two_factor_policy_changed(db: Database, e: Project.TwoFactorPolicyChanged) -> None:
+    """Required since this event, unless it was already (a grace changed alone)."""
+    since = e.timestamp.timestamp() if e.two_factor_required else None
+    db.execute("UPDATE projects SET two_factor_required_since = CASE WHEN ? IS NULL THEN NULL"
+               " ELSE COALESCE(two_factor_required_since, ?) END, two_factor_grace = ? WHERE project_id = ?",
+               [since, since, e.two_factor_grace, e.project_id])
+
+
 def provider_configured(db: Database, e: Project.ProviderConfigured) -> None:
     db.execute("UPDATE projects SET providers = json_set(providers, '$.' || ?, ?) WHERE project_id = ?",
                [e.provider, e.client_id, e.project_id])
@@ -229,6 +239,7 @@ HANDLERS = {
     Project.RefreshTtlChanged: refresh_ttl_changed,
     Project.PinSignInChanged: pin_sign_in_changed,
     Project.PinRefreshTtlChanged: pin_refresh_ttl_changed,
+    Project.TwoFactorPolicyChanged: two_factor_policy_changed,
     Project.WentLive: went_live,
     Project.Renamed: project_renamed,
     Project.RedirectUrisChanged: redirect_uris_changed,

@@ -34,6 +34,8 @@ class SignedIn:
     # No code yet: a second factor is due. The methods the first factor used (RFC 8176).
     second_factor: tuple[str, ...] | None = None
     enrolled: bool = True  # with second_factor: whether the user has one to give
+    enrol: bool = False  # with second_factor: the project requires one, and the user sets it up now
+    email: str = ""  # with second_factor: the user's address (what their authenticator app shows)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,14 @@ class SessionOwner:
     email: str
     amr: tuple[str, ...]
     auth_time: int
+
+
+def must_enrol(request: CodeRequest, user: User, now: float) -> bool:
+    """The project requires two-factor sign-in, and this user's grace to set it up is over
+    (it runs from when the project started requiring it, or from their sign-up)."""
+    if request.two_factor_since is None:
+        return False
+    return now >= max(request.two_factor_since, user.created_on.timestamp()) + request.two_factor_grace
 
 
 def new_sub() -> str:
@@ -112,8 +122,9 @@ class AccountCommands(TokenCommands):
         """A signed-in user coming back gets a code without the form."""
         session, user = self._resumed(request, cookie, now, max_age, require_verified)
         if request.acr == MFA_ACR and MULTI_FACTOR not in session.amr:  # step-up
+            enrolled = self.two_factor_enabled(user)
             return Decision([session], SignedIn(None, user.sub, None, second_factor=tuple(session.amr),
-                                                enrolled=self.two_factor_enabled(user)))
+                                                enrolled=enrolled, enrol=not enrolled, email=user.email))
         codes, value = self._issue_code(request, user, session, now)
         return Decision([session, *codes],
                         SignedIn(value, session.sub, None, consent=value is None))
@@ -246,9 +257,12 @@ class AccountCommands(TokenCommands):
         third-party client waits for consent. A user with two-factor sign-in, or a client
         asking for it (acr_values), gets no session until the second factor (SignedIn's
         second_factor says which methods the first one used)."""
-        enrolled = MULTI_FACTOR not in amr and self.two_factor_enabled(user)
-        if MULTI_FACTOR not in amr and (enrolled or request.acr == MFA_ACR):
-            return Decision(changed, SignedIn(None, user.sub, None, second_factor=tuple(amr), enrolled=enrolled))
+        if MULTI_FACTOR not in amr:
+            if self.two_factor_enabled(user):
+                return Decision(changed, SignedIn(None, user.sub, None, second_factor=tuple(amr)))
+            if request.acr == MFA_ACR or must_enrol(request, user, now):  # they set it up now
+                return Decision(changed, SignedIn(None, user.sub, None, second_factor=tuple(amr), enrolled=False,
+                                                  enrol=True, email=user.email))
         session, cookie = self._start_session(user, now, amr)
         codes, value = self._issue_code(request, user, session, now)
         return Decision([*changed, session, *codes], SignedIn(value, user.sub, cookie, consent=value is None))

@@ -177,6 +177,9 @@ def copy_settings(sandbox: Project, live: Project, live_xendit: tuple[str, str |
         live.change_refresh_ttl(project_id=live_id, refresh_ttl=sandbox.refresh_ttl)
     if sandbox.pin_sign_in:
         live.change_pin_sign_in(project_id=live_id, pin_sign_in=True)
+    if sandbox.two_factor_required or sandbox.two_factor_grace != live.two_factor_grace:
+        live.change_two_factor_policy(project_id=live_id, two_factor_required=sandbox.two_factor_required,
+                                      two_factor_grace=sandbox.two_factor_grace)
     if sandbox.pin_refresh_ttl != live.pin_refresh_ttl:
         live.change_pin_refresh_ttl(project_id=live_id, pin_refresh_ttl=sandbox.pin_refresh_ttl)
     if live_xendit is not None:

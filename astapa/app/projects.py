@@ -12,7 +12,14 @@ from astapa.domain.errors import (
     RegistrationClosedError,
     SettingRefusedError,
 )
-from astapa.domain.projects import Client, ClientIndex, Project, ResourceIndex, kept_on_rotation
+from astapa.domain.projects import (
+    MAX_TWO_FACTOR_GRACE,
+    Client,
+    ClientIndex,
+    Project,
+    ResourceIndex,
+    kept_on_rotation,
+)
 from astapa.domain.refresh import DEFAULT_REUSE_GRACE, MAX_REFRESH_TTL, MIN_REFRESH_TTL
 from astapa.domain.resources import canonical
 from astapa.oauth.authorize import check_redirect_uri
@@ -39,6 +46,8 @@ SETTINGS = {
     "pin_sign_in": "change_pin_sign_in",
     "pin_refresh_ttl": "change_pin_refresh_ttl",
 }
+# Settings recorded together, by one event: the method, and every field it records.
+POLICIES = {("two_factor_required", "two_factor_grace"): "change_two_factor_policy"}
 
 
 class ProjectCommands(EventStore):
@@ -211,7 +220,7 @@ class ProjectCommands(EventStore):
         if branding is not None:
             check_branding(branding["display_name"], branding["logo_url"], branding["primary_color"])
         project: Project = self.load(Project.create_id(project_id), lambda: ProjectNotFoundError(project_id))
-        unknown = sorted(set(changes) - set(SETTINGS))
+        unknown = sorted(set(changes) - set(SETTINGS) - {name for names in POLICIES for name in names})
         if unknown:
             raise ValueError(f"not a project setting: {', '.join(unknown)}")
         changes = {setting: list(value) if isinstance(value, list) else value for setting, value in changes.items()}
@@ -219,8 +228,12 @@ class ProjectCommands(EventStore):
                             project.mode)
         check_settings(changes)
         for setting, value in changes.items():
-            if getattr(project, setting) != value:
+            if setting in SETTINGS and getattr(project, setting) != value:
                 getattr(project, SETTINGS[setting])(project_id=project_id, by=by, **{setting: value})
+        for names, method in POLICIES.items():
+            values = {name: changes.get(name, getattr(project, name)) for name in names}
+            if any(getattr(project, name) != value for name, value in values.items()):
+                getattr(project, method)(project_id=project_id, by=by, **values)
         if branding is not None and any(getattr(project, name) != value for name, value in branding.items()):
             project.change_branding(project_id=project_id, by=by, **branding)
         return Decision([project], {"project_id": project_id, **changes, **(branding or {})})
@@ -318,8 +331,12 @@ def check_settings(changes: dict) -> None:
         raise SettingRefusedError("refresh_ttl", f"refresh_ttl must be {lifetimes}, or null for the server's default")
     if "pin_refresh_ttl" in changes and not _whole(changes["pin_refresh_ttl"], MIN_REFRESH_TTL, MAX_REFRESH_TTL):
         raise SettingRefusedError("pin_refresh_ttl", f"pin_refresh_ttl must be {lifetimes}")
-    if "pin_sign_in" in changes and not isinstance(changes["pin_sign_in"], bool):
-        raise SettingRefusedError("pin_sign_in", "pin_sign_in must be true or false")
+    for name in ("pin_sign_in", "two_factor_required"):
+        if name in changes and not isinstance(changes[name], bool):
+            raise SettingRefusedError(name, f"{name} must be true or false")
+    if "two_factor_grace" in changes and not _whole(changes["two_factor_grace"], 0, MAX_TWO_FACTOR_GRACE):
+        raise SettingRefusedError("two_factor_grace", f"two_factor_grace must be whole seconds from 0 to"
+                                  f" {MAX_TWO_FACTOR_GRACE}")
 
 
 def _whole(value: object, low: int, high: int) -> bool:

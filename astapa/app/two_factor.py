@@ -34,6 +34,10 @@ class TwoFactorCommands(AccountCommands):
         seed = new_totp_seed()
         return seed, self._box().seal(seed, _enrolment(project_id, sub))
 
+    def enrolment_seed(self, project_id: str, sub: str, sealed_enrolment: str) -> str:
+        """The seed a page's enrolment form carries (to show it again); SealError."""
+        return self._box().open(sealed_enrolment, _enrolment(project_id, sub))
+
     def enable_two_factor(self, project_id: str, sub: str, sealed_enrolment: str, code: str,
                           now: float) -> Decision:
         """The app shows codes for the enrolment's seed: two-factor is on. The value: the
@@ -86,6 +90,18 @@ class TwoFactorCommands(AccountCommands):
         two_factor = self._enabled(request.project_id, sub)
         self._prove(two_factor, code, now)
         return self._signed_in(request, user, [two_factor], now, with_second_factor(first, ONE_TIME_CODE))
+
+    def enrol_and_sign_in(self, request: CodeRequest, sub: str, first: list[str], sealed_enrolment: str,
+                          code: str, now: float, require_verified: bool = False) -> Decision:
+        """A user whose project requires two-factor sign-in sets it up while signing in (the
+        first factor, `first`, passed): two-factor on, and a session with both factors, in
+        one save. The value: (the session's cookie, the recovery codes)."""
+        enabled = self.enable_two_factor(request.project_id, sub, sealed_enrolment, code, now)
+        user = self._user(request.project_id, sub, read_only=True)
+        if require_verified:
+            user.check_verified()
+        session, cookie = self._start_session(user, now, with_second_factor(first, ONE_TIME_CODE))
+        return Decision([*enabled.aggregates, session], (cookie, enabled.value))
 
     def two_factor_state(self, project_id: str, sub: str) -> Decision:
         """(enabled, recovery codes left). Records nothing."""

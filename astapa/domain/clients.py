@@ -40,6 +40,10 @@ class ClientRecord:
     refresh_ttl: int | None = None
     pin_sign_in: bool = False
     pin_refresh_ttl: int = DEFAULT_PIN_REFRESH_TTL
+    # Two-factor sign-in required of every user since (epoch seconds; None: not required),
+    # and how long a user without it may still sign in (from then, or from signing up).
+    two_factor_required_since: float | None = None
+    two_factor_grace: int = 0
 
     @property
     def shown_name(self) -> str:

@@ -91,3 +91,7 @@ class CodeRequest:
     consent: bool = False  # a third-party client: the user's consent comes first
     prompt_consent: bool = False  # prompt=consent: ask even if already granted
     acr: str | None = None  # the authentication context asked for (acr_values), if we offer it
+    # The project requires two-factor sign-in since then (epoch seconds; None: it does not),
+    # with this grace for each user without it (from then, or from their sign-up).
+    two_factor_since: float | None = None
+    two_factor_grace: int = 0

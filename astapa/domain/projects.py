@@ -10,6 +10,11 @@ from astapa.domain.errors import ResourceTakenError
 from astapa.domain.ids import index_id
 from astapa.domain.refresh import DEFAULT_PIN_REFRESH_TTL, DEFAULT_REUSE_GRACE
 
+# A user without two-factor sign-in may sign in without it this long after a project
+# starts requiring it (or after they sign up, if later), in seconds.
+DEFAULT_TWO_FACTOR_GRACE = 7 * 86400
+MAX_TWO_FACTOR_GRACE = 90 * 86400
+
 # Seconds the secret a rotation replaces keeps working: time to deploy the new one
 # everywhere the old one is configured, with no failed request in between.
 ROTATION_GRACE = 86400
@@ -44,6 +49,10 @@ class Project(Aggregate):
     refresh_ttl: int | None = None
     pin_sign_in = False
     pin_refresh_ttl = DEFAULT_PIN_REFRESH_TTL
+    # Two-factor sign-in for every user (since the event that turned it on: the read
+    # models keep when), and how long each user may still sign in without it.
+    two_factor_required = False
+    two_factor_grace = DEFAULT_TWO_FACTOR_GRACE
     # Provider -> the SHA-256 of its client secret, as ProviderConfigured recorded it: what
     # going live copies (the secret itself is in DATA_DIR/keys/providers/).
     provider_secret_hashes = MappingProxyType({})
@@ -196,6 +205,15 @@ class Project(Aggregate):
     def change_pin_refresh_ttl(self, project_id: str, pin_refresh_ttl: int, by: str | None = None) -> None:
         """How long refresh tokens from a PIN sign-in live, in seconds from the sign-in."""
         self.pin_refresh_ttl = pin_refresh_ttl
+
+    @event("TwoFactorPolicyChanged")
+    def change_two_factor_policy(self, project_id: str, two_factor_required: bool, two_factor_grace: int,
+                                 by: str | None = None) -> None:
+        """Whether every user must sign in with a second factor; one without it may still
+        sign in for `two_factor_grace` seconds after this (or after signing up, if later),
+        then sets it up while signing in."""
+        self.two_factor_required = two_factor_required
+        self.two_factor_grace = two_factor_grace
 
     @event("Renamed")
     def rename(self, project_id: str, name: str, by: str | None = None) -> None:

@@ -60,6 +60,7 @@ class AuthorizationRequest:
             redirect_uri=self.redirect_uri, scopes=self.scopes, code_challenge=self.code_challenge,
             nonce=self.nonce, resource=self.resource, consent=self.client.third_party,
             prompt_consent="consent" in self.prompt, acr=self.acr,
+            two_factor_since=self.client.two_factor_required_since, two_factor_grace=self.client.two_factor_grace,
         )
 
     def refuse(self, error: OAuthError) -> OAuthError:

@@ -102,6 +102,12 @@ class LoginRequiredError(OAuthError):
     description = "the user is not signed in"
 
 
+class InteractionRequiredError(OAuthError):
+    """OIDC Core §3.1.2.6: prompt=none, and the sign-in needs the user (a second factor)."""
+    error = "interaction_required"
+    description = "the user must take part in the sign-in (a second factor)"
+
+
 class ConsentRequiredError(OAuthError):
     """OIDC Core §3.1.2.6: prompt=none, and the user has not allowed this client yet."""
     error = "consent_required"

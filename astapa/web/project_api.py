@@ -79,6 +79,8 @@ PROJECT_FIELDS = {
     "refresh_ttl": "refresh_ttl: whole seconds from 60 to 31536000, or null",
     "pin_sign_in": "pin_sign_in: true or false",
     "pin_refresh_ttl": "pin_refresh_ttl: whole seconds from 60 to 31536000",
+    "two_factor_required": "two_factor_required: true or false",
+    "two_factor_grace": "two_factor_grace: whole seconds from 0 to 7776000",
 }
 CLIENT_FIELDS = {
     "name": f"name: {NAME}",

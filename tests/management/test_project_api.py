@@ -53,6 +53,7 @@ def test_the_project_as_created_without_its_secret(api: Api, project: dict):
         "scopes": ["orders:read"], "providers": [], "resources": {}, "require_verified_email": False,
         "allow_registration": False, "refresh_reuse_grace": 0, "access_token_ttl": None,
         "refresh_ttl": None, "pin_sign_in": False, "pin_refresh_ttl": 30 * 86400,
+        "two_factor_required": False, "two_factor_grace": 7 * 86400,
         "branding": {"display_name": "", "logo_url": "", "primary_color": ""},
         "created_at": response.json()["created_at"]}
     assert project["client_secret"] not in response.text and "hash" not in response.text

@@ -276,10 +276,12 @@ def check_prompts(s: Setting, value) -> None:
 
 
 def check_acr_values(s: Setting, value) -> None:
-    """A second factor, when a client asks for it: this user has none, so no code."""
+    """A second factor, when a client asks for it: this user has none, so no code yet, but
+    the page that sets one up (and with prompt=none, interaction_required)."""
     assert value == ["http://schemas.openid.net/pape/policies/2007/06/multi-factor"]
     asked = s.authorize(acr_values=" ".join(value), scope="openid")
-    assert asked.status_code == 403 and "Two-factor sign-in needed" in asked.text
+    assert asked.status_code == 200 and "Set up two-factor sign-in" in asked.text
+    assert signed_in_code(s, acr_values=" ".join(value), prompt="none")["error"] == "interaction_required"
     assert "code" in signed_in_code(s, acr_values="urn:unknown:acr")  # values it does not offer are voluntary
 
 

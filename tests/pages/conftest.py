@@ -92,3 +92,10 @@ def page(_browser_loop: None, browser: Browser) -> Iterator[Page]:
 @pytest.fixture
 def no_js_page(_browser_loop: None, browser: Browser) -> Iterator[Page]:
     yield from _new_page(browser, java_script_enabled=False)
+
+
+def assert_no_inline_script(page: Page) -> None:
+    """The hosted pages run no inline script: at most the passkeys' own file, from our
+    origin (the pages' CSP allows nothing else)."""
+    for script in page.locator("script").all():
+        assert script.get_attribute("src") == "/static/passkeys.js" and script.inner_text() == ""

@@ -49,10 +49,13 @@ def turn_on_two_factor(server: Server, browser: Browser) -> tuple[pyotp.TOTP, li
     seed = re.search(r'<code aria-labelledby="key-label">([A-Z2-7 ]+)</code>', page.text).group(1).replace(" ", "")
     totp = pyotp.TOTP(seed)
     wrong = post(browser, page, "/account/two-factor", sealed=hidden_fields(page.text)["sealed"], code="000000",
-                 action="enable")
+                 action="enable", current_password=PASSWORD)
     assert wrong.status_code == 400 and "not right" in wrong.text
-    on = post(browser, wrong, "/account/two-factor", sealed=hidden_fields(wrong.text)["sealed"],
-              code=totp.at(server.clock.now()), action="enable")
+    no_password = post(browser, wrong, "/account/two-factor", sealed=hidden_fields(wrong.text)["sealed"],
+                       code=totp.at(server.clock.now()), action="enable")
+    assert no_password.status_code == 401  # a session alone turns nothing on
+    on = post(browser, no_password, "/account/two-factor", sealed=hidden_fields(no_password.text)["sealed"],
+              code=totp.at(server.clock.now()), action="enable", current_password=PASSWORD)
     assert on.status_code == 200 and "recovery codes" in on.text
     codes = [unescape(c) for c in re.findall(r"<li><code>([^<]+)</code></li>", on.text)]
     assert len(codes) == 10 and len(set(codes)) == 10
@@ -103,8 +106,10 @@ def test_two_factor_is_asked_at_sign_in_and_each_code_works_once(server: Server,
 
 def test_a_client_asks_for_a_second_factor_with_acr_values(server: Server, project):
     browser = signed_up(server, project)
-    refused = password_sign_in(browser, project, acr_values=MFA)
-    assert refused.status_code == 403 and "Two-factor sign-in needed" in refused.text
+    set_up = password_sign_in(browser, project, acr_values=MFA)  # none yet: set one up on the spot
+    assert set_up.status_code == 200 and "Set up two-factor sign-in" in set_up.text
+    assert "interaction_required" in browser.get(browser.authorize_url(
+        project["client_id"], scope="openid", acr_values=MFA, prompt="none")).headers["Location"]
     totp, _ = turn_on_two_factor(server, browser)
     plain = password_sign_in(browser, project)
     server.clock.advance(30)
@@ -172,3 +177,26 @@ def test_closing_the_account_disables_it(server: Server, project):
     assert closed.status_code == 200 and "Account closed" in closed.text
     assert browser.get(f"{server.url}/account").status_code == 401
     assert password_sign_in(Browser(server.url), project).status_code == 401
+
+
+def test_a_project_requiring_two_factor_has_users_set_it_up_once_their_grace_is_over(server: Server, project):
+    run_cli("project", "update", "--data-dir", str(server.data_dir), "--project", project["project_id"],
+            "--require-two-factor", "--two-factor-grace", "3600")
+    wait_for_client(server, project)
+    browser = signed_up(server, project)
+    assert password_sign_in(browser, project).status_code == 303  # within the grace: as before
+    server.clock.advance(3601)
+    asked = password_sign_in(browser, project)
+    assert asked.status_code == 200 and "Set up two-factor sign-in" in asked.text and "<svg" in asked.text
+    seed = re.search(r'<code aria-labelledby="key-label">([A-Z2-7 ]+)</code>', asked.text).group(1).replace(" ", "")
+    wrong = browser.submit(asked, "second-factor", code="000000")
+    assert wrong.status_code == 400 and seed[:4] in wrong.text  # the same key, shown again
+    done = browser.submit(wrong, "second-factor", code=pyotp.TOTP(seed).at(server.clock.now()))
+    assert done.status_code == 200 and len(re.findall(r"<li><code>", done.text)) == 10
+    claims = claims_of(server, project, browser.submit(done, "second-factor"))  # "Continue to app"
+    assert claims["amr"] == ["pwd", "otp", "mfa"]
+    server.clock.advance(30)
+    again = password_sign_in(Browser(server.url), project)  # from now on: a code at every sign-in
+    assert again.status_code == 200 and "Authentication code" in again.text
+    shown = run_cli("project", "show", "--data-dir", str(server.data_dir), "--project", project["project_id"])
+    assert (shown["two_factor_required"], shown["two_factor_grace"]) == (True, 3600)

@@ -19,6 +19,7 @@ from tests.conftest import Server, project_on
 from tests.flows import PASSWORD
 from tests.flows import Browser as FormDriver
 from tests.mail import only_action_link, text_of
+from tests.pages.conftest import assert_no_inline_script
 from tests.pages.test_hosted_pages_browser import (
     CLIENT_NAME,
     STATE,
@@ -84,7 +85,7 @@ def test_forgot_password_link_mail_and_new_password_return_to_the_client(
     expect(page.get_by_role("heading", name="Reset your password", exact=True)).to_be_visible()
     assert urlsplit(page.url).path == "/auth/forgot-password"
     assert urlsplit(page.url).query == urlsplit(url).query
-    assert page.locator("script").count() == 0
+    assert_no_inline_script(page)
     page.get_by_label("Email", exact=True).fill(email)
     with posting(page) as answer:
         page.get_by_role("button", name="Send reset link", exact=True).click()
@@ -103,7 +104,7 @@ def test_forgot_password_link_mail_and_new_password_return_to_the_client(
     expect(new_password).to_be_visible()
     expect(new_password).to_have_attribute("type", "password")
     expect(new_password).to_have_attribute("autocomplete", "new-password")
-    assert page.locator("script").count() == 0
+    assert_no_inline_script(page)
 
     # A common password (long enough for minlength) is refused by the server, on the page.
     new_password.fill("password")
@@ -196,7 +197,7 @@ def test_email_me_a_sign_in_link_with_no_email_asks_for_one_on_its_own_page(
     expect(field).to_have_value("")
     expect(page.get_by_label("Password", exact=True)).to_have_count(0)
     expect(page.get_by_role("link", name="Back to sign in", exact=True)).to_be_visible()
-    assert page.locator("script").count() == 0
+    assert_no_inline_script(page)
 
     # That page's own form sends the link, for the same authorization request.
     field.fill(email)

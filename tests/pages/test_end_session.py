@@ -19,7 +19,6 @@ import requests
 from playwright.sync_api import Page, expect
 
 from tests.conftest import Server, run_cli, wait_for_client
-from tests.pages.test_hosted_pages_browser import serve_pages
 from tests.flows import (
     PASSWORD,
     REDIRECT_URI,
@@ -28,6 +27,8 @@ from tests.flows import (
     hidden_fields,
     query_of,
 )
+from tests.pages.conftest import assert_no_inline_script
+from tests.pages.test_hosted_pages_browser import serve_pages
 
 SIGNED_OUT = "https://app.example/signed-out"
 OTHER_SIGNED_OUT = "https://app.example/bye?from=astapa"
@@ -353,7 +354,7 @@ def test_in_a_browser_sign_in_then_log_out_then_authorize_asks_for_credentials(p
         page.goto(f"{server.url}/oauth/logout?" + urlencode({
             "client_id": project["client_id"], "post_logout_redirect_uri": signed_out, "state": "bye-2"}))
         expect(page.get_by_role("heading", name="Sign out")).to_be_visible()
-        assert page.locator("script").count() == 0
+        assert_no_inline_script(page)
         page.get_by_role("button", name="Sign out").click()
         page.wait_for_url(f"{signed_out}?**")
         assert page.url == f"{signed_out}?state=bye-2"

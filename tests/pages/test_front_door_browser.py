@@ -24,7 +24,7 @@ from tests.conftest import Server
 from tests.flows import PASSWORD, query_of
 from tests.flows import Browser as FormDriver
 from tests.mail import only_action_link, outbox_messages
-from tests.pages.conftest import TIMEOUT_MS
+from tests.pages.conftest import TIMEOUT_MS, assert_no_inline_script
 from tests.pages.test_hosted_pages_browser import (
     CLIENT_NAME,
     EMAIL,
@@ -438,7 +438,7 @@ def test_front_page_links_the_demo_the_docs_and_discovery(
     assert headers["content-type"].startswith("text/html")
     assert "default-src 'none'" in headers["content-security-policy"]
     assert headers["cache-control"] == "no-store"
-    assert page.locator("script").count() == 0
+    assert_no_inline_script(page)
     expect(page.get_by_role("heading", level=1)).to_contain_text("Astapa")
     shot(page, tmp_path, f"home-{'demo' if with_demo else 'plain'}.png")
 

@@ -27,7 +27,7 @@ def add_passkey(server: Server, browser: Browser, device: SoftAuthenticator) -> 
     response = device.register(fields["passkey_options"])
     return browser.session.post(f"{server.url}/account/passkeys", allow_redirects=False, timeout=10, data={
         "csrf_token": fields["csrf_token"], "passkey_state": fields["passkey_state"],
-        "passkey_response": response, "action": "passkey"})
+        "passkey_response": response, "action": "passkey", "current_password": PASSWORD})
 
 
 def login_page(browser: Browser, project: dict) -> requests.Response:

@@ -93,6 +93,7 @@ def test_add_a_passkey_on_the_account_page(server: Server, project, page: Page, 
     landed_claims(server, project, page)
     page.goto(f"{server.url}/account")
     expect(page.get_by_role("heading", name="Your account", exact=True)).to_be_visible()
+    page.locator("#passkey_password").fill(PASSWORD)  # adding a way in asks who you are
     page.get_by_role("button", name="Add a passkey").click()
     expect(page.get_by_text("Passkey added.")).to_be_visible()
     screenshot(page, tmp_path, "account-page")

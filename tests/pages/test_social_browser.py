@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import Server
 from tests.flows import PASSWORD
+from tests.pages.conftest import assert_no_inline_script
 from tests.pages.test_hosted_pages_browser import STATE, ClientCatcher, authorize_url
 from tests.social.conftest import github, google, project, social_server  # noqa: F401 (fixtures)
 from tests.social.test_linking import sign_up
@@ -90,7 +91,7 @@ def test_continue_with_google_without_javascript(no_js_page: Page, social_server
     page = no_js_page
     client = ClientCatcher(page)
     open_login_with_empty_fields(page, client, social_server, project)
-    assert page.locator("script").count() == 0
+    assert_no_inline_script(page)
     urls = record_requests(page)
 
     page.get_by_role("button", name="Continue with Google", exact=True).click()

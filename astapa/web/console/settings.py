@@ -75,7 +75,8 @@ async def _page(console: Console, status: int = 200, values: dict | None = None,
              "refresh_reuse_grace": str(details["refresh_reuse_grace"]), "scopes": " ".join(details["scopes"]),
              "access_token_ttl": str(details["access_token_ttl"] or ""),
              "refresh_ttl": str(details["refresh_ttl"] or ""), "pin_sign_in": details["pin_sign_in"],
-             "pin_refresh_ttl": str(details["pin_refresh_ttl"]), **details["branding"], **(values or {})}
+             "pin_refresh_ttl": str(details["pin_refresh_ttl"]), "two_factor_required": details["two_factor_required"],
+             "two_factor_grace": str(details["two_factor_grace"]), **details["branding"], **(values or {})}
     return console.render("console/settings.html", status=status, title="Settings", details=details,
                           version=version, values=shown, errors=errors or {}, error=error, reasons=reasons or [],
                           providers=details["provider_clients"], provider_names=PROVIDER_NAMES, payments=payments,
@@ -156,20 +157,24 @@ async def save_sign_in(console: Console) -> web.StreamResponse:
               "refresh_reuse_grace": form.get("refresh_reuse_grace", "").strip(),
               "scopes": form.get("scopes", "").strip(), "access_token_ttl": form.get("access_token_ttl", "").strip(),
               "refresh_ttl": form.get("refresh_ttl", "").strip(), "pin_sign_in": "pin_sign_in" in form,
-              "pin_refresh_ttl": form.get("pin_refresh_ttl", "").strip()}
+              "pin_refresh_ttl": form.get("pin_refresh_ttl", "").strip(),
+              "two_factor_required": "two_factor_required" in form,
+              "two_factor_grace": form.get("two_factor_grace", "").strip()}
     changes, errors = {**values}, {}
     for name, read in (("refresh_reuse_grace", inputs.reuse_grace), ("scopes", inputs.scope_list),
                        ("access_token_ttl", lambda text: inputs.token_ttl(text) if text else None),
                        ("refresh_ttl", lambda text: inputs.refresh_ttl(text) if text else None),
-                       ("pin_refresh_ttl", lambda text: inputs.refresh_ttl(text) if text else None)):
+                       ("pin_refresh_ttl", lambda text: inputs.refresh_ttl(text) if text else None),
+                       ("two_factor_grace", lambda text: inputs.two_factor_grace(text) if text else None)):
         try:
             changes[name] = read(values[name])
         except ValueError as e:
             errors[name] = sentence(e)
     if errors:
         return await _page(console, 400, values, errors)
-    if changes["pin_refresh_ttl"] is None:  # left empty: as it was
-        del changes["pin_refresh_ttl"]
+    for name in ("pin_refresh_ttl", "two_factor_grace"):
+        if changes[name] is None:  # left empty: as it was
+            del changes[name]
     app = console.request.app[application_key]
     return await _change(console, "change sign-in settings", "sign_in", app.update_project, console.project_id,
                          changes)

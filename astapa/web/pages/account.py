@@ -10,9 +10,7 @@ no page needs JavaScript except adding a passkey.
 
 from dataclasses import dataclass
 
-import segno
 from aiohttp import web
-from markupsafe import Markup
 
 from astapa.app.accounts import SessionOwner
 from astapa.domain.errors import (
@@ -26,7 +24,6 @@ from astapa.domain.sessions import PIN
 from astapa.passkeys import PasskeyError
 from astapa.passwords import PasswordPolicyError, check_policy
 from astapa.queries import account_page, user_password_hash
-from astapa.second_factor import provisioning_uri
 from astapa.web import bodies
 from astapa.web.appkeys import (
     application_key,
@@ -42,6 +39,7 @@ from astapa.web.appkeys import (
 )
 from astapa.web.csrf import CsrfError, clear_cookie, cookie_name, set_cookie
 from astapa.web.pages import Respond, message, page, render, see_other
+from astapa.web.pages.enrolment import enrolment_view
 from astapa.web.pages.flow import SESSION_COOKIE, minutes
 from astapa.web.pages.passkey import opened, passkey_name, registered, registration_offer
 from astapa.web.pages.pin import browser_pin, pin_cookie
@@ -68,6 +66,7 @@ class Visit:
     project_name: str
     pin_sign_in: bool
     fields: dict[str, str]
+    has_password: bool
 
     @property
     def web_app(self) -> web.Application:
@@ -100,8 +99,9 @@ async def visit(request: web.Request, posted: bool) -> Visit:
             raise Respond(message(request, "This form has expired", "Go back, reload the page and try again.",
                                   403, back="/account", back_text="Your account")) from None
     project = await web_app[clients_key].project(owner.project_id)
+    has_password = await web_app[reads_key].query(user_password_hash, owner.project_id, owner.sub) is not None
     return Visit(request, owner, cookie, project.name if project else "", bool(project and project.pin_sign_in),
-                 fields)
+                 fields, has_password)
 
 
 def show(v: Visit, template: str, status: int = 200, scripts: bool = False, **context) -> web.Response:
@@ -191,10 +191,8 @@ async def show_two_factor(request: web.Request) -> web.StreamResponse:
 
 
 def _enrolment(v: Visit, seed: str, sealed: str, status: int = 200, error: str | None = None) -> web.Response:
-    uri = provisioning_uri(seed, v.owner.email, v.project_name.replace(":", " ") or "Astapa")
-    qr = Markup(segno.make(uri, error="m").svg_inline(scale=4, title="QR code of your two-factor key"))
-    grouped = " ".join(seed[i:i + 4] for i in range(0, len(seed), 4))
-    return show(v, "account_two_factor.html", status, qr=qr, seed=grouped, sealed=sealed, error=error)
+    return show(v, "account_two_factor.html", status, **enrolment_view(seed, sealed, v.owner.email, v.project_name),
+                error=error, has_password=v.has_password)
 
 
 @page
@@ -209,6 +207,9 @@ async def change_two_factor(request: web.Request) -> web.StreamResponse:
     account = f"{v.owner.project_id}/second-factor:{v.owner.sub}"
     if wait := throttle.retry_after(account):
         return await overview(v, 429, {"code": f"Too many attempts. Try again in {minutes(wait)}."})
+    if action == "enable" and (error := await reauthenticate(v)):  # a stolen session turns nothing on
+        seed, sealed = _reopened(v)
+        return _enrolment(v, seed, sealed, 401, error)
     try:
         if action == "enable":
             codes = await v.run(app.enable_two_factor, v.owner.project_id, v.owner.sub, v.fields.get("sealed", ""),
@@ -234,7 +235,7 @@ def _reopened(v: Visit) -> tuple[str, str]:
     app = v.web_app[application_key]
     sealed = v.fields.get("sealed", "")
     try:
-        return app.seed_box.open(sealed, f"totp-enrolment:{v.owner.project_id}/{v.owner.sub}"), sealed
+        return app.enrolment_seed(v.owner.project_id, v.owner.sub, sealed), sealed
     except ValueError:
         return app.new_enrolment(v.owner.project_id, v.owner.sub)
 
@@ -250,6 +251,8 @@ async def change_passkeys(request: web.Request) -> web.StreamResponse:
     if v.fields.get("action") == "remove":
         await v.run(app.remove_passkey, v.cookie, v.fields.get("credential_id", "")[:2048], now)
         return done("passkey_removed")
+    if error := await reauthenticate(v):  # whoever holds the session alone adds no way in
+        return await overview(v, 401, {"passkey": error})
     state = opened(v.web_app, "register", v.owner.project_id, v.fields.get("passkey_state", ""))
     if state is None or state.get("sub") != v.owner.sub:
         return await overview(v, 400, {"passkey": "That took too long. Please try again."})

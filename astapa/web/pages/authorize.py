@@ -17,7 +17,12 @@ from astapa.domain.errors import (
 from astapa.domain.identities import PROVIDERS
 from astapa.domain.links import MAGIC_LINK
 from astapa.oauth.authorize import AuthorizationRequest
-from astapa.oauth.errors import AccessDeniedError, ConsentRequiredError, LoginRequiredError
+from astapa.oauth.errors import (
+    AccessDeniedError,
+    ConsentRequiredError,
+    InteractionRequiredError,
+    LoginRequiredError,
+)
 from astapa.passwords import PasswordPolicyError, check_policy
 from astapa.queries import user_login
 from astapa.web import bodies
@@ -72,6 +77,8 @@ async def show_login(request: web.Request) -> web.StreamResponse:
         except (SessionEndedError, UserDisabledError, UserNotFoundError, EmailNotVerifiedError):
             pass
         else:
+            if signed_in.second_factor is not None and "none" in authz.prompt:  # OIDC Core §3.1.2.6
+                raise authz.refuse_before_interaction(InteractionRequiredError())
             if signed_in.consent and "none" in authz.prompt:  # OIDC Core §3.1.2.6: no page
                 raise authz.refuse_before_interaction(ConsentRequiredError())
             return to_client(request, web_app, authz, signed_in)

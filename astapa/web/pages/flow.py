@@ -1,6 +1,7 @@
 """What every hosted page of the authorization flow shares: the validated request, the
 redirect of errors to the client, and the way back to the client with a code."""
 
+import json
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -23,9 +24,10 @@ from astapa.oauth.authorize import (
 from astapa.oauth.client_metadata import DocumentError
 from astapa.oauth.errors import OAuthError
 from astapa.oauth.servers import server_for
-from astapa.web.appkeys import clients_key, csrf_key, settings_key
+from astapa.web.appkeys import application_key, clients_key, clock_key, csrf_key, settings_key
 from astapa.web.csrf import set_cookie
 from astapa.web.pages import page, render, see_other
+from astapa.web.pages.enrolment import enrolment_view
 from astapa.web.pages.passkey import sign_in_offer
 
 SESSION_COOKIE = "astapa_session"
@@ -74,8 +76,6 @@ def to_client(request: web.Request, web_app: web.Application, authz: Authorizati
     consent page first."""
     settings = web_app[settings_key]
     if signed_in.second_factor is not None:
-        from astapa.web.pages.second_factor import second_factor_page  # it answers with to_client too
-
         return second_factor_page(request, authz, signed_in)
     if signed_in.consent:
         response = consent_page(request, web_app, authz)
@@ -159,3 +159,58 @@ SCOPE_TEXT = {
     "profile": "See your basic profile",
     "offline_access": "Stay signed in to act for you when you are away",
 }
+
+
+PENDING_FOR = 600  # seconds to type a second factor's code
+
+
+def second_factor_page(request: web.Request, authz: AuthorizationRequest, signed_in, status: int = 200,
+                       error: str | None = None, pending: str | None = None) -> web.Response:
+    """The code's form; or, for a user with no second factor yet (the project requires one,
+    or the client asked for one), the page that sets it up."""
+    web_app = request.app
+    if signed_in.enrol:
+        return enrolment_page(request, authz, signed_in, status, error, pending)
+    if pending is None:
+        pending = sealed_pending(web_app, authz, signed_in)
+    csrf = web_app[csrf_key]
+    token, new_cookie = csrf.token(request)
+    response = render(request, "second_factor.html", {
+        "client_name": authz.client.shown_name, "query": authz.query, "csrf_token": token,
+        "pending": pending, "error": error,
+    }, status=status, brand=authz.client.branding)
+    csrf.remember(response, new_cookie)
+    return response
+
+
+def sealed_pending(web_app: web.Application, authz: AuthorizationRequest, signed_in) -> str:
+    """A sign-in waiting for its second factor, sealed for the page to carry (ten minutes)."""
+    return web_app[application_key].seed_box.seal(json.dumps({
+        "sub": signed_in.sub, "amr": list(signed_in.second_factor), "enrol": signed_in.enrol,
+        "email": signed_in.email,
+        "until": web_app[clock_key].now() + PENDING_FOR}), pending_for(authz))
+
+
+def enrolment_page(request: web.Request, authz: AuthorizationRequest, signed_in, status: int = 200,
+                   error: str | None = None, pending: str | None = None,
+                   enrolment: tuple[str, str] | None = None) -> web.Response:
+    """The project requires two-factor sign-in and this user's grace is over: they set it
+    up now, with the key shown (`enrolment`: the seed and its sealed form, kept after a
+    wrong code), before they go on."""
+    web_app = request.app
+    seed, sealed = enrolment or web_app[application_key].new_enrolment(authz.client.project_id, signed_in.sub)
+    csrf = web_app[csrf_key]
+    token, new_cookie = csrf.token(request)
+    response = render(request, "second_factor_enrol.html", {
+        "client_name": authz.client.shown_name, "query": authz.query, "csrf_token": token, "error": error,
+        "pending": pending or sealed_pending(web_app, authz, signed_in),
+        **enrolment_view(seed, sealed, signed_in.email, authz.client.shown_name),
+    }, status=status, brand=authz.client.branding)
+    csrf.remember(response, new_cookie)
+    return response
+
+
+def pending_for(authz: AuthorizationRequest) -> str:
+    """What a sign-in waiting for its second factor is sealed for: the project and client
+    it continues to."""
+    return f"pending-sign-in:{authz.client.project_id}/{authz.client.client_id}"

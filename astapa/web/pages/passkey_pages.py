@@ -22,6 +22,7 @@ from astapa.queries import passkey_by_credential
 from astapa.web.appkeys import (
     application_key,
     await_read_model,
+    background_key,
     clock_key,
     csrf_key,
     metrics_key,
@@ -112,8 +113,14 @@ async def finish_signup(request: web.Request, authz: AuthorizationRequest, poste
             key, state["sub"], passkey, passkey_name(web_app), web_app[clock_key].now(), not required,
             may_mail(request, web_app, authz, key))
     except (EmailTakenError, PasskeyRejectedError):
-        return form(request, web_app, authz, "signup", email=email, status=409,
-                    error="An account with this email already exists.", error_field="email")
+        if not required:
+            return form(request, web_app, authz, "signup", email=email, status=409,
+                        error="An account with this email already exists.", error_field="email")
+        # As a password sign-up: the same page as a new account; the owner is told by mail.
+        if may_mail(request, web_app, authz, key):
+            web_app[background_key].later(web_app[writer_key].run(
+                web_app[application_key].notify_signup_attempt, link_request(authz), key, web_app[clock_key].now()))
+        return check_inbox(request, web_app, authz, SIGN_UP_SENT.format(email=email), email, resend=True)
     await await_read_model(web_app, position)
     if signed_in.code is None and not signed_in.consent and signed_in.second_factor is None:
         return check_inbox(request, web_app, authz, SIGN_UP_SENT.format(email=email), email, resend=True)
