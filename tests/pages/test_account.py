@@ -3,6 +3,8 @@ through the browser's hosted session; a second factor, once on, is asked at ever
 sign-in and by clients that ask for it (acr_values), and tokens say so (amr, acr)."""
 
 import re
+import subprocess
+import sys
 from html import unescape
 
 import jwt
@@ -10,7 +12,7 @@ import pyotp
 import pytest
 import requests
 
-from tests.conftest import Server, run_cli, stored_states, wait_for_client
+from tests.conftest import Server, run_cli, sqlite_store_only, stored_states, wait_for_client
 from tests.flows import PASSWORD, Browser, exchange, hidden_fields, query_of
 from tests.mail import wait_for_outbox
 
@@ -138,6 +140,17 @@ def test_turning_two_factor_off_takes_a_code(server: Server, project):
     assert state["sealed_seed"].startswith("v1.") and totp.secret not in str(state)
 
 
+@sqlite_store_only  # reads the data dir's own store and read models
+def test_the_key_and_recovery_codes_never_reach_the_log_or_the_read_models_in_clear(server: Server, project):
+    browser = signed_up(server, project)
+    totp, codes = turn_on_two_factor(server, browser)
+    exported = subprocess.run([sys.executable, "scripts/export_events.py", "--data-dir", str(server.data_dir)],
+                              capture_output=True, text=True, check=True, timeout=60).stdout
+    read_models = b"".join(path.read_bytes() for path in server.data_dir.glob("read*.db*"))
+    for secret in (totp.secret, *codes, *(code.replace("-", "") for code in codes)):
+        assert secret not in exported and secret.encode() not in read_models
+
+
 def test_changing_the_password_asks_for_the_current_one_and_signs_out_elsewhere(server: Server, project):
     browser = signed_up(server, project)
     elsewhere = Browser(server.url)
@@ -200,3 +213,24 @@ def test_a_project_requiring_two_factor_has_users_set_it_up_once_their_grace_is_
     assert again.status_code == 200 and "Authentication code" in again.text
     shown = run_cli("project", "show", "--data-dir", str(server.data_dir), "--project", project["project_id"])
     assert (shown["two_factor_required"], shown["two_factor_grace"]) == (True, 3600)
+
+
+def test_continuing_after_the_recovery_codes_checks_the_form(server: Server, project):
+    run_cli("project", "update", "--data-dir", str(server.data_dir), "--project", project["project_id"],
+            "--require-two-factor", "--two-factor-grace", "0")
+    wait_for_client(server, project)
+    browser = signed_up(server, project)
+    server.clock.advance(1)
+    asked = password_sign_in(browser, project)
+    seed = re.search(r'<code aria-labelledby="key-label">([A-Z2-7 ]+)</code>', asked.text).group(1).replace(" ", "")
+    done = browser.submit(asked, "second-factor", code=pyotp.TOTP(seed).at(server.clock.now()))
+    forged = browser.session.post(f"{server.url}/auth/second-factor", allow_redirects=False, timeout=10,
+                                  data={**hidden_fields(done.text), "csrf_token": "x"})
+    assert forged.status_code == 403 and "Sign in" in forged.text
+    stranger = Browser(server.url)  # the continuation alone, without the session it belongs to
+    stranger.get(stranger.authorize_url(project["client_id"]))
+    page = stranger.get(stranger.authorize_url(project["client_id"], prompt="login"))
+    fields = {**hidden_fields(done.text), "csrf_token": hidden_fields(page.text)["csrf_token"]}
+    taken = stranger.session.post(f"{server.url}/auth/second-factor", data=fields, allow_redirects=False, timeout=10)
+    assert taken.status_code == 401
+    assert claims_of(server, project, browser.submit(done, "second-factor"))["amr"] == ["pwd", "otp", "mfa"]

@@ -12,7 +12,7 @@ import jwt
 import pytest
 import requests
 
-from tests.conftest import Server, run_cli, stored_states, wait_for_client
+from tests.conftest import Server, run_cli, sqlite_store_only, stored_states, wait_for_client
 from tests.flows import PASSWORD, Browser, exchange, hidden_fields, query_of
 
 PIN = "482913"
@@ -205,6 +205,7 @@ def test_no_pin_unless_the_project_offers_it_nor_from_a_pin_session(server: Serv
     assert again.status_code == 403 and "Sign in again first" in again.text
 
 
+@sqlite_store_only  # reads the data dir's own store and read models
 def test_the_pin_and_its_credential_never_reach_the_log_in_clear(server: Server, project):
     browser = signed_up(server, project)
     set_pin(browser)

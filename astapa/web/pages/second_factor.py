@@ -148,6 +148,8 @@ class _Again:
         self.request, self.authz, self.pending, self.sealed = request, authz, pending, sealed
 
     def __call__(self, status: int, error: str, enrol: bool | None = None, sealed: str = "") -> web.Response:
+        if self.pending.get("continue"):  # after the recovery codes: no code form to show again
+            return form(self.request, self.request.app, self.authz, "login", status=status, error=error)
         enrol = self.pending.get("enrol", False) if enrol is None else enrol
         shown = SignedIn(None, self.pending["sub"], None, second_factor=tuple(self.pending["amr"]), enrolled=not enrol,
                          enrol=enrol, email=self.pending.get("email", ""))
