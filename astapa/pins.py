@@ -60,4 +60,4 @@ def pin_is_common(pin: str) -> bool:
 
 def pin_secret(credential_secret: str, pin: str) -> str:
     """What bcrypt hashes: the credential's secret and the PIN together (HMAC-SHA256, hex)."""
-    return hmac.new(credential_secret.encode("ascii"), pin.encode("ascii"), hashlib.sha256).hexdigest()
+    return hmac.new(credential_secret.encode("utf-8", "replace"), pin.encode("ascii"), hashlib.sha256).hexdigest()

@@ -118,7 +118,8 @@ def branding_of(row: sqlite3.Row) -> Branding | None:
 def project_by_id(conn: sqlite3.Connection, project_id: str) -> ProjectRecord | None:
     row = conn.execute(
         "SELECT project_id, name, require_verified_email, mode, providers, scopes, resources,"
-        " allow_registration, refresh_reuse_grace, live_project_id, sandbox_project_id, pin_sign_in"
+        " allow_registration, refresh_reuse_grace, live_project_id, sandbox_project_id, pin_sign_in,"
+        " refresh_ttl, pin_refresh_ttl, two_factor_required_since, two_factor_grace"
         " FROM projects WHERE project_id = ?",
         (project_id,)).fetchone()
     if row is None:
@@ -136,6 +137,10 @@ def project_by_id(conn: sqlite3.Connection, project_id: str) -> ProjectRecord | 
         live_project_id=row["live_project_id"],
         sandbox_project_id=row["sandbox_project_id"],
         pin_sign_in=bool(row["pin_sign_in"]),
+        refresh_ttl=row["refresh_ttl"],
+        pin_refresh_ttl=row["pin_refresh_ttl"] or DEFAULT_PIN_REFRESH_TTL,
+        two_factor_required_since=row["two_factor_required_since"],
+        two_factor_grace=DEFAULT_TWO_FACTOR_GRACE if row["two_factor_grace"] is None else row["two_factor_grace"],
     )
 
 

@@ -14,6 +14,7 @@ from astapa.domain.payments import Payment
 from astapa.domain.pins import PinCredential
 from astapa.domain.refresh import RefreshFamily
 from astapa.domain.sessions import BrowserSession
+from astapa.domain.two_factor import TwoFactor
 from astapa.domain.users import User
 
 NAME = "audit"
@@ -26,6 +27,9 @@ def create_tables(db: Database) -> None:
         if_not_exists=True,
     )
     db["user_events"].create_index(["project_id", "sub", "position"], if_not_exists=True)
+    # Whose a second factor or a passkey is, for their later events (which name neither).
+    db["factor_owners"].create({"aggregate_id": str, "project_id": str, "sub": str}, pk="aggregate_id",
+                               if_not_exists=True)
 
 
 def _record(db: Database, position: int, owner: tuple[str, str] | None, e, data: dict) -> None:
@@ -77,7 +81,24 @@ def pin_set(db: Database, e: PinCredential.Set, position: int) -> None:
 
 
 def passkey_registered(db: Database, e: Passkey.Registered, position: int) -> None:
+    db.execute("INSERT OR REPLACE INTO factor_owners (aggregate_id, project_id, sub) VALUES (?, ?, ?)",
+               [e.originator_id.hex, e.project_id, e.sub])
     _record(db, position, (e.project_id, e.sub), e, {"name": e.name, "backed_up": e.backed_up})
+
+
+def two_factor_enabled(db: Database, e: TwoFactor.Enabled, position: int) -> None:
+    db.execute("INSERT OR REPLACE INTO factor_owners (aggregate_id, project_id, sub) VALUES (?, ?, ?)",
+               [e.originator_id.hex, e.project_id, e.sub])
+    _record(db, position, (e.project_id, e.sub), e, {})
+
+
+def factor_event(fields: tuple[str, ...]):
+    """A later event of a second factor or a passkey, recorded for its owner."""
+    def handler(db: Database, e, position: int) -> None:
+        row = db.execute("SELECT project_id, sub FROM factor_owners WHERE aggregate_id = ?",
+                         [e.originator_id.hex]).fetchone()
+        _record(db, position, (row[0], row[1]) if row else None, e, {f: getattr(e, f) for f in fields})
+    return handler
 
 
 def pin_event(fields: tuple[str, ...]):
@@ -107,6 +128,7 @@ def payment_event(fields: tuple[str, ...]):
 HANDLERS = {
     User.Registered: registered,
     User.EmailVerified: user_event(("email",)),
+    User.EmailChanged: user_event(("email", "previous")),
     User.PasswordChanged: user_event(("reason",)),
     User.TokensRevoked: user_event(("reason",)),
     User.LinkIssued: user_event(("purpose",)),
@@ -120,6 +142,12 @@ HANDLERS = {
     RefreshFamily.Started: tokens_issued,
     PinCredential.Set: pin_set,
     Passkey.Registered: passkey_registered,
+    Passkey.Removed: factor_event(("by",)),
+    TwoFactor.Enabled: two_factor_enabled,
+    TwoFactor.EnabledAgain: factor_event(()),
+    TwoFactor.Disabled: factor_event(("reason",)),
+    TwoFactor.RecoveryCodeUsed: factor_event(()),
+    TwoFactor.RecoveryCodesRenewed: factor_event(()),
     PinCredential.Forgotten: pin_event(("reason",)),
     RefreshFamily.ReuseDetected: family_event(()),
     RefreshFamily.Revoked: family_event(("reason",)),

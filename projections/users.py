@@ -10,7 +10,7 @@ import json
 from sqlite_utils import Database
 
 from astapa.domain.plans import FREE
-from astapa.domain.users import DEFAULT_CLAIMS, EmailIndex, User
+from astapa.domain.users import DEFAULT_CLAIMS, EmailIndex, User, normalise_email
 
 NAME = "users"
 
@@ -57,6 +57,15 @@ def user_registered(db: Database, e: User.Registered) -> None:
 def email_indexed(db: Database, e: EmailIndex.Registered) -> None:
     db.execute("UPDATE users SET email_key = ? WHERE project_id = ? AND sub = ?",
                [e.email_key, e.project_id, e.sub])
+
+
+def email_claimed(db: Database, e: EmailIndex.Claimed) -> None:
+    email_indexed(db, e)
+
+
+def email_changed(db: Database, e: User.EmailChanged) -> None:
+    db.execute("UPDATE users SET email = ?, email_key = ?, email_verified = 1 WHERE user_id = ?",
+               [e.email, normalise_email(e.email)[1], e.originator_id.hex])
 
 
 def email_verified(db: Database, e: User.EmailVerified) -> None:
@@ -110,6 +119,8 @@ def identity_linked(db: Database, e: User.IdentityLinked) -> None:
 HANDLERS = {
     User.Registered: user_registered,
     EmailIndex.Registered: email_indexed,
+    EmailIndex.Claimed: email_claimed,
+    User.EmailChanged: email_changed,
     User.EmailVerified: email_verified,
     User.PasswordChanged: password_changed,
     User.ClaimsChanged: claims_changed,

@@ -7,7 +7,7 @@ a sign-in or sign-up issues the authorization code in the same save as the sessi
 """
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from astapa.app.tokens import TokenCommands
 from astapa.crypto import LinkTokens, equals, random_key, random_secret, sha256_hex
@@ -17,7 +17,7 @@ from astapa.domain.ids import split_keyed_secret
 from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL, ActionLink
 from astapa.domain.mail import Message
 from astapa.domain.projects import Consent
-from astapa.domain.sessions import MFA_ACR, MULTI_FACTOR, PASSWORD, BrowserSession
+from astapa.domain.sessions import MFA_ACR, MULTI_FACTOR, PASSWORD, PIN, BrowserSession
 from astapa.domain.two_factor import TwoFactor
 from astapa.domain.users import EmailIndex, User
 from astapa.store.events import Decision
@@ -36,6 +36,7 @@ class SignedIn:
     enrolled: bool = True  # with second_factor: whether the user has one to give
     enrol: bool = False  # with second_factor: the project requires one, and the user sets it up now
     email: str = ""  # with second_factor: the user's address (what their authenticator app shows)
+    epoch: int = 0  # with second_factor: the user's tokens epoch (a revoke-all ends the wait)
 
 
 @dataclass(frozen=True)
@@ -122,9 +123,10 @@ class AccountCommands(TokenCommands):
         """A signed-in user coming back gets a code without the form."""
         session, user = self._resumed(request, cookie, now, max_age, require_verified)
         if request.acr == MFA_ACR and MULTI_FACTOR not in session.amr:  # step-up
-            enrolled = self.two_factor_enabled(user)
+            if not self.two_factor_enabled(user):  # setting one up takes a fresh sign-in, never a session
+                raise SessionEndedError("a second factor to set up")
             return Decision([session], SignedIn(None, user.sub, None, second_factor=tuple(session.amr),
-                                                enrolled=enrolled, enrol=not enrolled, email=user.email))
+                                                email=user.email, epoch=user.tokens_epoch))
         codes, value = self._issue_code(request, user, session, now)
         return Decision([session, *codes],
                         SignedIn(value, session.sub, None, consent=value is None))
@@ -136,6 +138,8 @@ class AccountCommands(TokenCommands):
         resource asked for: remembered (per user, client and resource), and the code
         issued, in one save."""
         session, user = self._resumed(request, cookie, now, None, require_verified)
+        if request.acr == MFA_ACR and MULTI_FACTOR not in session.amr:  # the second factor comes first
+            raise SessionEndedError("a second factor is due")
         consent_id = Consent.create_id(request.project_id, user.sub, request.client_id)
         if self.exists(consent_id):
             consent: Consent = self.load(consent_id, _NoConsent)
@@ -168,11 +172,7 @@ class AccountCommands(TokenCommands):
     def session_of(self, cookie: str, now: float) -> Decision:
         """Whose this browser's live session is, and how they signed in: SessionOwner;
         SessionEndedError when there is none. Records nothing."""
-        session = self._live_session(cookie, now)
-        user = self._user(session.project_id, session.sub, read_only=True)
-        if session.tokens_epoch != user.tokens_epoch:
-            raise SessionEndedError("user tokens revoked")
-        user.check_can_sign_in()
+        session, user = self._current_session(cookie, now)
         return Decision([], SessionOwner(session.project_id, session.sub, user.email, tuple(session.amr),
                                          session.auth_time))
 
@@ -239,6 +239,16 @@ class AccountCommands(TokenCommands):
         )
         return session, f"{key}.{secret}"
 
+    def _current_session(self, cookie: str, now: float) -> tuple[BrowserSession, User]:
+        """The browser's live session and its user, who may still sign in, in the user's
+        current tokens epoch (a revoke-all ends every session at once); SessionEndedError."""
+        session = self._live_session(cookie, now)
+        user = self._user(session.project_id, session.sub)
+        if session.tokens_epoch != user.tokens_epoch:
+            raise SessionEndedError("user tokens revoked")
+        user.check_can_sign_in()
+        return session, user
+
     def _live_session(self, cookie: str, now: float) -> BrowserSession:
         parts = split_keyed_secret(cookie)
         if parts is None:
@@ -258,11 +268,12 @@ class AccountCommands(TokenCommands):
         asking for it (acr_values), gets no session until the second factor (SignedIn's
         second_factor says which methods the first one used)."""
         if MULTI_FACTOR not in amr:
+            due = SignedIn(None, user.sub, None, second_factor=tuple(amr), email=user.email, epoch=user.tokens_epoch)
             if self.two_factor_enabled(user):
-                return Decision(changed, SignedIn(None, user.sub, None, second_factor=tuple(amr)))
-            if request.acr == MFA_ACR or must_enrol(request, user, now):  # they set it up now
-                return Decision(changed, SignedIn(None, user.sub, None, second_factor=tuple(amr), enrolled=False,
-                                                  enrol=True, email=user.email))
+                return Decision(changed, due)
+            if request.acr == MFA_ACR or must_enrol(request, user, now):
+                # They set it up now, after a first factor that proves them; a PIN alone does not.
+                return Decision(changed, replace(due, enrolled=False, enrol=list(amr) != [PIN]))
         session, cookie = self._start_session(user, now, amr)
         codes, value = self._issue_code(request, user, session, now)
         return Decision([*changed, session, *codes], SignedIn(value, user.sub, cookie, consent=value is None))

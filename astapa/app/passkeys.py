@@ -27,9 +27,7 @@ def credential_key(credential_id: bytes) -> str:
 class PasskeyCommands(AccountCommands):
     def register_passkey(self, session_cookie: str, passkey: RegisteredPasskey, name: str, now: float) -> Decision:
         """A passkey for the browser's signed-in user."""
-        session = self._live_session(session_cookie, now)
-        user = self._user(session.project_id, session.sub, read_only=True)
-        user.check_can_sign_in()
+        _, user = self._current_session(session_cookie, now)
         return Decision([self._new_passkey(passkey, user.project_id, user.sub, name)])
 
     def remove_passkey(self, session_cookie: str, credential_id: str, now: float) -> Decision:

@@ -31,11 +31,9 @@ class PinCommands(AccountCommands):
         """A PIN for this browser's signed-in user; the browser's earlier PIN (`replaces`,
         when it is this user's) is forgotten in the same save. A session begun with a PIN
         sets none: a PIN is set after a full sign-in."""
-        session = self._live_session(session_cookie, now)
+        session, user = self._current_session(session_cookie, now)
         if list(session.amr) == [PIN]:
             raise SessionEndedError("a PIN sign-in")
-        user = self._user(session.project_id, session.sub, read_only=True)
-        user.check_can_sign_in()
         made: list = []
         old = self._pin(replaces) if replaces else None
         if old is not None and (old.project_id, old.sub) == (user.project_id, user.sub):

@@ -22,9 +22,7 @@ class SelfServiceCommands(TwoFactorCommands, PinCommands, PasskeyCommands):
         """A new password (the page checked the current one): every session and refresh
         token the user had ends, this browser gets a new session, and a notice is mailed.
         The value: the new session's cookie."""
-        session = self._live_session(session_cookie, now)
-        user = self._user(session.project_id, session.sub)
-        user.check_can_sign_in()
+        session, user = self._current_session(session_cookie, now)
         user.change_password(password_hash, reason="changed by the user")
         user.revoke_tokens(reason="password changed")
         session.end("password changed")

@@ -11,9 +11,10 @@ import secrets
 
 from astapa.app.accounts import AccountCommands
 from astapa.domain.codes import CodeRequest
-from astapa.domain.errors import DomainError, SecondFactorRejectedError
+from astapa.domain.errors import DomainError, SecondFactorRejectedError, SessionEndedError
 from astapa.domain.sessions import ONE_TIME_CODE, with_second_factor
 from astapa.domain.two_factor import TwoFactor
+from astapa.domain.users import User
 from astapa.second_factor import (
     SeedBox,
     SealError,
@@ -80,11 +81,11 @@ class TwoFactorCommands(AccountCommands):
         return Decision([two_factor], codes)
 
     def sign_in_with_second_factor(self, request: CodeRequest, sub: str, first: list[str], code: str,
-                                   now: float, require_verified: bool = False) -> Decision:
-        """The first factor (`first`: its methods) passed a while ago on this page; with a
-        right code (or recovery code) the user signs in with both."""
-        user = self._user(request.project_id, sub, read_only=True)
-        user.check_can_sign_in()
+                                   now: float, require_verified: bool = False, epoch: int = 0) -> Decision:
+        """The first factor (`first`: its methods) passed a while ago on this page, in the
+        user's tokens `epoch`; with a right code (or recovery code) the user signs in with
+        both."""
+        user = self._pending_user(request.project_id, sub, epoch)
         if require_verified:
             user.check_verified()
         two_factor = self._enabled(request.project_id, sub)
@@ -92,16 +93,25 @@ class TwoFactorCommands(AccountCommands):
         return self._signed_in(request, user, [two_factor], now, with_second_factor(first, ONE_TIME_CODE))
 
     def enrol_and_sign_in(self, request: CodeRequest, sub: str, first: list[str], sealed_enrolment: str,
-                          code: str, now: float, require_verified: bool = False) -> Decision:
+                          code: str, now: float, require_verified: bool = False, epoch: int = 0) -> Decision:
         """A user whose project requires two-factor sign-in sets it up while signing in (the
         first factor, `first`, passed): two-factor on, and a session with both factors, in
         one save. The value: (the session's cookie, the recovery codes)."""
+        user = self._pending_user(request.project_id, sub, epoch)
         enabled = self.enable_two_factor(request.project_id, sub, sealed_enrolment, code, now)
-        user = self._user(request.project_id, sub, read_only=True)
         if require_verified:
             user.check_verified()
         session, cookie = self._start_session(user, now, with_second_factor(first, ONE_TIME_CODE))
         return Decision([*enabled.aggregates, session], (cookie, enabled.value))
+
+    def reset_two_factor(self, project_id: str, sub: str, by: str) -> Decision:
+        """An operator turns a user's second factor off (a lost phone, or one set up by
+        someone else): they sign in with their first factor again, and may set it up anew."""
+        two_factor = self._two_factor(project_id, sub)
+        if two_factor is None or not two_factor.enabled:
+            return Decision([])
+        two_factor.disable(reason=f"turned off by {by}")
+        return Decision([two_factor])
 
     def two_factor_state(self, project_id: str, sub: str) -> Decision:
         """(enabled, recovery codes left). Records nothing."""
@@ -111,6 +121,15 @@ class TwoFactorCommands(AccountCommands):
         return Decision([], (True, two_factor.recovery_codes_left))
 
     # -- parts ------------------------------------------------------------------------------
+
+    def _pending_user(self, project_id: str, sub: str, epoch: int) -> User:
+        """The user of a sign-in waiting for its second factor, while it may go on: a
+        revoke-all since its first factor (a new tokens epoch) ends it."""
+        user = self._user(project_id, sub, read_only=True)
+        if user.tokens_epoch != epoch:
+            raise SessionEndedError("user tokens revoked")
+        user.check_can_sign_in()
+        return user
 
     def _prove(self, two_factor: TwoFactor, code: str, now: float) -> None:
         """Records the code's use: its time step, or the recovery code spent. A wrong code

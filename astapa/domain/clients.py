@@ -112,3 +112,8 @@ class ProjectRecord:
     live_project_id: str | None = None  # a sandbox's live twin, once it went live
     sandbox_project_id: str | None = None  # a live twin's sandbox
     pin_sign_in: bool = False  # the project offers PIN sign-in
+    # As ClientRecord's: the project's refresh lifetimes and two-factor requirement.
+    refresh_ttl: int | None = None
+    pin_refresh_ttl: int = DEFAULT_PIN_REFRESH_TTL
+    two_factor_required_since: float | None = None
+    two_factor_grace: int = 0

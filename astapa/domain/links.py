@@ -17,7 +17,8 @@ from astapa.domain.ids import index_id
 VERIFY_EMAIL = "verify_email"
 RESET_PASSWORD = "reset_password"
 MAGIC_LINK = "magic_link"
-PURPOSES = (VERIFY_EMAIL, RESET_PASSWORD, MAGIC_LINK)
+CHANGE_EMAIL = "change_email"  # mailed to the new address; the link's email is that address
+PURPOSES = (VERIFY_EMAIL, RESET_PASSWORD, MAGIC_LINK, CHANGE_EMAIL)
 
 
 class ActionLink(Aggregate):

@@ -10,6 +10,7 @@ from eventsourcing.domain import Aggregate, event
 # Kinds with an action link (its purpose is the kind), and notices without one.
 SIGNUP_ATTEMPT = "signup_attempt"
 PASSWORD_CHANGED = "password_changed"
+EMAIL_CHANGED = "email_changed"  # to the address an account had, once it changed
 # A person was given a role in a project; the mail points at the console (no token: they
 # sign in, or sign up, there with this address).
 CONSOLE_INVITE = "console_invite"

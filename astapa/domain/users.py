@@ -103,6 +103,12 @@ class User(Aggregate):
         or "signed_in" (the user signed in here to accept the link). The Identity index
         aggregate is what signs it in; the user keeps no state of it."""
 
+    @event("EmailChanged")
+    def change_email(self, email: str, previous: str) -> None:
+        """The user proved the new address (a link mailed to it): it is theirs, verified."""
+        self.email = email
+        self.email_verified = True
+
     @event("PasswordChanged")
     def change_password(self, password_hash: str, reason: str) -> None:
         self.password_hash = password_hash
@@ -163,7 +169,20 @@ class User(Aggregate):
 
 
 class EmailIndex(Aggregate):
-    """One per (project, normalised email): a second registration collides on its version."""
+    """One per (project, normalised email): a second registration collides on its version.
+    An address its user left (a change of email) is released, and may be claimed again."""
+
+    released = False  # class-level default: indexes made before addresses could change
+
+    @event("Released")
+    def release(self, reason: str) -> None:
+        self.released = True
+
+    @event("Claimed")
+    def claim(self, project_id: str, email_key: str, sub: str) -> None:
+        """A released address, taken by `sub` (named in full, for the read models)."""
+        self.sub = sub
+        self.released = False
 
     @event("Registered")
     def __init__(self, project_id: str, email_key: str, sub: str) -> None:

@@ -176,5 +176,7 @@ def metadata_client(url: str, project: ProjectRecord, metadata: ClientMetadata) 
         mode=project.mode, providers=project.providers, auth_method=metadata.auth_method,
         jwks=metadata.jwks, jwks_uri=metadata.jwks_uri, resources=project.resources,
         allow_registration=project.allow_registration, refresh_reuse_grace=project.refresh_reuse_grace,
-        foreign_resources=project.foreign_resources,
+        foreign_resources=project.foreign_resources, refresh_ttl=project.refresh_ttl, pin_sign_in=project.pin_sign_in,
+        pin_refresh_ttl=project.pin_refresh_ttl, two_factor_required_since=project.two_factor_required_since,
+        two_factor_grace=project.two_factor_grace,
     )

@@ -221,3 +221,24 @@ def test_a_viewer_sees_a_user_but_no_forms_and_cannot_change_them(server: Server
     assert "<textarea" not in page.text and ">Disable</button>" not in page.text
     assert viewer.post(users_path(shop, ada["sub"]) + "/disabled", disabled="true").status_code == 403
     assert api(server, shop, f"/users/{ada['sub']}").json()["disabled"] is False
+
+
+def test_an_admin_turns_off_a_users_second_factor(server: Server, admin: ConsoleBrowser, shop: dict):
+    from tests.flows import PASSWORD, Browser
+    from tests.pages.test_account import turn_on_two_factor
+
+    browser = Browser(server.url)
+    url = browser.authorize_url(shop["client_id"], redirect_uri="https://shop.example/cb")
+    browser.sign_up(url, "ada@example.org")
+    turn_on_two_factor(server, browser)
+
+    def sign_in() -> int:
+        page = browser.get(url + "&prompt=login")
+        return browser.submit(page, "login", email="ada@example.org", password=PASSWORD, action="login").status_code
+
+    assert sign_in() == 200  # the code is asked
+    sub = sub_of(server, shop, "ada@example.org")
+    answer = admin.post(users_path(shop, sub) + "/two-factor")
+    assert answer.status_code == 200 and "Two-factor sign-in is off for this user" in answer.text
+    assert sign_in() == 303  # straight back to the app
+    assert [a["actor"] for a in console_actions(server, shop["project_id"], sub)] == [ACTOR]

@@ -276,12 +276,13 @@ def check_prompts(s: Setting, value) -> None:
 
 
 def check_acr_values(s: Setting, value) -> None:
-    """A second factor, when a client asks for it: this user has none, so no code yet, but
-    the page that sets one up (and with prompt=none, interaction_required)."""
+    """A second factor, when a client asks for it: this user (signed in with a password)
+    has none, so no code from the session, but a fresh sign-in (which then sets one up);
+    with prompt=none, login_required."""
     assert value == ["http://schemas.openid.net/pape/policies/2007/06/multi-factor"]
     asked = s.authorize(acr_values=" ".join(value), scope="openid")
-    assert asked.status_code == 200 and "Set up two-factor sign-in" in asked.text
-    assert signed_in_code(s, acr_values=" ".join(value), prompt="none")["error"] == "interaction_required"
+    assert asked.status_code == 200 and 'name="password"' in asked.text
+    assert signed_in_code(s, acr_values=" ".join(value), prompt="none")["error"] == "login_required"
     assert "code" in signed_in_code(s, acr_values="urn:unknown:acr")  # values it does not offer are voluntary
 
 

@@ -110,7 +110,8 @@ def test_a_client_asks_for_a_second_factor_with_acr_values(server: Server, proje
     browser = signed_up(server, project)
     set_up = password_sign_in(browser, project, acr_values=MFA)  # none yet: set one up on the spot
     assert set_up.status_code == 200 and "Set up two-factor sign-in" in set_up.text
-    assert "interaction_required" in browser.get(browser.authorize_url(
+    # Without a page: a fresh sign-in is needed first (the session cannot set one up).
+    assert "error=login_required" in browser.get(browser.authorize_url(
         project["client_id"], scope="openid", acr_values=MFA, prompt="none")).headers["Location"]
     totp, _ = turn_on_two_factor(server, browser)
     plain = password_sign_in(browser, project)
@@ -234,3 +235,27 @@ def test_continuing_after_the_recovery_codes_checks_the_form(server: Server, pro
     taken = stranger.session.post(f"{server.url}/auth/second-factor", data=fields, allow_redirects=False, timeout=10)
     assert taken.status_code == 401
     assert claims_of(server, project, browser.submit(done, "second-factor"))["amr"] == ["pwd", "otp", "mfa"]
+
+
+def test_step_up_from_a_session_asks_for_the_code_and_never_sets_one_up(server: Server, project):
+    """A session is no proof of the person: a client asking for a second factor gets the
+    code asked of a user who has one, and the sign-in form (never the set-up) otherwise."""
+    browser = signed_up(server, project)  # a one-factor session
+    asked = browser.get(browser.authorize_url(project["client_id"], scope="openid", acr_values=MFA))
+    assert asked.status_code == 200 and 'name="password"' in asked.text and "Set up two-factor" not in asked.text
+    totp, _ = turn_on_two_factor(server, browser)  # the session stays one-factor
+    stepped = browser.get(browser.authorize_url(project["client_id"], scope="openid", acr_values=MFA))
+    assert stepped.status_code == 200 and "Authentication code" in stepped.text
+    assert "error=interaction_required" in browser.get(browser.authorize_url(
+        project["client_id"], scope="openid", acr_values=MFA, prompt="none")).headers["Location"]
+    server.clock.advance(30)
+    claims = claims_of(server, project, second_factor(browser, stepped, totp.at(server.clock.now())))
+    assert claims["acr"] == MFA and claims["amr"] == ["pwd", "otp", "mfa"]
+
+
+def test_signing_up_when_a_second_factor_is_asked_for_sets_one_up(server: Server, project):
+    browser = Browser(server.url)
+    page = browser.get(browser.authorize_url(project["client_id"], path="/auth/signup", scope="openid",
+                                             acr_values=MFA))
+    made = browser.submit(page, "signup", email="ada@example.org", password=PASSWORD, action="signup")
+    assert made.status_code == 200 and "Set up two-factor sign-in" in made.text

@@ -126,10 +126,30 @@ def test_responses_that_do_not_verify_are_refused_with_a_message(server: Server,
     device.user_verified = False  # user verification is required
     refused, _ = passkey_sign_in(Browser(server.url), project, device)
     assert refused.status_code == 401 and "could not be verified" in refused.text
-    page = login_page(Browser(server.url), project)
-    junk = {**hidden_fields(page.text), "action": "passkey", "passkey_response": "{not json"}
-    answer = requests.post(f"{server.url}/auth/login", data=junk, allow_redirects=False, timeout=10,
-                           cookies=page.cookies)
-    assert answer.status_code in (401, 403)
+    other = Browser(server.url)
+    page = login_page(other, project)
+    for junk in ("{not json", "[]", "{}", "x" * 30_000, '{"id": "AA", "rawId": "AA", "response": 1}'):
+        fields = {**hidden_fields(page.text), "action": "passkey", "passkey_response": junk}
+        answer = other.session.post(f"{server.url}/auth/login", data=fields, allow_redirects=False, timeout=10)
+        assert answer.status_code == 401 and "not registered for this app" in answer.text
     (state,) = stored_states(server, "Passkey.Registered")
     assert set(state) >= {"credential_id", "public_key", "sign_count"} and "private" not in str(state)
+
+
+def test_a_passkey_that_never_counts_still_answers_each_challenge_once(server: Server, project):
+    """Synced passkeys often report a sign count of 0 every time: the count cannot catch a
+    replay, the spent challenge does."""
+    browser, device = signed_up(server, project), authenticator(server, synced=True)
+    add_passkey(server, browser, device)
+    credential = next(iter(device.credentials.values()))
+    credential.sign_count = -1  # the authenticator adds one: it reports 0
+    signed_in, fields = passkey_sign_in(Browser(server.url), project, device)
+    assert signed_in.status_code == 303
+    replayed = requests.post(f"{server.url}/auth/login", data=fields, allow_redirects=False, timeout=10,
+                             cookies={c.name: c.value for c in Browser(server.url).get(
+                                 f"{server.url}/healthz").cookies})
+    again = Browser(server.url)
+    page = login_page(again, project)
+    fields = {**fields, "csrf_token": hidden_fields(page.text)["csrf_token"]}
+    refused = again.session.post(f"{server.url}/auth/login", data=fields, allow_redirects=False, timeout=10)
+    assert replayed.status_code in (401, 403) and refused.status_code == 401

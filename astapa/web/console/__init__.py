@@ -53,6 +53,8 @@ def routes() -> list[web.RouteDef]:
         web.post(PROJECT + "/users/" + users.SUB, users.save_user, name="console.save_user"),
         web.post(PROJECT + "/users/" + users.SUB + "/disabled", users.set_disabled, name="console.user_disabled"),
         web.post(PROJECT + "/users/" + users.SUB + "/sign-out", users.sign_out, name="console.user_sign_out"),
+        web.post(PROJECT + "/users/" + users.SUB + "/two-factor", users.reset_two_factor,
+                 name="console.user_two_factor"),
         web.get(PROJECT + "/plans", plans.list_plans, name="console.plans"),
         web.post(PROJECT + "/plans", plans.create_plan, name="console.create_plan"),
         web.get(PROJECT + "/plans/" + plans.KEY, plans.show_plan, name="console.plan"),

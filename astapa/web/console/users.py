@@ -34,6 +34,8 @@ NOTICES = {
     "disabled": "Disabled: they cannot sign in, and their sessions and refresh tokens have ended.",
     "enabled": "Enabled: they can sign in again.",
     "signed-out": "Signed out everywhere: every session and refresh token of theirs has ended.",
+    "two-factor-off": "Two-factor sign-in is off for this user: they sign in without a second factor until they"
+                      " set one up again.",
 }
 
 
@@ -136,6 +138,17 @@ async def sign_out(console: Console) -> web.StreamResponse:
     await _change(console, "sign out everywhere", user["sub"], app.revoke_user_tokens, console.project_id,
                   user["sub"], None)
     return see_other(f"{console.base}/users/{user['sub']}?done=signed-out")
+
+
+@console_page(needs=ADMIN, changes=True)
+async def reset_two_factor(console: Console) -> web.StreamResponse:
+    """POST {PROJECT}/users/{sub}/two-factor: the user's second factor is turned off (a
+    lost phone, or one someone else set up with a stolen session)."""
+    user = await _user(console)
+    app = console.request.app[application_key]
+    await _change(console, "turn off two-factor sign-in", user["sub"], app.reset_two_factor, console.project_id,
+                  user["sub"], console.viewer.actor)
+    return see_other(f"{console.base}/users/{user['sub']}?done=two-factor-off")
 
 
 def claims_field(text: str) -> tuple[dict, str | None]:

@@ -43,8 +43,8 @@ from astapa.web.pages.enrolment import enrolment_view
 from astapa.web.pages.flow import SESSION_COOKIE, minutes
 from astapa.web.pages.passkey import opened, passkey_name, registered, registration_offer
 from astapa.web.pages.pin import browser_pin, pin_cookie
+from astapa.web.pages.reauth import is_key, reauthenticated
 
-RECENT_SIGN_IN = 600  # seconds: a sign-in this recent stands for the password it has not got
 
 DONE = {
     "password": "Password changed. You are signed out everywhere else.",
@@ -161,24 +161,8 @@ async def change_password(request: web.Request) -> web.StreamResponse:
 
 
 async def reauthenticate(v: Visit, field: str = "current_password") -> str | None:
-    """None when the person proved it is them again: the current password (counted in the
-    sign-in throttles), or for an account without one a sign-in of the last ten minutes.
-    Otherwise what to tell them."""
-    web_app = v.web_app
-    stored = await web_app[reads_key].query(user_password_hash, v.owner.project_id, v.owner.sub)
-    if stored is None:
-        if web_app[clock_key].now() - v.owner.auth_time <= RECENT_SIGN_IN:
-            return None
-        return "Sign out and sign in again, then do this within ten minutes."
-    throttle = web_app[throttles_key].sign_in("live").account
-    account = f"{v.owner.project_id}/account:{v.owner.sub}"
-    if wait := throttle.retry_after(account):
-        return f"Too many attempts. Try again in {minutes(wait)}."
-    if not await web_app[passwords_key].verify(v.fields.get(field, ""), stored):
-        throttle.fail(account)
-        return "That is not your current password."
-    throttle.clear(account)
-    return None
+    """reauthenticated, with the password the form posted in `field`."""
+    return await reauthenticated(v.web_app, v.owner, v.fields.get(field, ""))
 
 
 # -- two-factor ---------------------------------------------------------------------------------
@@ -205,29 +189,32 @@ async def change_two_factor(request: web.Request) -> web.StreamResponse:
     action, code = v.fields.get("action"), v.fields.get("code", "")[:64]
     throttle = v.web_app[throttles_key].sign_in("live").account
     account = f"{v.owner.project_id}/second-factor:{v.owner.sub}"
+    if action not in ("enable", "renew", "disable"):
+        return await overview(v, 400, {"code": "Choose what to do."})
     if wait := throttle.retry_after(account):
         return await overview(v, 429, {"code": f"Too many attempts. Try again in {minutes(wait)}."})
     if action == "enable" and (error := await reauthenticate(v)):  # a stolen session turns nothing on
         seed, sealed = _reopened(v)
         return _enrolment(v, seed, sealed, 401, error)
+    throttle.fail(account)  # counted before the check (a right code clears it): no racing the limit
     try:
         if action == "enable":
             codes = await v.run(app.enable_two_factor, v.owner.project_id, v.owner.sub, v.fields.get("sealed", ""),
                                 code, now)
-            return show(v, "account_recovery_codes.html", codes=codes)
-        if action == "renew":
+        elif action == "renew":
             codes = await v.run(app.renew_recovery_codes, v.owner.project_id, v.owner.sub, code, now)
-            return show(v, "account_recovery_codes.html", codes=codes)
-        await v.run(app.disable_two_factor, v.owner.project_id, v.owner.sub, code, now, "turned off by the user")
-        return done("two_factor_off")
+        else:
+            await v.run(app.disable_two_factor, v.owner.project_id, v.owner.sub, code, now, "turned off by the user")
+            codes = None
     except SecondFactorRejectedError as e:
-        throttle.fail(account)
         if action == "enable" and e.args[0] == "wrong":
             seed, sealed = _reopened(v)
             return _enrolment(v, seed, sealed, 400, "That code is not right. Type the code your app shows now.")
         return await overview(v, 400, {"code": "That code is not right." if e.args[0] == "wrong"
                                        else "Two-factor sign-in is already on." if action == "enable"
                                        else "Two-factor sign-in is off."})
+    throttle.clear(account)
+    return show(v, "account_recovery_codes.html", codes=codes) if codes is not None else done("two_factor_off")
 
 
 def _reopened(v: Visit) -> tuple[str, str]:
@@ -272,6 +259,8 @@ async def forget_pin(request: web.Request) -> web.StreamResponse:
     """POST /account/pins: forget one of the user's PINs (pin_key), in any browser."""
     v = await visit(request, posted=True)
     pin_key = v.fields.get("pin_key", "")[:64]
+    if not is_key(pin_key):
+        return done("pin")
     await v.run(v.web_app[application_key].forget_pin, v.owner.project_id, v.owner.sub, pin_key,
                 "forgotten by the user")
     response = done("pin")
@@ -292,7 +281,9 @@ async def end_sign_ins(request: web.Request) -> web.StreamResponse:
                            " is signed out, this one too.", 200)
         clear_cookie(response, v.web_app[settings_key], SESSION_COOKIE)
         return response
-    await v.run(app.end_own_sign_in, v.cookie, v.fields.get("family_key", "")[:64], now)
+    family_key = v.fields.get("family_key", "")[:64]
+    if is_key(family_key):
+        await v.run(app.end_own_sign_in, v.cookie, family_key, now)
     return done("sign_in")
 
 

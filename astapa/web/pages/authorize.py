@@ -198,7 +198,7 @@ async def signup(request: web.Request) -> web.StreamResponse:
         return check_inbox(request, web_app, authz, SIGN_UP_SENT.format(email=email), email, resend=True)
     # Read your write: the new account can sign in as soon as this page answers.
     await await_read_model(web_app, position)
-    if signed_in.code is None and not signed_in.consent:
+    if signed_in.code is None and not signed_in.consent and signed_in.second_factor is None:
         return check_inbox(request, web_app, authz, SIGN_UP_SENT.format(email=email), email, resend=True)
     return to_client(request, web_app, authz, signed_in)
 

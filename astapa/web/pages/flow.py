@@ -26,7 +26,7 @@ from astapa.oauth.errors import OAuthError
 from astapa.oauth.servers import server_for
 from astapa.web.appkeys import application_key, clients_key, clock_key, csrf_key, settings_key
 from astapa.web.csrf import set_cookie
-from astapa.web.pages import page, render, see_other
+from astapa.web.pages import message, page, render, see_other
 from astapa.web.pages.enrolment import enrolment_view
 from astapa.web.pages.passkey import sign_in_offer
 
@@ -171,6 +171,11 @@ def second_factor_page(request: web.Request, authz: AuthorizationRequest, signed
     web_app = request.app
     if signed_in.enrol:
         return enrolment_page(request, authz, signed_in, status, error, pending)
+    if not signed_in.enrolled:  # a PIN alone sets no second factor up
+        return message(request, "Sign in another way first",
+                       f"{authz.client.shown_name} asks for sign-in with a second factor. Sign in with your"
+                       " password, a mailed link or another account to set it up.", 403,
+                       back=f"/auth/login?{authz.query}", back_text="Sign in")
     if pending is None:
         pending = sealed_pending(web_app, authz, signed_in)
     csrf = web_app[csrf_key]
@@ -187,7 +192,7 @@ def sealed_pending(web_app: web.Application, authz: AuthorizationRequest, signed
     """A sign-in waiting for its second factor, sealed for the page to carry (ten minutes)."""
     return web_app[application_key].seed_box.seal(json.dumps({
         "sub": signed_in.sub, "amr": list(signed_in.second_factor), "enrol": signed_in.enrol,
-        "email": signed_in.email,
+        "email": signed_in.email, "epoch": signed_in.epoch,
         "until": web_app[clock_key].now() + PENDING_FOR}), pending_for(authz))
 
 

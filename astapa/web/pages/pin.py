@@ -37,6 +37,7 @@ from astapa.web.appkeys import (
 from astapa.web.csrf import CsrfError, clear_cookie, cookie_name, set_cookie
 from astapa.web.pages import Respond, message, page, render
 from astapa.web.pages.flow import SESSION_COOKIE, authorization, form, minutes, received, to_client
+from astapa.web.pages.reauth import reauthenticated, signed_in_lately
 
 PIN_COOKIE_AGE = 400 * 86400  # the longest browsers keep a cookie
 NO_PIN_HERE = "This browser's PIN no longer works. Sign in with your email."
@@ -153,6 +154,10 @@ async def set_pin(request: web.Request) -> web.StreamResponse:
         pin = check_pin(fields.get("pin", "")[:64], fields.get("pin_repeat", "")[:64])
     except PinPolicyError as e:
         return _set_form(request, owner, authz, 400, str(e), "pin_repeat" if "same" in str(e) else "pin")
+    # A PIN is a way in for 400 days: a session alone, unless just signed in, sets none.
+    if not signed_in_lately(web_app, owner) and (
+            error := await reauthenticated(web_app, owner, fields.get("current_password", "")[:1024])):
+        return _set_form(request, owner, authz, 401, error, "current_password")
     pin_key, secret = random_key(), random_secret()
     pin_hash = await web_app[passwords_key].hash(pin_secret(secret, pin))
     cookie = request.cookies.get(cookie_name(web_app[settings_key], SESSION_COOKIE), "")
@@ -206,6 +211,7 @@ def _set_form(request: web.Request, owner, authz: AuthorizationRequest | None, s
         "email": owner.email, "query": authz.query if authz is not None else "", "csrf_token": token,
         "has_pin": browser_pin(request, owner.project_id) is not None, "error": error,
         "error_field": error_field if error else None, "min_digits": MIN_DIGITS, "max_digits": MAX_DIGITS,
+        "ask_password": not signed_in_lately(request.app, owner),
     }, status=status, brand=authz.client.branding if authz is not None else None)
     csrf.remember(response, new_cookie)
     return response

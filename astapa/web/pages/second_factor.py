@@ -67,27 +67,32 @@ async def verify(request: web.Request) -> web.StreamResponse:
         web_app[csrf_key].check(request, fields.get("csrf_token"))
     except CsrfError:
         return again(403, "This form has expired. Please try again.")
+    if pending.get("continue"):
+        return await _continue(request, authz, pending)
     throttles = web_app[throttles_key].sign_in(authz.client.mode)
     account, ip = f"{authz.client.project_id}/second-factor:{pending['sub']}", request.remote or "-"
     if wait := max(throttles.account.retry_after(account), throttles.ip.retry_after(ip)):
         response = again(429, f"Too many attempts. Try again in {minutes(wait)}.")
         response.headers["Retry-After"] = str(wait)
         return response
-    if pending.get("continue"):
-        return await _continue(request, authz, pending)
+    # Each try counts before its check (a right code clears the count), so guesses sent at
+    # once cannot outrun the limit.
+    throttles.account.fail(account)
+    throttles.ip.fail(ip)
     if pending.get("enrol"):
-        return await _enrol(request, authz, pending, fields, again)
+        response = await _enrol(request, authz, pending, fields, again)
+        if response.status == 200:
+            throttles.account.clear(account)
+        return response
     try:
         signed_in, _ = await web_app[writer_key].run(
             web_app[application_key].sign_in_with_second_factor, authz.code_request(), pending["sub"],
             pending["amr"], fields.get("code", "")[:64], web_app[clock_key].now(),
-            authz.client.require_verified_email)
+            authz.client.require_verified_email, pending.get("epoch", 0))
     except SecondFactorRejectedError:
         web_app[metrics_key].sign_in("wrong_credentials")
-        throttles.account.fail(account)
-        throttles.ip.fail(ip)
         return again(401, WRONG_CODE)
-    except (UserDisabledError, UserNotFoundError, EmailNotVerifiedError):
+    except (UserDisabledError, UserNotFoundError, EmailNotVerifiedError, SessionEndedError):
         return form(request, web_app, authz, "login", status=401, error="Please sign in again.")
     throttles.account.clear(account)
     web_app[metrics_key].sign_in("success")
@@ -104,12 +109,12 @@ async def _enrol(request: web.Request, authz: AuthorizationRequest, pending: dic
         (cookie, codes), _ = await web_app[writer_key].run(
             web_app[application_key].enrol_and_sign_in, authz.code_request(), pending["sub"], pending["amr"],
             fields.get("sealed", ""), fields.get("code", "")[:64], web_app[clock_key].now(),
-            authz.client.require_verified_email)
+            authz.client.require_verified_email, pending.get("epoch", 0))
     except SecondFactorRejectedError as e:
         if e.args[0] == "enabled already":  # set up meanwhile (another tab): a code is asked instead
             return again(401, "Two-factor sign-in is on already: type a code from your app.", enrol=False)
         return again(400, "That code is not right. Type the code your app shows now.", sealed=fields.get("sealed", ""))
-    except (UserDisabledError, UserNotFoundError, EmailNotVerifiedError):
+    except (UserDisabledError, UserNotFoundError, EmailNotVerifiedError, SessionEndedError):
         return form(request, web_app, authz, "login", status=401, error="Please sign in again.")
     web_app[metrics_key].sign_in("success")
     csrf = web_app[csrf_key]
@@ -152,7 +157,7 @@ class _Again:
             return form(self.request, self.request.app, self.authz, "login", status=status, error=error)
         enrol = self.pending.get("enrol", False) if enrol is None else enrol
         shown = SignedIn(None, self.pending["sub"], None, second_factor=tuple(self.pending["amr"]), enrolled=not enrol,
-                         enrol=enrol, email=self.pending.get("email", ""))
+                         enrol=enrol, email=self.pending.get("email", ""), epoch=self.pending.get("epoch", 0))
         if enrol:
             return enrolment_page(self.request, self.authz, shown, status, error, self.sealed,
                                   self._reopened(sealed))
