@@ -25,7 +25,7 @@ from astapa.config import ConfigError, Settings, parse_smtp_url
 from astapa.crypto import LinkTokens
 from astapa.second_factor import SeedBox
 from astapa.domain.errors import ConflictError, KeyRingMissingError
-from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL
+from astapa.domain.links import CHANGE_EMAIL, MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL
 from astapa.keys import SigningKeys, generate_key
 from astapa.mail.compose import Composer, default_sender
 from astapa.mail.mailer import Mailer
@@ -418,7 +418,8 @@ def build_mailer(web_app: web.Application) -> Mailer:
     composer = Composer(settings.issuer, settings.mail_from or default_sender(settings.issuer),
                         app.link_tokens, {VERIFY_EMAIL: settings.verify_link_ttl,
                                           RESET_PASSWORD: settings.reset_link_ttl,
-                                          MAGIC_LINK: settings.magic_link_ttl})
+                                          MAGIC_LINK: settings.magic_link_ttl,
+                                          CHANGE_EMAIL: settings.verify_link_ttl})
     return Mailer(app, web_app[writer_key], web_app[runner_key], web_app[reads_key], web_app[clock_key],
                   transport, composer, settings.mail_retry_base, settings.mail_retry_max, settings.projection_wait)
 

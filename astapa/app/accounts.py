@@ -14,7 +14,7 @@ from astapa.crypto import LinkTokens, equals, random_key, random_secret, sha256_
 from astapa.domain.codes import AuthorizationCode, CodeRequest
 from astapa.domain.errors import DomainError, EmailTakenError, SessionEndedError, UserNotFoundError
 from astapa.domain.ids import split_keyed_secret
-from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL, ActionLink
+from astapa.domain.links import CHANGE_EMAIL, MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL, ActionLink
 from astapa.domain.mail import Message
 from astapa.domain.projects import Consent
 from astapa.domain.sessions import MFA_ACR, MULTI_FACTOR, PASSWORD, PIN, BrowserSession
@@ -77,7 +77,7 @@ class AccountCommands(TokenCommands):
 
     def ttl(self, purpose: str) -> int:
         return {VERIFY_EMAIL: self.lifetimes.verify_link, RESET_PASSWORD: self.lifetimes.reset_link,
-                MAGIC_LINK: self.lifetimes.magic_link}[purpose]
+                MAGIC_LINK: self.lifetimes.magic_link, CHANGE_EMAIL: self.lifetimes.verify_link}[purpose]
 
     def register_user(
         self, request: CodeRequest, where: LinkRequest, email: str, email_key: str,
@@ -91,12 +91,9 @@ class AccountCommands(TokenCommands):
         on the user's, and the retry draws another. A sign-up with a passkey and no password
         gives `sub` (its passkey's user handle was made from it), `amr`, and `credential`,
         a function making the passkey's aggregate for the new user."""
-        index_id = EmailIndex.create_id(request.project_id, email_key)
-        if self.exists(index_id):
-            raise EmailTakenError(request.project_id)
         sub = sub or new_sub()
+        index = self._take_email(request.project_id, email_key, sub)
         user = User(project_id=request.project_id, sub=sub, email=email, password_hash=password_hash)
-        index = EmailIndex(project_id=request.project_id, email_key=email_key, sub=sub)
         # The user's events come first: the read models key the index's row by the user.
         made = [user, index, *([credential(user)] if credential else [])]
         if mail:
@@ -200,9 +197,9 @@ class AccountCommands(TokenCommands):
     def revoke_user_tokens(self, project_id: str, sub: str | None, email_key: str | None) -> Decision:
         """Every refresh token and session of one user stops working (POST /api/platform/revoke)."""
         if sub is None:
-            index: EmailIndex = self.load(
-                EmailIndex.create_id(project_id, email_key or ""), lambda: UserNotFoundError(project_id)
-            )
+            index = self._email_holder(project_id, email_key or "")
+            if index is None:
+                raise UserNotFoundError(project_id)
             sub = index.sub
         user = self._user(project_id, sub)
         user.revoke_tokens(reason="revoked by project")
@@ -277,6 +274,28 @@ class AccountCommands(TokenCommands):
         session, cookie = self._start_session(user, now, amr)
         codes, value = self._issue_code(request, user, session, now)
         return Decision([*changed, session, *codes], SignedIn(value, user.sub, cookie, consent=value is None))
+
+    def _email_holder(self, project_id: str, email_key: str) -> EmailIndex | None:
+        """The index of an address an account holds; None when none does (never did, or
+        its account moved to another address)."""
+        index_id = EmailIndex.create_id(project_id, email_key)
+        if not self.exists(index_id):
+            return None
+        index: EmailIndex = self.load(index_id, lambda: UserNotFoundError(project_id))
+        return None if index.released else index
+
+    def _take_email(self, project_id: str, email_key: str, sub: str) -> EmailIndex:
+        """The address's index, naming `sub` from now on: a new one, or a released one
+        claimed again. EmailTakenError while an account holds it (and two at once collide
+        on the index's version)."""
+        index_id = EmailIndex.create_id(project_id, email_key)
+        if not self.exists(index_id):
+            return EmailIndex(project_id=project_id, email_key=email_key, sub=sub)
+        index: EmailIndex = self.load(index_id, lambda: UserNotFoundError(project_id))
+        if not index.released:
+            raise EmailTakenError(project_id)
+        index.claim(project_id=project_id, email_key=email_key, sub=sub)
+        return index
 
     def two_factor_enabled(self, user: User) -> bool:
         aggregate_id = TwoFactor.create_id(user.project_id, user.sub)

@@ -28,7 +28,7 @@ from astapa.domain.ids import split_keyed_secret
 from astapa.domain.mail import CONSOLE_INVITE, Message
 from astapa.domain.projects import Project
 from astapa.domain.sessions import EMAIL_LINK
-from astapa.domain.users import EmailIndex, User
+from astapa.domain.users import User
 from astapa.store.events import Decision
 
 SETUP_LINK_TTL = 24 * 3600
@@ -114,10 +114,9 @@ class ConsoleCommands(AccountCommands):
         The link came from the operator, who vouches for the address."""
         link = self.setup_link(token, now, read_only=False)
         link.use()
-        index_id = EmailIndex.create_id(CONSOLE_PROJECT_ID, link.email_key)
         made: list = [link]
-        if self.exists(index_id):
-            index: EmailIndex = self.load(index_id, lambda: SetupLinkRejectedError("index"))
+        index = self._email_holder(CONSOLE_PROJECT_ID, link.email_key)
+        if index is not None:
             user = self._user(CONSOLE_PROJECT_ID, index.sub)
             user.check_can_sign_in()
             user.change_password(password_hash, reason="console setup")
@@ -125,7 +124,7 @@ class ConsoleCommands(AccountCommands):
         else:
             sub = new_sub()
             user = User(project_id=CONSOLE_PROJECT_ID, sub=sub, email=link.email, password_hash=password_hash)
-            made.append(EmailIndex(project_id=CONSOLE_PROJECT_ID, email_key=link.email_key, sub=sub))
+            made.append(self._take_email(CONSOLE_PROJECT_ID, link.email_key, sub))
         if not user.email_verified:
             user.verify_email(link.email)
         session, cookie = self._start_session(user, now, [EMAIL_LINK])

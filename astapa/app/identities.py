@@ -37,7 +37,7 @@ from astapa.domain.identities import (
 )
 from astapa.domain.ids import split_keyed_secret
 from astapa.domain.sessions import FEDERATED, PASSWORD
-from astapa.domain.users import EmailIndex, User, normalise_email
+from astapa.domain.users import User, normalise_email
 from astapa.store.events import Decision
 
 
@@ -124,9 +124,8 @@ class IdentityCommands(AccountCommands):
             identity: Identity = self.load(identity_id, lambda: ExternalSignInError("identity"), read_only=True)
             user = self._user(project_id, identity.sub, read_only=True)
             return self._external_session(request, trip, user, [], now, require_verified)
-        index_id = EmailIndex.create_id(project_id, email_key)
-        if self.exists(index_id):
-            index: EmailIndex = self.load(index_id, lambda: ExternalSignInError("index"), read_only=True)
+        index = self._email_holder(project_id, email_key)
+        if index is not None:
             user = self._user(project_id, index.sub)
             if not (account.email_trusted and user.email_verified):
                 trip.offer_link(account.subject, email, account.email_trusted, user.sub,
@@ -142,7 +141,7 @@ class IdentityCommands(AccountCommands):
             trip.end(REFUSED, None, "email not vouched for")
             return Decision([trip], error=ProviderEmailUntrustedError(account.provider))
         user = User(project_id=project_id, sub=new_sub(), email=email, password_hash=None)
-        index = EmailIndex(project_id=project_id, email_key=email_key, sub=user.sub)
+        index = self._take_email(project_id, email_key, user.sub)
         identity = Identity(project_id=project_id, provider=account.provider, subject=account.subject,
                             sub=user.sub, email=email)
         user.link_identity(account.provider, account.subject, email, how="registered")

@@ -16,7 +16,7 @@ from astapa.domain.ids import split_keyed_secret
 from astapa.domain.links import RESET_PASSWORD, VERIFY_EMAIL, ActionLink
 from astapa.domain.mail import PASSWORD_CHANGED, SIGNUP_ATTEMPT
 from astapa.domain.sessions import EMAIL_LINK
-from astapa.domain.users import EmailIndex, User
+from astapa.domain.users import User
 from astapa.store.events import Decision
 
 
@@ -25,10 +25,9 @@ class LinkCommands(AccountCommands):
 
     def send_link(self, purpose: str, where: LinkRequest, email_key: str, now: float) -> Decision:
         """POST forgot-password, magic link, resend verification: mail the user a link."""
-        index_id = EmailIndex.create_id(where.project_id, email_key)
-        if not self.exists(index_id):
+        index = self._email_holder(where.project_id, email_key)
+        if index is None:
             return Decision([])
-        index: EmailIndex = self.load(index_id, lambda: UserNotFoundError(where.project_id))
         user = self._user(where.project_id, index.sub)
         if user.disabled or (purpose == VERIFY_EMAIL and user.email_verified):
             return Decision([])
@@ -40,8 +39,9 @@ class LinkCommands(AccountCommands):
 
     def notify_signup_attempt(self, where: LinkRequest, email_key: str, now: float) -> Decision:
         """Someone signed up with a taken address: its owner hears of it (C-80)."""
-        index: EmailIndex = self.load(EmailIndex.create_id(where.project_id, email_key),
-                                      lambda: UserNotFoundError(where.project_id))
+        index = self._email_holder(where.project_id, email_key)
+        if index is None:
+            raise UserNotFoundError(where.project_id)
         user = self._user(where.project_id, index.sub, read_only=True)
         return Decision([self._message(user, SIGNUP_ATTEMPT, None, where, now)])
 

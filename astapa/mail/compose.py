@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import jinja2
 
 from astapa.crypto import LinkTokens
-from astapa.domain.links import MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL
-from astapa.domain.mail import CONSOLE_INVITE, PASSWORD_CHANGED, SIGNUP_ATTEMPT
+from astapa.domain.links import CHANGE_EMAIL, MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL
+from astapa.domain.mail import CONSOLE_INVITE, EMAIL_CHANGED, PASSWORD_CHANGED, SIGNUP_ATTEMPT
 from astapa.queries import QueuedMail
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "mail"
@@ -23,12 +23,15 @@ LINK_PATHS = {
     VERIFY_EMAIL: "/auth/verify-email",
     RESET_PASSWORD: "/auth/reset-password",
     MAGIC_LINK: "/auth/magic-link",
+    CHANGE_EMAIL: "/auth/change-email",
 }
 SUBJECTS = {
     VERIFY_EMAIL: "Verify your email address for {client}",
     RESET_PASSWORD: "Reset your password for {client}",
     MAGIC_LINK: "Your sign-in link for {client}",
     PASSWORD_CHANGED: "Your password for {client} was changed",
+    CHANGE_EMAIL: "Confirm your new email address for {client}",
+    EMAIL_CHANGED: "Your email address for {client} was changed",
     SIGNUP_ATTEMPT: "Someone tried to sign up to {client} with your address",
     CONSOLE_INVITE: "You were invited to {client} in the Astapa console",
 }

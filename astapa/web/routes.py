@@ -3,7 +3,7 @@
 from aiohttp import web
 
 from astapa.web import console, management, metrics, oauth, payments, platform, project_api, registration, service
-from astapa.web.pages import account, authorize, consent, demo, home, links, logout, pin, second_factor, social
+from astapa.web.pages import account, authorize, consent, email_change, demo, home, links, logout, pin, second_factor, social
 
 PROJECT = "/projects/{project_id}"
 # A user's id only, so /api/platform/users/me is not also /api/platform/users/{sub} (whose
@@ -78,6 +78,9 @@ def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
         web.post("/account/pins", account.forget_pin, name="account.pins"),
         web.post("/account/sign-ins", account.end_sign_ins, name="account.sign_ins"),
         web.post("/account/close", account.close_account, name="account.close"),
+        web.get("/auth/change-email", email_change.show_change_email, name="pages.change_email"),
+        web.post("/auth/change-email", email_change.change_email, name="pages.change_email_submit"),
+        web.post("/account/email", account.change_email, name="account.email"),
         web.get("/auth/pin", pin.show_set_pin, name="pages.pin"),
         web.post("/auth/pin", pin.set_pin, name="pages.pin_submit"),
         web.get("/auth/signup", authorize.show_signup, name="pages.signup"),

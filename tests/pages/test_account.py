@@ -259,3 +259,34 @@ def test_signing_up_when_a_second_factor_is_asked_for_sets_one_up(server: Server
                                              acr_values=MFA))
     made = browser.submit(page, "signup", email="ada@example.org", password=PASSWORD, action="signup")
     assert made.status_code == 200 and "Set up two-factor sign-in" in made.text
+
+
+def test_changing_the_email_takes_the_new_address_proven_and_frees_the_old(server: Server, project):
+    from tests.mail import only_action_link, outbox_messages
+
+    browser = signed_up(server, project)
+    signed_up(server, project, "bo@example.org")
+    page = account(browser)
+    taken = post(browser, page, "/account/email", new_email="BO@example.org", email_password=PASSWORD)
+    assert taken.status_code == 409 and "already exists" in taken.text
+    wrong = post(browser, taken, "/account/email", new_email="ada.new@example.org", email_password="nope")
+    assert wrong.status_code == 401
+    asked = post(browser, wrong, "/account/email", new_email="ada.new@example.org", email_password=PASSWORD)
+    assert asked.status_code == 303 and asked.headers["Location"] == "/account?done=email_sent"
+    sent = wait_for_outbox(server.data_dir, 3)  # two verification mails, and this one
+    (mail,) = [m for m in sent if m["To"] == "ada.new@example.org"]
+    link = only_action_link(mail, server.url)
+    confirm = browser.get(link)
+    assert confirm.status_code == 200 and "Confirm new email" in confirm.text
+    done = browser.submit(confirm, "change-email")
+    assert done.status_code == 200 and "Your account now uses ada.new@example.org" in done.text
+    assert any(m["To"] == "ada@example.org" and "was changed" in m["Subject"]
+               for m in wait_for_outbox(server.data_dir, 4))
+    assert browser.submit(confirm, "change-email").status_code == 400  # the link works once
+    new = Browser(server.url)
+    assert new.sign_in(new.authorize_url(project["client_id"]), "ada.new@example.org").status_code == 303
+    old = Browser(server.url)
+    assert old.sign_in(old.authorize_url(project["client_id"]), "ada@example.org").status_code == 401
+    again = signed_up(server, project, "ada@example.org")  # the old address is free for a new account
+    assert "ada@example.org" in account(again).text
+    assert len(outbox_messages(server.data_dir)) >= 4

@@ -14,6 +14,8 @@ from aiohttp import web
 
 from astapa.app.accounts import SessionOwner
 from astapa.domain.errors import (
+    EmailTakenError,
+    InvalidEmailError,
     PasskeyRejectedError,
     SecondFactorRejectedError,
     SessionEndedError,
@@ -21,6 +23,7 @@ from astapa.domain.errors import (
     UserNotFoundError,
 )
 from astapa.domain.sessions import PIN
+from astapa.domain.users import normalise_email
 from astapa.passkeys import PasskeyError
 from astapa.passwords import PasswordPolicyError, check_policy
 from astapa.queries import account_page, user_password_hash
@@ -53,6 +56,7 @@ DONE = {
     "sign_in": "That app is signed out.",
     "passkey_added": "Passkey added. You can sign in with it now.",
     "passkey_removed": "Passkey removed.",
+    "email_sent": "We mailed a link to your new address: your account uses it once you open the link.",
 }
 
 
@@ -225,6 +229,29 @@ def _reopened(v: Visit) -> tuple[str, str]:
         return app.enrolment_seed(v.owner.project_id, v.owner.sub, sealed), sealed
     except ValueError:
         return app.new_enrolment(v.owner.project_id, v.owner.sub)
+
+
+# -- email -----------------------------------------------------------------------------------------
+
+@page
+async def change_email(request: web.Request) -> web.StreamResponse:
+    """POST /account/email: the new address (new_email) and the current password; a link
+    to confirm it goes to the new address."""
+    v = await visit(request, posted=True)
+    try:
+        email, key = normalise_email(v.fields.get("new_email", ""))
+    except InvalidEmailError:
+        return await overview(v, 400, {"new_email": "Enter a valid email address."})
+    if key == normalise_email(v.owner.email)[1]:
+        return await overview(v, 400, {"new_email": "This is the address your account uses already."})
+    if error := await reauthenticate(v, "email_password"):
+        return await overview(v, 401, {"email_password": error})
+    try:
+        await v.run(v.web_app[application_key].request_email_change, v.cookie, email, key, v.project_name,
+                    v.web_app[clock_key].now())
+    except EmailTakenError:
+        return await overview(v, 409, {"new_email": "An account with this email already exists."})
+    return done("email_sent")
 
 
 # -- passkeys ----------------------------------------------------------------------------------------
