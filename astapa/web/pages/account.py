@@ -44,6 +44,7 @@ from astapa.web.csrf import CsrfError, clear_cookie, cookie_name, set_cookie
 from astapa.web.pages import Respond, message, page, render, see_other
 from astapa.web.pages.enrolment import enrolment_view
 from astapa.web.pages.flow import SESSION_COOKIE, minutes
+from astapa.web.pages.links import may_mail_to
 from astapa.web.pages.passkey import opened, passkey_name, registered, registration_offer
 from astapa.web.pages.pin import browser_pin, pin_cookie
 from astapa.web.pages.reauth import is_key, reauthenticated
@@ -246,6 +247,9 @@ async def change_email(request: web.Request) -> web.StreamResponse:
         return await overview(v, 400, {"new_email": "This is the address your account uses already."})
     if error := await reauthenticate(v, "email_password"):
         return await overview(v, 401, {"email_password": error})
+    if not may_mail_to(request, v.owner.project_id, key):  # the link forms' mail limits
+        return await overview(v, 429, {"new_email": "Too many mails to this address or from here. Try again in"
+                                       " an hour."})
     try:
         await v.run(v.web_app[application_key].request_email_change, v.cookie, email, key, v.project_name,
                     v.web_app[clock_key].now())

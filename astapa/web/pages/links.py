@@ -126,8 +126,13 @@ def may_mail(request: web.Request, web_app: web.Application, authz: Authorizatio
     """At most `mails_per_address` action mails per address, and `mails_per_ip` per client
     IP that causes them, per hour, counted whether or not the address has an account; past
     either, nothing is sent and the answer is the same."""
-    throttles = web_app[throttles_key]
-    address, ip = f"{authz.client.project_id}/{email_key}", request.remote or "-"
+    return may_mail_to(request, authz.client.project_id, email_key)
+
+
+def may_mail_to(request: web.Request, project_id: str, email_key: str) -> bool:
+    """may_mail, for a page that carries no authorization request (the account page)."""
+    throttles = request.app[throttles_key]
+    address, ip = f"{project_id}/{email_key}", request.remote or "-"
     if throttles.mail.retry_after(address) or throttles.mail_ip.retry_after(ip):
         return False
     throttles.mail.fail(address)
