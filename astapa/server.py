@@ -64,6 +64,7 @@ from astapa.web.appkeys import (
     scheduler_key,
     settings_key,
     signing_keys_key,
+    ceremonies_key,
     throttles_key,
     vault_key,
     writer_key,
@@ -190,6 +191,7 @@ async def event_store(web_app: web.Application, new_key: NewKey = generate_key):
         await off_loop(app.execute, app.ensure_console_project, console_callback_uri(settings.issuer))
         app.link_tokens = LinkTokens(await off_loop(load_page_key, vault, "links.key"))
         app.seed_box = SeedBox(await off_loop(load_page_key, vault, "second-factor.key"))
+        web_app[ceremonies_key] = SeedBox(await off_loop(load_page_key, vault, "ceremonies.key"))
         web_app[application_key] = app
         yield
     finally:

@@ -19,6 +19,7 @@ from astapa.passwords import Passwords
 from astapa.payments.jobs import Payments
 from astapa.providers.service import Providers
 from astapa.queries import ReadModels
+from astapa.second_factor import SeedBox
 from astapa.store.backends import Backend
 from astapa.store.vault import Vault
 from astapa.store.writer import Writer
@@ -44,6 +45,9 @@ issuer_key = web.AppKey("issuer", TokenIssuer)
 passwords_key = web.AppKey("passwords", Passwords)
 csrf_key = web.AppKey("csrf", Csrf)
 throttles_key = web.AppKey("throttles", Throttles)
+# Seals what a page carries through a ceremony (a passkey challenge, a sign-in waiting for
+# its second factor): a key of its own, apart from the one sealing two-factor keys in the log.
+ceremonies_key = web.AppKey("ceremonies", SeedBox)
 mailer_key = web.AppKey("mailer", Mailer)
 payments_key = web.AppKey("payments", Payments)
 providers_key = web.AppKey("providers", Providers)

@@ -24,7 +24,7 @@ from astapa.oauth.authorize import (
 from astapa.oauth.client_metadata import DocumentError
 from astapa.oauth.errors import OAuthError
 from astapa.oauth.servers import server_for
-from astapa.web.appkeys import application_key, clients_key, clock_key, csrf_key, settings_key
+from astapa.web.appkeys import application_key, ceremonies_key, clients_key, clock_key, csrf_key, settings_key
 from astapa.web.csrf import set_cookie
 from astapa.web.pages import message, page, render, see_other
 from astapa.web.pages.enrolment import enrolment_view
@@ -190,7 +190,7 @@ def second_factor_page(request: web.Request, authz: AuthorizationRequest, signed
 
 def sealed_pending(web_app: web.Application, authz: AuthorizationRequest, signed_in) -> str:
     """A sign-in waiting for its second factor, sealed for the page to carry (ten minutes)."""
-    return web_app[application_key].seed_box.seal(json.dumps({
+    return web_app[ceremonies_key].seal(json.dumps({
         "sub": signed_in.sub, "amr": list(signed_in.second_factor), "enrol": signed_in.enrol,
         "email": signed_in.email, "epoch": signed_in.epoch,
         "until": web_app[clock_key].now() + PENDING_FOR}), pending_for(authz))

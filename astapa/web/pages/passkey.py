@@ -17,7 +17,7 @@ from aiohttp import web
 from astapa.domain.passkeys import passkey_user_handle
 from astapa.passkeys import authentication_options, origin_of, registration_options, rp_id_of, verify_registration
 from astapa.second_factor import SealError
-from astapa.web.appkeys import application_key, clock_key, settings_key
+from astapa.web.appkeys import ceremonies_key, clock_key, settings_key
 from astapa.web.context import off_loop
 
 STATE_FOR = 600  # seconds a ceremony's challenge is good for
@@ -34,13 +34,13 @@ def unb64(text: str) -> bytes:
 
 def _seal(web_app: web.Application, purpose: str, project_id: str, challenge: bytes, **more) -> str:
     state = {"challenge": _b64(challenge), "until": web_app[clock_key].now() + STATE_FOR, **more}
-    return web_app[application_key].seed_box.seal(json.dumps(state), f"passkey-{purpose}:{project_id}")
+    return web_app[ceremonies_key].seal(json.dumps(state), f"passkey-{purpose}:{project_id}")
 
 
 def opened(web_app: web.Application, purpose: str, project_id: str, sealed: str) -> dict | None:
     """A ceremony's state while it is good (its challenge as bytes); None otherwise."""
     try:
-        state = json.loads(web_app[application_key].seed_box.open(sealed[:4096], f"passkey-{purpose}:{project_id}"))
+        state = json.loads(web_app[ceremonies_key].open(sealed[:4096], f"passkey-{purpose}:{project_id}"))
     except (SealError, ValueError):
         return None
     if web_app[clock_key].now() >= state["until"]:

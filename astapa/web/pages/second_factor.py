@@ -24,6 +24,7 @@ from astapa.second_factor import SealError
 from astapa.web import bodies
 from astapa.web.appkeys import (
     application_key,
+    ceremonies_key,
     clock_key,
     csrf_key,
     metrics_key,
@@ -57,7 +58,7 @@ async def verify(request: web.Request) -> web.StreamResponse:
     fields = await bodies.page_form(request)
     authz = await authorization(web_app, fields.get("authorization", ""))
     try:
-        pending = json.loads(web_app[application_key].seed_box.open(fields.get("pending", ""), pending_for(authz)))
+        pending = json.loads(web_app[ceremonies_key].open(fields.get("pending", ""), pending_for(authz)))
     except (SealError, ValueError):
         pending = None
     if pending is None or web_app[clock_key].now() >= pending["until"]:
@@ -119,7 +120,7 @@ async def _enrol(request: web.Request, authz: AuthorizationRequest, pending: dic
     web_app[metrics_key].sign_in("success")
     csrf = web_app[csrf_key]
     token, new_cookie = csrf.token(request)
-    go_on = web_app[application_key].seed_box.seal(json.dumps({
+    go_on = web_app[ceremonies_key].seal(json.dumps({
         "sub": pending["sub"], "continue": True, "until": web_app[clock_key].now() + PENDING_FOR}), pending_for(authz))
     response = render(request, "second_factor_codes.html", {
         "codes": codes, "query": authz.query, "client_name": authz.client.shown_name, "csrf_token": token,
