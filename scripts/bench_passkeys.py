@@ -16,9 +16,9 @@ What is measured, in one run of this script:
   issuance (scripts/bench_token.py).
 - The server: `astapa serve` (one process) pinned to core 0 with taskset, on a fresh temp
   data dir, issuer http://127.0.0.1:PORT (browsers refuse an IP as RP id; the server and
-  py_webauthn accept it). --users users sign up with a password (bcrypt cost 10, the least it takes: passwords
-  play no part in what is measured) and add a passkey on /account, as
-  tests/pages/test_passkeys.py does, through the real pages; not timed.
+  py_webauthn accept it). --users users sign up with a password (bcrypt cost 10, the least
+  `serve` takes: passwords play no part in what is measured) and add a passkey on
+  /account, as tests/pages/test_passkeys.py does, through the real pages; not timed.
 - Passkey sign-ins/s, the primary figure: login pages (GET /auth/login?client_id=...,
   each with its own options, sealed state, fresh challenge and CSRF cookie) are fetched and
   answered by each user's authenticator before the clock starts; then --users connections
@@ -34,12 +34,14 @@ The client is this process (Python asyncio + aiohttp, no cookie jar), pinned to 
 For each figure: the server's CPU seconds (from /proc), its share of a core, this
 client's share, and what everything else on the machine used. Target (the issue): passkey
 sign-ins/s >= 0.5 x the raw rate. --profile FILE records the server with py-spy during the
-measured sign-ins (collapsed stacks into FILE; only the thread holding the GIL, so on one
-core the Python work) and prints where that time went.
+measured sign-ins, in one more run of the same load that no figure counts: collapsed
+stacks into FILE, only of the thread holding the GIL (on one core, the Python work; SQLite,
+OpenSSL and the kernel run without it), and prints where that time went.
 
-Each passkey's Passkey aggregate replays all its Used events on every sign-in, so the
-output says how many times each passkey had been used by the end. Every 303 is checked
-against the Passkey.Used events in the store. Only 127.0.0.1 is targeted; every process
+Every 303 is checked against the Passkey.Used events in the store, and the events stored
+per sign-in are counted by topic; the output also says how many times each passkey had
+been used by the end (the server keeps the Passkey aggregates it wrote in memory, so a
+passkey's history is not replayed on each sign-in). Only 127.0.0.1 is targeted; every process
 started here is stopped on exit, error or Ctrl-C.
 
     .venv/bin/python scripts/bench_passkeys.py [--seconds 10] [--users 100] [--warmup 2]
@@ -56,6 +58,7 @@ import json
 import math
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -71,6 +74,7 @@ sys.path.insert(0, str(ROOT / "scripts" / "bench"))
 import aiohttp
 import webauthn
 from harness import (
+    BUSY_OTHERS_CORES,
     CSRF_COOKIE,
     REDIRECT_URI,
     STARTED,
@@ -93,7 +97,7 @@ from harness import (
 
 from astapa import passkeys
 from tests.fakes.authenticator import SoftAuthenticator
-from tests.flows import Browser, hidden_fields
+from tests.flows import PASSWORD, Browser, hidden_fields
 
 ISSUER = "http://localhost:8080"  # a host name: browsers refuse an IP address as RP id
 RP_ID, ORIGIN = passkeys.rp_id_of(ISSUER), passkeys.origin_of(ISSUER)
@@ -104,6 +108,7 @@ SERVER_CORE, CLIENT_CORE = 0, 1
 PREFETCH_CONCURRENCY = 32
 SETUP_THREADS = 8
 SPARE = 1.3  # pre-fetched pages for this many times the warm-up's rate x --seconds
+MIN_RATE = 1200  # ... and for at least this rate (sign-ins/s)
 
 
 # -- the raw rate -----------------------------------------------------------------------
@@ -164,7 +169,8 @@ def pin(core: int) -> None:
 # -- users with passkeys, through the real pages (not timed) -----------------------------
 
 def user_with_passkey(server: Server, index: int) -> SoftAuthenticator:
-    """A password sign-up, then a passkey added on /account, as tests/pages/test_passkeys.py."""
+    """A password sign-up, then a passkey added on /account (with the password again), as
+    tests/pages/test_passkeys.py does."""
     browser = Browser(server.base)
     browser.sign_up(browser.authorize_url(server.project["client_id"]), f"passkey-{index}@bench.example")
     page = browser.get(f"{server.base}/account")
@@ -174,7 +180,8 @@ def user_with_passkey(server: Server, index: int) -> SoftAuthenticator:
     device = SoftAuthenticator("127.0.0.1", server.base)
     added = browser.session.post(f"{server.base}/account/passkeys", allow_redirects=False, timeout=30, data={
         "csrf_token": fields["csrf_token"], "passkey_state": fields["passkey_state"],
-        "passkey_response": device.register(fields["passkey_options"]), "action": "passkey"})
+        "passkey_response": device.register(fields["passkey_options"]), "action": "passkey",
+        "current_password": PASSWORD})  # re-authentication: the session alone adds no passkey
     if added.status_code != 303 or "passkey_added" not in added.headers.get("Location", ""):
         sys.exit(f"adding a passkey answered {added.status_code} {added.headers.get('Location')}: "
                  f"{added.text[:500]}")
@@ -305,15 +312,24 @@ async def round_trips(server: Server, devices: list[SoftAuthenticator], warmup: 
 SERVER_PID: list[int] = []
 
 
-def cpu_marks() -> tuple[float, float, float, float]:
-    """(wall clock, server CPU s, this process's CPU s, the whole machine's busy CPU s)."""
-    return time.perf_counter(), tree_cpu_seconds(SERVER_PID[0]), time.process_time(), machine_busy_seconds()
+def server_system_seconds() -> float:
+    """The server process's CPU seconds in the kernel (stime: syscalls, loopback TCP, fsync)."""
+    fields = Path(f"/proc/{SERVER_PID[0]}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[12]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_marks() -> tuple[float, float, float, float, float]:
+    """(wall clock, server CPU s, this process's CPU s, the whole machine's busy CPU s,
+    the server's kernel CPU s)."""
+    return (time.perf_counter(), tree_cpu_seconds(SERVER_PID[0]), time.process_time(), machine_busy_seconds(),
+            server_system_seconds())
 
 
 def cpu_split(start: tuple, end: tuple) -> dict:
     seconds = end[0] - start[0]
     server, client, busy = end[1] - start[1], end[2] - start[2], end[3] - start[3]
     return {"seconds": round(seconds, 2), "server_cpu_s": round(server, 2),
+            "server_kernel_share": round((end[4] - start[4]) / server, 2) if server else None,
             "server_cores": round(server / seconds, 2), "client_cores": round(client / seconds, 2),
             "others_cores": round(max(0.0, busy - server - client) / seconds, 2)}
 
@@ -331,8 +347,9 @@ def figures_of(tally: Tally, split: dict, label: str, answered: int | None = Non
                **split}
     log(f"  {per_s} {label}/s ({tally.ok} x 303 with a code in {split['seconds']}s, {figures['failures']} failures"
         f"{' ' + str(dict(tally.failures)) if tally.failures else ''}), POST p50 {figures['p50_ms']} ms, "
-        f"p99 {figures['p99_ms']} ms; server CPU {split['server_cpu_s']} s = {figures['server_cpu_ms_per_sign_in']}"
-        f" ms a sign-in; cores used: server {split['server_cores']}, client {split['client_cores']}, "
+        f"p99 {figures['p99_ms']} ms; server CPU {split['server_cpu_s']} s ({split['server_kernel_share'] or 0:.0%} in the "
+        f"kernel) = {figures['server_cpu_ms_per_sign_in']} ms a sign-in; cores used: server "
+        f"{split['server_cores']}, client {split['client_cores']}, "
         f"everything else {split['others_cores']}")
     if tally.sample:
         log(f"  first failure: {tally.sample}")
@@ -356,12 +373,13 @@ def post_only(server: Server, devices: list[SoftAuthenticator], args: argparse.N
         f"({sum(warm.failures.values())} failures), discarded")
     if warm.failures:
         log(f"  first failure: {warm.sample}")
-    per_user = max(2, math.ceil(warm_rate * args.seconds * SPARE / users))
+    # Sized by the warm-up's rate, but never for less than MIN_RATE: a warm-up slowed by
+    # other work must not leave the measured load short of pages.
+    per_user = max(2, math.ceil(max(warm_rate, MIN_RATE) * args.seconds * SPARE / users))
     started = time.monotonic()
     chains = asyncio.run(prefetch(server, devices, per_user))
     log(f"  {per_user * users} login pages fetched and answered in {time.monotonic() - started:.1f}s "
         f"({per_user} a user, not timed)")
-    spy = start_profile(args.seconds, profile) if profile else None
     tally, begin = Tally(), cpu_marks()
     window = asyncio.run(post_chains(server, chains, args.seconds, tally))
     end = cpu_marks()
@@ -376,9 +394,27 @@ def post_only(server: Server, devices: list[SoftAuthenticator], args: argparse.N
     figures["ran_out"] = window["ran_out"]
     figures["warmup_ok"] = warm.ok + warm.ok_outside
     figures["warmup_failures"] = sum(warm.failures.values())
-    if spy:
-        figures["profile"] = finish_profile(spy, profile, math.ceil(args.seconds))
+    if profile:
+        figures["profile"] = profiled(server, devices, per_user, args.seconds, profile)
     return figures
+
+
+def profiled(server: Server, devices: list[SoftAuthenticator], per_user: int, seconds: float,
+             output: Path) -> dict:
+    """The same load again, not counted in any figure, with py-spy recording the server."""
+    chains = asyncio.run(prefetch(server, devices, per_user))
+    log(f"  profile: the same load again for {seconds:g}s with py-spy attached (not in the figures)")
+    spy = start_profile(seconds, output)
+    if spy is None:
+        return {}
+    tally, begin = Tally(), cpu_marks()
+    window = asyncio.run(post_chains(server, chains, seconds, tally))
+    split = cpu_split(begin, cpu_marks())
+    split["seconds"] = round(window["end"] - window["start"], 2)
+    figures_of(tally, split, "passkey sign-ins under py-spy",
+               tally.ok + tally.ok_outside + sum(tally.failures.values()))
+    return finish_profile(spy, output, math.ceil(seconds)) | {"sign_ins_per_s_under_profile": round(
+        tally.ok / split["seconds"], 1), "ok": tally.ok + tally.ok_outside, "failures": sum(tally.failures.values())}
 
 
 # -- py-spy ------------------------------------------------------------------------------
@@ -408,7 +444,7 @@ def start_profile(seconds: float, output: Path) -> subprocess.Popen | None:
         log("  py-spy not found: no profile")
         return None
     proc = subprocess.Popen(["taskset", "-c", str(CLIENT_CORE), spy, "record", "--pid", str(SERVER_PID[0]),
-                             "--duration", str(math.ceil(seconds)), "--rate", "250", "--nonblocking", "--gil",
+                             "--duration", str(math.ceil(seconds)), "--rate", "250", "--gil", "--nonblocking",
                              "--format", "raw", "--output", str(output)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     STARTED.append(proc)
@@ -427,12 +463,15 @@ def finish_profile(proc: subprocess.Popen, output: Path, seconds: float) -> dict
     if proc.returncode != 0 or not output.exists():
         log(f"  py-spy failed ({proc.returncode}): {proc.stderr.read()[-500:] if proc.stderr else ''}")
         return {}
-    own, inclusive, buckets, total = Counter(), Counter(), Counter(), 0
+    own, inclusive, buckets, total, torn = Counter(), Counter(), Counter(), 0, 0
     for line in output.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
         n, frames = int(count), stack.split(";")
+        if not frames[0].startswith(("Thread._bootstrap ", "<module> ")):
+            torn += n  # read while the thread ran on (--nonblocking): not a whole stack
+            continue
         names = [f"{frame.split(' (')[0]} ({frame.rsplit('(', 1)[-1].split(':')[0]})" for frame in frames]
         total += n
         own[names[-1]] += n
@@ -447,11 +486,12 @@ def finish_profile(proc: subprocess.Popen, output: Path, seconds: float) -> dict
     def shares(counter: Counter, most: int) -> list:
         return [(name, round(n / total, 3)) for name, n in counter.most_common(most)]
 
-    profile = {"samples": total, "gil_share": round(total / (seconds * 250), 3), "file": str(output),
+    profile = {"samples": total, "torn_samples": torn, "gil_share": round((total + torn) / (seconds * 250), 3),
+               "file": str(output),
                "buckets": shares(buckets, len(BUCKETS) + 1), "top_own": shares(own, 15),
                "top_inclusive": shares(inclusive, 25)}
-    log(f"  py-spy: {total} samples of the thread holding the GIL ({output}), a thread held it "
-        f"~{profile['gil_share']:.0%} of the time; shares of those samples:")
+    log(f"  py-spy: {total + torn} samples of the thread holding the GIL ({output}): a thread held it "
+        f"~{profile['gil_share']:.0%} of the time; {torn} torn stacks left out; shares of the {total} others:")
     for name, share in profile["buckets"]:
         log(f"    {share:6.1%}  {name}")
     log("  top functions by own samples:")
@@ -461,6 +501,12 @@ def finish_profile(proc: subprocess.Popen, output: Path, seconds: float) -> dict
     for name, share in profile["top_inclusive"]:
         log(f"    {share:6.1%}  {name}")
     return profile
+
+
+def topic_counts(server: Server) -> dict[str, int]:
+    """Stored events by topic."""
+    with sqlite3.connect(server.events_db) as db:
+        return dict(db.execute("SELECT topic, count(*) FROM stored_events GROUP BY topic").fetchall())
 
 
 # -- main --------------------------------------------------------------------------------
@@ -475,7 +521,7 @@ def main() -> None:
     parser.add_argument("--quiet-wait", type=float, default=30.0,
                         help="most seconds to wait for other work on the machine to stop before the figures (30)")
     parser.add_argument("--profile", type=Path, metavar="FILE",
-                        help="record the server with py-spy --gil during the measured sign-ins (collapsed stacks)")
+                        help="after the measured sign-ins, the same load again with py-spy --gil recording the server")
     args = parser.parse_args()
     if args.seconds <= 0 or args.raw_seconds <= 0 or args.warmup < 0:
         parser.error("--seconds and --raw-seconds must be positive, --warmup not negative")
@@ -495,6 +541,7 @@ def main() -> None:
         log(f"{len(devices)} users signed up (password, bcrypt cost 10) and added a passkey on /account in "
             f"{time.monotonic() - started:.1f}s, not timed")
 
+        before = topic_counts(server)
         wait_quiet(args.quiet_wait, [server.proc.pid])
         log(f"Raw passkey verification: webauthn {webauthn.__version__}, ES256, core {SERVER_CORE} "
             f"(server idle), {args.raw_seconds:g}s")
@@ -515,10 +562,16 @@ def main() -> None:
         trips = figures_of(tally, cpu_split(marks["start"], marks["end"]), "round trips (GET + POST)")
 
         used = count_events(server.events_db, "%Passkey.Used%")
-    answered = posts["warmup_ok"] + posts["ok"] + posts["ok_outside_window"] + trips["ok"] + trips["ok_outside_window"]
+        after = topic_counts(server)
+    answered = (posts["warmup_ok"] + posts["ok"] + posts["ok_outside_window"] + trips["ok"]
+                + trips["ok_outside_window"] + posts.get("profile", {}).get("ok", 0))
     events_ok = used == answered
     log(f"Passkey.Used events: {used} vs {answered} sign-ins answered 303 (warm-ups included): "
         f"{'OK' if events_ok else 'MISMATCH'}; each passkey was used {answered / len(devices):.0f} times by the end")
+    per_sign_in = {topic.split(":")[-1]: round((n - before.get(topic, 0)) / answered, 2)
+                   for topic, n in after.items() if answered and n > before.get(topic, 0)}
+    log(f"  events stored per sign-in: {round(sum(per_sign_in.values()), 2)} ("
+        + ", ".join(f"{topic} {n:g}" for topic, n in sorted(per_sign_in.items(), key=lambda kv: -kv[1])) + ")")
 
     summary = {
         "raw_verifications_per_second": raw["per_s"],
@@ -528,12 +581,16 @@ def main() -> None:
         "round_trip_ratio": ratio(trips["per_s"], raw["per_s"]),
         "server_cpu_s": posts["server_cpu_s"], "server_cores": posts["server_cores"],
         "server_cpu_ms_per_sign_in": posts["server_cpu_ms_per_sign_in"],
+        "server_kernel_share": posts["server_kernel_share"],
         "raw_cpu_ms_per_verification": round(1000 / raw["per_s"], 3),
         "p50_ms": posts["p50_ms"], "p99_ms": posts["p99_ms"],
-        "client_cores": posts["client_cores"], "others_cores": max(posts["others_cores"], trips["others_cores"]),
+        "client_cores": posts["client_cores"], "others_cores": posts["others_cores"],
+        "round_trip_others_cores": trips["others_cores"],
         "raw_cpu_share": raw["cpu_share"], "users": args.users, "seconds": args.seconds,
         "uses_per_passkey_at_end": round(answered / len(devices)),
-        "failures": posts["failures"] + posts["warmup_failures"] + trips["failures"], "events_ok": events_ok,
+        "failures": posts["failures"] + posts["warmup_failures"] + trips["failures"]
+        + posts.get("profile", {}).get("failures", 0), "events_ok": events_ok,
+        "events_per_sign_in": per_sign_in,
         "sign_ins": posts, "round_trips": trips, "raw": raw,
     }
     met = summary["ratio"] is not None and summary["ratio"] >= RATIO_TARGET
@@ -547,6 +604,9 @@ def main() -> None:
     warning = busy_warning(summary["others_cores"], raw["cpu_share"])
     if warning:
         log(f"  {warning}")
+    if trips["others_cores"] > BUSY_OTHERS_CORES:
+        log(f"  NOTE: other processes used {trips['others_cores']} cores during the round trips: that figure is "
+            "skewed")
     summary["busy_machine"] = warning is not None
     print(json.dumps(summary), flush=True)
 
