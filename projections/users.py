@@ -10,7 +10,7 @@ import json
 from sqlite_utils import Database
 
 from astapa.domain.plans import FREE
-from astapa.domain.users import DEFAULT_CLAIMS, EmailIndex, User, normalise_email
+from astapa.domain.users import DEFAULT_CLAIMS, EmailIndex, User
 
 NAME = "users"
 
@@ -64,8 +64,8 @@ def email_claimed(db: Database, e: EmailIndex.Claimed) -> None:
 
 
 def email_changed(db: Database, e: User.EmailChanged) -> None:
-    db.execute("UPDATE users SET email = ?, email_key = ?, email_verified = 1 WHERE user_id = ?",
-               [e.email, normalise_email(e.email)[1], e.originator_id.hex])
+    """The key follows from the index's event in the same save (Registered or Claimed)."""
+    db.execute("UPDATE users SET email = ?, email_verified = 1 WHERE user_id = ?", [e.email, e.originator_id.hex])
 
 
 def email_verified(db: Database, e: User.EmailVerified) -> None:

@@ -16,6 +16,7 @@ from astapa.domain.errors import (
     UserDisabledError,
 )
 from astapa.domain.ids import index_id
+from astapa.domain.links import CHANGE_EMAIL
 from astapa.domain.plans import FREE
 
 DEFAULT_CLAIMS = {"plan": FREE}
@@ -75,8 +76,12 @@ class User(Aggregate):
 
     @event("TokensRevoked")
     def revoke_tokens(self, reason: str) -> None:
-        """Every refresh token and browser session the user has stops working."""
+        """Every refresh token and browser session the user has stops working, and so does
+        a change of address still waiting for its link (whoever asked may have been the
+        one signed out)."""
         self.tokens_epoch += 1
+        if CHANGE_EMAIL in self.links:
+            self.links = {k: v for k, v in self.links.items() if k != CHANGE_EMAIL}
 
     @event("LinkIssued")
     def issue_link(self, purpose: str, link_key: str) -> None:
@@ -105,9 +110,11 @@ class User(Aggregate):
 
     @event("EmailChanged")
     def change_email(self, email: str, previous: str) -> None:
-        """The user proved the new address (a link mailed to it): it is theirs, verified."""
+        """The user proved the new address (a link mailed to it): it is theirs, verified.
+        Every link mailed before (to the old address, maybe) stops working."""
         self.email = email
         self.email_verified = True
+        self.links = MappingProxyType({})
 
     @event("PasswordChanged")
     def change_password(self, password_hash: str, reason: str) -> None:

@@ -283,6 +283,8 @@ def test_changing_the_email_takes_the_new_address_proven_and_frees_the_old(serve
     assert any(m["To"] == "ada@example.org" and "was changed" in m["Subject"]
                for m in wait_for_outbox(server.data_dir, 4))
     assert browser.submit(confirm, "change-email").status_code == 400  # the link works once
+    (verification,) = [m for m in sent if m["To"] == "ada@example.org"]  # mailed to the old address
+    assert browser.get(only_action_link(verification, server.url)).status_code == 400  # dead since the change
     new = Browser(server.url)
     assert new.sign_in(new.authorize_url(project["client_id"]), "ada.new@example.org").status_code == 303
     old = Browser(server.url)
@@ -290,3 +292,16 @@ def test_changing_the_email_takes_the_new_address_proven_and_frees_the_old(serve
     again = signed_up(server, project, "ada@example.org")  # the old address is free for a new account
     assert "ada@example.org" in account(again).text
     assert len(outbox_messages(server.data_dir)) >= 4
+
+
+def test_signing_out_everywhere_ends_a_change_of_email_under_way(server: Server, project):
+    from tests.mail import only_action_link
+
+    browser = signed_up(server, project)
+    asked = post(browser, account(browser), "/account/email", new_email="eve@example.org", email_password=PASSWORD)
+    assert asked.status_code == 303
+    (mail,) = [m for m in wait_for_outbox(server.data_dir, 2) if m["To"] == "eve@example.org"]
+    revoked = requests.post(f"{server.url}/api/platform/revoke", json={"email": "ada@example.org"},
+                            auth=(project["client_id"], project["client_secret"]), timeout=10)
+    assert revoked.status_code == 200
+    assert Browser(server.url).get(only_action_link(mail, server.url)).status_code == 400

@@ -22,6 +22,7 @@ from astapa.domain.errors import (
     UserDisabledError,
     UserNotFoundError,
 )
+from astapa.domain.console import CONSOLE_PROJECT_ID
 from astapa.domain.sessions import PIN
 from astapa.domain.users import normalise_email
 from astapa.passkeys import PasskeyError
@@ -126,7 +127,8 @@ async def overview(v: Visit, status: int = 200, errors: dict | None = None) -> w
     held = browser_pin(v.request, v.owner.project_id)
     new_passkey = registration_offer(web_app, "register", v.owner.project_id, v.project_name, v.owner.sub,
                                      v.owner.email, [key["credential_id"] for key in shown["passkeys"]])
-    return show(v, "account.html", status, scripts=True, **shown, new_passkey=new_passkey, two_factor=two_factor[0], recovery_left=two_factor[1],
+    return show(v, "account.html", status, scripts=True, **shown, new_passkey=new_passkey,
+                email_changes=v.owner.project_id != CONSOLE_PROJECT_ID, two_factor=two_factor[0], recovery_left=two_factor[1],
                 pin_sign_in=v.pin_sign_in, this_pin=held[0] if held else None,
                 can_set_pin=v.pin_sign_in and list(v.owner.amr) != [PIN], errors=errors or {},
                 notice=DONE.get(v.request.query.get("done", "")))
@@ -239,6 +241,9 @@ async def change_email(request: web.Request) -> web.StreamResponse:
     """POST /account/email: the new address (new_email) and the current password; a link
     to confirm it goes to the new address."""
     v = await visit(request, posted=True)
+    if v.owner.project_id == CONSOLE_PROJECT_ID:  # console roles belong to the address
+        return await overview(v, 400, {"new_email": "The console's members are known by their address: an owner"
+                                       " invites the new one instead."})
     try:
         email, key = normalise_email(v.fields.get("new_email", ""))
     except InvalidEmailError:

@@ -76,14 +76,15 @@ async def verify(request: web.Request) -> web.StreamResponse:
         response = again(429, f"Too many attempts. Try again in {minutes(wait)}.")
         response.headers["Retry-After"] = str(wait)
         return response
-    # Each try counts before its check (a right code clears the count), so guesses sent at
-    # once cannot outrun the limit.
+    # Each try counts against the user before its check (a right code clears the count),
+    # so guesses sent at once cannot outrun the limit; against the address only if wrong.
     throttles.account.fail(account)
-    throttles.ip.fail(ip)
     if pending.get("enrol"):
         response = await _enrol(request, authz, pending, fields, again)
         if response.status == 200:
             throttles.account.clear(account)
+        elif response.status == 400:  # a wrong first code
+            throttles.ip.fail(ip)
         return response
     try:
         signed_in, _ = await web_app[writer_key].run(
@@ -92,6 +93,7 @@ async def verify(request: web.Request) -> web.StreamResponse:
             authz.client.require_verified_email, pending.get("epoch", 0))
     except SecondFactorRejectedError:
         web_app[metrics_key].sign_in("wrong_credentials")
+        throttles.ip.fail(ip)
         return again(401, WRONG_CODE)
     except (UserDisabledError, UserNotFoundError, EmailNotVerifiedError, SessionEndedError):
         return form(request, web_app, authz, "login", status=401, error="Please sign in again.")
