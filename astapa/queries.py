@@ -340,6 +340,16 @@ def user_view(row: sqlite3.Row, now: float) -> dict:
     return view
 
 
+def identities_until(conn: sqlite3.Connection, project_id: str, sub: str, at: datetime) -> list[dict]:
+    """The Google and GitHub accounts linked to a user by `at`, from their history."""
+    rows = conn.execute("SELECT timestamp, data FROM user_events WHERE project_id = ? AND sub = ?"
+                        " AND type = 'User.IdentityLinked' ORDER BY position", (project_id, sub)).fetchall()
+    return [{"provider": data["provider"], "subject": data["subject"], "email": data["email"],
+             "linked_at": row["timestamp"]}
+            for row in rows if datetime.fromisoformat(row["timestamp"]) <= at
+            for data in [json.loads(row["data"])]]
+
+
 def user_profile(conn: sqlite3.Connection, project_id: str, sub: str, now: float) -> dict | None:
     row = conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE project_id = ? AND sub = ?",
                        (project_id, sub)).fetchone()

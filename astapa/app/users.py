@@ -5,11 +5,12 @@ Each records who asked (`by`: the client_id of the project's client, or the cons
 """
 
 import json
+from datetime import datetime
 
 from astapa.app.tokens import TokenCommands
 from astapa.domain.errors import PlanArchivedError, PlanExistsError, PlanNotFoundError
 from astapa.domain.plans import FREE, FREE_PLAN, Plan
-from astapa.domain.users import check_custom_claims
+from astapa.domain.users import User, check_custom_claims
 from astapa.store.events import Decision
 
 KEEP = object()  # the plan is not part of a claims change
@@ -97,6 +98,19 @@ class UserCommands(TokenCommands):
         if user.plan_has_expired(now):
             user.expire_plan(plan=user.custom_claims.get("plan", FREE))
         return Decision([user])
+
+    def user_at(self, project_id: str, sub: str, at: datetime) -> Decision:
+        """The user as they were at `at`: the version of their last event at or before it,
+        found from the newest event back (a time near now reads few), and loaded as the
+        repository loads any version (from the nearest snapshot). None: no user then.
+        Records nothing."""
+        aggregate_id = User.create_id(project_id, sub)
+        version = next((e.originator_version for e in self.repository.event_store.get(aggregate_id, desc=True)
+                        if e.timestamp <= at), None)
+        if version is None:
+            return Decision([], None)
+        user: User = self.repository.get(aggregate_id, version=version)
+        return Decision([], user)
 
     def set_disabled(self, project_id: str, sub: str, disabled: bool, by: str) -> Decision:
         """Disabling also ends every session and refresh token at once (a new token epoch)."""

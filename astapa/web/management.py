@@ -6,7 +6,7 @@ visible: any other is 404. JSON in and out; errors are {"error", "error_descript
 """
 
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +24,7 @@ from astapa.oauth.errors import (
 from astapa.oauth.request import OAuthRequest
 from astapa.queries import (
     ClientRecord,
+    identities_until,
     plan_by_key,
     plans_of,
     user_by_email,
@@ -240,10 +241,41 @@ def broken_plan_fields(document: dict, failures: Failures) -> list[str]:
 # -- users ---------------------------------------------------------------------------------------
 
 async def get_user(request: web.Request) -> web.Response:
-    """GET /api/platform/users/{sub}."""
+    """GET /api/platform/users/{sub}[?at=TIME]: the user now, or as they were at TIME."""
     web_app = request.app
     client = await project_client(request, web_app, {})
-    return reply(await user_of(request, web_app, client))
+    at = query_param(request, "at")
+    if at is None:
+        return reply(await user_of(request, web_app, client))
+    moment = _moment(at)
+    user, _ = await web_app[writer_key].run(web_app[application_key].user_at, client.project_id, sub_of(request),
+                                            moment)
+    if user is None:
+        raise NotFoundError("no such user at that time")
+    identities = await web_app[reads_key].query(identities_until, client.project_id, user.sub, moment)
+    return reply(user_as_of(user, moment.timestamp(), identities))
+
+
+def _moment(value: str) -> datetime:
+    """An RFC 3339 time with a zone (`at`), as an aware datetime."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None or "T" not in value.upper():
+        raise InvalidRequestError("at must be an RFC 3339 time with a zone, e.g. 2026-12-01T09:00:00Z")
+    return moment
+
+
+def user_as_of(user, at: float, identities: list[dict]) -> dict:
+    """A user aggregate as the API shows users (queries.user_view), at time `at`."""
+    view = {"sub": user.sub, "email": user.email, "email_verified": user.email_verified,
+            "custom_claims": user.effective_claims(at), "created_at": user.created_on.isoformat(),
+            "disabled": user.disabled, "identities": identities}
+    if user.plan_expires_at is not None and at < user.plan_expires_at:
+        view["plan_expires_at"] = datetime.fromtimestamp(user.plan_expires_at, timezone.utc).isoformat().replace(
+            "+00:00", "Z")
+    return view
 
 
 async def list_users(request: web.Request) -> web.Response:
