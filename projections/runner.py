@@ -7,6 +7,7 @@ other event, so unrelated history costs nothing. Rebuild is the same runner from
 """
 
 import asyncio
+from datetime import datetime
 import inspect
 import logging
 import sqlite3
@@ -183,6 +184,29 @@ class Runner:
             if not passed:
                 self.flush()
                 return self.position
+
+    def catch_up_to(self, stop: int, progress: Callable[[int, int], None] | None = None) -> int:
+        """Apply the log up to position `stop` and no further (a rebuild as of a time)."""
+        with self._head_lock:
+            self._known_head = stop
+        while self.position < stop and self.run_once(ask_head=False):
+            if progress is not None:
+                progress(self.position, stop)
+        self.flush()
+        return self.position
+
+    def position_at(self, until: datetime) -> int:
+        """The last position of the log whose event is stamped at or before `until` (the
+        log's events are in time order): a binary search, decoding one event per step."""
+        low, high = 0, self.app.recorder.max_notification_id() or 0
+        while low < high:
+            middle = (low + high + 1) // 2
+            found = self.app.recorder.select_notifications(start=middle, limit=1, stop=high)
+            if found and self.app.mapper.to_domain_event(found[0]).timestamp <= until:
+                low = found[0].id
+            else:
+                high = middle - 1
+        return low
 
     # -- following the log in a thread -----------------------------------------------------
 

@@ -168,3 +168,27 @@ def test_read_models_of_another_version_are_rebuilt_at_start(start_server, data_
     auth = (project["client_id"], project["client_secret"])
     users = requests.get(f"{server.url}/api/platform/users", auth=auth, timeout=10).json()["users"]
     assert [u["email"] for u in users] == ["kept@example.org"]
+
+
+def test_read_models_as_they_were_at_a_time(server: Server, make_project, tmp_path):
+    """--until: the read models of the log up to a time, for auditors; the live ones stay."""
+    from datetime import datetime, timezone
+
+    from tests.oauth.test_refresh_token import tokens_for
+
+    project = make_project()
+    tokens_for(server, project, "ada@example.org")
+    time.sleep(0.05)
+    then = datetime.now(timezone.utc)
+    time.sleep(0.05)
+    tokens_for(server, project, "bo@example.org")
+    caught_up(server)
+    rebuild(server.data_dir, "--into", str(tmp_path / "then.db"), "--until", then.isoformat())
+    emails = sorted(row[0] for row in sqlite3.connect(tmp_path / "then.db").execute("SELECT email FROM users"))
+    assert emails == ["ada@example.org"]
+    live = sorted(row[0] for row in sqlite3.connect(server.data_dir / "read.db").execute("SELECT email FROM users"))
+    assert live == ["ada@example.org", "bo@example.org"]
+    for wrong in (["--until", then.isoformat()], ["--into", str(tmp_path / "x.db"), "--until", "yesterday"]):
+        refused = subprocess.run([sys.executable, "scripts/rebuild_projections.py", "--data-dir",
+                                  str(server.data_dir), *wrong], capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 2 and "--until" in refused.stderr.strip().splitlines()[-1], refused.stderr
