@@ -67,7 +67,13 @@ def signed_in(db: Database, e: BrowserSession.Started, position: int) -> None:
 
 
 def tokens_issued(db: Database, e: RefreshFamily.Started, position: int) -> None:
-    _record(db, position, (e.project_id, e.sub), e, {"client_id": e.client_id, "scopes": list(e.scopes)})
+    """A sign-in's tokens, and the plan they were issued under: the users read model, kept
+    in log order, holds the user as they were at this event (the trail from a payment, whose
+    PlanAssigned names it, to the tokens it paid for)."""
+    row = db.execute("SELECT json_extract(custom_claims, '$.plan') FROM users WHERE project_id = ? AND sub = ?",
+                     [e.project_id, e.sub]).fetchone()
+    _record(db, position, (e.project_id, e.sub), e, {"client_id": e.client_id, "scopes": list(e.scopes),
+                                                      "plan": row[0] if row else None})
 
 
 def family_event(fields: tuple[str, ...]):

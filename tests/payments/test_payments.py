@@ -411,3 +411,23 @@ def test_a_payment_made_at_the_last_moment_with_its_webhook_lost_is_not_expired(
     server.clock.advance(3601)  # past its time before any reconciliation ran
     assert shop.wait_settled(payment["payment_id"])["status"] == "SUCCEEDED"
     assert shop.plan_now() == "pro"
+
+
+def test_the_trail_from_a_payment_to_the_tokens_it_paid_for(paying, xendit):
+    """The user's history links the plan to the payment that caused it, and each sign-in's
+    tokens to the plan they were issued under."""
+    from tests.flows import Browser, exchange, query_of
+
+    shop = Shop(paying())
+    payment = shop.pay("QRIS").json()
+    xendit.simulate_payment(xendit_id_of(xendit, payment["payment_id"]))
+    shop.wait_settled(payment["payment_id"])
+    browser = Browser(shop.server.url)
+    signed_in = browser.sign_in(browser.authorize_url(shop.project["client_id"]), "payer@example.org")
+    assert exchange(shop.server.url, shop.project, query_of(signed_in.headers["Location"])["code"]).status_code == 200
+    history = requests.get(f"{shop.api}/users/{shop.sub}/events", auth=shop.auth, timeout=10).json()["events"]
+    trail = [(e["type"], e["data"].get("plan"), e["data"].get("by")) for e in history
+             if e["type"] in ("RefreshFamily.Started", "User.PlanAssigned")]
+    assert trail == [("RefreshFamily.Started", "free", None),
+                     ("User.PlanAssigned", "pro", f"payment {payment['payment_id']}"),
+                     ("RefreshFamily.Started", "pro", None)]
