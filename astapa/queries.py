@@ -272,7 +272,7 @@ def pin_holder(conn: sqlite3.Connection, pin_key: str, project_id: str) -> str |
     return row["email"] if row else None
 
 
-def account_page(conn: sqlite3.Connection, project_id: str, sub: str) -> dict:
+def account_page(conn: sqlite3.Connection, project_id: str, sub: str, now: float) -> dict:
     """What a user's account page shows, in one read: whether they have a password, their
     PINs (user_pins), and their apps' sign-ins still on, newest first (at most 50):
     {family_key, client_name, started_at}."""
@@ -283,7 +283,18 @@ def account_page(conn: sqlite3.Connection, project_id: str, sub: str) -> dict:
         " LEFT JOIN clients c ON c.client_id = f.client_id WHERE f.project_id = ? AND f.sub = ? AND NOT f.revoked"
         " ORDER BY f.started_at DESC LIMIT 50", (project_id, sub)).fetchall()
     return {"has_password": bool(row and row["has_password"]), "pins": user_pins(conn, project_id, sub),
-            "sign_ins": [dict(r) for r in sign_ins], "passkeys": user_passkeys(conn, project_id, sub)}
+            "sign_ins": [dict(r) for r in sign_ins], "passkeys": user_passkeys(conn, project_id, sub),
+            "browsers": user_browsers(conn, project_id, sub, now)}
+
+
+def user_browsers(conn: sqlite3.Connection, project_id: str, sub: str, now: float) -> list[dict]:
+    """The browsers signed in to a user's account, newest first (at most 50): their live
+    hosted sessions, {session_key, started_at, amr}."""
+    rows = conn.execute(
+        "SELECT session_key, started_at, amr FROM browser_sessions WHERE project_id = ? AND sub = ? AND NOT ended"
+        " AND idle_expires_at > ? AND absolute_expires_at > ? ORDER BY started_at DESC LIMIT 50",
+        (project_id, sub, now, now)).fetchall()
+    return [{**dict(row), "amr": json.loads(row["amr"] or "[]")} for row in rows]
 
 
 def passkey_by_credential(conn: sqlite3.Connection, credential_id: str) -> dict | None:

@@ -4,10 +4,24 @@ A handler turns one event into row changes; it never calls the application and n
 reads the event store. PROJECTIONS lists every module the runner applies.
 """
 
-from projections import audit, clients, console, keys, mail, passkeys, payments, pins, plans, refresh, tokens, users
+from projections import (
+    audit,
+    clients,
+    console,
+    keys,
+    mail,
+    passkeys,
+    payments,
+    pins,
+    plans,
+    refresh,
+    sessions,
+    tokens,
+    users,
+)
 
 # Order matters where one read model looks up another's rows: audit reads users and
 # refresh_families, pins and payments (written first) and action_links (deleted by mail afterwards);
-# pins reads users;
+# pins and sessions read users;
 # console reads users, refresh_families, payments and plans.
-PROJECTIONS = (clients, plans, keys, tokens, users, refresh, pins, passkeys, payments, audit, console, mail)
+PROJECTIONS = (clients, plans, keys, tokens, users, refresh, sessions, pins, passkeys, payments, audit, console, mail)

@@ -34,7 +34,7 @@ TRACKING_NAME = "read_models"
 # The version of the read models' tables; raise it when a table changes shape, and read.db
 # is rebuilt from the log at the next start.
 SCHEMA_NAME = "schema_version"
-SCHEMA_VERSION = 20
+SCHEMA_VERSION = 21
 # A Runner on MEMORY builds private read models that go with its connection: for a process
 # (the CLI) that must not write the server's read.db (see astapa/cli.py, read_models).
 MEMORY = ":memory:"

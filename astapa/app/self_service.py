@@ -14,7 +14,7 @@ from astapa.domain.errors import DomainError, EmailTakenError
 from astapa.domain.links import CHANGE_EMAIL, ActionLink
 from astapa.domain.mail import EMAIL_CHANGED, PASSWORD_CHANGED, Message
 from astapa.domain.refresh import RefreshFamily
-from astapa.domain.sessions import PASSWORD
+from astapa.domain.sessions import PASSWORD, BrowserSession
 from astapa.domain.users import normalise_email
 from astapa.store.events import Decision
 
@@ -74,13 +74,26 @@ class SelfServiceCommands(TwoFactorCommands, PinCommands, PasskeyCommands):
         """One app's sign-in (a refresh token family) of this browser's user ends."""
         session = self._live_session(session_cookie, now)
         try:
-            family: RefreshFamily = self.load(RefreshFamily.create_id(family_key), _NoFamily)
-        except _NoFamily:
+            family: RefreshFamily = self.load(RefreshFamily.create_id(family_key), _Unknown)
+        except _Unknown:
             return Decision([])
         if (family.project_id, family.sub) != (session.project_id, session.sub):
             return Decision([])
         family.revoke("signed out by the user")
         return Decision([family])
+
+    def end_own_browser_session(self, session_cookie: str, session_key: str, now: float) -> Decision:
+        """Another browser of this user is signed out of the hosted pages (its apps' sign-ins
+        are their own: end_own_sign_in)."""
+        session, _ = self._current_session(session_cookie, now)
+        try:
+            other: BrowserSession = self.load(BrowserSession.create_id(session_key), _Unknown)
+        except _Unknown:
+            return Decision([])
+        if (other.project_id, other.sub) != (session.project_id, session.sub):
+            return Decision([])
+        other.end("signed out by the user")
+        return Decision([other])
 
     def sign_out_everywhere(self, session_cookie: str, now: float) -> Decision:
         """Every session, refresh token and PIN of this browser's user ends, this one too."""
@@ -100,5 +113,5 @@ class SelfServiceCommands(TwoFactorCommands, PinCommands, PasskeyCommands):
         return Decision([*decision.aggregates, session])
 
 
-class _NoFamily(DomainError):
-    """No such refresh token family."""
+class _Unknown(DomainError):
+    """No such refresh token family or browser session."""

@@ -305,3 +305,18 @@ def test_signing_out_everywhere_ends_a_change_of_email_under_way(server: Server,
                             auth=(project["client_id"], project["client_secret"]), timeout=10)
     assert revoked.status_code == 200
     assert Browser(server.url).get(only_action_link(mail, server.url)).status_code == 400
+
+
+def test_another_browser_is_signed_out_from_the_account_page(server: Server, project):
+    browser = signed_up(server, project)
+    other = Browser(server.url)
+    other.sign_in(other.authorize_url(project["client_id"]), "ada@example.org")
+    page = account(browser)
+    assert "(this browser)" in page.text
+    keys = re.findall(r'name="session_key" value="([0-9a-f]{32})"', page.text)
+    assert len(keys) == 1  # the other browser's; this one signs out with "Sign out everywhere"
+    ended = post(browser, page, "/account/sign-ins", session_key=keys[0], action="end")
+    assert ended.status_code == 303
+    assert other.get(f"{server.url}/account").status_code == 401
+    assert account(browser).status_code == 200
+    assert 'name="session_key"' not in account(browser).text

@@ -121,13 +121,14 @@ def show(v: Visit, template: str, status: int = 200, scripts: bool = False, **co
 
 async def overview(v: Visit, status: int = 200, errors: dict | None = None) -> web.Response:
     web_app = v.web_app
-    shown = await web_app[reads_key].query(account_page, v.owner.project_id, v.owner.sub)
+    shown = await web_app[reads_key].query(account_page, v.owner.project_id, v.owner.sub, web_app[clock_key].now())
     two_factor, _ = await web_app[writer_key].run(web_app[application_key].two_factor_state, v.owner.project_id,
                                                   v.owner.sub)
     held = browser_pin(v.request, v.owner.project_id)
     new_passkey = registration_offer(web_app, "register", v.owner.project_id, v.project_name, v.owner.sub,
                                      v.owner.email, [key["credential_id"] for key in shown["passkeys"]])
     return show(v, "account.html", status, scripts=True, **shown, new_passkey=new_passkey,
+                this_browser=v.cookie.partition(".")[0],
                 email_changes=v.owner.project_id != CONSOLE_PROJECT_ID, two_factor=two_factor[0], recovery_left=two_factor[1],
                 pin_sign_in=v.pin_sign_in, this_pin=held[0] if held else None,
                 can_set_pin=v.pin_sign_in and list(v.owner.amr) != [PIN], errors=errors or {},
@@ -317,9 +318,11 @@ async def end_sign_ins(request: web.Request) -> web.StreamResponse:
                            " is signed out, this one too.", 200)
         clear_cookie(response, v.web_app[settings_key], SESSION_COOKIE)
         return response
-    family_key = v.fields.get("family_key", "")[:64]
+    family_key, session_key = v.fields.get("family_key", "")[:64], v.fields.get("session_key", "")[:64]
     if is_key(family_key):
         await v.run(app.end_own_sign_in, v.cookie, family_key, now)
+    elif is_key(session_key):
+        await v.run(app.end_own_browser_session, v.cookie, session_key, now)
     return done("sign_in")
 
 
