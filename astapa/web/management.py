@@ -5,6 +5,7 @@ Authenticated like the token endpoint with the project's own client (HTTP Basic,
 visible: any other is 404. JSON in and out; errors are {"error", "error_description"}.
 """
 
+import asyncio
 import re
 from datetime import datetime, timezone
 from typing import Any
@@ -248,8 +249,9 @@ async def get_user(request: web.Request) -> web.Response:
     if at is None:
         return reply(await user_of(request, web_app, client))
     moment = _moment(at)
-    user, _ = await web_app[writer_key].run(web_app[application_key].user_at, client.project_id, sub_of(request),
-                                            moment)
+    # A read: in the read models' pool, off the writer (whose thread issues tokens).
+    user = (await asyncio.get_running_loop().run_in_executor(
+        web_app[reads_key].pool, web_app[application_key].user_at, client.project_id, sub_of(request), moment)).value
     if user is None:
         raise NotFoundError("no such user at that time")
     identities = await web_app[reads_key].query(identities_until, client.project_id, user.sub, moment)
