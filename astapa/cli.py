@@ -265,6 +265,17 @@ def build_parser() -> Parser:
     keys_commands = keys.add_subparsers(dest="action", required=True, parser_class=Parser)
     with_data_dir(keys_commands.add_parser("rotate", help="make the published next key current"))
 
+    audit = commands.add_parser("audit", help="prove the event log unaltered (its hash chain)")
+    audit_commands = audit.add_subparsers(dest="action", required=True, parser_class=Parser)
+    verify = with_data_dir(audit_commands.add_parser(
+        "verify", help="check every event against the hash chain: exit 0 with the count and head, exit 1 naming"
+        " the first position changed, removed or inserted"))
+    verify.add_argument("--since", metavar="CHECKPOINT", help="a checkpoint from `audit checkpoint` (the token,"
+                        " or a file holding it): also prove the log up to its position is the one it signed")
+    with_data_dir(audit_commands.add_parser(
+        "checkpoint", help="verify the log, then print its head signed with the service's signing key (keep it"
+        " outside the store)"))
+
     secrets = commands.add_parser("secrets", help="the secrets kept in a PostgreSQL store")
     secrets_commands = secrets.add_subparsers(dest="action", required=True, parser_class=Parser)
     with_data_dir(secrets_commands.add_parser(
@@ -328,6 +339,8 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "secrets":
         print(json.dumps(rekey_secrets(args)))
         return 0
+    if args.command == "audit":
+        return run_audit(args)
     app = open_backend(args).event_store(_application_class())
     try:
         operation = OPERATIONS.get((args.command, args.action))
@@ -599,6 +612,45 @@ def rekey_secrets(args: argparse.Namespace) -> dict:
         return {"resealed": len(vault.names())}
     finally:
         vault.close()
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    """`audit verify` and `audit checkpoint`: the report on standard output; a broken log
+    exits 1 with the report naming the first bad position."""
+    from astapa import audit
+
+    backend = open_backend(args)
+    if not backend.postgres and not (backend.data_dir / "events.db").exists():
+        raise ConfigError(f"no event store at {backend.data_dir / 'events.db'}")
+    app = backend.event_store(_application_class())
+    try:
+        if args.action == "checkpoint":
+            from astapa.domain.errors import KeyRingMissingError
+
+            try:
+                app.key_ring()
+            except KeyRingMissingError:
+                raise ConfigError("no signing key yet to sign a checkpoint with: start the server once") from None
+            vault = backend.vault()
+            try:
+                report = audit.make_checkpoint(backend, app, vault)
+            finally:
+                if hasattr(vault, "close"):  # a PostgreSQL vault's connection
+                    vault.close()
+        else:
+            since = audit.read_checkpoint(args.since, app) if args.since else None
+            with audit.terminal_progress() as progress:
+                report = audit.verify_log(backend, since, progress)
+    except audit.AuditError as e:
+        raise ConfigError(str(e)) from None
+    except audit.LogBroken as e:
+        print(json.dumps(e.report))
+        print(f"astapa: {e}", file=sys.stderr)
+        return 1
+    finally:
+        app.close()
+    print(json.dumps(report))
+    return 0
 
 
 def rotate_keys(app, args: argparse.Namespace) -> dict:

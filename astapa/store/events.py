@@ -21,9 +21,10 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, Recording
-from eventsourcing.utils import Environment
+from eventsourcing.utils import Environment, get_topic
 
 from astapa.domain.errors import ConflictError, DomainError, StoreBusyError, StoreNotDurableError
+from astapa.store.chain import ChainedSQLiteFactory
 from astapa.store.files import private_database
 
 log = logging.getLogger("astapa.store")
@@ -60,7 +61,7 @@ class EventStore(Application):
         else:
             assert events_db is not None
             private_database(events_db)  # 0600, and so its -wal and -shm, whatever the umask
-            env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(events_db),
+            env = {"PERSISTENCE_MODULE": get_topic(ChainedSQLiteFactory), "SQLITE_DBNAME": str(events_db),
                    "SQLITE_LOCK_TIMEOUT": str(lock_timeout)}
         super().__init__(env=env)
         self.postgres = store_url is not None

@@ -47,6 +47,7 @@ from eventsourcing.postgres import (
 from eventsourcing.utils import get_topic
 from psycopg import sql
 
+from astapa.store.chain import CHAIN_TABLE, links_for, start_chain
 from astapa.store.throttle_log import MAX_HITS_READ, Hit, SeenHit
 
 if TYPE_CHECKING:
@@ -217,6 +218,39 @@ class FailFastApplicationRecorder(PostgresApplicationRecorder):
     select_events = _unretried(PostgresAggregateRecorder.select_events)
     select_notifications = _unretried(PostgresApplicationRecorder.select_notifications)
     max_notification_id = _unretried(PostgresApplicationRecorder.max_notification_id)
+
+    # The hash chain (astapa.store.chain): each event's link is written in its transaction,
+    # under the EXCLUSIVE lock the recorder takes before inserting, so the head it reads is
+    # the last committed one whatever the number of nodes.
+
+    @property
+    def chain_table(self) -> sql.Composed:
+        return sql.SQL("{}.{}").format(sql.Identifier(self.datastore.schema), sql.Identifier(CHAIN_TABLE))
+
+    def _create_table(self, curs: Any) -> None:
+        super()._create_table(curs)
+        curs.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (position bigint PRIMARY KEY, previous bigint NOT NULL,"
+                             " hash bytea NOT NULL)").format(self.chain_table))
+        self._lock_table(curs)
+        curs.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(self.chain_table))
+        if curs.fetchone() is None:
+            events = sql.SQL("SELECT notification_id, originator_id, originator_version, topic, state FROM {}.{}"
+                             " ORDER BY notification_id").format(sql.Identifier(self.datastore.schema),
+                                                                 sql.Identifier(self.events_table_name))
+            rows = [tuple(row.values()) for row in curs.execute(events).fetchall()]
+            insert = sql.SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(self.chain_table)
+            start_chain(rows, lambda batch: curs.executemany(insert, batch))
+
+    def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> Any:
+        positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if positions:
+            curs.execute(sql.SQL("SELECT position, hash FROM {} ORDER BY position DESC LIMIT 1")
+                         .format(self.chain_table))
+            row = curs.fetchone()
+            head = (row["position"], bytes(row["hash"])) if row is not None else None
+            curs.executemany(sql.SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(self.chain_table),
+                             links_for(head, positions, stored_events))
+        return positions
 
 
 class AstapaPostgresFactory(PostgresFactory):
