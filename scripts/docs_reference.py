@@ -326,6 +326,16 @@ PRINTS: dict[tuple[str, ...], tuple[str, str]] = {
     ("keys", "rotate"): (
         '`{"current_kid", "next_kid"}`',
         "A running server signs with the new current key within a second."),
+    ("audit", "verify"): (
+        '`{"events", "head": "sha256:…"}`, with `"since": {"position", "events", "head", "iat"}` given `--since`',
+        ("Recomputes the hash chain over every event, in one consistent snapshot of the log. Exit status 1 when "
+         'the log was altered, printing `{"error", "position", "problem"}` (`changed`, `removed` or `inserted`) for '
+         "the first position found; exit status 2 for a checkpoint that is not this service's. A progress bar goes "
+         "to stderr on a terminal. See [Audit and compliance](../guides/audit.md).")),
+    ("audit", "checkpoint"): (
+        '`{"checkpoint", "position", "events", "head", "iat"}`',
+        ("`checkpoint` is a JWT (`typ` `log-checkpoint+jwt`) signed with the service's current signing key, "
+         "claiming the other fields. The log is verified first (exit status 1 if it was altered).")),
     ("secrets", "rekey"): (
         '`{"resealed"}`',
         "Every secret in the PostgreSQL store sealed again under ASTAPA_NEW_SECRET_KEY (ASTAPA_SECRET_KEY: the"

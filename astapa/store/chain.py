@@ -84,10 +84,11 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             c.execute(f"DELETE FROM {CHAIN_TABLE} WHERE 0")
             c.execute(f"SELECT 1 FROM {CHAIN_TABLE} LIMIT 1")
             if c.fetchone() is None:
-                c.execute(f"SELECT rowid, originator_id, originator_version, topic, state FROM "
-                          f"{self.events_table_name} ORDER BY rowid")
-                start_chain(c.fetchall(), lambda rows: c.executemany(
-                    f"INSERT INTO {CHAIN_TABLE} VALUES (?, ?, ?)", rows))
+                # Read in step with the inserts (another cursor), not the whole log at once.
+                connection = getattr(c, "sqlite_cursor", c).connection  # under eventsourcing's wrapper
+                events = connection.execute(f"SELECT rowid, originator_id, originator_version, topic, state"
+                                              f" FROM {self.events_table_name} ORDER BY rowid")
+                start_chain(events, lambda rows: c.executemany(f"INSERT INTO {CHAIN_TABLE} VALUES (?, ?, ?)", rows))
 
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         positions = super()._insert_events(c, stored_events, **kwargs)

@@ -237,9 +237,11 @@ class FailFastApplicationRecorder(PostgresApplicationRecorder):
             events = sql.SQL("SELECT notification_id, originator_id, originator_version, topic, state FROM {}.{}"
                              " ORDER BY notification_id").format(sql.Identifier(self.datastore.schema),
                                                                  sql.Identifier(self.events_table_name))
-            rows = [tuple(row.values()) for row in curs.execute(events).fetchall()]
             insert = sql.SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(self.chain_table)
-            start_chain(rows, lambda batch: curs.executemany(insert, batch))
+            with curs.connection.cursor(name="astapa_chain_start") as stored:  # streamed, not all at once
+                stored.itersize = 10_000
+                stored.execute(events)
+                start_chain((tuple(row.values()) for row in stored), lambda batch: curs.executemany(insert, batch))
 
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> Any:
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)

@@ -227,3 +227,16 @@ def test_postgres_writers_build_one_chain_and_tampering_is_found(pg_url: str, mo
                    (position,))
     status, report, _ = audit("verify")
     assert status == 1 and report["position"] == position and report["problem"] == "changed"
+
+
+def test_a_postgres_log_written_before_the_chain_is_linked_on_first_open(pg_url: str, monkeypatch):
+    monkeypatch.setenv("ASTAPA_STORE_URL", pg_url)
+    app = AstapaApplication(store_url=pg_url)
+    write_projects(app, 5)
+    app.close()
+    _, before, _ = audit("verify")
+    with psycopg.connect(pg_url, autocommit=True) as db:
+        db.execute("DROP TABLE astapa_chain")
+    AstapaApplication(store_url=pg_url).close()
+    status, report, _ = audit("verify")
+    assert status == 0 and report == before and report["events"] == 10
