@@ -84,11 +84,20 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             c.execute(f"DELETE FROM {CHAIN_TABLE} WHERE 0")
             c.execute(f"SELECT 1 FROM {CHAIN_TABLE} LIMIT 1")
             if c.fetchone() is None:
-                # Read in step with the inserts (another cursor), not the whole log at once.
-                connection = getattr(c, "sqlite_cursor", c).connection  # under eventsourcing's wrapper
-                events = connection.execute(f"SELECT rowid, originator_id, originator_version, topic, state"
-                                              f" FROM {self.events_table_name} ORDER BY rowid")
-                start_chain(events, lambda rows: c.executemany(f"INSERT INTO {CHAIN_TABLE} VALUES (?, ?, ?)", rows))
+                self._link_all(c)
+
+    def relink(self) -> None:
+        """Link every event again, in one transaction (see rebuild_chain)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"DELETE FROM {CHAIN_TABLE}")
+            self._link_all(c)
+
+    def _link_all(self, c: Any) -> None:
+        # Read in step with the inserts (another cursor), not the whole log at once.
+        connection = getattr(c, "sqlite_cursor", c).connection  # under eventsourcing's wrapper
+        events = connection.execute(f"SELECT rowid, originator_id, originator_version, topic, state"
+                                    f" FROM {self.events_table_name} ORDER BY rowid")
+        start_chain(events, lambda rows: c.executemany(f"INSERT INTO {CHAIN_TABLE} VALUES (?, ?, ?)", rows))
 
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         positions = super()._insert_events(c, stored_events, **kwargs)
@@ -122,6 +131,13 @@ def start_chain(rows: Iterable[Any], insert: Callable[[list], Any]) -> None:
         count += len(batch)
     if count:
         log.info("linked the %d events stored before the hash chain existed", count)
+
+
+def rebuild_chain(recorder: Any) -> None:
+    """Link the whole log again, from the first event, in one transaction: after the one
+    sanctioned rewrite of stored events (sealing the personal data of a log written before
+    it was sealed). Checkpoints signed before it no longer match; take a new one."""
+    recorder.relink()
 
 
 # --- Verifying ----------------------------------------------------------------------------

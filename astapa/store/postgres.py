@@ -234,14 +234,24 @@ class FailFastApplicationRecorder(PostgresApplicationRecorder):
         self._lock_table(curs)
         curs.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(self.chain_table))
         if curs.fetchone() is None:
-            events = sql.SQL("SELECT notification_id, originator_id, originator_version, topic, state FROM {}.{}"
-                             " ORDER BY notification_id").format(sql.Identifier(self.datastore.schema),
-                                                                 sql.Identifier(self.events_table_name))
-            insert = sql.SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(self.chain_table)
-            with curs.connection.cursor(name="astapa_chain_start") as stored:  # streamed, not all at once
-                stored.itersize = 10_000
-                stored.execute(events)
-                start_chain((tuple(row.values()) for row in stored), lambda batch: curs.executemany(insert, batch))
+            self._link_all(curs)
+
+    def relink(self) -> None:
+        """Link every event again, in one transaction (astapa.store.chain.rebuild_chain)."""
+        with self.datastore.transaction(commit=True) as curs:
+            self._lock_table(curs)
+            curs.execute(sql.SQL("DELETE FROM {}").format(self.chain_table))
+            self._link_all(curs)
+
+    def _link_all(self, curs: Any) -> None:
+        events = sql.SQL("SELECT notification_id, originator_id, originator_version, topic, state FROM {}.{}"
+                         " ORDER BY notification_id").format(sql.Identifier(self.datastore.schema),
+                                                             sql.Identifier(self.events_table_name))
+        insert = sql.SQL("INSERT INTO {} VALUES (%s, %s, %s)").format(self.chain_table)
+        with curs.connection.cursor(name="astapa_chain_start") as stored:  # streamed, not all at once
+            stored.itersize = 10_000
+            stored.execute(events)
+            start_chain((tuple(row.values()) for row in stored), lambda batch: curs.executemany(insert, batch))
 
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> Any:
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)

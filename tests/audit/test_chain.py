@@ -240,3 +240,26 @@ def test_a_postgres_log_written_before_the_chain_is_linked_on_first_open(pg_url:
     AstapaApplication(store_url=pg_url).close()
     status, report, _ = audit("verify")
     assert status == 0 and report == before and report["events"] == 10
+
+
+def test_rebuilding_the_chain_after_a_sanctioned_rewrite(log_dir: Path, pg_url: str, monkeypatch):
+    """What sealing an old log's personal data does: rewrite states, then link everything again."""
+    from astapa.store.chain import rebuild_chain
+
+    events_db(log_dir).execute("UPDATE stored_events SET state = CAST(replace(state, 'p1', 'p7') AS BLOB)")
+    assert audit("verify", "--data-dir", str(log_dir))[0] == 1
+    app = AstapaApplication(log_dir / "events.db")
+    rebuild_chain(app.recorder)
+    app.close()
+    assert audit("verify", "--data-dir", str(log_dir))[0] == 0
+
+    monkeypatch.setenv("ASTAPA_STORE_URL", pg_url)
+    app = AstapaApplication(store_url=pg_url)
+    write_projects(app, 3)
+    with psycopg.connect(pg_url, autocommit=True) as db:
+        db.execute("UPDATE astapa_events SET state = state || '\\x20'::bytea")
+    assert audit("verify")[0] == 1
+    rebuild_chain(app.recorder)
+    app.close()
+    status, report, _ = audit("verify")
+    assert status == 0 and report["events"] == 6
