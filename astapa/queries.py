@@ -569,3 +569,126 @@ def open_payments(conn: sqlite3.Connection, created_before: float,
         "SELECT payment_id, expires_at, xendit_id, project_id FROM payments WHERE status IN ('CREATED', 'PENDING')"
         " AND created_at <= ? ORDER BY created_at LIMIT ?", (created_before, limit)).fetchall()
     return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+# -- webhooks (projections/webhooks.py) -------------------------------------------------------
+
+def rfc3339(moment: datetime | float | None) -> str | None:
+    """A moment (seconds since the epoch, or a datetime) as RFC 3339 in UTC, "…Z"."""
+    if moment is None:
+        return None
+    if not isinstance(moment, datetime):
+        moment = datetime.fromtimestamp(moment, timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def webhook_view(row: sqlite3.Row) -> dict:
+    """A webhook as the API shows it: never its secret."""
+    return {"webhook_id": row["webhook_id"], "url": row["url"], "events": json.loads(row["events"]),
+            "created_at": rfc3339(row["created_at"]), "enabled": row["status"] == "enabled",
+            "disabled_reason": row["disabled_reason"]}
+
+
+WEBHOOK_COLUMNS = "webhook_id, project_id, url, events, created_at, created_position, status, disabled_reason"
+
+
+def webhooks_of(conn: sqlite3.Connection, project_id: str) -> list[dict]:
+    """All of them: a project has at most MAX_WEBHOOKS (astapa/domain/webhooks.py)."""
+    rows = conn.execute(f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE project_id = ?"
+                        " ORDER BY created_at, webhook_id", (project_id,)).fetchall()
+    return [webhook_view(r) for r in rows]
+
+
+def live_webhook_count(conn: sqlite3.Connection, project_id: str) -> int:
+    """A project's webhooks, enabled or disabled (a deleted one has no row)."""
+    return conn.execute("SELECT COUNT(*) FROM webhooks WHERE project_id = ?", (project_id,)).fetchone()[0]
+
+
+def webhook_of(conn: sqlite3.Connection, project_id: str, webhook_id: str) -> dict | None:
+    row = conn.execute(f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE webhook_id = ? AND project_id = ?",
+                       (webhook_id, project_id)).fetchone()
+    return None if row is None else webhook_view(row)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    webhook_id: str
+    project_id: str
+    events: frozenset[str]
+    created_position: int
+
+
+def live_subscriptions(conn: sqlite3.Connection) -> list[Subscription]:
+    """Every enabled webhook (the follower schedules for these): at most MAX_WEBHOOKS a project."""
+    rows = conn.execute("SELECT webhook_id, project_id, events, created_position FROM webhooks"
+                        " WHERE status = 'enabled'").fetchall()
+    return [Subscription(r[0], r[1], frozenset(json.loads(r[2])), r[3]) for r in rows]
+
+
+# Where the project and sub of an aggregate are, by its kind: (table, the aggregate id's column).
+OWNER_TABLES = {"user": ("users", "user_id"), "refresh_family": ("refresh_families", "family_key"),
+                "browser_session": ("browser_sessions", "session_key"), "payment": ("payments", "aggregate_id")}
+
+
+def owners(conn: sqlite3.Connection, ids: dict[str, list[str]]) -> dict[str, tuple[str, str]]:
+    """The project and sub of aggregates (ids in hex, by kind of OWNER_TABLES), in one query;
+    an aggregate whose row is gone (an erased user's) is missing from the answer."""
+    parts, params = [], []
+    for kind, hexes in ids.items():
+        if hexes:
+            table, column = OWNER_TABLES[kind]
+            parts.append(f"SELECT {column}, project_id, sub FROM {table} WHERE {column} IN"
+                         f" ({','.join('?' * len(hexes))})")
+            params.extend(hexes)
+    if not parts:
+        return {}
+    return {r[0]: (r[1], r[2]) for r in conn.execute(" UNION ALL ".join(parts), params)}
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    delivery_id: str
+    webhook_id: str
+    project_id: str
+    position: int
+    type: str
+    sub: str
+    url: str
+    attempts: int
+
+
+def due_webhook_deliveries(conn: sqlite3.Connection, now: float, limit: int, per_webhook: int) -> list[DueDelivery]:
+    """Pending deliveries of enabled webhooks whose next attempt is due and that wait for
+    no earlier pending delivery of the same webhook and user (order per user); at most
+    `per_webhook` of each webhook, so one webhook's backlog does not hide the others'."""
+    rows = conn.execute(
+        "SELECT delivery_id, webhook_id, project_id, position, type, sub, url, attempts FROM ("
+        " SELECT d.delivery_id, d.webhook_id, d.project_id, d.position, d.type, d.sub, w.url, d.attempts,"
+        "  d.next_attempt_at, ROW_NUMBER() OVER (PARTITION BY d.webhook_id"
+        "   ORDER BY d.next_attempt_at, d.position) AS nth"
+        " FROM webhook_deliveries d JOIN webhooks w ON w.webhook_id = d.webhook_id"
+        " WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.status = 'enabled'"
+        " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id"
+        "  AND e.sub = d.sub AND e.status = 'pending' AND e.position < d.position))"
+        " WHERE nth <= ? ORDER BY next_attempt_at, position LIMIT ?", (now, per_webhook, limit)).fetchall()
+    return [DueDelivery(*r) for r in rows]
+
+
+def webhook_deliveries_page(conn: sqlite3.Connection, webhook_id: str, before: int | None,
+                            limit: int) -> tuple[list[dict], int | None]:
+    """A webhook's deliveries, newest event first, before the cursor (an event's position),
+    and the next cursor (None at the end)."""
+    rows = conn.execute(
+        "SELECT delivery_id, type, position, sub, status, attempts, last_status, last_error, next_attempt_at,"
+        " last_attempt_at, delivered_at, scheduled_at FROM webhook_deliveries"
+        " WHERE webhook_id = ? AND position < ? ORDER BY position DESC LIMIT ?",
+        (webhook_id, before if before is not None else 2**62, limit + 1)).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    views = [{"delivery_id": r["delivery_id"], "type": r["type"], "position": r["position"], "sub": r["sub"],
+              "status": r["status"], "attempts": r["attempts"], "last_status_code": r["last_status"],
+              "last_error": r["last_error"], "next_attempt_at": rfc3339(r["next_attempt_at"]),
+              "last_attempt_at": rfc3339(r["last_attempt_at"]), "delivered_at": rfc3339(r["delivered_at"]),
+              "scheduled_at": rfc3339(r["scheduled_at"])} for r in rows]
+    return views, (rows[-1]["position"] if more else None)
+

@@ -76,6 +76,9 @@ from astapa.web.metrics import count_requests
 from astapa.web.middleware import HTTPS_KEY, errors, security_headers
 from astapa.web.oauth import document
 from astapa.web.console.session import callback_uri as console_callback_uri
+from astapa.webhooks.follower import Follower
+from astapa.webhooks.sender import Sender
+from astapa.webhooks.service import Webhooks
 from astapa.web.pages.demo import callback_uri
 from astapa.web.routes import setup_routes
 from astapa.web.shared_throttles import SharedThrottles
@@ -142,8 +145,8 @@ def create_app(settings: Settings, clock: SystemClock | None = None,
     # One cleanup context per resource, started in this order and stopped in reverse.
     web_app.cleanup_ctx.extend([
         metrics, data_dir_lock, vault, partial(event_store, new_key=new_key), read_models, writer, page_security,
-        shared_throttles, signing, client_cache, mailer, payments, providers, background, leadership, scheduler,
-        serving,
+        shared_throttles, signing, client_cache, mailer, payments, providers, background, leadership, webhooks,
+        scheduler, serving,
     ])
     aiohttp_jinja2.setup(web_app, loader=jinja2.FileSystemLoader(TEMPLATES))
     setup_routes(web_app, demo_pages=settings.demo)
@@ -370,6 +373,22 @@ async def leadership(web_app: web.Application):
     state["leads"] = False  # no job starts any more here; the mail under way finishes first
     await mailer.stop()
     await off_loop(lead.close)
+
+
+async def webhooks(web_app: web.Application):
+    """The follower of the log that schedules webhook deliveries, and the sender; they act
+    only while this process leads the jobs (leadership)."""
+    settings, app = web_app[settings_key], web_app[application_key]
+    app.webhook_box = SeedBox(await off_loop(load_page_key, web_app[vault_key], "webhooks.key"))
+    runner, reads, clock = web_app[runner_key], web_app[reads_key], web_app[clock_key]
+    follower = Follower(app, web_app[writer_key], runner, reads, clock, web_app[leads_key])
+    sender = Sender(app, web_app[writer_key], runner, reads, clock, settings.webhook_allow_http_loopback,
+                    settings.webhook_timeout, settings.projection_wait)
+    service = Webhooks(follower, sender)
+    runner.listeners.append(service.on_read_models(asyncio.get_running_loop()))
+    service.start()
+    yield
+    await service.stop()
 
 
 async def scheduler(web_app: web.Application):

@@ -18,10 +18,12 @@ from projections import (
     sessions,
     tokens,
     users,
+    webhooks,
 )
 
 # Order matters where one read model looks up another's rows: audit reads users and
 # refresh_families, pins and payments (written first) and action_links (deleted by mail afterwards);
 # pins and sessions read users;
 # console reads users, refresh_families, payments and plans.
-PROJECTIONS = (clients, plans, keys, tokens, users, refresh, sessions, pins, passkeys, payments, audit, console, mail)
+PROJECTIONS = (clients, plans, keys, tokens, users, refresh, sessions, pins, passkeys, payments, audit, console, mail,
+               webhooks)

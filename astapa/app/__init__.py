@@ -13,6 +13,7 @@ from astapa.app.mail import MailCommands
 from astapa.app.payments import PaymentCommands
 from astapa.app.pins import PinTry
 from astapa.app.self_service import SelfServiceCommands
+from astapa.app.webhooks import WebhookCommands
 from astapa.app.projects import DEMO_PROJECT_ID, ProjectCommands, new_client_credentials
 from astapa.app.tokens import Lifetimes, UserGrant
 from astapa.app.users import KEEP
@@ -30,21 +31,23 @@ from astapa.domain.sessions import BrowserSession
 from astapa.domain.tokens import AccessToken
 from astapa.domain.two_factor import TwoFactor
 from astapa.domain.users import EmailIndex, User
+from astapa.domain.webhooks import Webhook, WebhookFollower
 from astapa.store.events import Decision, EventStore
 
 
 class AstapaApplication(ConsoleCommands, IdentityCommands, LinkCommands, SelfServiceCommands, PaymentCommands,
-                        MailCommands, GoLiveCommands, ProjectCommands, KeyCommands):
+                        MailCommands, WebhookCommands, GoLiveCommands, ProjectCommands, KeyCommands):
     # The library names an application after its class unless told: EventStore's name,
     # which PostgreSQL's tables (astapa_events) and NOTIFY channel are named after.
     name = EventStore.name
     # Busy refresh families and long-lived users load (after a restart) from a snapshot
     # plus at most 99 events.
-    snapshotting_intervals = {RefreshFamily: 100, User: 100}
-    # Written only by the server process (see EventStore.OWNED).
+    snapshotting_intervals = {RefreshFamily: 100, User: 100, WebhookFollower: 100}
+    # Written only by the server process (see EventStore.OWNED). Not webhook deliveries nor the
+    # follower: each loaded a few times, hundreds a second, they would push hot users out.
     OWNED = (User, EmailIndex, BrowserSession, AuthorizationCode, RefreshFamily, AccessToken,
              ActionLink, Message, Plan, Payment, ExternalSignIn, Identity, Consent, ClientAssertion, PinCredential,
-             TwoFactor, Passkey, PasskeyChallenge)
+             TwoFactor, Passkey, PasskeyChallenge, Webhook)
 
 
 __all__ = [

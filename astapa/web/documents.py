@@ -22,7 +22,7 @@ import ssl
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -116,12 +116,27 @@ class CheckedResolver(AbstractResolver):
         await self._inner.close()
 
 
+def split_url(url: str) -> tuple[SplitResult, str, int | None]:
+    """The URL's parts, its host and its port; DocumentError if any is malformed (a port
+    out of range or not a number, an unclosed IPv6 bracket, a host name with an empty or
+    too long label), which urllib and the IDNA codec report as ValueError or UnicodeError."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+        if host and _address(host) is None:
+            host.encode("idna")
+    except UnicodeError:
+        raise DocumentError("URL host has an empty or too long label") from None
+    except ValueError as e:
+        raise DocumentError(f"URL is malformed: {e}") from None
+    return parts, host, port
+
+
 def check_url(url: str, allow_http_loopback: bool) -> None:
     """The URL rules before any network use."""
     if not isinstance(url, str) or len(url) > MAX_URL:
         raise DocumentError("URL too long")
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    parts, host, _ = split_url(url)
     loopback_host = host == "localhost" or (_address(host) is not None and _address(host).is_loopback)
     if parts.scheme == "http":
         if not (allow_http_loopback and loopback_host):

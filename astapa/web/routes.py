@@ -3,12 +3,14 @@
 from aiohttp import web
 
 from astapa.web import console, management, metrics, oauth, payments, platform, project_api, registration, service
+from astapa.web import webhooks
 from astapa.web.pages import account, authorize, consent, email_change, demo, home, links, logout, pin, second_factor, social
 
 PROJECT = "/projects/{project_id}"
 # A user's id only, so /api/platform/users/me is not also /api/platform/users/{sub} (whose
 # methods its 405 would list in Allow).
 USER = "/api/platform/users/{sub:[1-9][0-9]{0,15}}"
+WEBHOOK = "/api/platform/webhooks/{webhook_id}"
 
 
 def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
@@ -66,6 +68,12 @@ def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
         web.post("/api/platform/payments/{payment_id}/simulate", payments.simulate_payment,
                  name="platform.simulate_payment"),
         web.post("/api/webhooks/xendit", payments.xendit_webhook, name="webhooks.xendit"),
+        web.get("/api/platform/webhooks", webhooks.list_webhooks, name="platform.webhooks"),
+        web.post("/api/platform/webhooks", webhooks.create_webhook, name="platform.create_webhook"),
+        web.get(WEBHOOK, webhooks.get_webhook, name="platform.webhook"),
+        web.delete(WEBHOOK, webhooks.delete_webhook, name="platform.delete_webhook"),
+        web.post(WEBHOOK + "/enable", webhooks.enable_webhook, name="platform.enable_webhook"),
+        web.get(WEBHOOK + "/deliveries", webhooks.deliveries, name="platform.webhook_deliveries"),
         web.get("/oauth/authorize", authorize.show_login, name="oauth.authorize"),
         web.get("/auth/login", authorize.show_login, name="pages.login"),
         web.post("/auth/login", authorize.login, name="pages.login_submit"),

@@ -12,7 +12,7 @@ from tests.console.conftest import ConsoleBrowser, create_project, member_browse
 
 # Values for the other parts of project paths: plausible, so a refusal is the role's doing.
 SAMPLES = {"sub": "1", "key": "free", "payment_id": "pay_0", "client_id": "cid_0", "email": "a@example.com",
-           "message_id": "0" * 32}
+           "message_id": "0" * 32, "webhook_id": "0" * 32}
 # Pages a viewer may not open: a sandbox mail's links act as the user (console/inbox.py).
 ADMINS_ONLY = {"/dashboard/projects/{project_id}/inbox/{message_id}"}
 

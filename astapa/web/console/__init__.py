@@ -23,6 +23,7 @@ from astapa.web.console import (
     session,
     settings,
     users,
+    webhooks,
 )
 
 PROJECT = "/dashboard/projects/{project_id:proj_[A-Za-z0-9_-]{1,64}}"
@@ -85,6 +86,13 @@ def routes() -> list[web.RouteDef]:
         web.post(PROJECT + "/clients/" + clients.CLIENT_ID + "/delete", clients.delete_client,
                  name="console.delete_client"),
         web.post(PROJECT + "/resources", clients.add_resource, name="console.add_resource"),
+        web.get(PROJECT + "/webhooks", webhooks.webhooks, name="console.webhooks"),
+        web.post(PROJECT + "/webhooks", webhooks.create_webhook, name="console.create_webhook"),
+        web.get(PROJECT + "/webhooks/" + webhooks.WEBHOOK_ID, webhooks.deliveries, name="console.webhook"),
+        web.post(PROJECT + "/webhooks/" + webhooks.WEBHOOK_ID + "/delete", webhooks.delete_webhook,
+                 name="console.delete_webhook"),
+        web.post(PROJECT + "/webhooks/" + webhooks.WEBHOOK_ID + "/enable", webhooks.enable_webhook,
+                 name="console.enable_webhook"),
         web.get("/dashboard/instance", instance.instance, name="console.instance"),
         web.post("/dashboard/instance/keys/rotate", instance.rotate_keys, name="console.rotate_keys"),
     ]

@@ -26,7 +26,8 @@ from astapa.web.pages import Respond, message, page, render
 
 # The project pages, in the navigation's order: (path under the project, link text).
 SECTIONS = (("", "Overview"), ("/users", "Users"), ("/plans", "Plans"), ("/clients", "Machine clients"),
-            ("/payments", "Payments"), ("/events", "Events"), ("/members", "Members"), ("/settings", "Settings"))
+            ("/webhooks", "Webhooks"), ("/payments", "Payments"), ("/events", "Events"), ("/members", "Members"),
+            ("/settings", "Settings"))
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Webhooks for apps: subscriptions, signed deliveries, retries, order, restarts."""
