@@ -59,6 +59,14 @@ def owners_of(conn: sqlite3.Connection, project_id: str) -> list[str]:
     return [r["email_key"] for r in rows]
 
 
+def notice_addresses(conn: sqlite3.Connection, project_id: str) -> list[str]:
+    """Whom a notice about a project goes to: its owners, else (a project made with the CLI
+    has no members) the instance admins."""
+    rows = conn.execute("SELECT email FROM console_members WHERE project_id = ? AND role = ? ORDER BY created_at",
+                        (project_id, OWNER)).fetchall()
+    return [r["email"] for r in rows] or [r["email"] for r in admins(conn)]
+
+
 def admins(conn: sqlite3.Connection) -> list[dict]:
     return [dict(r) for r in conn.execute("SELECT email, created_at FROM console_admins ORDER BY created_at")]
 

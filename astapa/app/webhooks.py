@@ -16,6 +16,8 @@ from astapa.domain.webhooks import (
     WebhookFollower,
     WebhookNotFoundError,
 )
+from astapa.domain.console import CONSOLE_PROJECT_ID
+from astapa.domain.mail import WEBHOOK_DISABLED, Message
 from astapa.store.events import Decision, EventStore
 
 
@@ -127,4 +129,11 @@ class WebhookCommands(EventStore):
             return Decision([delivery])
         webhook.disable(reason=f"a delivery ({delivery.type}, event {delivery.position}) failed for three days:"
                                f" {error[:REASON_ERROR_CHARS]}")
-        return Decision([delivery, webhook])
+        return Decision([delivery, webhook], {"disabled": delivery.webhook_id, "project_id": webhook.project_id})
+
+    def notify_webhook_disabled(self, project_id: str, emails: list[str], now: float) -> Decision:
+        """The notice that a webhook was disabled, mailed to the project's owners (the sender
+        finds them: console_queries.owners' addresses)."""
+        name = self._project(project_id).name  # type: ignore[attr-defined]
+        return Decision([Message(project_id=CONSOLE_PROJECT_ID, to=email, kind=WEBHOOK_DISABLED, link_key=None,
+                                 client_name=name, queued_at=now) for email in dict.fromkeys(emails)])

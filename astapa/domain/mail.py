@@ -14,6 +14,9 @@ EMAIL_CHANGED = "email_changed"  # to the address an account had, once it change
 # A person was given a role in a project; the mail points at the console (no token: they
 # sign in, or sign up, there with this address).
 CONSOLE_INVITE = "console_invite"
+# To a project's owners: a webhook was disabled after its deliveries failed for three days;
+# the mail points at the console's webhooks page (no token).
+WEBHOOK_DISABLED = "webhook_disabled"
 
 
 class Message(Aggregate):

@@ -13,7 +13,7 @@ import jinja2
 
 from astapa.crypto import LinkTokens
 from astapa.domain.links import CHANGE_EMAIL, MAGIC_LINK, RESET_PASSWORD, VERIFY_EMAIL
-from astapa.domain.mail import CONSOLE_INVITE, EMAIL_CHANGED, PASSWORD_CHANGED, SIGNUP_ATTEMPT
+from astapa.domain.mail import CONSOLE_INVITE, EMAIL_CHANGED, PASSWORD_CHANGED, SIGNUP_ATTEMPT, WEBHOOK_DISABLED
 from astapa.queries import QueuedMail
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "mail"
@@ -34,6 +34,7 @@ SUBJECTS = {
     EMAIL_CHANGED: "Your email address for {client} was changed",
     SIGNUP_ATTEMPT: "Someone tried to sign up to {client} with your address",
     CONSOLE_INVITE: "You were invited to {client} in the Astapa console",
+    WEBHOOK_DISABLED: "A webhook of {client} was disabled",
 }
 
 
@@ -68,7 +69,7 @@ class Composer:
                                       undefined=jinja2.StrictUndefined)
 
     def link(self, mail: QueuedMail) -> str | None:
-        if mail.kind == CONSOLE_INVITE:
+        if mail.kind in (CONSOLE_INVITE, WEBHOOK_DISABLED):
             return f"{self.issuer}/dashboard"
         if mail.link_key is None:
             return None

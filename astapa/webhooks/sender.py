@@ -33,6 +33,7 @@ import aiohttp
 
 from astapa.app import AstapaApplication
 from astapa.clock import SystemClock
+from astapa.console_queries import notice_addresses
 from astapa.domain.errors import DomainError
 from astapa.domain.webhooks import ERROR_CHARS
 from astapa.oauth.client_metadata import DocumentError
@@ -185,10 +186,18 @@ class Sender:
         else:
             log.warning("webhook %s: %s (event %d) not delivered (attempt %d): %s", due.webhook_id, due.type,
                         due.position, due.attempts + 1, error)
-        _, position = await self.writer.run(self.app.record_webhook_attempt, UUID(due.delivery_id), status, error,
-                                            started_at)
+        outcome, position = await self.writer.run(self.app.record_webhook_attempt, UUID(due.delivery_id), status,
+                                                  error, started_at)
         if position:
             self._recorded[due.delivery_id] = position
+        if outcome and outcome.get("disabled"):
+            await self._notify_owners(outcome["project_id"])
+
+    async def _notify_owners(self, project_id: str) -> None:
+        """Mail the project's owners that a webhook was disabled (the console shows why)."""
+        addresses = await self.reads.query(notice_addresses, project_id)
+        if addresses:
+            await self.writer.run(self.app.notify_webhook_disabled, project_id, addresses, self.clock.now())
 
     async def _post(self, due: DueDelivery, body: bytes, key: bytes, started_at: float) -> tuple[int | None, str]:
         """The status answered (None: no answer) and what went wrong ("" for a 2xx)."""

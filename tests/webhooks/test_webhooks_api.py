@@ -9,7 +9,8 @@ import hmac
 import pytest
 import requests
 
-from tests.conftest import Server, project_on
+from tests.conftest import Server, project_on, stored_states
+from tests.console.conftest import add_admin
 from tests.management.test_users_and_claims import PRO, Api
 from tests.oauth.test_authorization_code import signed_up
 from tests.webhooks.receiver import Receiver
@@ -223,6 +224,7 @@ def test_one_users_events_arrive_in_log_order_under_failures(server: Server, pro
 def test_three_days_of_failures_disable_the_webhook(server: Server, project: dict, api: Api, receiver: Receiver):
     from astapa.domain.webhooks import BACKOFF, GIVE_UP_AFTER
 
+    add_admin(server, "ops@example.com")  # a project made without the console has no owner: the admins hear
     created = subscribe(api, receiver.url, ["user.created"])
     receiver.failing = True
     sign_up(server, project, "gone@example.org")
@@ -242,6 +244,9 @@ def test_three_days_of_failures_disable_the_webhook(server: Server, project: dic
     assert "failed for three days" in webhook["disabled_reason"] and "answered 500" in webhook["disabled_reason"]
     [delivery] = api.get(f"/webhooks/{created['webhook_id']}/deliveries").json()["deliveries"]
     assert delivery["status"] == "gave_up" and delivery["attempts"] == attempts == 13
+    # The notice: mailed (queued) to whom the console says owns the project.
+    notices = wait_states(server, "Message.Queued", lambda s: s["kind"] == "webhook_disabled")
+    assert [n["to"] for n in notices] == ["ops@example.com"] and notices[0]["client_name"] == "app"
     # Disabled: new events are not sent; enabled again, they are.
     receiver.failing = False
     sign_up(server, project, "meanwhile@example.org")
@@ -382,3 +387,13 @@ def test_loopback_is_refused_without_the_switch(start_server, receiver: Receiver
         response = api.send("POST", "/webhooks", {"url": url, "events": ["user.created"]})
         assert response.status_code == 400, (url, response.text)
         assert response.json()["error_description"].startswith("url: ")
+
+
+def wait_states(server: Server, topic_suffix: str, matching, timeout: float = 10) -> list[dict]:
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [s for s in stored_states(server, topic_suffix) if matching(s)]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
