@@ -7,8 +7,11 @@ import argparse
 import contextlib
 import json
 import logging
+import os
+import re
 import sqlite3
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 from eventsourcing.persistence import PersistenceError
@@ -37,9 +40,12 @@ from astapa.domain.errors import (
     SettingRefusedError,
     StoreBusyError,
     StoreNotDurableError,
+    UserNotFoundError,
 )
 from astapa.domain.identities import PROVIDERS
 from astapa.store.backends import SecretKeyError
+from astapa.store.person_keys import PersonKeysUnavailable
+from astapa.store.sealing import LogNotSealedError
 from astapa.domain.refresh import DEFAULT_REUSE_GRACE
 
 
@@ -89,6 +95,12 @@ def redirect_uri(value: str) -> str:
         return check_redirect_uri(value, "sandbox")
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def user_sub(value: str) -> str:
+    if not re.fullmatch(r"[1-9][0-9]{0,15}", value):
+        raise argparse.ArgumentTypeError("a user's sub is a positive whole number (at most 16 digits)")
+    return value
 
 
 def jwks_uri(value: str) -> str:
@@ -276,6 +288,20 @@ def build_parser() -> Parser:
         "checkpoint", help="verify the log, then print its head signed with the service's signing key (keep it"
         " outside the store)"))
 
+    user = commands.add_parser("user", help="a project's users")
+    user_commands = user.add_subparsers(dest="action", required=True, parser_class=Parser)
+    erase = with_data_dir(user_commands.add_parser(
+        "erase", help="erase a person: their personal data becomes unreadable everywhere (their key is deleted),"
+        " their tokens die, their email can sign up again (see docs/guides/erasure.md)"))
+    erase.add_argument("--project", required=True)
+    erase.add_argument("--sub", required=True, type=user_sub)
+
+    event_log = commands.add_parser("log", help="the event log itself")
+    log_commands = event_log.add_subparsers(dest="action", required=True, parser_class=Parser)
+    with_data_dir(log_commands.add_parser(
+        "encrypt-personal-data", help="seal the personal data of events written before it was sealed, in place"
+        " (one transaction; servers stopped; idempotent; see docs/guides/production.md)"))
+
     secrets = commands.add_parser("secrets", help="the secrets kept in a PostgreSQL store")
     secrets_commands = secrets.add_subparsers(dest="action", required=True, parser_class=Parser)
     with_data_dir(secrets_commands.add_parser(
@@ -291,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"astapa: error: {e}", file=sys.stderr)
         return 2
-    except SecretKeyError as e:
+    except (SecretKeyError, PersonKeysUnavailable, LogNotSealedError) as e:
         print(f"astapa: error: {e}", file=sys.stderr)
         return 2
     except RedirectUriRefusedError as e:  # bad input, as a malformed URI is
@@ -328,6 +354,8 @@ def describe(error: DomainError) -> str:
         if project_id == live_project_id:
             return f"project {project_id!r} is live already"
         return f"project {project_id!r} went live already: its live project is {live_project_id!r}"
+    if isinstance(error, UserNotFoundError):
+        return f"no user {error.args[1]!r} in project {error.args[0]!r}" if len(error.args) > 1 else "no such user"
     if isinstance(error, StoreNotDurableError):
         return f"the event store would not make commits durable ({error.args[0]}); refusing to run"
     return f"{type(error).__name__}: the event store is busy or changed meanwhile; try again"
@@ -502,7 +530,75 @@ def xendit_credentials(mode: str, key: str, token: str | None):
 
 
 # Commands that are one call each; the others are dispatched in `dispatch`.
+def erase_user(app, args: argparse.Namespace) -> dict:
+    """`user erase`: as DELETE /api/platform/users/{sub} does (astapa/app/erasure.py). The
+    mail queued for them is found in a mail read model built in memory (the server's own
+    read models are its own); a server running on the same store reads the erasure within
+    its poll interval and drops the person from its read models and caches."""
+    from astapa.queries import mail_of_user
+    from projections import mail
+    from projections.runner import MEMORY, Runner
+
+    # Set first: reading the log may finish an earlier erasure a crash interrupted.
+    app.throttle_backend = open_backend(args)
+    if not app.postgres:
+        app.outbox_dir = Path(app.person_keys.events_db).parent / "outbox"
+    runner = Runner(app, MEMORY, modules=(mail,))
+    try:
+        runner.catch_up()
+        messages = mail_of_user(runner.conn, args.project, args.sub)
+    finally:
+        runner.conn.close()
+    erasure, _ = app.execute(app.erase_user, args.project, args.sub, "cli", messages)
+    app.erase_person_key(args.project, args.sub)
+    return erasure.view()
+
+
+def encrypt_personal_data(app, args: argparse.Namespace) -> dict:
+    """`log encrypt-personal-data`, with no server running: SQLite's data dir locked as a
+    server locks it, a PostgreSQL store's jobs leadership held (some node of a running
+    cluster always holds it). The data dir's read models go too (with PostgreSQL, every
+    node's are rebuilt at its next start, their version having changed), so they are built
+    again from the sealed log."""
+    from astapa.store.personal_data import seal_existing_events
+
+    with servers_stopped(open_backend(args)):
+        sealed = seal_existing_events(app)
+        if not app.postgres:
+            remove_read_models(Path(app.person_keys.events_db).parent)
+    return sealed
+
+
+@contextlib.contextmanager
+def servers_stopped(backend):
+    """Held while the log is rewritten; ConfigError when a server runs on it."""
+    if not backend.postgres:
+        from astapa.server import lock_data_dir
+
+        lock = lock_data_dir(backend.data_dir)  # ConfigError: "another astapa server is using data dir ..."
+        try:
+            yield
+        finally:
+            os.close(lock)
+        return
+    leadership = backend.leadership("jobs")
+    try:
+        if not leadership.try_lead():
+            raise ConfigError("a server is running on this store (it holds the jobs lock): stop every node first")
+        yield
+    finally:
+        leadership.close()
+
+
+def remove_read_models(data_dir: Path) -> None:
+    for name in ("read.db", "read.db-wal", "read.db-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            (data_dir / name).unlink()
+
+
 OPERATIONS = {
+    ("user", "erase"): erase_user,
+    ("log", "encrypt-personal-data"): encrypt_personal_data,
     ("project", "list"): list_projects,
     ("project", "show"): show_project,
     ("project", "go-live"): go_live,
@@ -608,8 +704,8 @@ def rekey_secrets(args: argparse.Namespace) -> dict:
         raise ConfigError("ASTAPA_NEW_SECRET_KEY is the key the secrets are sealed with already")
     vault = backend.vault()
     try:
-        vault.rekey(SecretBox(new_key))
-        return {"resealed": len(vault.names())}
+        person_keys = vault.rekey(SecretBox(new_key))
+        return {"resealed": len(vault.names()), "person_keys_resealed": person_keys}
     finally:
         vault.close()
 

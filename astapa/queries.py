@@ -692,3 +692,8 @@ def webhook_deliveries_page(conn: sqlite3.Connection, webhook_id: str, before: i
               "scheduled_at": rfc3339(r["scheduled_at"])} for r in rows]
     return views, (rows[-1]["position"] if more else None)
 
+
+def mail_of_user(conn: sqlite3.Connection, project_id: str, sub: str) -> list[str]:
+    """The ids (hex) of the messages queued for a user: an erasure deletes their copies."""
+    return [row[0] for row in conn.execute("SELECT message_id FROM mail WHERE project_id = ? AND sub = ?"
+                                           " ORDER BY message_id", (project_id, sub))]

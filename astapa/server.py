@@ -39,6 +39,7 @@ from astapa.providers.service import Providers
 from astapa.queries import ReadModels
 from astapa.scheduler import start_scheduler
 from astapa.store.files import PRIVATE_DIRECTORY, private_directory, tighten
+from astapa.store import sealing
 from astapa.store.backends import Backend
 from astapa.store.vault import Vault
 from astapa.store.writer import Writer
@@ -76,12 +77,12 @@ from astapa.web.metrics import count_requests
 from astapa.web.middleware import HTTPS_KEY, errors, security_headers
 from astapa.web.oauth import document
 from astapa.web.console.session import callback_uri as console_callback_uri
-from astapa.webhooks.follower import Follower
-from astapa.webhooks.sender import Sender
-from astapa.webhooks.service import Webhooks
 from astapa.web.pages.demo import callback_uri
 from astapa.web.routes import setup_routes
 from astapa.web.shared_throttles import SharedThrottles
+from astapa.webhooks.follower import Follower
+from astapa.webhooks.sender import Sender
+from astapa.webhooks.service import Webhooks
 from projections.runner import Runner
 
 log = logging.getLogger("astapa")
@@ -117,6 +118,16 @@ def lock_data_dir(data_dir: Path) -> int:
         os.close(fd)
         raise ConfigError(f"another astapa server is using data dir {str(data_dir)!r}") from None
     return fd
+
+
+def require_sealed_log(app: AstapaApplication) -> None:
+    """A log written before personal data was sealed is migrated before any server starts on
+    it: its plaintext would outlive every erasure, and read models built now would miss
+    what the migration adds (astapa/store/sealing.py)."""
+    try:
+        sealing.require_sealed(app)
+    except sealing.LogNotSealedError as e:
+        raise ConfigError(str(e)) from None
 
 
 def ensure_key_ring(app: AstapaApplication, vault: Vault, new_key: NewKey = generate_key) -> None:
@@ -187,11 +198,13 @@ async def event_store(web_app: web.Application, new_key: NewKey = generate_key):
     vault = web_app[vault_key]
     try:
         await off_loop(app.check_durability)
+        await off_loop(require_sealed_log, app)
         app.lifetimes = lifetimes(settings)
         await off_loop(ensure_key_ring, app, vault, new_key)
         if settings.demo:
             await off_loop(app.execute, app.create_demo_project, callback_uri(settings.issuer))
         await off_loop(app.execute, app.ensure_console_project, console_callback_uri(settings.issuer))
+        app.throttle_backend = web_app[backend_key]  # an erasure forgets its hits there (app/erasure.py)
         app.link_tokens = LinkTokens(await off_loop(load_page_key, vault, "links.key"))
         app.seed_box = SeedBox(await off_loop(load_page_key, vault, "second-factor.key"))
         web_app[ceremonies_key] = SeedBox(await off_loop(load_page_key, vault, "ceremonies.key"))
@@ -436,6 +449,7 @@ def build_mailer(web_app: web.Application) -> Mailer:
         transport = SmtpTransport(parse_smtp_url(settings.smtp_url))
     else:
         transport = OutboxTransport(settings.outbox_dir)
+        app.outbox_dir = settings.outbox_dir  # an erasure deletes its copies there (app/erasure.py)
     composer = Composer(settings.issuer, settings.mail_from or default_sender(settings.issuer),
                         app.link_tokens, {VERIFY_EMAIL: settings.verify_link_ttl,
                                           RESET_PASSWORD: settings.reset_link_ttl,

@@ -131,7 +131,14 @@ def payment_event(fields: tuple[str, ...]):
     return handler
 
 
+def user_erased(db: Database, e: User.Erased) -> None:
+    """Their history goes with them (the log keeps it, sealed: erased)."""
+    db.execute("DELETE FROM user_events WHERE project_id = ? AND sub = ?", [e.project_id, e.sub])
+    db.execute("DELETE FROM factor_owners WHERE project_id = ? AND sub = ?", [e.project_id, e.sub])
+
+
 HANDLERS = {
+    User.Erased: user_erased,
     User.Registered: registered,
     User.EmailVerified: user_event(("email",)),
     User.EmailChanged: user_event(("email", "previous")),

@@ -220,6 +220,7 @@ HANDLERS = {
     **{cls: owned_by(PAYMENT_OWNER, "xendit") for cls in _events_of(
         Payment, "Failed", "Expired", "Succeeded", "AmountMismatched", "Settled")},
     Payment.Created: naming("sub", "api"),
+    User.Erased: naming("sub"),  # the project's log keeps that it happened, and who asked
     **{cls: naming(None) for cls in _events_of(
         Project, "Created", "RegistrationPolicyChanged", "RedirectUriAdded", "PaymentsConfigured",
         "ProviderConfigured", "ProviderRemoved", "SignInPolicyChanged", "PostLogoutRedirectUrisChanged",

@@ -8,6 +8,7 @@ from sqlite_utils import Database
 
 from astapa.domain.links import ActionLink
 from astapa.domain.mail import Message
+from astapa.domain.users import User
 
 NAME = "mail"
 
@@ -18,6 +19,7 @@ def create_tables(db: Database) -> None:
             "message_id": str,
             "project_id": str,
             "recipient": str,
+            "sub": str,  # the user it is for, when it is for one (their rows go at their erasure)
             "kind": str,
             "link_key": str,
             "client_name": str,
@@ -32,6 +34,7 @@ def create_tables(db: Database) -> None:
     )
     db["mail"].create_index(["status", "next_attempt_at"], if_not_exists=True)
     db["mail"].create_index(["status", "queued_at", "message_id"], if_not_exists=True)
+    db["mail"].create_index(["project_id", "sub"], if_not_exists=True)
     db["action_links"].create(
         {"link_id": str, "purpose": str, "project_id": str, "sub": str, "authorization": str,
          "expires_at": float},
@@ -43,10 +46,10 @@ def create_tables(db: Database) -> None:
 
 def message_queued(db: Database, e: Message.Queued) -> None:
     db.execute(
-        "INSERT INTO mail (message_id, project_id, recipient, kind, link_key, client_name, queued_at,"
-        " status, attempts, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?)",
-        [e.originator_id.hex, e.project_id, e.to, e.kind, e.link_key, e.client_name, e.queued_at,
-         e.queued_at],
+        "INSERT INTO mail (message_id, project_id, recipient, sub, kind, link_key, client_name, queued_at,"
+        " status, attempts, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?)",
+        [e.originator_id.hex, e.project_id, e.to, getattr(e, "sub", None), e.kind, e.link_key, e.client_name,
+         e.queued_at, e.queued_at],
     )
 
 
@@ -82,7 +85,14 @@ def link_used(db: Database, e: ActionLink.Used) -> None:
     db.execute("DELETE FROM action_links WHERE link_id = ?", [e.originator_id.hex])
 
 
+def user_erased(db: Database, e: User.Erased) -> None:
+    """Mail for an erased person is never sent (a queued one is forgotten), nor kept."""
+    db.execute("DELETE FROM mail WHERE project_id = ? AND sub = ?", [e.project_id, e.sub])
+    db.execute("DELETE FROM action_links WHERE project_id = ? AND sub = ?", [e.project_id, e.sub])
+
+
 HANDLERS = {
+    User.Erased: user_erased,
     Message.Queued: message_queued,
     Message.Delivered: message_delivered,
     Message.DeliveryFailed: delivery_failed,

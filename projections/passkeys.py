@@ -4,6 +4,7 @@ writer), and what the account page lists."""
 from sqlite_utils import Database
 
 from astapa.domain.passkeys import Passkey
+from astapa.domain.users import User
 
 NAME = "passkeys"
 
@@ -35,4 +36,9 @@ def removed(db: Database, e: Passkey.Removed) -> None:
     db.execute("UPDATE passkeys SET removed = 1 WHERE aggregate_id = ?", [e.originator_id.hex])
 
 
-HANDLERS = {Passkey.Registered: registered, Passkey.Used: used, Passkey.Removed: removed}
+def user_erased(db: Database, e: User.Erased) -> None:
+    """An erased person's passkeys (their names are theirs) are gone: none signs in."""
+    db.execute("DELETE FROM passkeys WHERE project_id = ? AND sub = ?", [e.project_id, e.sub])
+
+
+HANDLERS = {Passkey.Registered: registered, Passkey.Used: used, Passkey.Removed: removed, User.Erased: user_erased}

@@ -21,6 +21,7 @@ from eventsourcing.utils import get_topic
 from sqlite_utils import Database
 
 from astapa.store.files import private_database
+from astapa.store.personal_data import ERASURE_TOPIC
 from projections import PROJECTIONS
 
 log = logging.getLogger("astapa.projections")
@@ -34,7 +35,7 @@ TRACKING_NAME = "read_models"
 # The version of the read models' tables; raise it when a table changes shape, and read.db
 # is rebuilt from the log at the next start.
 SCHEMA_NAME = "schema_version"
-SCHEMA_VERSION = 21
+SCHEMA_VERSION = 22
 # A Runner on MEMORY builds private read models that go with its connection: for a process
 # (the CLI) that must not write the server's read.db (see astapa/cli.py, read_models).
 MEMORY = ":memory:"
@@ -51,6 +52,9 @@ def connect(path: Path | str, readonly: bool = False) -> sqlite3.Connection:
         # read.db can always be rebuilt from the log: a commit lost to a power cut only
         # leaves it at an earlier position, from which it catches up. No fsync per batch.
         conn.execute("PRAGMA synchronous=NORMAL")
+        # A deleted row's bytes are overwritten, not left in free space: an erased person's
+        # rows must be gone from the file (docs/guides/erasure.md).
+        conn.execute("PRAGMA secure_delete=ON")
     conn.row_factory = sqlite3.Row
     return conn
 
@@ -83,6 +87,7 @@ class Runner:
         self._known_head = self.position  # a position known committed, with all before it
         self._head_lock = threading.Lock()
         self._ask_head = False
+        self._wal_to_truncate = False  # an erasure's WAL a reader held: truncated at a later poll
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._waiters: list[tuple[int, asyncio.Future, asyncio.AbstractEventLoop]] = []
@@ -148,6 +153,9 @@ class Runner:
     def _apply(self, notifications: list, position: int) -> set[str]:
         """Rows and the new position in one transaction; returns the read models changed."""
         changed: set[str] = set()
+        if getattr(self.app, "postgres", False) and notifications:
+            # One query for the batch's person keys, not one per person (a round trip each).
+            self.app.mapper.prefetch_keys(notifications)
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             for notification in notifications:
@@ -168,7 +176,21 @@ class Runner:
             self.conn.execute("ROLLBACK")
             raise
         self._persisted, self._persisted_at = position, time.monotonic()
+        if any(n.topic == ERASURE_TOPIC for n in notifications):
+            self._truncate_wal()
         return changed
+
+    def _truncate_wal(self) -> None:
+        """After an erasure: the WAL's older page images still hold the person's rows; copy
+        it into the file and truncate it. A reader still holding it: tried again at each poll
+        (_follow) until it succeeds."""
+        if str(self.read_db) == MEMORY:
+            return
+        busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy and not self._wal_to_truncate:
+            log.warning("read models: the WAL could not be truncated after an erasure (a reader holds it);"
+                        " retrying at each poll")
+        self._wal_to_truncate = bool(busy)
 
     def flush(self) -> None:
         """Write a position that was only kept in memory (nothing in between was handled)."""
@@ -246,6 +268,8 @@ class Runner:
             try:
                 while self.run_once(ask_head) and not self._stopping.is_set():
                     ask_head = False
+                if self._wal_to_truncate:
+                    self._truncate_wal()
             except Exception:
                 log.exception("projection batch failed; retrying at the next poll")
 

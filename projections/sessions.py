@@ -43,7 +43,12 @@ def user_tokens_revoked(db: Database, e: User.TokensRevoked) -> None:
                " (SELECT project_id, sub FROM users WHERE user_id = ?)", [e.originator_id.hex])
 
 
+def user_erased(db: Database, e: User.Erased) -> None:
+    db.execute("DELETE FROM browser_sessions WHERE project_id = ? AND sub = ?", [e.project_id, e.sub])
+
+
 HANDLERS = {
+    User.Erased: user_erased,
     BrowserSession.Started: started,
     BrowserSession.Used: used,
     BrowserSession.Ended: ended,

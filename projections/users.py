@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from astapa.domain.plans import FREE
 from astapa.domain.users import DEFAULT_CLAIMS, EmailIndex, User
+from astapa.store.personal_data import ERASED
 
 NAME = "users"
 
@@ -55,8 +56,10 @@ def user_registered(db: Database, e: User.Registered) -> None:
 
 
 def email_indexed(db: Database, e: EmailIndex.Registered) -> None:
+    """An erased person's key reads ERASED (a rebuild after their erasure): no key, so two
+    of them never collide on the unique index, and their row goes at User.Erased."""
     db.execute("UPDATE users SET email_key = ? WHERE project_id = ? AND sub = ?",
-               [e.email_key, e.project_id, e.sub])
+               [None if e.email_key == ERASED else e.email_key, e.project_id, e.sub])
 
 
 def email_claimed(db: Database, e: EmailIndex.Claimed) -> None:
@@ -116,6 +119,11 @@ def identity_linked(db: Database, e: User.IdentityLinked) -> None:
                [json.dumps(identity), e.originator_id.hex])
 
 
+def user_erased(db: Database, e: User.Erased) -> None:
+    """The person is gone from the read models (their events read as erased)."""
+    db.execute("DELETE FROM users WHERE user_id = ?", [e.originator_id.hex])
+
+
 HANDLERS = {
     User.Registered: user_registered,
     EmailIndex.Registered: email_indexed,
@@ -129,4 +137,5 @@ HANDLERS = {
     User.Disabled: disabled,
     User.Enabled: enabled,
     User.IdentityLinked: identity_linked,
+    User.Erased: user_erased,
 }

@@ -336,6 +336,17 @@ PRINTS: dict[tuple[str, ...], tuple[str, str]] = {
         '`{"checkpoint", "position", "events", "head", "iat"}`',
         ("`checkpoint` is a JWT (`typ` `log-checkpoint+jwt`) signed with the service's current signing key, "
          "claiming the other fields. The log is verified first (exit status 1 if it was altered).")),
+    ("user", "erase"): (
+        '`{"project_id", "sub", "erased": true}`',
+        ("Erases the person, as `DELETE /api/platform/users/{sub}` does: their key is deleted, so their "
+         "personal data in the log reads `[erased]` from then on; their tokens die; their address can sign "
+         "up again. Running it again prints the same (exit status 1 for a sub the project never had). A "
+         "running server reads the erasure at its next poll of the log. See [Erasure](../guides/erasure.md).")),
+    ("log", "encrypt-personal-data"): (
+        '`{"events", "sealed", "snapshots_deleted"}`',
+        ("Seals, in place and in one transaction, the personal data that versions before erasure wrote in "
+         "clear, then VACUUMs the store and rebuilds the hash chain. Run it once, with every server stopped; "
+         "running it again seals nothing. See [Upgrades](../guides/production.md#upgrades).")),
     ("secrets", "rekey"): (
         '`{"resealed"}`',
         "Every secret in the PostgreSQL store sealed again under ASTAPA_NEW_SECRET_KEY (ASTAPA_SECRET_KEY: the"

@@ -5,6 +5,7 @@ Commands live in one module per concern and only decide; core.py saves (see its 
 
 from astapa.app.accounts import LinkRequest, SignedIn
 from astapa.app.console import ConsoleCommands
+from astapa.app.erasure import ErasureCommands
 from astapa.app.golive import GoLiveCommands
 from astapa.app.identities import IdentityCommands, LinkOffer, UpstreamAccount
 from astapa.app.keys import KeyCommands
@@ -13,10 +14,10 @@ from astapa.app.mail import MailCommands
 from astapa.app.payments import PaymentCommands
 from astapa.app.pins import PinTry
 from astapa.app.self_service import SelfServiceCommands
-from astapa.app.webhooks import WebhookCommands
 from astapa.app.projects import DEMO_PROJECT_ID, ProjectCommands, new_client_credentials
 from astapa.app.tokens import Lifetimes, UserGrant
 from astapa.app.users import KEEP
+from astapa.app.webhooks import WebhookCommands
 from astapa.domain.codes import AuthorizationCode
 from astapa.domain.identities import ExternalSignIn, Identity
 from astapa.domain.links import ActionLink
@@ -35,7 +36,8 @@ from astapa.domain.webhooks import Webhook, WebhookFollower
 from astapa.store.events import Decision, EventStore
 
 
-class AstapaApplication(ConsoleCommands, IdentityCommands, LinkCommands, SelfServiceCommands, PaymentCommands,
+class AstapaApplication(ConsoleCommands, ErasureCommands, IdentityCommands, LinkCommands, SelfServiceCommands,
+                        PaymentCommands,
                         MailCommands, WebhookCommands, GoLiveCommands, ProjectCommands, KeyCommands):
     # The library names an application after its class unless told: EventStore's name,
     # which PostgreSQL's tables (astapa_events) and NOTIFY channel are named after.

@@ -223,7 +223,7 @@ class AccountCommands(TokenCommands):
     @staticmethod
     def _message(user: User, kind: str, link_key: str | None, where: LinkRequest, now: float) -> Message:
         return Message(project_id=user.project_id, to=user.email, kind=kind, link_key=link_key,
-                       client_name=where.client_name, queued_at=now)
+                       client_name=where.client_name, queued_at=now, sub=user.sub)
 
     def _start_session(self, user: User, now: float, amr: list[str]) -> tuple[BrowserSession, str]:
         """A new browser session, signed in now by the methods `amr` names (RFC 8176)."""

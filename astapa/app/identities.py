@@ -119,20 +119,18 @@ class IdentityCommands(AccountCommands):
         except InvalidEmailError:
             trip.end(FAILED, None, "unusable email")
             return Decision([trip], error=ProviderEmailUnverifiedError(account.provider))
-        identity_id = Identity.create_id(project_id, account.provider, account.subject)
-        if self.exists(identity_id):
-            identity: Identity = self.load(identity_id, lambda: ExternalSignInError("identity"), read_only=True)
-            user = self._user(project_id, identity.sub, read_only=True)
+        linked = self._linked_identity(project_id, account.provider, account.subject)
+        if linked is not None:
+            user = self._user(project_id, linked.sub, read_only=True)
             return self._external_session(request, trip, user, [], now, require_verified)
         index = self._email_holder(project_id, email_key)
         if index is not None:
             user = self._user(project_id, index.sub)
             if not (account.email_trusted and user.email_verified):
                 trip.offer_link(account.subject, email, account.email_trusted, user.sub,
-                                now + self.lifetimes.link_offer)
+                                now + self.lifetimes.link_offer, project_id=project_id)
                 return Decision([trip], LinkOffer(user.email, account.provider))
-            identity = Identity(project_id=project_id, provider=account.provider, subject=account.subject,
-                                sub=user.sub, email=email)
+            identity = self._new_identity(project_id, account.provider, account.subject, user.sub, email)
             user.link_identity(account.provider, account.subject, email, how="verified_email")
             return self._external_session(request, trip, user, [user, identity], now, require_verified)
         if not account.email_trusted:
@@ -142,8 +140,7 @@ class IdentityCommands(AccountCommands):
             return Decision([trip], error=ProviderEmailUntrustedError(account.provider))
         user = User(project_id=project_id, sub=new_sub(), email=email, password_hash=None)
         index = self._take_email(project_id, email_key, user.sub)
-        identity = Identity(project_id=project_id, provider=account.provider, subject=account.subject,
-                            sub=user.sub, email=email)
+        identity = self._new_identity(project_id, account.provider, account.subject, user.sub, email)
         user.link_identity(account.provider, account.subject, email, how="registered")
         user.verify_email(email)
         trip.end(REGISTERED, user.sub)
@@ -165,19 +162,38 @@ class IdentityCommands(AccountCommands):
             return self.sign_in(request, sub, now, require_verified)
         user = self._user(request.project_id, sub)
         user.check_can_sign_in()
-        identity_id = Identity.create_id(trip.project_id, trip.provider, offer["subject"])
-        if self.exists(identity_id):
+        if self._linked_identity(trip.project_id, trip.provider, offer["subject"]) is not None:
             return self.sign_in(request, sub, now, require_verified)
         if not user.email_verified:
             same = offer["email_trusted"] and _email_key(offer["email"]) == _email_key(user.email)
             if not same:
                 return self.sign_in(request, sub, now, require_verified)
             self._prove_address(user, user.email)
-        identity = Identity(project_id=trip.project_id, provider=trip.provider, subject=offer["subject"],
-                            sub=sub, email=offer["email"])
+        identity = self._new_identity(trip.project_id, trip.provider, offer["subject"], sub, offer["email"])
         user.link_identity(trip.provider, offer["subject"], offer["email"], how="signed_in")
         trip.accept_offer()
         return self._signed_in(request, user, [user, identity, trip], now, [PASSWORD])
+
+    def _linked_identity(self, project_id: str, provider: str, subject: str) -> Identity | None:
+        """The identity index of an upstream account linked to a user; None when it never
+        was, or its user was erased (released)."""
+        identity_id = Identity.create_id(project_id, provider, subject)
+        if not self.exists(identity_id):
+            return None
+        identity: Identity = self.load(identity_id, lambda: ExternalSignInError("identity"), read_only=True)
+        return None if identity.released else identity
+
+    def _new_identity(self, project_id: str, provider: str, subject: str, sub: str, email: str) -> Identity:
+        """The upstream account linked to `sub`: a new index, or a released one linked again
+        (two links at once collide on its version)."""
+        identity_id = Identity.create_id(project_id, provider, subject)
+        if not self.exists(identity_id):
+            return Identity(project_id=project_id, provider=provider, subject=subject, sub=sub, email=email)
+        identity: Identity = self.load(identity_id, lambda: ExternalSignInError("identity"))
+        if not identity.released:
+            raise ExternalSignInError("identity")
+        identity.relink(project_id=project_id, sub=sub, email=email)
+        return identity
 
     def _external_session(self, request: CodeRequest, trip: ExternalSignIn, user: User, changed: list,
                           now: float, require_verified: bool) -> Decision:

@@ -10,7 +10,7 @@ class MailCommands(EventStore):
         message = self._message_to_settle(message_id)
         if message is None:
             return Decision([])  # already settled: recording it again changes nothing
-        message.deliver(transport=transport, reply=reply[:200])
+        message.deliver(transport=transport, reply=reply[:200], user_id=message.user_id)
         return Decision([message])
 
     def record_failure(self, message_id, error: str, retry_at: float | None) -> Decision:
@@ -19,9 +19,9 @@ class MailCommands(EventStore):
         if message is None:
             return Decision([])
         if retry_at is None:
-            message.bounce(error=error[:200])
+            message.bounce(error=error[:200], user_id=message.user_id)
         else:
-            message.fail(error=error[:200], retry_at=retry_at)
+            message.fail(error=error[:200], retry_at=retry_at, user_id=message.user_id)
         return Decision([message])
 
     def _message_to_settle(self, message_id) -> Message | None:

@@ -10,6 +10,7 @@ counts (the money was taken).
 from astapa.app.users import UserCommands
 from astapa.domain.errors import PaymentNotFoundError, PaymentRefusedError
 from astapa.domain.payments import SUCCEEDED, Payment, period_end
+from astapa.domain.users import User
 from astapa.store.events import Decision
 
 
@@ -20,7 +21,7 @@ class PaymentCommands(UserCommands):
         retried create)."""
         if self.exists(Payment.create_id(payment_id)):
             return Decision([], self.payment(payment_id))
-        self._user(project_id, sub, read_only=True)  # UserNotFoundError
+        self._managed_user(project_id, sub, read_only=True)  # UserNotFoundError, for an erased user too
         plan = self.plan_of(project_id, plan_key, offered=True)  # PlanNotFoundError, PlanArchivedError
         if plan["price"] <= 0:
             raise PaymentRefusedError(f"the plan {plan_key!r} costs nothing")
@@ -81,7 +82,7 @@ class PaymentCommands(UserCommands):
         if now is None:
             return Decision([payment], payment)
         user, _ = self._settle(payment, now)
-        return Decision([payment, user], payment)
+        return Decision([payment, *user], payment)
 
     def settle_payment(self, payment_id: str, now: float) -> Decision:
         """Reconciliation: a succeeded payment whose plan is not yet assigned gets it."""
@@ -89,12 +90,17 @@ class PaymentCommands(UserCommands):
         if payment.status != SUCCEEDED or payment.settled:
             return Decision([])
         user, end = self._settle(payment, now)
-        return Decision([payment, user], end)
+        return Decision([payment, *user], end)
 
-    def _settle(self, payment: Payment, now: float):
+    def _settle(self, payment: Payment, now: float) -> tuple[list[User], float | None]:
         """The payment's plan for its period, from the later of now and the end of the
-        period the user already paid for on this plan; `once` is forever."""
+        period the user already paid for on this plan; `once` is forever. ([the user], the
+        period's end.) A payment for a user erased since it was made is settled with no
+        plan (plan None): the money is on record, the erased user is never changed again."""
         user = self._user(payment.project_id, payment.sub)
+        if user.erased:
+            payment.settle(plan=None, period_end=None)
+            return [], None
         start = now
         if user.custom_claims.get("plan") == payment.plan and user.plan_expires_at is not None \
                 and user.plan_expires_at > now:
@@ -103,4 +109,4 @@ class PaymentCommands(UserCommands):
         user.assign_plan(plan=payment.plan, plan_claims=payment.plan_claims, expires_at=end,
                          by=f"payment {payment.payment_id}")
         payment.settle(plan=payment.plan, period_end=end)
-        return user, end
+        return [user], end

@@ -47,7 +47,7 @@ class SelfServiceCommands(TwoFactorCommands, PinCommands, PasskeyCommands):
                           issued_at=now, expires_at=now + self.ttl(CHANGE_EMAIL))
         user.issue_link(CHANGE_EMAIL, key)
         message = Message(project_id=user.project_id, to=email, kind=CHANGE_EMAIL, link_key=key,
-                          client_name=client_name, queued_at=now)
+                          client_name=client_name, queued_at=now, sub=user.sub)
         return Decision([user, link, message])
 
     def confirm_email_change(self, token: str, client_name: str, now: float) -> Decision:

@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 
 from astapa.app.tokens import TokenCommands
-from astapa.domain.errors import PlanArchivedError, PlanExistsError, PlanNotFoundError
+from astapa.domain.errors import PlanArchivedError, PlanExistsError, PlanNotFoundError, UserNotFoundError
 from astapa.domain.plans import FREE, FREE_PLAN, Plan
 from astapa.domain.users import User, check_custom_claims
 from astapa.store.events import Decision
@@ -66,7 +66,7 @@ class UserCommands(TokenCommands):
                       by: str) -> Decision:
         """PATCH /users/{sub}/claims: custom claims set and removed, and (`plan` not KEEP) a
         plan with no end; `plan` None is back to free."""
-        user = self._user(project_id, sub)
+        user = self._managed_user(project_id, sub)
         user.check_claims(changed, removed)
         if changed or removed:
             user.change_claims(changed=changed, removed=removed, by=by)
@@ -78,7 +78,7 @@ class UserCommands(TokenCommands):
 
     def assign_plan(self, project_id: str, sub: str, key: str, expires_at: float | None, by: str) -> Decision:
         """PUT /users/{sub}/plan: a plan, until `expires_at` (None: no end)."""
-        user = self._user(project_id, sub)
+        user = self._managed_user(project_id, sub)
         user.assign_plan(plan=key, plan_claims=self.plan_of(project_id, key, offered=True)["claims"],
                          expires_at=expires_at, by=by)
         return Decision([user])
@@ -87,14 +87,14 @@ class UserCommands(TokenCommands):
         """The console's claims form: `claims` become the user's custom claims (those set,
         any other removed), decided against the user as they are now, not as the form
         showed them; `plan` as in change_claims. Values compare as JSON (1 is not true)."""
-        own = self._user(project_id, sub, read_only=True).custom_claims
+        own = self._managed_user(project_id, sub, read_only=True).custom_claims
         changed = {k: v for k, v in claims.items() if k not in own or _json(own[k]) != _json(v)}
         removed = [k for k in own if k != "plan" and k not in claims]
         return self.change_claims(project_id, sub, changed, removed, plan, by)
 
     def expire_plan(self, project_id: str, sub: str, now: float) -> Decision:
         """The scheduler, once a plan's end has passed: back on free (once)."""
-        user = self._user(project_id, sub)
+        user = self._managed_user(project_id, sub)
         if user.plan_has_expired(now):
             user.expire_plan(plan=user.custom_claims.get("plan", FREE))
         return Decision([user])
@@ -102,9 +102,11 @@ class UserCommands(TokenCommands):
     def user_at(self, project_id: str, sub: str, at: datetime) -> Decision:
         """The user as they were at `at`: the version of their last event at or before it,
         found from the newest event back (a time near now reads few), and loaded as the
-        repository loads any version (from the nearest snapshot). None: no user then.
-        Records nothing."""
+        repository loads any version (from the nearest snapshot). None: no user then, or
+        the user was erased since (whatever `at`: their past is theirs too). Records nothing."""
         aggregate_id = User.create_id(project_id, sub)
+        if not self.exists(aggregate_id) or self._user(project_id, sub, read_only=True).erased:
+            return Decision([], None)
         version = next((e.originator_version for e in self.repository.event_store.get(aggregate_id, desc=True)
                         if e.timestamp <= at), None)
         if version is None:
@@ -114,13 +116,20 @@ class UserCommands(TokenCommands):
 
     def set_disabled(self, project_id: str, sub: str, disabled: bool, by: str) -> Decision:
         """Disabling also ends every session and refresh token at once (a new token epoch)."""
-        user = self._user(project_id, sub)
+        user = self._managed_user(project_id, sub)
         if disabled and not user.disabled:
             user.disable(by=by)
             user.revoke_tokens(reason="disabled")
         elif not disabled and user.disabled:
             user.enable(by=by)
         return Decision([user])
+
+    def _managed_user(self, project_id: str, sub: str, read_only: bool = False) -> User:
+        """The user a management call names; an erased one is no longer there to manage."""
+        user = self._user(project_id, sub, read_only=read_only)
+        if user.erased:
+            raise UserNotFoundError(project_id, sub)
+        return user
 
 
 def _json(value: object) -> str:

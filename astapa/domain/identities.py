@@ -78,8 +78,11 @@ class ExternalSignIn(Aggregate):
         self.outcome = outcome
 
     @event("LinkOffered")
-    def offer_link(self, subject: str, email: str, email_trusted: bool, sub: str, expires_at: float) -> None:
-        """The upstream identity may be linked to user `sub` once that user signs in here."""
+    def offer_link(self, subject: str, email: str, email_trusted: bool, sub: str, expires_at: float,
+                   project_id: str | None = None) -> None:
+        """The upstream identity may be linked to user `sub` once that user signs in here.
+        `project_id` (the trip's) makes the event say whose personal data it holds; absent
+        from older events."""
         self.outcome = OFFERED
         self.offer = {"subject": subject, "email": email, "email_trusted": email_trusted, "sub": sub}
         self.offer_expires_at = expires_at
@@ -99,7 +102,10 @@ class ExternalSignIn(Aggregate):
 
 
 class Identity(Aggregate):
-    """One upstream account of one project, and the user it signs in."""
+    """One upstream account of one project, and the user it signs in. Released when that
+    user is erased: the account may then make or join another user (Relinked)."""
+
+    released = False  # class-level default: identities linked before they could be released
 
     @event("Linked")
     def __init__(self, project_id: str, provider: str, subject: str, sub: str, email: str) -> None:
@@ -112,3 +118,14 @@ class Identity(Aggregate):
     @staticmethod
     def create_id(project_id: str, provider: str, subject: str) -> UUID:
         return index_id("identity", f"{project_id}/{provider}/{subject}")
+
+    @event("Released")
+    def release(self, reason: str) -> None:
+        self.released = True
+
+    @event("Relinked")
+    def relink(self, project_id: str, sub: str, email: str) -> None:
+        """A released identity, linked to `sub` (named in full: whose personal data `email` is)."""
+        self.sub = sub
+        self.email = email
+        self.released = False

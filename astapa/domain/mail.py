@@ -7,6 +7,8 @@ sent again carries the same, still valid, link.
 
 from eventsourcing.domain import Aggregate, event
 
+from astapa.domain.users import User
+
 # Kinds with an action link (its purpose is the kind), and notices without one.
 SIGNUP_ATTEMPT = "signup_attempt"
 PASSWORD_CHANGED = "password_changed"
@@ -23,10 +25,13 @@ class Message(Aggregate):
     @event("Queued")
     def __init__(
         self, project_id: str, to: str, kind: str, link_key: str | None, client_name: str,
-        queued_at: float,
+        queued_at: float, sub: str | None = None,
     ) -> None:
+        """`sub`: the user the message is for, when it is for one (whose personal data `to`
+        is: astapa/store/personal_data.py); absent from older events."""
         self.project_id = project_id
         self.to = to
+        self.sub = sub
         self.kind = kind
         self.link_key = link_key
         self.client_name = client_name
@@ -37,12 +42,19 @@ class Message(Aggregate):
     def settled(self) -> bool:
         return self.status != "queued"
 
+    @property
+    def user_id(self) -> str | None:
+        """The recipient's User aggregate id (hex), named by the delivery events: what the
+        mail server answers may quote the address, and is sealed as theirs."""
+        sub = getattr(self, "sub", None)  # messages queued before it was recorded
+        return User.create_id(self.project_id, sub).hex if sub else None
+
     @event("Delivered")
-    def deliver(self, transport: str, reply: str) -> None:
+    def deliver(self, transport: str, reply: str, user_id: str | None = None) -> None:
         self.status = "delivered"
 
     @event("DeliveryFailed")
-    def fail(self, error: str, retry_at: float) -> None:
+    def fail(self, error: str, retry_at: float, user_id: str | None = None) -> None:
         """Not delivered this time (server down, a temporary refusal): tried again later
         (the `mail` read model counts the attempts and keeps `retry_at`)."""
 
@@ -53,6 +65,6 @@ class Message(Aggregate):
         self.status = "dropped"
 
     @event("Bounced")
-    def bounce(self, error: str) -> None:
+    def bounce(self, error: str, user_id: str | None = None) -> None:
         """Refused for good (a 5xx reply): not tried again."""
         self.status = "bounced"

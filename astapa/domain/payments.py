@@ -72,8 +72,9 @@ class Payment(Aggregate):
         """Xendit reported a payment that does not match ours: recorded, never settled."""
 
     @event("Settled")
-    def settle(self, plan: str, period_end: float | None) -> None:
-        """The plan was assigned to the user (in the same save)."""
+    def settle(self, plan: str | None, period_end: float | None) -> None:
+        """The plan was assigned to the user (in the same save); `plan` None: to no one, the
+        user having been erased since the payment was made."""
         self.settled = True
 
     def is_open(self) -> bool:

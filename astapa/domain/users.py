@@ -47,6 +47,9 @@ class User(Aggregate):
     # in place, so this read-only class-level default also serves snapshots taken before
     # it existed. (Not annotated: annotated attributes become dataclass fields.)
     links = MappingProxyType({})
+    # Erased (User.Erased): their personal data is unreadable, and they can never sign in
+    # again. Class-level default, like `links`, for snapshots taken before it existed.
+    erased = False
     # The claims that came with the current plan, and when the plan ends (None: never).
     # Class-level defaults, like `links`, for snapshots taken before they existed.
     plan_claims = MappingProxyType({})
@@ -71,7 +74,7 @@ class User(Aggregate):
         return index_id("user", f"{project_id}/{sub}")
 
     def check_can_sign_in(self) -> None:
-        if self.disabled:
+        if self.disabled or self.erased:
             raise UserDisabledError(self.project_id, self.sub)
 
     @event("TokensRevoked")
@@ -157,6 +160,22 @@ class User(Aggregate):
     @event("Enabled")
     def enable(self, by: str) -> None:
         self.disabled = False
+
+    @event("Erased")
+    def erase(self, project_id: str, sub: str, by: str, messages: list[str] | None = None,
+              email: str | None = None) -> None:
+        """The person asked to be forgotten: their key is deleted after this is saved
+        (astapa/app/erasure.py), so their personal fields in every event read as erased.
+        They can never sign in again; their address was released in the same save. Holds
+        no personal data itself: it must stay readable to say what happened, and names
+        the user in full for the read models, which drop their rows. `messages`: the ids
+        (hex) of mail queued for them, whose copies each server deletes from its outbox.
+        `email`: their address as they are erased (sealed, as their other events' are),
+        which the shared throttle log forgets just before their key goes: so even a retry
+        after a crash knows it, while no read model does any more."""
+        self.erased = True
+        self.disabled = True
+        self.links = {}  # every link mailed to them is dead
 
     def effective_claims(self, now: float) -> dict:
         """Custom claims as a token carries them at `now`: the plan's claims under the

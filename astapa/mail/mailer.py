@@ -9,6 +9,7 @@ recorded (a crash in between) is sent again with the same Message-ID. """
 
 import asyncio
 import logging
+import re
 from typing import Callable
 from uuid import UUID
 
@@ -130,12 +131,12 @@ class Mailer:
                         return 0
                     reply = await self.transport.send(self.composer.compose(mail), mail)
             except PermanentFailure as e:
-                log.warning("mail %s (%s) bounced: %s", mail.message_id, mail.kind, e)
+                log.warning("mail %s (%s) bounced: %s", mail.message_id, mail.kind, loggable(e))
                 return await self._record(app.record_failure, mail, str(e), None)
             except TemporaryFailure as e:
                 delay = min(self.retry_base * 2 ** mail.attempts, self.retry_max)
                 log.warning("mail %s (%s) not delivered, retrying in %ds: %s",
-                            mail.message_id, mail.kind, delay, e)
+                            mail.message_id, mail.kind, delay, loggable(e))
                 return await self._record(app.record_failure, mail, str(e), self.clock.now() + delay)
             self._sent[mail.message_id] = reply
         log.info("mail %s (%s) delivered by %s", mail.message_id, mail.kind, self.transport.name)
@@ -156,3 +157,16 @@ class Mailer:
     async def _record(self, command, mail: QueuedMail, *args) -> int:
         _, position = await self.writer.run(command, UUID(mail.message_id), *args)
         return position
+
+
+def loggable(failure: Exception) -> str:
+    """What the log may say of a delivery failure: the SMTP reply's code (`550`), the
+    refused recipients' codes, or the failure's kind (`SMTPServerDisconnected`), never the
+    server's text, which may quote the recipient's address (it is recorded, sealed, in the
+    event: astapa/store/personal_data.py)."""
+    text = str(failure)
+    code = re.match(r"[2-5]\d\d\b", text)
+    if code:
+        return code.group()
+    head, _, rest = text.partition(":")
+    return text if re.fullmatch(r" \[[\d, ]*\]", rest) else head

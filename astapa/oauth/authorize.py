@@ -92,6 +92,17 @@ def uncarry(carried: str) -> tuple[str | None, str]:
     return None, carried
 
 
+def without_login_hint(carried: str) -> str:
+    """A carried request without its `login_hint` (an address, personal data): what a
+    sign-in trip through Google or GitHub records, as the hint is needed only for the
+    redirect to the provider, made before it is recorded."""
+    project_id, query = uncarry(carried)
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if all(name != "login_hint" for name, _ in pairs):
+        return carried
+    return carry(project_id, urlencode([(name, value) for name, value in pairs if name != "login_hint"]))
+
+
 class PageError(OAuthError):
     """An error about the client or redirect_uri: shown on our page, never redirected."""
 

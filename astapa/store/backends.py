@@ -87,7 +87,7 @@ class Backend:
             return cls(self.data_dir / "events.db", shared=self.shared)
         for attempt in range(STORE_OPEN_ATTEMPTS):
             try:
-                return cls(store_url=self.store_url)
+                return cls(store_url=self.store_url, secret_key=self.secret_key)
             except PersistenceError:
                 # Nodes starting at the same instant each replace the library's functions
                 # ("tuple concurrently updated"): the one that lost tries again.

@@ -14,6 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 from uuid import UUID
@@ -26,6 +27,9 @@ from eventsourcing.utils import Environment, get_topic
 from astapa.domain.errors import ConflictError, DomainError, StoreBusyError, StoreNotDurableError
 from astapa.store.chain import ChainedSQLiteFactory
 from astapa.store.files import private_database
+from astapa.store import sealing
+from astapa.store.person_keys import PersonKeysOpener
+from astapa.store.personal_data import PersonalDataMapper, person_id
 
 log = logging.getLogger("astapa.store")
 
@@ -51,9 +55,13 @@ class EventStore(Application):
     name = "astapa"
 
     def __init__(self, events_db: Path | None = None, lock_timeout: int = 5, *,
-                 store_url: str | None = None, shared: bool = False) -> None:
+                 store_url: str | None = None, shared: bool = False, secret_key: str | None = None,
+                 without_person_keys: bool = False) -> None:
         """SQLite at `events_db`, or the PostgreSQL database at `store_url`. `shared`: other
-        server processes write the same store (workers, or a cluster's nodes)."""
+        server processes write the same store (workers, or a cluster's nodes). `secret_key`:
+        what seals a PostgreSQL store's person keys (default: ASTAPA_SECRET_KEY).
+        `without_person_keys`: a copy of the log alone, every sealed field read as erased.
+        A new store is marked sealed as it is made (astapa/store/sealing.py)."""
         if store_url is not None:
             from astapa.store.postgres import store_env  # psycopg only when asked for
 
@@ -63,11 +71,42 @@ class EventStore(Application):
             private_database(events_db)  # 0600, and so its -wal and -shm, whatever the umask
             env = {"PERSISTENCE_MODULE": get_topic(ChainedSQLiteFactory), "SQLITE_DBNAME": str(events_db),
                    "SQLITE_LOCK_TIMEOUT": str(lock_timeout)}
+        # Before the mapper is made, which opens them at their first use.
+        self.person_keys = PersonKeysOpener(events_db, store_url, secret_key, absent=without_person_keys)
         super().__init__(env=env)
         self.postgres = store_url is not None
+        self.person_keys.store_id = partial(sealing.store_id, self)
+        if not without_person_keys:
+            sealing.mark_if_fresh(self)
         self.shared = shared or self.postgres
         self._owned: OrderedDict[UUID, Aggregate] = OrderedDict()
         self._owned_lock = threading.Lock()
+
+    def construct_mapper(self) -> PersonalDataMapper:
+        """Personal fields sealed per person (astapa/store/personal_data.py); a process that
+        reads an erasure forgets what it remembers of that person."""
+        mapper = PersonalDataMapper(self.construct_transcoder(), self.person_keys)
+        mapper.before_erasure.append(self.before_key_deletion)
+        mapper.erasure_listeners.append(self.on_erasure)
+        return mapper
+
+    def before_key_deletion(self, erasure: Any) -> None:
+        """A User.Erased was read, its person's key not yet deleted (their data still opens):
+        the commands forget what is kept elsewhere under their personal data."""
+
+    def on_erasure(self, erasure: Any) -> None:
+        """A User.Erased was read: forget the remembered aggregates of that person (their
+        user, email index, sessions...), which another process may have changed since."""
+        user_id = erasure.originator_id
+        with self._owned_lock:
+            theirs = [a.id for a in self._owned.values() if a.id == user_id or (
+                isinstance(getattr(a, "sub", None), str) and isinstance(getattr(a, "project_id", None), str)
+                and person_id(a.project_id, a.sub) == user_id.hex)]
+        self._forget(theirs)
+
+    def close(self) -> None:
+        super().close()
+        self.person_keys.close()
 
     def construct_env(self, name: str, env: dict | None = None) -> Environment:
         """The settings passed in, and snapshotting when the class asks for it; never the

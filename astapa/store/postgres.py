@@ -353,6 +353,11 @@ def _create_table(connection: psycopg.Connection, *statements: str) -> None:
             connection.execute(statement)
 
 
+def create_tables(connection: psycopg.Connection, *statements: str) -> None:
+    """_create_table, for the store's other modules (astapa/store/sealing.py)."""
+    _create_table(connection, *statements)
+
+
 # --- Notifications -----------------------------------------------------------------------
 
 
@@ -508,12 +513,14 @@ class PostgresVault:
             raise WrongSecretKey("the secret key is not the one the secrets in PostgreSQL were "
                                  f"sealed with ({error})") from None
 
-    def rekey(self, new_box: SecretBox) -> None:
-        """Every secret sealed again with `new_box`, all in one transaction; WrongSecretKey,
-        and nothing changed, if one does not open with the current key."""
-        self._session.run(lambda db: self._reseal_all(db, new_box))
+    def rekey(self, new_box: SecretBox) -> int:
+        """Every secret, and every person's key (astapa_person_keys, sealed with the same
+        key), sealed again with `new_box`, all in one transaction; WrongSecretKey, and
+        nothing changed, if one does not open with the current key. How many person keys
+        were resealed."""
+        return self._session.run(lambda db: self._reseal_all(db, new_box))
 
-    def _reseal_all(self, db: psycopg.Connection, new_box: SecretBox) -> None:
+    def _reseal_all(self, db: psycopg.Connection, new_box: SecretBox) -> int:
         with db.transaction():
             db.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}s'")
             db.execute("LOCK TABLE astapa_secrets IN EXCLUSIVE MODE")  # no write slips past
@@ -523,7 +530,23 @@ class PostgresVault:
             with db.cursor() as cursor:
                 cursor.executemany("UPDATE astapa_secrets SET sealed = %s, updated_at = now() "
                                    "WHERE name = %s", resealed)
+            person_keys = self._reseal_person_keys(db, new_box)
         self._box = new_box  # committed, and still under the session's lock: no read between
+        return person_keys
+
+    def _reseal_person_keys(self, db: psycopg.Connection, new_box: SecretBox) -> int:
+        """In the caller's transaction: a key left under the old secret key would never open
+        again (every PostgresPersonKeys.read a WrongSecretKey). Erased persons' rows hold no
+        key and stay as they are."""
+        if db.execute("SELECT to_regclass('astapa_person_keys')").fetchone()[0] is None:
+            return 0  # a store that never sealed personal data
+        db.execute("LOCK TABLE astapa_person_keys IN EXCLUSIVE MODE")  # no key made nor erased meanwhile
+        rows = db.execute("SELECT person, sealed FROM astapa_person_keys WHERE sealed IS NOT NULL").fetchall()
+        resealed = [(new_box.seal(_person_key_name(person), self._box.open(_person_key_name(person), bytes(sealed))),
+                     person) for person, sealed in rows]
+        with db.cursor() as cursor:
+            cursor.executemany("UPDATE astapa_person_keys SET sealed = %s WHERE person = %s", resealed)
+        return len(resealed)
 
     def close(self) -> None:
         self._session.close()
@@ -632,6 +655,11 @@ class PostgresThrottleLog:
     def prune(self, before: float) -> None:
         self._session.run(lambda db: db.execute("DELETE FROM astapa_throttle_hits WHERE at < %s", [before]))
 
+    def forget(self, key: str) -> None:
+        """Every hit counted under `key` (an erased person's address), and its dead rows."""
+        self._session.run(lambda db: db.execute("DELETE FROM astapa_throttle_hits WHERE key = %s", [key]))
+        self._session.run(lambda db: db.execute("VACUUM astapa_throttle_hits"))
+
     def close(self) -> None:
         self._session.close()
 
@@ -644,3 +672,75 @@ class PostgresThrottleLog:
             db.execute("INSERT INTO astapa_throttle_hits (throttle, key, at, origin) "
                        "SELECT * FROM unnest(%s::text[], %s::text[], %s::float8[], %s::text[])",
                        [throttles, keys, ats, origins])
+
+
+# --- Per-person keys (astapa.store.person_keys) --------------------------------------------
+
+PERSON_KEYS_TABLE = ("CREATE TABLE IF NOT EXISTS astapa_person_keys (person text PRIMARY KEY, sealed bytea, "
+                     "created_at timestamptz NOT NULL DEFAULT now(), erased_at timestamptz)")
+
+
+class PostgresPersonKeys:
+    """The per-person keys of every node in one table, each sealed with the SecretBox under
+    its person's name (a sealed key copied to another row does not open). An erasure sets
+    `sealed` to NULL, then VACUUMs the table so the old row version is reclaimed."""
+
+    def __init__(self, url: str, box: SecretBox) -> None:
+        self._session = _Session(url)
+        self._box = box
+        self._session.run(lambda db: _create_table(db, PERSON_KEYS_TABLE))
+
+    def read(self, person: str) -> tuple[bool, bytes | None]:
+        row = self._session.run(lambda db: db.execute(
+            "SELECT sealed FROM astapa_person_keys WHERE person = %s", [person]).fetchone())
+        if row is None:
+            return False, None
+        return True, None if row[0] is None else self._box.open(_person_key_name(person), bytes(row[0]))
+
+    def read_many(self, persons: list[str]) -> dict[str, bytes | None]:
+        """The persons that have a row: their key (None: erased). One query."""
+        rows = self._session.run(lambda db: db.execute(
+            "SELECT person, sealed FROM astapa_person_keys WHERE person = ANY(%s)", [persons]).fetchall())
+        return {person: None if sealed is None else self._box.open(_person_key_name(person), bytes(sealed))
+                for person, sealed in rows}
+
+    def create(self, person: str, key: bytes) -> bytes | None:
+        sealed = self._box.seal(_person_key_name(person), key)
+
+        def insert(db: psycopg.Connection) -> Any:
+            with db.transaction():
+                db.execute("INSERT INTO astapa_person_keys (person, sealed) VALUES (%s, %s) "
+                           "ON CONFLICT (person) DO NOTHING", [person, sealed])
+                return db.execute("SELECT sealed FROM astapa_person_keys WHERE person = %s", [person]).fetchone()
+
+        row = self._session.run(insert)
+        return None if row[0] is None else self._box.open(_person_key_name(person), bytes(row[0]))
+
+    def erase(self, person: str) -> bool:
+        def erase(db: psycopg.Connection) -> bool:
+            with db.transaction():
+                return db.execute(
+                    "INSERT INTO astapa_person_keys (person, sealed, erased_at) VALUES (%s, NULL, now()) "
+                    "ON CONFLICT (person) DO UPDATE SET sealed = NULL, erased_at = now() "
+                    "WHERE astapa_person_keys.sealed IS NOT NULL", [person]).rowcount > 0
+
+        deleted = self._session.run(erase)
+        if deleted:
+            self._vacuum()
+        return deleted
+
+    def _vacuum(self) -> None:
+        """Reclaim the dead row version that still holds the sealed key (best effort: the
+        key is sealed with ASTAPA_SECRET_KEY there, and PostgreSQL's own WAL and backups are
+        the operator's, see docs/guides/erasure.md)."""
+        try:  # the session's connections are autocommit: VACUUM runs outside a transaction
+            self._session.run(lambda db: db.execute("VACUUM astapa_person_keys"))
+        except PersistenceError as e:
+            log.warning("VACUUM astapa_person_keys after an erasure failed: %s", e)
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def _person_key_name(person: str) -> str:
+    return f"astapa/person-key/{person}"

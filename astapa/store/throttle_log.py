@@ -36,6 +36,9 @@ class ThrottleLog(Protocol):
     def prune(self, before: float) -> None:
         """Forget the hits older than `before`."""
 
+    def forget(self, key: str) -> None:
+        """Forget every hit counted under `key` (an erased person's address)."""
+
     def close(self) -> None: ...
 
 
@@ -79,6 +82,16 @@ class SqliteThrottleLog:
     def prune(self, before: float) -> None:
         with self._transaction():
             self._db.execute("DELETE FROM astapa_throttle_hits WHERE at < ?", (before,))
+
+    def forget(self, key: str) -> None:
+        """Every hit counted under `key` (an erased person's address), overwritten in the
+        file and gone from the WAL."""
+        with self._lock:
+            self._db.execute("PRAGMA secure_delete=ON")
+        with self._transaction():
+            self._db.execute("DELETE FROM astapa_throttle_hits WHERE key = ?", (key,))
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         with self._lock:

@@ -7,6 +7,7 @@ visible: any other is 404. JSON in and out; errors are {"error", "error_descript
 
 import asyncio
 import re
+import sqlite3
 from datetime import datetime, timezone
 from typing import Any
 
@@ -21,11 +22,13 @@ from astapa.oauth.errors import (
     ForbiddenError,
     InvalidRequestError,
     NotFoundError,
+    TemporarilyUnavailableError,
 )
 from astapa.oauth.request import OAuthRequest
 from astapa.queries import (
     ClientRecord,
     identities_until,
+    mail_of_user,
     plan_by_key,
     plans_of,
     user_by_email,
@@ -312,6 +315,27 @@ async def patch_user(request: web.Request) -> web.Response:
                              document["disabled"],
                              client.client_id)
     return await current_user(web_app, client.project_id, sub, position)
+
+
+async def erase_user(request: web.Request) -> web.Response:
+    """DELETE /api/platform/users/{sub}: erase the person (astapa/app/erasure.py): 204, and
+    204 again for one already erased (idempotent); 404 for a sub the project never had;
+    503 when the key or the throttle log could not be reached after the erasure was saved
+    (retrying finishes it). Answered once this server's read models no longer hold them and
+    their key is gone. Not with the secret being replaced: erasing cannot be undone."""
+    web_app = request.app
+    client = await project_client(request, web_app, {}, manages_credentials=True)
+    sub = sub_of(request)
+    app, reads, loop = web_app[application_key], web_app[reads_key], asyncio.get_running_loop()
+    messages = await reads.query(mail_of_user, client.project_id, sub)
+    _, position = await decided(API_ANSWERS, web_app, app.erase_user, client.project_id, sub, client.client_id,
+                                messages)
+    try:
+        await loop.run_in_executor(reads.pool, app.erase_person_key, client.project_id, sub)
+    except sqlite3.Error as e:  # person-keys.db or throttles.db busy; PersistenceError is 503 already
+        raise TemporarilyUnavailableError(detail=f"the erasure is saved; finishing it failed: {e!r}") from None
+    await await_read_model(web_app, position)
+    return web.Response(status=204, headers=NO_STORE)
 
 
 async def patch_claims(request: web.Request) -> web.Response:

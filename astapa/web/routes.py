@@ -38,6 +38,7 @@ def setup_routes(app: web.Application, demo_pages: bool = False) -> None:
         web.get("/api/platform/users", management.list_users, name="platform.users"),
         web.get(USER, management.get_user, name="platform.user"),
         web.patch(USER, management.patch_user, name="platform.patch_user"),
+        web.delete(USER, management.erase_user, name="platform.erase_user"),
         web.patch("/api/platform/users/{sub}/claims", management.patch_claims, name="platform.claims"),
         web.put("/api/platform/users/{sub}/plan", management.put_plan, name="platform.user_plan"),
         web.get("/api/platform/users/{sub}/events", management.events, name="platform.user_events"),

@@ -76,3 +76,24 @@ def test_a_success_assigns_its_plan_in_the_same_save(shop):
     assert app.recorder.max_notification_id() == before + 3
     assert app.repository.get(Payment.create_id("pay_5")).settled
     assert app.execute(app.settle_payment, "pay_5", 1000.0)[1] == 0  # nothing left to reconcile
+
+
+def test_an_erased_user_pays_for_nothing_and_a_late_settlement_changes_them_not(shop):
+    """New payments for an erased user are refused as for an unknown one (404); one made
+    before the erasure and paid after it is settled with no plan: on record, nothing
+    assigned, the erased user untouched."""
+    from astapa.domain.errors import UserNotFoundError
+
+    app, sub = shop
+    app.execute(app.create_payment, "pay_5", "proj_a", sub, "pro", "QRIS", None, "sandbox", 1000.0, 3600, "cid_a")
+    app.execute(app.erase_user, "proj_a", sub, "test")
+    app.erase_person_key("proj_a", sub)
+    with pytest.raises(UserNotFoundError):
+        app.execute(app.create_payment, "pay_6", "proj_a", sub, "pro", "QRIS", None, "sandbox", 1000.0, 3600, "c")
+    user_id = User.create_id("proj_a", sub)
+    version = app.repository.get(user_id).version
+    app.execute(app.payment_succeeded, "pay_5", "pr-5", None, 149000, "IDR", 1100.0)
+    payment = app.repository.get(Payment.create_id("pay_5"))
+    assert payment.status == "SUCCEEDED" and payment.settled
+    assert app.repository.get(user_id).version == version  # no PlanAssigned after User.Erased
+    assert app.execute(app.settle_payment, "pay_5", 1200.0)[1] == 0  # nothing left to settle

@@ -353,6 +353,43 @@ def test_rekey_reseals_every_secret_with_the_new_key(vault, pg_url):
     rekeyed.close()
 
 
+def test_rekey_reseals_the_person_keys_with_the_secrets(vault, pg_url):
+    """The person keys are sealed with the same secret key: left under the old one, every
+    sealed field of every person would fail to open after a rotation (erasure's finding 2)."""
+    from astapa.store.postgres import PostgresPersonKeys
+
+    keys = PostgresPersonKeys(pg_url, SecretBox(KEY))
+    ada_key = keys.create("ada", b"a" * 32)
+    keys.create("bob", b"b" * 32)
+    keys.erase("bob")
+    vault.check()
+    assert vault.rekey(SecretBox(OTHER_KEY)) == 1  # bob's row holds no key any more
+    keys.close()
+
+    rekeyed = PostgresPersonKeys(pg_url, SecretBox(OTHER_KEY))
+    assert rekeyed.read("ada") == (True, ada_key)
+    assert rekeyed.read("bob") == (True, None)
+    rekeyed.close()
+    with pytest.raises(WrongSecretKey):
+        PostgresPersonKeys(pg_url, SecretBox(KEY)).read("ada")
+
+
+def test_the_person_keys_of_a_batch_are_read_in_one_query(pg_url):
+    from astapa.store.person_keys import CachedPersonKeys
+    from astapa.store.postgres import PostgresPersonKeys
+
+    store = PostgresPersonKeys(pg_url, SecretBox(KEY))
+    store.create("ada", b"a" * 32)
+    store.create("bob", b"b" * 32)
+    store.erase("bob")
+    assert store.read_many(["ada", "bob", "carol"]) == {"ada": b"a" * 32, "bob": None}
+    keys = CachedPersonKeys(store)
+    keys.prefetch({"ada", "bob", "carol"})
+    store.read = None  # every key below comes from the cache the prefetch filled
+    assert keys.key("ada") == b"a" * 32 and keys.key("bob") is None
+    store.close()
+
+
 def test_rekey_changes_nothing_when_one_secret_does_not_open(vault, pg_url):
     vault.write("a", b"1")
     PostgresVault(pg_url, SecretBox(OTHER_KEY)).write("stray", b"2")

@@ -25,7 +25,7 @@ from astapa.domain.errors import (
     UserDisabledError,
 )
 from astapa.domain.identities import DENIED, FAILED, PROVIDER_NAMES, PROVIDERS
-from astapa.oauth.authorize import AuthorizationRequest
+from astapa.oauth.authorize import AuthorizationRequest, without_login_hint
 from astapa.providers import ProviderError
 from astapa.web.appkeys import (
     application_key,
@@ -91,8 +91,10 @@ async def start(request: web.Request, web_app: web.Application, authz: Authoriza
     except ProviderError as e:
         log.warning("%s sign-in could not start: %s", name, e)
         return form(request, web_app, authz, mode, email=email, status=502, error=UNAVAILABLE.format(name=name))
-    await web_app[writer_key].run(app.start_external_sign_in, authz.client.project_id, provider, authz.query,
-                         state, binding, now)
+    # The login_hint went to the provider above; the trip, an event with no person to seal
+    # it under, does not keep it.
+    await web_app[writer_key].run(app.start_external_sign_in, authz.client.project_id, provider,
+                                  without_login_hint(authz.query), state, binding, now)
     response = see_other(url)
     set_cookie(response, web_app[settings_key], BINDING_COOKIE, binding, max_age=app.lifetimes.link_offer
                + app.lifetimes.external_sign_in)
