@@ -167,15 +167,20 @@ def _b64encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def test_several_writers_build_one_chain(tmp_path: Path):
-    apps = [AstapaApplication(tmp_path / "events.db") for _ in range(4)]
-    threads = [threading.Thread(target=write_projects, args=(app, 15, f"w{n}-")) for n, app in enumerate(apps)]
+def write_at_once(apps: list[AstapaApplication], count: int) -> None:
+    """Each application (its own connections: another writer) writes `count` projects, all
+    at the same time; then they close."""
+    threads = [threading.Thread(target=write_projects, args=(app, count, f"w{n}-")) for n, app in enumerate(apps)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     for app in apps:
         app.close()
+
+
+def test_several_writers_build_one_chain(tmp_path: Path):
+    write_at_once([AstapaApplication(tmp_path / "events.db") for _ in range(4)], 15)
     status, report, _ = audit("verify", "--data-dir", str(tmp_path))
     assert status == 0 and report["events"] == 4 * 15 * 2
 
@@ -211,14 +216,7 @@ def test_progress_is_drawn_on_a_terminal_only():
 
 def test_postgres_writers_build_one_chain_and_tampering_is_found(pg_url: str, monkeypatch):
     monkeypatch.setenv("ASTAPA_STORE_URL", pg_url)
-    apps = [AstapaApplication(store_url=pg_url) for _ in range(3)]
-    threads = [threading.Thread(target=write_projects, args=(app, 10, f"n{n}-")) for n, app in enumerate(apps)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for app in apps:
-        app.close()
+    write_at_once([AstapaApplication(store_url=pg_url) for _ in range(3)], 10)
     status, report, _ = audit("verify")
     assert status == 0 and report["events"] == 3 * 10 * 2
     with psycopg.connect(pg_url, autocommit=True) as db:
