@@ -718,7 +718,9 @@ def run_audit(args: argparse.Namespace) -> int:
     backend = open_backend(args)
     if not backend.postgres and not (backend.data_dir / "events.db").exists():
         raise ConfigError(f"no event store at {backend.data_dir / 'events.db'}")
-    app = backend.event_store(_application_class())
+    # Plain verify reads the raw rows only: it opens no application, so it writes nothing
+    # and needs no key (an auditor's read-only copy of the log). Checkpoints need the keys.
+    app = backend.event_store(_application_class()) if args.action == "checkpoint" or args.since else None
     try:
         if args.action == "checkpoint":
             from astapa.domain.errors import KeyRingMissingError
@@ -744,7 +746,8 @@ def run_audit(args: argparse.Namespace) -> int:
         print(f"astapa: {e}", file=sys.stderr)
         return 1
     finally:
-        app.close()
+        if app is not None:
+            app.close()
     print(json.dumps(report))
     return 0
 

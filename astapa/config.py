@@ -137,12 +137,12 @@ class Settings:
     # (ASTAPA_CIMD_CA_FILE): a private CA, or a test's own.
     cimd_ca_file: str | None = None
     client_document_timeout: float = 5.0
+    client_document_max_bytes: int = 64 * 1024
     # Webhook URLs must be https on public addresses (checked again at each delivery);
     # ASTAPA_WEBHOOK_ALLOW_HTTP_LOOPBACK=1 also allows http and https to loopback addresses
     # (for tests). Each delivery attempt gives up after webhook_timeout seconds.
     webhook_allow_http_loopback: bool = False
     webhook_timeout: float = 10.0
-    client_document_max_bytes: int = 64 * 1024
     # RFC 7591 registrations per client IP per hour, at projects that take them.
     registrations_per_ip: int = 10
     # Sign-ups (each a bcrypt hash and a verification mail) per hour: per client IP

@@ -348,9 +348,10 @@ PRINTS: dict[tuple[str, ...], tuple[str, str]] = {
          "clear, then VACUUMs the store and rebuilds the hash chain. Run it once, with every server stopped; "
          "running it again seals nothing. See [Upgrades](../guides/production.md#upgrades).")),
     ("secrets", "rekey"): (
-        '`{"resealed"}`',
-        "Every secret in the PostgreSQL store sealed again under ASTAPA_NEW_SECRET_KEY (ASTAPA_SECRET_KEY: the"
-        " current key), in one transaction; refused without --store. Then restart every server with the new key."),
+        '`{"resealed", "person_keys_resealed"}`',
+        "Every secret in the PostgreSQL store, and every person's key, sealed again under ASTAPA_NEW_SECRET_KEY"
+        " (ASTAPA_SECRET_KEY: the current key), in one transaction; refused without --store. Then restart every"
+        " server with the new key (until then, a server still on the old key answers 503 to a sign-up)."),
 }
 
 

@@ -26,6 +26,7 @@ from tqdm import tqdm  # noqa: E402
 from astapa.app import AstapaApplication  # noqa: E402
 from astapa.config import ConfigError, env_default  # noqa: E402
 from astapa.server import lock_data_dir  # noqa: E402
+from astapa.store.person_keys import PersonKeysUnavailable  # noqa: E402
 from projections.mail import delete_expired  # noqa: E402
 from projections.runner import Runner  # noqa: E402
 
@@ -107,6 +108,14 @@ def main() -> int:
         print("rebuild: error: --until needs --into: the read models of a past time never replace the live ones",
               file=sys.stderr)
         return 2
+    try:
+        return run(args, data_dir, events_db, show)
+    except PersonKeysUnavailable as e:  # a restored log without its person-keys.db, say
+        print(f"rebuild: error: {e}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace, data_dir: Path, events_db: Path, show: bool) -> int:
     if args.into:
         target = Path(args.into)
         refusal = unsafe_target(target, data_dir)

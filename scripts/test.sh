@@ -46,8 +46,9 @@ if [ ! -x .venv/bin/python ]; then "${PYTHON:-python3}" -m venv .venv; fi
 if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
 if [ $# -gt 0 ]; then exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"; fi
 .venv/bin/python -m pytest -q -p no:cacheprovider
-# Then the token, sign-in, refresh, revocation, management and payment suites again, each
-# server in them being two nodes that share a throwaway PostgreSQL store behind a
-# round-robin balancer (ASTAPA_TEST_STORE: tests/conftest.py).
+# Then the token, sign-in, refresh, revocation, management, payment, erasure, webhook and
+# audit suites again, each server in them being two nodes that share a throwaway PostgreSQL
+# store behind a round-robin balancer (ASTAPA_TEST_STORE: tests/conftest.py).
 ASTAPA_TEST_STORE=postgresql exec .venv/bin/python -m pytest -q -p no:cacheprovider \
-  -m "not browser and not subprocess" tests/oauth tests/management tests/payments tests/pages
+  -m "not browser and not subprocess" tests/oauth tests/management tests/payments tests/pages \
+  tests/erasure tests/webhooks tests/audit

@@ -89,8 +89,12 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     def relink(self) -> None:
         """Link every event again, in one transaction (see rebuild_chain)."""
         with self.datastore.transaction(commit=True) as c:
-            c.execute(f"DELETE FROM {CHAIN_TABLE}")
-            self._link_all(c)
+            self.relink_within(c)
+
+    def relink_within(self, c: Any) -> None:
+        """Link every event again, in the caller's transaction."""
+        c.execute(f"DELETE FROM {CHAIN_TABLE}")
+        self._link_all(c)
 
     def _link_all(self, c: Any) -> None:
         # Read in step with the inserts (another cursor), not the whole log at once.
@@ -133,11 +137,15 @@ def start_chain(rows: Iterable[Any], insert: Callable[[list], Any]) -> None:
         log.info("linked the %d events stored before the hash chain existed", count)
 
 
-def rebuild_chain(recorder: Any) -> None:
-    """Link the whole log again, from the first event, in one transaction: after the one
-    sanctioned rewrite of stored events (sealing the personal data of a log written before
-    it was sealed). Checkpoints signed before it no longer match; take a new one."""
-    recorder.relink()
+def rebuild_chain(recorder: Any, cursor: Any = None) -> None:
+    """Link the whole log again, from the first event: after the one sanctioned rewrite of
+    stored events (sealing the personal data of a log written before it was sealed), in
+    that rewrite's transaction when `cursor` is given (so no commit ever leaves the chain
+    broken), else in one of its own. Checkpoints signed before it no longer match."""
+    if cursor is None:
+        recorder.relink()
+    else:
+        recorder.relink_within(cursor)
 
 
 # --- Verifying ----------------------------------------------------------------------------

@@ -54,6 +54,7 @@ from astapa.domain.mail import Message
 from astapa.domain.passkeys import Passkey
 from astapa.domain.errors import InvalidEmailError
 from astapa.domain.users import EmailIndex, User, normalise_email
+from astapa.store.chain import rebuild_chain
 from astapa.store.person_keys import CachedPersonKeys
 
 log = logging.getLogger("astapa.personal_data")
@@ -385,6 +386,8 @@ def seal_existing_events(app: Any) -> dict:
     placeholder, position = ("%s", "notification_id") if postgres else ("?", "rowid")
     count = sealed_count = snapshots = 0
     with app.recorder.datastore.transaction(commit=True) as cursor:
+        if postgres:  # the sealing between batches leaves the session idle longer than its 5 s
+            cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
         after = 0
         while True:
             cursor.execute(f"SELECT {position} AS position, originator_id, originator_version, topic, state"
@@ -405,9 +408,11 @@ def seal_existing_events(app: Any) -> dict:
             sealed_count += len(changes)
             after = batch[-1]["position"]
         snapshots = _delete_snapshots(app, cursor)
-    sealing.mark_sealed(app)
-    _compact(app)
-    _rebuild_chain(app)
+        # In the same transaction: the chain over the rewritten events, and the marker that
+        # lets servers start. A failure anywhere before the commit leaves the log as it was.
+        rebuild_chain(app.recorder, cursor)
+        sealing.mark_sealed_within(app, cursor)
+    _compact(app)  # last: it needs room to copy the database, and changes no byte that counts
     return {"events": count, "sealed": sealed_count, "snapshots_deleted": snapshots}
 
 
@@ -460,11 +465,3 @@ def _vacuum_sqlite(path: Any) -> None:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         connection.close()
-
-
-def _rebuild_chain(app: Any) -> None:
-    """The chain covers the stored bytes, which the sealing changed: link them again (the
-    one sanctioned rewrite; checkpoints signed before it no longer match)."""
-    from astapa.store.chain import rebuild_chain
-
-    rebuild_chain(app.recorder)

@@ -239,9 +239,13 @@ class FailFastApplicationRecorder(PostgresApplicationRecorder):
     def relink(self) -> None:
         """Link every event again, in one transaction (astapa.store.chain.rebuild_chain)."""
         with self.datastore.transaction(commit=True) as curs:
-            self._lock_table(curs)
-            curs.execute(sql.SQL("DELETE FROM {}").format(self.chain_table))
-            self._link_all(curs)
+            self.relink_within(curs)
+
+    def relink_within(self, curs: Any) -> None:
+        """Link every event again, in the caller's transaction."""
+        self._lock_table(curs)
+        curs.execute(sql.SQL("DELETE FROM {}").format(self.chain_table))
+        self._link_all(curs)
 
     def _link_all(self, curs: Any) -> None:
         events = sql.SQL("SELECT notification_id, originator_id, originator_version, topic, state FROM {}.{}"
@@ -688,7 +692,8 @@ class PostgresPersonKeys:
     def __init__(self, url: str, box: SecretBox) -> None:
         self._session = _Session(url)
         self._box = box
-        self._session.run(lambda db: _create_table(db, PERSON_KEYS_TABLE))
+        # The secrets' table too: creating a key reads its key-check row (_check_secret_key).
+        self._session.run(lambda db: _create_table(db, SECRETS_TABLE, PERSON_KEYS_TABLE))
 
     def read(self, person: str) -> tuple[bool, bytes | None]:
         row = self._session.run(lambda db: db.execute(
@@ -711,10 +716,19 @@ class PostgresPersonKeys:
             with db.transaction():
                 db.execute("INSERT INTO astapa_person_keys (person, sealed) VALUES (%s, %s) "
                            "ON CONFLICT (person) DO NOTHING", [person, sealed])
+                # The insert waited for any `secrets rekey` under way (it locks this table):
+                # a node still holding the old key must not seal a key no node will open
+                # after its restart. WrongSecretKey rolls the row back (503, tried again).
+                self._check_secret_key(db)
                 return db.execute("SELECT sealed FROM astapa_person_keys WHERE person = %s", [person]).fetchone()
 
         row = self._session.run(insert)
         return None if row[0] is None else self._box.open(_person_key_name(person), bytes(row[0]))
+
+    def _check_secret_key(self, db: psycopg.Connection) -> None:
+        row = db.execute("SELECT name, sealed FROM astapa_secrets WHERE name = %s", [KEY_CHECK]).fetchone()
+        if row is not None:
+            self._box.open(row[0], bytes(row[1]))
 
     def erase(self, person: str) -> bool:
         def erase(db: psycopg.Connection) -> bool:

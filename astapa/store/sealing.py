@@ -64,18 +64,23 @@ def mark_sealed(app: Any) -> str:
     """The marker written (the first writer's id kept), person-keys.db bound to it first:
     a crash in between leaves the keys bound and the log unmarked, which marking again
     mends with the keys' id."""
-    bound = app.person_keys.bind(new_store_id())
-    placeholder = "%s" if app.postgres else "?"
     with app.recorder.datastore.transaction(commit=True) as cursor:
-        if app.postgres:
-            cursor.execute(f"INSERT INTO {MARKER_TABLE} (one, store_id) VALUES (1, {placeholder})"
-                           " ON CONFLICT (one) DO NOTHING", (bound,))
-        else:
-            cursor.execute(f"INSERT OR IGNORE INTO {MARKER_TABLE} (one, store_id, sealed_at) VALUES (1, ?, ?)",
-                           (bound, time.time()))
+        mark_sealed_within(app, cursor)
     marked = store_id(app)
     assert marked is not None
     return marked
+
+
+def mark_sealed_within(app: Any, cursor: Any) -> None:
+    """The marker, in the caller's transaction (the migration's: its rewrite, the chain
+    over it and the marker commit together); person-keys.db bound first."""
+    bound = app.person_keys.bind(new_store_id())
+    if app.postgres:
+        cursor.execute(f"INSERT INTO {MARKER_TABLE} (one, store_id) VALUES (1, %s) ON CONFLICT (one) DO NOTHING",
+                       (bound,))
+    else:
+        cursor.execute(f"INSERT OR IGNORE INTO {MARKER_TABLE} (one, store_id, sealed_at) VALUES (1, ?, ?)",
+                       (bound, time.time()))
 
 
 def require_sealed(app: Any) -> None:

@@ -261,3 +261,20 @@ def test_rebuilding_the_chain_after_a_sanctioned_rewrite(log_dir: Path, pg_url: 
     app.close()
     status, report, _ = audit("verify")
     assert status == 0 and report["events"] == 6
+
+
+def test_verify_reads_a_copy_of_the_log_without_writing_to_it(log_dir: Path):
+    import hashlib
+
+    _, before, _ = audit("verify", "--data-dir", str(log_dir))
+    copy = log_dir / "copy"
+    copy.mkdir()
+    with contextlib.closing(sqlite3.connect(log_dir / "events.db")) as source, \
+            contextlib.closing(sqlite3.connect(copy / "events.db")) as target:
+        source.backup(target)
+    held = hashlib.sha256((copy / "events.db").read_bytes()).hexdigest()
+    status, report, err = audit("verify", "--data-dir", str(copy))
+    assert status == 0 and report == before, err
+    assert hashlib.sha256((copy / "events.db").read_bytes()).hexdigest() == held
+    # SQLite's own WAL index aside (-wal, -shm), nothing is made: no keys file, no read models.
+    assert {p.name for p in copy.iterdir()} <= {"events.db", "events.db-wal", "events.db-shm"}

@@ -106,6 +106,19 @@ def test_a_sealed_log_without_its_person_keys_is_refused(tmp_path: Path):
     assert not (tmp_path / "person-keys.db").exists()  # never made anew, keys for nobody
 
 
+def test_a_rebuild_of_a_log_without_its_person_keys_is_refused_in_one_line(tmp_path: Path):
+    app = open_app(tmp_path / "events.db")
+    sign_up(app, ADA)
+    app.close()
+    (tmp_path / "person-keys.db").unlink()
+    for into in ([], ["--into", str(tmp_path / "check.db")]):
+        done = subprocess.run([sys.executable, "scripts/rebuild_projections.py", "--data-dir", str(tmp_path), *into],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and "person-keys.db is missing" in done.stderr
+        assert "Traceback" not in done.stderr
+    assert not (tmp_path / "person-keys.db").exists()
+
+
 def test_another_stores_person_keys_are_refused(tmp_path: Path):
     ours, theirs = tmp_path / "ours", tmp_path / "theirs"
     for directory in (ours, theirs):

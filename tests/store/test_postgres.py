@@ -355,7 +355,7 @@ def test_rekey_reseals_every_secret_with_the_new_key(vault, pg_url):
 
 def test_rekey_reseals_the_person_keys_with_the_secrets(vault, pg_url):
     """The person keys are sealed with the same secret key: left under the old one, every
-    sealed field of every person would fail to open after a rotation (erasure's finding 2)."""
+    sealed field of every person would fail to open after a rotation."""
     from astapa.store.postgres import PostgresPersonKeys
 
     keys = PostgresPersonKeys(pg_url, SecretBox(KEY))
@@ -372,6 +372,24 @@ def test_rekey_reseals_the_person_keys_with_the_secrets(vault, pg_url):
     rekeyed.close()
     with pytest.raises(WrongSecretKey):
         PostgresPersonKeys(pg_url, SecretBox(KEY)).read("ada")
+
+
+def test_a_node_with_the_old_key_makes_no_person_key_after_a_rekey(vault, pg_url):
+    """Nodes run on with the old key until they restart: a key one of them sealed meanwhile
+    would open nowhere after that, so making it fails (503, the sign-up tried again)."""
+    from astapa.store.postgres import PostgresPersonKeys
+
+    old_node = PostgresPersonKeys(pg_url, SecretBox(KEY))
+    old_node.create("ada", b"a" * 32)
+    vault.check()
+    vault.rekey(SecretBox(OTHER_KEY))
+    with pytest.raises(WrongSecretKey):
+        old_node.create("carol", b"c" * 32)
+    assert old_node.read_many(["carol"]) == {}
+    old_node.close()
+    new_node = PostgresPersonKeys(pg_url, SecretBox(OTHER_KEY))
+    assert new_node.create("carol", b"c" * 32) == b"c" * 32
+    new_node.close()
 
 
 def test_the_person_keys_of_a_batch_are_read_in_one_query(pg_url):
