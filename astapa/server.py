@@ -40,6 +40,7 @@ from astapa.queries import ReadModels
 from astapa.scheduler import start_scheduler
 from astapa.store.files import PRIVATE_DIRECTORY, private_directory, tighten
 from astapa.store import sealing
+from astapa.store.person_keys import PersonKeysUnavailable
 from astapa.store.backends import Backend
 from astapa.store.vault import Vault
 from astapa.store.writer import Writer
@@ -126,7 +127,11 @@ def require_sealed_log(app: AstapaApplication) -> None:
     what the migration adds (astapa/store/sealing.py)."""
     try:
         sealing.require_sealed(app)
+        if not app.postgres:
+            app.person_keys()  # a missing or foreign person-keys.db: refused now, not at the first sign-in
     except sealing.LogNotSealedError as e:
+        raise ConfigError(str(e)) from None
+    except PersonKeysUnavailable as e:
         raise ConfigError(str(e)) from None
 
 

@@ -1,5 +1,5 @@
 """The mailer's log lines say what failed, never the server's text, which may quote the
-recipient's address (erasure review, finding 14)."""
+recipient's address."""
 
 from astapa.mail.mailer import loggable
 from astapa.mail.transports import PermanentFailure, TemporaryFailure

@@ -1,5 +1,5 @@
 """A log written before personal data was sealed: no server starts on it, and the migration
-runs only with the servers stopped (findings 5 and 7 of the erasure review)."""
+runs only with the servers stopped; nor does one start on a log without its person keys."""
 
 import contextlib
 import os
@@ -31,6 +31,18 @@ def test_a_server_refuses_to_start_on_an_unmigrated_log(tmp_path: Path):
     line = serve_fails("--port", str(free_port()), "--data-dir", str(data_dir))
     assert "astapa log encrypt-personal-data" in line
     assert not (data_dir / "read.db").exists()  # no read models built from the unsealed log
+
+
+def test_a_server_refuses_to_start_on_a_log_without_its_person_keys(tmp_path: Path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    app = open_app(data_dir / "events.db")
+    sign_up(app, ADA)
+    app.close()
+    (data_dir / "person-keys.db").unlink()
+    line = serve_fails("--port", str(free_port()), "--data-dir", str(data_dir))
+    assert "person-keys.db is missing" in line
+    assert not (data_dir / "person-keys.db").exists()
 
 
 def test_the_migration_refuses_while_a_server_holds_the_data_dir(tmp_path: Path):
