@@ -15,11 +15,12 @@ client, HTTP Basic for it (or the body's own credentials: one method per request
 `redirect_uri`, a plan key, a CSRF cookie with its form token, the authorization request a
 page carries, a plan end in the future, a new client's public keys, a machine client
 whose secret to rotate (never the one to delete), and a plan to archive (never the one
-paid for). The operations on the project itself (its
-settings, secret, clients, resources and log) run with a second project, so that what they
-change (the redirect URIs, registration, the secret) leaves the other cases' state alone; a
-rotated secret is the one the next case sends. Four answers are refusals that the checks
-cannot read as such, and are taken as the description says they are:
+paid for); the user the cases share is never the one a DELETE erases (that case keeps its
+generated `sub`). The operations on the project itself (its settings, secret, clients,
+resources and log) run with a second project, so that what they change (the redirect URIs,
+registration, the secret) leaves the other cases' state alone; a rotated secret is the one
+the next case sends. Five answers are refusals that the checks cannot read as such, and are
+taken as the description says they are:
 
 - the token endpoint's 400 `invalid_grant`, `invalid_scope`, `invalid_target` or
   `unauthorized_client` (RFC 6749 §5.2): the request is well formed, the grant, scope or
@@ -37,6 +38,8 @@ cannot read as such, and are taken as the description says they are:
   takes depends on its mode (a sandbox takes http on any host, a live project does not);
   and its 400 naming a `branding.` field: whether a colour is readable against white (WCAG
   contrast) and whether a logo URL's host is a plain host name are beyond a schema.
+- a new webhook's 400 naming its `url` (an https URL whose host resolves to a public
+  address: what a name resolves to is beyond a schema), or the project's limit of webhooks.
 
 A Xendit key the project's own keys are set to is one of its mode (a sandbox's `own`
 takes a development key): the server's state, like the credentials.
@@ -88,6 +91,8 @@ PROJECT_ITSELF = ("/api/platform/project", "/api/platform/clients", "/api/platfo
 PROJECT_SETTINGS = "/api/platform/project"
 PROJECT_ROTATION = "/api/platform/project/rotate-secret"
 PROJECT_PAYMENTS = "/api/platform/project/payments"
+WEBHOOKS = "/api/platform/webhooks"
+USER = "/api/platform/users/{sub}"
 OWN_XENDIT_KEY = "xnd_development_fuzz-own-key"
 PUBLIC_KEYS = {"keys": [{**ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key(), as_dict=True),
                          "kid": "fuzz", "use": "sig"}]}
@@ -180,7 +185,8 @@ def _with_known_state(fuzzed: Fuzzed, case) -> tuple[dict, tuple[str, str] | Non
     operation, body = case.operation, case.body
     path, query, cookies = ParameterLocation.PATH, ParameterLocation.QUERY, ParameterLocation.COOKIE
     _put(case, path, case.path_parameters, "project_id", fuzzed.project["project_id"])
-    _put(case, path, case.path_parameters, "sub", fuzzed.sub)
+    if not (operation.path == USER and operation.method.upper() == "DELETE"):
+        _put(case, path, case.path_parameters, "sub", fuzzed.sub)  # never erased: the other cases' user
     if operation.method.upper() == "POST":
         _put(case, path, case.path_parameters, "client_id", fuzzed.machine["client_id"])
     _put(case, query, case.query, "client_id", fuzzed.project["client_id"])
@@ -285,6 +291,9 @@ def _refusals_read_as_described(case, response) -> list:
     if operation.path == PROJECT_SETTINGS and status == 400 and (
             response.json().get("error") == "invalid_redirect_uri"
             or response.json().get("error_description", "").startswith("branding.")):
+        return [positive_data_acceptance]
+    if operation.path == WEBHOOKS and status == 400 and response.json().get("error_description", "").startswith(
+            ("url:", "a project has at most")):
         return [positive_data_acceptance]
     if operation.path in AUTHORIZATION_PAGES and operation.method.upper() == "GET" and status == 303:
         location = (response.headers.get("location") or [""])[0]

@@ -91,13 +91,7 @@ class Sender:
         self._workers = [asyncio.create_task(self._work()) for _ in range(self.WORKERS)]
 
     async def close(self) -> None:
-        for worker in self._workers:
-            worker.cancel()
-        for worker in self._workers:
-            try:
-                await worker
-            except asyncio.CancelledError:
-                pass
+        await finish(self._workers)
         if self._session is not None:
             await self._session.close()
 
@@ -229,3 +223,18 @@ class Sender:
                 self.reads.pool, self.app.webhook_secret, UUID(webhook_id))
             key = self._keys[webhook_id] = signing.signing_key(secret)
         return key
+
+
+async def finish(tasks: list[asyncio.Task], attempts: int = 5) -> None:
+    """Cancel the tasks and wait for them to end, cancelling again those still running: on
+    Python 3.11, asyncio.wait_for (the writer's, the service's) swallows a cancellation that
+    arrives as what it waits for completes, and the task would run on, holding the
+    server's shutdown."""
+    for _ in range(attempts):
+        running = [task for task in tasks if not task.done()]
+        if not running:
+            return
+        for task in running:
+            task.cancel()
+        await asyncio.wait(running, timeout=1.0)
+    log.warning("webhooks: %d tasks did not stop", sum(not task.done() for task in tasks))

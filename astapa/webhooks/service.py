@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from astapa.webhooks.follower import Follower
-from astapa.webhooks.sender import Sender
+from astapa.webhooks.sender import Sender, finish
 
 log = logging.getLogger("astapa.webhooks")
 
@@ -53,13 +53,7 @@ class Webhooks:
     async def stop(self) -> None:
         if self._listener in self.follower.runner.listeners:
             self.follower.runner.listeners.remove(self._listener)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await finish(self._tasks)
         await self.sender.close()
 
     async def _loop(self, wake: asyncio.Event, work: Callable[[], Awaitable[int]]) -> None:

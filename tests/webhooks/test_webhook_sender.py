@@ -123,3 +123,28 @@ def test_stopping_removes_the_read_model_listener():
         await service.stop()
         assert runner.listeners == []
     asyncio.run(run())
+
+
+def test_stopping_cancels_again_a_task_that_swallowed_its_cancellation():
+    """As asyncio.wait_for does on Python 3.11 when the cancellation and the result arrive
+    together: the shutdown must not wait for that task forever."""
+    from astapa.webhooks.sender import finish
+
+    swallowed = []
+
+    async def stubborn() -> None:
+        while True:
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                swallowed.append(1)
+                if len(swallowed) > 1:
+                    raise
+
+    async def scenario() -> bool:
+        task = asyncio.create_task(stubborn())
+        await asyncio.sleep(0)
+        await asyncio.wait_for(finish([task]), 5)
+        return task.cancelled()
+
+    assert asyncio.run(scenario()) and len(swallowed) == 2
