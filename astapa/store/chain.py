@@ -119,8 +119,9 @@ class ChainedSQLiteFactory(SQLiteFactory):
 
 
 def start_chain(rows: Iterable[Any], insert: Callable[[list], Any]) -> None:
-    """Link a log written before the chain existed, oldest first, in the caller's transaction
-    (which holds the write lock, so no event is stored meanwhile)."""
+    """Link the events `rows` yields, oldest first, from the first (a log written before the
+    chain existed, or relinked after the sanctioned rewrite), in the caller's transaction,
+    which holds the write lock, so no event is stored meanwhile."""
     previous_position, previous_hash, batch, count = 0, GENESIS, [], 0
     for position, originator_id, version, topic, state in rows:
         uuid = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
